@@ -1,0 +1,1 @@
+"""Core store and regeneration loop. Nothing in this package imports Dagster."""

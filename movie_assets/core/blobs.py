@@ -1,0 +1,110 @@
+"""Content-addressed blob store: `blobs/<2 hex>/<sha256>`, written once, verified on every read."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from movie_assets.core.hashing import CHUNK_SIZE
+from movie_assets.core.models import BlobRef
+from movie_assets.core.storage import NotFound, StorageContext, StorageError
+
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+
+
+class BlobIntegrityError(StorageError):
+    """A stored blob's bytes do not hash to its name."""
+
+
+class BlobNotFound(NotFound):
+    """No blob with that hash in this movie."""
+
+
+def blob_path(blob_hash: str) -> str:
+    """Relative path of a blob; rejects anything that is not a sha256 hex digest."""
+    if not isinstance(blob_hash, str) or not _HASH.match(blob_hash):
+        raise ValueError(f"not a sha256 hex digest: {blob_hash!r}")
+    return f"blobs/{blob_hash[:2]}/{blob_hash}"
+
+
+class BlobStore:
+    """Blobs of one movie."""
+
+    def __init__(self, storage: StorageContext, movie_id: str) -> None:
+        self.storage = storage
+        self.movie_id = movie_id
+
+    def put(self, data: bytes | BinaryIO, mime_type: str = "application/octet-stream") -> BlobRef:
+        """Store bytes or a binary stream (hashed while written, bounded memory); dedups by hash."""
+        digest = hashlib.sha256()
+        size = 0
+        staged = self.storage.stage(self.movie_id)
+        try:
+            for chunk in _chunks(data):
+                digest.update(chunk)
+                size += len(chunk)
+                staged.write(chunk)
+            ref = BlobRef(hash=digest.hexdigest(), size=size, mime_type=mime_type)
+            staged.publish(blob_path(ref.hash))
+        except BaseException:
+            if staged.published is None:
+                staged.discard()
+            raise
+        return ref
+
+    def has(self, blob_hash: str) -> bool:
+        return self.storage.exists(self.movie_id, blob_path(blob_hash))
+
+    def get(self, ref: BlobRef | str) -> bytes:
+        """Whole blob, after checking its hash (BlobIntegrityError on mismatch)."""
+        blob_hash = ref.hash if isinstance(ref, BlobRef) else ref
+        try:
+            data = self.storage.read(self.movie_id, blob_path(blob_hash))
+        except NotFound:
+            raise BlobNotFound(f"blob {blob_hash} not found in movie {self.movie_id!r}") from None
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != blob_hash:
+            raise BlobIntegrityError(
+                f"blob {blob_hash} of movie {self.movie_id!r} is corrupted: its bytes hash to {actual}"
+            )
+        return data
+
+    def open(self, ref: BlobRef | str) -> Iterator[bytes]:
+        """Stream a blob in chunks; the hash is checked at the end (BlobIntegrityError on mismatch)."""
+        blob_hash = ref.hash if isinstance(ref, BlobRef) else ref
+        try:
+            handle = self.storage.open_read(self.movie_id, blob_path(blob_hash))
+        except NotFound:
+            raise BlobNotFound(f"blob {blob_hash} not found in movie {self.movie_id!r}") from None
+        return self._verified(handle, blob_hash)
+
+    def _verified(self, handle: BinaryIO, blob_hash: str) -> Iterator[bytes]:
+        digest = hashlib.sha256()
+        with handle:
+            while chunk := handle.read(CHUNK_SIZE):
+                digest.update(chunk)
+                yield chunk
+        if digest.hexdigest() != blob_hash:
+            raise BlobIntegrityError(
+                f"blob {blob_hash} of movie {self.movie_id!r} is corrupted: its bytes hash to {digest.hexdigest()}"
+            )
+
+    def verify(self, blob_hash: str) -> None:
+        """Raise BlobNotFound or BlobIntegrityError unless the blob is present and intact."""
+        for _ in self.open(blob_hash):
+            pass
+
+    def list_hashes(self) -> list[str]:
+        return [p.rsplit("/", 1)[-1] for p in self.storage.list(self.movie_id, "blobs")]
+
+
+def _chunks(data: bytes | BinaryIO) -> Iterator[bytes]:
+    if isinstance(data, bytes | bytearray | memoryview):
+        view = memoryview(data)
+        for start in range(0, len(view), CHUNK_SIZE):
+            yield bytes(view[start : start + CHUNK_SIZE])
+        return
+    while chunk := data.read(CHUNK_SIZE):
+        yield chunk

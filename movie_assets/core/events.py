@@ -1,0 +1,148 @@
+"""Append-only event logs of input edits and producer results (JSONL files, or Redis streams)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from pydantic import ValidationError
+
+from movie_assets.core.hashing import canonical_json, json_hash
+from movie_assets.core.models import ArtefactEvent, InputEvent, InvalidDocument, StrictModel, utc_now
+from movie_assets.core.storage import NotFound, StorageContext
+
+log = logging.getLogger(__name__)
+
+INPUTS_LOG = "events/inputs.log"
+ARTEFACTS_LOG = "events/artefacts.log"
+PENDING_ID = "pending"
+
+E = TypeVar("E", bound=StrictModel)
+
+
+@runtime_checkable
+class EventLog(Protocol):
+    """Where edits and producer results are appended and read back in order."""
+
+    movie_id: str
+
+    def append_input(self, key: str, value: Any, edited_by: str = "user") -> InputEvent: ...
+
+    def append_artefact(self, event: ArtefactEvent) -> ArtefactEvent: ...
+
+    def stream_inputs(self, after: str | None = None) -> Iterator[InputEvent]: ...
+
+    def stream_artefacts(self, after: str | None = None) -> Iterator[ArtefactEvent]: ...
+
+    def last_input_id(self) -> str | None: ...
+
+    def last_artefact_id(self) -> str | None: ...
+
+
+def new_input_event(key: str, value: Any, edited_by: str = "user", event_id: str = PENDING_ID) -> InputEvent:
+    """An InputEvent whose hash is the canonical-JSON hash of its value."""
+    return InputEvent(
+        id=event_id, key=key, value=value, hash=json_hash(value), created_at=utc_now(), edited_by=edited_by
+    )
+
+
+def _format_seq(seq: int) -> str:
+    return f"{seq:012d}"
+
+
+class FileEventLog:
+    """JSONL logs under `events/` with sequence ids assigned under the append lock."""
+
+    def __init__(self, storage: StorageContext, movie_id: str) -> None:
+        self.storage = storage
+        self.movie_id = movie_id
+
+    # ---- appends ------------------------------------------------------------------------------
+    def append_input(self, key: str, value: Any, edited_by: str = "user") -> InputEvent:
+        return self._append(INPUTS_LOG, new_input_event(key, value, edited_by))
+
+    def append_artefact(self, event: ArtefactEvent) -> ArtefactEvent:
+        return self._append(ARTEFACTS_LOG, event)
+
+    def _append(self, relative: str, event: E) -> E:
+        assigned: list[E] = []
+
+        def build(last: bytes | None) -> bytes:
+            seq = self._seq_of(relative, last) + 1
+            stamped = event.model_copy(update={"id": _format_seq(seq)})
+            assigned.append(stamped)
+            return stamped.canonical() + b"\n"
+
+        self.storage.append_line(self.movie_id, relative, build)
+        return assigned[-1]
+
+    def _seq_of(self, relative: str, last: bytes | None) -> int:
+        if last is None:
+            # an empty live log after rotation continues from the sequence it recorded
+            try:
+                return int(self.storage.read(self.movie_id, f"{relative}.seq").decode().strip())
+            except NotFound:
+                return 0
+        try:
+            return int(json.loads(last)["id"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidDocument(f"{self._where(relative)}: last line has no sequence id ({exc})") from None
+
+    # ---- reads --------------------------------------------------------------------------------
+    def stream_inputs(self, after: str | None = None) -> Iterator[InputEvent]:
+        return self._stream(INPUTS_LOG, InputEvent, after)
+
+    def stream_artefacts(self, after: str | None = None) -> Iterator[ArtefactEvent]:
+        return self._stream(ARTEFACTS_LOG, ArtefactEvent, after)
+
+    def last_input_id(self) -> str | None:
+        return _last_id(self.stream_inputs())
+
+    def last_artefact_id(self) -> str | None:
+        return _last_id(self.stream_artefacts())
+
+    def _where(self, relative: str) -> str:
+        return f"{self.movie_id}/{relative}"
+
+    def _stream(self, relative: str, model: type[E], after: str | None) -> Iterator[E]:
+        try:
+            data = self.storage.read(self.movie_id, relative)
+        except NotFound:
+            return
+        threshold = int(after) if after is not None else -1
+        yield from parse_jsonl(data, model, self._where(relative), lambda e: int(e.id) > threshold)
+
+
+def parse_jsonl(data: bytes, model: type[E], where: str, keep: Any = None) -> Iterator[E]:
+    """Parse JSONL: a torn (unterminated, unparsable) last line is skipped with a warning; a bad line
+    elsewhere raises InvalidDocument naming the file and line number."""
+    lines = data.split(b"\n")
+    terminated = data.endswith(b"\n")
+    if terminated:
+        lines.pop()
+    for number, raw in enumerate(lines, start=1):
+        is_torn_tail = number == len(lines) and not terminated
+        try:
+            event = model.model_validate_json(raw)
+        except ValidationError as exc:
+            if is_torn_tail:
+                log.warning("%s line %d: skipping a torn last line (interrupted write)", where, number)
+                return
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"]) or "<line>"
+            raise InvalidDocument(f"{where} line {number}: malformed event ({loc}: {first['msg']})") from None
+        if keep is None or keep(event):
+            yield event
+
+
+def _last_id(events: Iterator[StrictModel]) -> str | None:
+    last = None
+    for event in events:
+        last = event.id  # type: ignore[attr-defined]
+    return last
+
+
+def jsonl_bytes(events: list[StrictModel]) -> bytes:
+    return b"".join(canonical_json(e) + b"\n" for e in events)

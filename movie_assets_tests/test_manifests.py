@@ -1,0 +1,82 @@
+import multiprocessing as mp
+
+import pytest
+
+from movie_assets.core.hashing import sha256_bytes
+from movie_assets.core.manifests import ManifestConflict, ManifestService
+from movie_assets.core.models import InvalidDocument, Manifest, RevisionId
+from movie_assets.core.storage import StorageConfig, StorageContext
+
+
+def _manifest(rev: int, tag: str = "") -> Manifest:
+    return Manifest(movie_id="m", revision=RevisionId.from_number(rev), created_at=f"t{tag}")
+
+
+def test_baseline_is_empty_rev_0000(storage):
+    current = ManifestService(storage, "m").load_current()
+    assert current.manifest.revision == "rev-0000" and current.hash is None
+    assert current.manifest.artefacts == {}
+
+
+def test_save_and_load(storage):
+    service = ManifestService(storage, "m")
+    pointer = service.save_manifest(_manifest(1), None)
+    assert pointer.hash == sha256_bytes(storage.read("m", "manifests/rev-0001.json"))
+    current = service.load_current()
+    assert current.manifest.revision == "rev-0001" and current.hash == pointer.hash
+    service.save_manifest(_manifest(2), pointer.hash)
+    assert service.history() == ["rev-0001", "rev-0002"]
+
+
+def test_stale_base_raises_conflict_and_keeps_live_revision(storage):
+    service = ManifestService(storage, "m")
+    p1 = service.save_manifest(_manifest(1), None)
+    service.save_manifest(_manifest(2), p1.hash)
+    with pytest.raises(ManifestConflict):
+        service.save_manifest(_manifest(3), p1.hash)
+    assert service.load_current().manifest.revision == "rev-0002"
+    with pytest.raises(ManifestConflict):
+        service.save_manifest(_manifest(2, "other"), p1.hash)
+
+
+def test_corrupted_current_manifest_is_a_clear_error(storage):
+    service = ManifestService(storage, "m")
+    service.save_manifest(_manifest(1), None)
+    storage.fs.pipe_file(storage.resolve("m", "manifests/rev-0001.json"), b'{"movie_id": "m"}')
+    with pytest.raises(Exception, match="does not match the hash"):
+        service.load_current()
+    storage.write_atomic("m", "current.json", b"garbage")
+    with pytest.raises(InvalidDocument, match="current.json"):
+        service.load_current()
+
+
+def _commit(root, tag, base_hash, barrier, results):
+    service = ManifestService(StorageContext(StorageConfig(root=root)), "m")
+    current = service.load_current()
+    barrier.wait()
+    try:
+        service.save_manifest(_manifest(current.manifest.revision.number + 1, tag), current.hash)
+        results.put(("won", tag))
+    except ManifestConflict:
+        results.put(("conflict", tag))
+
+
+def test_racing_committers_exactly_one_wins_per_round(tmp_path):
+    root = str(tmp_path / "b")
+    ctx = mp.get_context("fork")
+    service = ManifestService(StorageContext(StorageConfig(root=root)), "m")
+    for round_no in range(20):
+        barrier, results = ctx.Barrier(2), ctx.Queue()
+        base = service.load_current()
+        procs = [
+            ctx.Process(target=_commit, args=(root, f"{round_no}-{i}", base.hash, barrier, results)) for i in range(2)
+        ]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(30)
+        outcomes = sorted(results.get(timeout=5) for _ in procs)
+        assert [o[0] for o in outcomes] == ["conflict", "won"], outcomes
+        current = service.load_current()
+        assert current.manifest.revision.number == round_no + 1
+        assert current.manifest.created_at == "t" + next(tag for s, tag in outcomes if s == "won")

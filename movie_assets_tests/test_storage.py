@@ -1,0 +1,96 @@
+import multiprocessing as mp
+import os
+
+import pytest
+
+from movie_assets.core.storage import CasConflict, InvalidId, NotFound, StorageConfig, StorageContext
+
+BAD_IDS = ["..", "../x", "a/../../b", "/etc/passwd", "a\x00b", "", ".hidden", "a//b", "C:\\x", "file://x"]
+
+
+@pytest.mark.parametrize("bad", BAD_IDS)
+def test_path_traversal_in_relative_paths_is_refused(storage, bad):
+    with pytest.raises(InvalidId):
+        storage.write_atomic("movie", bad or "", b"x") if bad else storage.resolve("movie", "a/")
+
+
+@pytest.mark.parametrize("bad", ["..", "../m", "a/b", "", "-x", "m\x00", "é", "a" * 200])
+def test_path_traversal_in_movie_ids_is_refused(storage, bad):
+    with pytest.raises(InvalidId):
+        storage.read(bad, "current.json")
+
+
+def test_read_missing_is_not_found(storage):
+    with pytest.raises(NotFound):
+        storage.read("m", "nothing.json")
+    assert not storage.exists("m", "nothing.json")
+
+
+def test_write_atomic_and_list(storage):
+    storage.write_atomic("m", "a/b.json", b"1")
+    storage.write_atomic("m", "a/b.json", b"2")
+    storage.write_atomic("m", "c.txt", b"3")
+    assert storage.read("m", "a/b.json") == b"2"
+    assert storage.list("m") == ["a/b.json", "c.txt"]
+    assert storage.list("m", "a") == ["a/b.json"]
+    assert storage.list_movies() == ["m"]
+
+
+def test_write_if_absent_never_overwrites(storage):
+    assert storage.write_if_absent("m", "x", b"first") is True
+    assert storage.write_if_absent("m", "x", b"second") is False
+    assert storage.read("m", "x") == b"first"
+
+
+def test_compare_and_swap(storage):
+    storage.compare_and_swap("m", "cur", None, b"v1")
+    with pytest.raises(CasConflict):
+        storage.compare_and_swap("m", "cur", None, b"v2")
+    from movie_assets.core.hashing import sha256_bytes
+
+    storage.compare_and_swap("m", "cur", sha256_bytes(b"v1"), b"v2")
+    with pytest.raises(CasConflict):
+        storage.compare_and_swap("m", "cur", sha256_bytes(b"v1"), b"v3")
+    assert storage.read("m", "cur") == b"v2"
+
+
+def test_append_line_rejects_multi_line_records(storage):
+    with pytest.raises(ValueError):
+        storage.append_line("m", "log", b"a\nb\n")
+    with pytest.raises(ValueError):
+        storage.append_line("m", "log", b"no newline")
+
+
+def test_append_cuts_a_torn_tail(local_storage):
+    local_storage.append_line("m", "log", b"one\n")
+    path = local_storage.resolve("m", "log")
+    with open(path, "ab") as handle:
+        handle.write(b'{"torn')
+    seen = []
+    local_storage.append_line("m", "log", lambda last: seen.append(last) or b"two\n")
+    assert seen == [b"one"]
+    assert local_storage.read("m", "log") == b"one\ntwo\n"
+
+
+def _stage_and_publish(root, i, barrier, results):
+    storage = StorageContext(StorageConfig(driver="local", root=root))
+    barrier.wait()
+    staged = storage.stage("m")
+    staged.write(f"writer {i}".encode())
+    results.put(staged.publish("race/target"))
+
+
+def test_create_only_publish_has_one_winner_across_processes(tmp_path):
+    root = str(tmp_path / "b")
+    ctx = mp.get_context("fork")
+    barrier, results = ctx.Barrier(6), ctx.Queue()
+    procs = [ctx.Process(target=_stage_and_publish, args=(root, i, barrier, results)) for i in range(6)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    outcomes = [results.get(timeout=5) for _ in procs]
+    assert outcomes.count(True) == 1
+    storage = StorageContext(StorageConfig(driver="local", root=root))
+    assert storage.read("m", "race/target").startswith(b"writer ")
+    assert os.listdir(storage.resolve("m", ".staging")) == []
