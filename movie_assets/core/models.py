@@ -284,6 +284,15 @@ class JobResult(StrictModel):
     duration_s: float = 0.0
 
 
+class RunProgress(StrictModel):
+    """Checkpoint of a run in flight: which jobs finished, so a crashed run resumes where it stopped."""
+
+    revision: RevisionId
+    manifest_base_hash: str | None
+    completed_layers: int = 0
+    results: dict[str, JobResult] = Field(default_factory=dict)
+
+
 class RunResult(StrictModel):
     plan: ExecutionPlan
     results: dict[str, JobResult] = Field(default_factory=dict)

@@ -1,0 +1,145 @@
+"""MovieStore: one movie's store and its regeneration loop (init, edit, plan, run, commit)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from movie_assets.core.blobs import BlobStore
+from movie_assets.core.blueprint import TIMELINE_MIME, Blueprint, load_blueprint, normalise_edits, resolve_inputs
+from movie_assets.core.events import EventLog, FileEventLog
+from movie_assets.core.manifests import ManifestService
+from movie_assets.core.models import (
+    ExecutionPlan,
+    InputEvent,
+    JobResult,
+    Manifest,
+    ManifestPointer,
+    RunResult,
+    TimelineDocument,
+    empty_manifest,
+)
+from movie_assets.core.planner import Planner, PlanStore
+from movie_assets.core.runner import ProduceFn, Runner
+from movie_assets.core.storage import NotFound, StorageContext, StorageError, validate_movie_id
+
+BLUEPRINT_FILE = "blueprint.yaml"
+
+
+class UnknownMovie(StorageError, LookupError):
+    """No movie with that id under the storage root."""
+
+
+class MovieExists(StorageError):
+    """init was asked to create a movie that already exists."""
+
+
+@dataclass(frozen=True)
+class RegenerateOutcome:
+    plan: ExecutionPlan
+    run: RunResult | None
+    pointer: ManifestPointer | None
+
+    @property
+    def committed(self) -> bool:
+        return self.pointer is not None
+
+
+class MovieStore:
+    """Facade over the core services for one movie id."""
+
+    def __init__(self, storage: StorageContext, movie_id: str, event_log: EventLog | None = None) -> None:
+        self.movie_id = validate_movie_id(movie_id)
+        self.storage = storage
+        self.events: EventLog = event_log or FileEventLog(storage, movie_id)
+        self.blobs = BlobStore(storage, movie_id)
+        self.manifests = ManifestService(storage, movie_id)
+        self.plans = PlanStore(storage, movie_id)
+
+    def exists(self) -> bool:
+        return self.storage.exists(self.movie_id, BLUEPRINT_FILE)
+
+    def init(self, blueprint: Blueprint, inputs: Mapping[str, Any], edited_by: str = "init") -> list[InputEvent]:
+        """Create the movie: store its blueprint (create-only) and log its initial inputs."""
+        values = normalise_edits(blueprint, inputs)
+        resolve_inputs(blueprint, values)  # missing required inputs fail before anything is written
+        if not self.storage.write_if_absent(self.movie_id, BLUEPRINT_FILE, blueprint.to_yaml().encode("utf-8")):
+            raise MovieExists(f"movie {self.movie_id!r} already exists")
+        return [self.events.append_input(k, v, edited_by) for k, v in values.items()]
+
+    def blueprint(self) -> Blueprint:
+        try:
+            text = self.storage.read(self.movie_id, BLUEPRINT_FILE).decode("utf-8")
+        except NotFound:
+            raise UnknownMovie(f"no movie {self.movie_id!r} under {self.storage.root}") from None
+        return load_blueprint(text, name=f"{self.movie_id}/{BLUEPRINT_FILE}")
+
+    def set_blueprint(self, blueprint: Blueprint) -> None:
+        """Replace the blueprint (e.g. a producer version bump); the next plan reruns what it changes."""
+        self.blueprint()
+        self.storage.write_atomic(self.movie_id, BLUEPRINT_FILE, blueprint.to_yaml().encode("utf-8"))
+
+    def edit(self, edits: Mapping[str, Any], edited_by: str = "user") -> list[InputEvent]:
+        """Validate edits against the blueprint, then append one InputEvent per (expanded) key."""
+        values = normalise_edits(self.blueprint(), edits)
+        return [self.events.append_input(k, v, edited_by) for k, v in values.items()]
+
+    def current(self) -> tuple[Manifest, str | None]:
+        current = self.manifests.load_current()
+        return current.manifest, current.hash
+
+    def plan(self, pending_edits: Mapping[str, Any] | None = None, save: bool = False) -> ExecutionPlan:
+        """Plan the next revision against the live manifest; `save` writes runs/<rev>-plan.json."""
+        manifest, digest = self.current()
+        plan = Planner().compute_plan(
+            self.movie_id, manifest, digest, self.events, self.blueprint(), pending_edits=pending_edits
+        )
+        if save:
+            self.plans.save(plan)
+        return plan
+
+    def run(
+        self,
+        plan: ExecutionPlan,
+        produce: ProduceFn,
+        concurrency: int = 2,
+        on_result: Callable[[JobResult], None] | None = None,
+    ) -> RunResult:
+        return Runner(self.storage, self.movie_id, self.events, produce, concurrency, on_result=on_result).execute(plan)
+
+    def build_manifest(self, run: RunResult) -> Manifest:
+        plan = run.plan
+        if plan.manifest_base_hash is None:
+            previous = empty_manifest(self.movie_id)
+        else:
+            previous = self.manifests.load(plan.base_revision, expected_hash=plan.manifest_base_hash)
+        manifest = run.build_manifest(previous, plan.manifest_base_hash)
+        timeline = None
+        for entry in manifest.artefacts.values():
+            if entry.blob.mime_type == TIMELINE_MIME:
+                timeline = TimelineDocument.parse_document(self.blobs.get(entry.blob), f"timeline {entry.blob.hash}")
+        return manifest.model_copy(update={"timeline": timeline}) if timeline else manifest
+
+    def commit(self, run: RunResult) -> ManifestPointer:
+        """Publish the run's revision; ManifestConflict if the live manifest moved."""
+        return self.manifests.save_manifest(self.build_manifest(run), run.plan.manifest_base_hash)
+
+    def regenerate(
+        self,
+        produce: ProduceFn,
+        concurrency: int = 2,
+        on_result: Callable[[JobResult], None] | None = None,
+        on_plan: Callable[[ExecutionPlan], None] | None = None,
+    ) -> RegenerateOutcome:
+        """Plan, run and commit; nothing is published when a job fails or the base moved."""
+        plan = self.plan()
+        if on_plan:
+            on_plan(plan)
+        if not plan.has_changes():
+            return RegenerateOutcome(plan, None, None)
+        self.plans.save(plan)
+        run = self.run(plan, produce, concurrency, on_result)
+        if not run.succeeded:
+            return RegenerateOutcome(plan, run, None)
+        return RegenerateOutcome(plan, run, self.commit(run))

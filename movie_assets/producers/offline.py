@@ -1,0 +1,170 @@
+"""Offline producers: real media made deterministically from the job's inputs, no network.
+
+Each returns a simulated cost (USD) so metrics have something real to aggregate.
+"""
+
+from __future__ import annotations
+
+from movie_assets.core.hashing import canonical_json
+from movie_assets.core.models import TimelineClip, TimelineDocument, TimelineTrack
+from movie_assets.core.runner import ProduceRequest, ProduceResult
+from movie_assets.producers import media
+
+WIDTH, HEIGHT, FPS = 320, 180, 12
+CLIP_SECONDS = 2.0
+MUSIC_SECONDS = 8.0
+VOICES = {"calm": 180.0, "bright": 260.0, "deep": 120.0}
+_WORDS = "light river city night memory signal garden machine voice morning ocean thread window".split()
+
+
+def script(request: ProduceRequest) -> ProduceResult:
+    """Narration text of one segment: the user's text if given, else written from title and topic."""
+    index = request.job.indices.get("segment", 0)
+    text = (request.value("text") or "").strip()
+    if not text:
+        title, topic = request.value("title"), request.value("topic")
+        seed = media.seed_of(title, topic, index)
+        extra = " ".join(_WORDS[(seed >> (4 * k)) % len(_WORDS)] for k in range(4))
+        text = f"Part {index + 1} of {title}. A scene about {topic}: {extra}."
+    return ProduceResult({"text": text.encode("utf-8")}, cost=0.0001 * len(text))
+
+
+def prompt(request: ProduceRequest) -> ProduceResult:
+    """A readable prompt for the video, image or music model."""
+    kind = request.job.params.get("kind", "image")
+    if kind == "music":
+        text = (
+            f"{request.value('mood')} instrumental score for the film '{request.value('title')}', 8 seconds, loopable"
+        )
+    else:
+        text = f"{request.value('style')} {kind} of: {request.value('script')}"
+    return ProduceResult({"prompt": text.encode("utf-8")}, cost=0.0002)
+
+
+def image(request: ProduceRequest) -> ProduceResult:
+    text = request.value("prompt")
+    idx = request.job.indices
+    picture = media.card(WIDTH, HEIGHT, media.seed_of(text, idx.get("image", 0)), text[:48], f"image {idx}")
+    return ProduceResult({"image": media.png_bytes(picture)}, cost=0.02)
+
+
+def video_clip(request: ProduceRequest) -> ProduceResult:
+    text = request.value("prompt")
+    seed = media.seed_of(text)
+    frames = (
+        media.card(WIDTH, HEIGHT, seed, text[:48], f"frame {n}", phase=n / FPS).tobytes()
+        for n in range(int(CLIP_SECONDS * FPS))
+    )
+    return ProduceResult({"video": media.encode_mp4(frames, WIDTH, HEIGHT, FPS)}, cost=0.10)
+
+
+def narration(request: ProduceRequest) -> ProduceResult:
+    text = request.value("script")
+    samples = media.speech_like(text, VOICES.get(request.value("voice"), 180.0))
+    return ProduceResult({"audio": media.wav_bytes(samples)}, cost=0.00002 * len(text))
+
+
+def music(request: ProduceRequest) -> ProduceResult:
+    samples = media.music_bed(media.seed_of(request.value("prompt")), MUSIC_SECONDS)
+    return ProduceResult({"audio": media.wav_bytes(samples)}, cost=0.05)
+
+
+def timeline(request: ProduceRequest) -> ProduceResult:
+    """Segments last as long as their narration; visuals fill each segment; music spans the movie."""
+    narrations = request.items("narrations")
+    starts, durations, start = [], [], 0.0
+    audio_clips = []
+    for item in narrations:
+        assert item.blob is not None
+        seconds = round(media.wav_duration(request.load(item.blob)), 3)
+        starts.append(start)
+        durations.append(seconds)
+        audio_clips.append(TimelineClip(artefact_id=item.id, start=start, duration=seconds, blob=item.blob))
+        start = round(start + seconds, 3)
+    tracks = []
+    if "videos" in request.inputs:
+        clips = [
+            TimelineClip(artefact_id=v.id, start=starts[i], duration=durations[i], blob=v.blob)  # type: ignore[arg-type]
+            for i, v in enumerate(request.items("videos"))
+        ]
+        tracks.append(TimelineTrack(kind="video", clips=clips))
+    if "images" in request.inputs:
+        by_segment: dict[int, list] = {}
+        for item in request.items("images"):
+            by_segment.setdefault(item.indices.get("segment", 0), []).append(item)
+        clips = []
+        for seg, items in sorted(by_segment.items()):
+            each = round(durations[seg] / len(items), 3)
+            for k, item in enumerate(items):
+                clips.append(
+                    TimelineClip(
+                        artefact_id=item.id, start=round(starts[seg] + k * each, 3), duration=each, blob=item.blob
+                    )
+                )
+        tracks.append(TimelineTrack(kind="image", clips=clips))
+    tracks.append(TimelineTrack(kind="audio", clips=audio_clips))
+    if "music" in request.inputs:
+        bed = request.items("music")[0]
+        tracks.append(
+            TimelineTrack(
+                kind="music",
+                clips=[TimelineClip(artefact_id=bed.id, start=0.0, duration=max(start, 0.001), blob=bed.blob)],
+            )  # type: ignore[arg-type]
+        )
+    document = TimelineDocument(duration=start, width=WIDTH, height=HEIGHT, fps=FPS, tracks=tracks)
+    return ProduceResult({"timeline": canonical_json(document)}, cost=0.0)
+
+
+def export(request: ProduceRequest) -> ProduceResult:
+    """Render the timeline: mix narration and looped music; MP4 with visuals, or WAV for audio-only."""
+    document = TimelineDocument.model_validate_json(request.value("timeline"))
+    total = max(int(document.duration * media.SAMPLE_RATE), 1)
+    layers = []
+    for track in document.tracks:
+        if track.kind in ("audio", "music"):
+            for clip in track.clips:
+                samples, _ = media.read_wav(request.load(clip.blob))
+                gain, loop = (1.0, False) if track.kind == "audio" else (0.25, True)
+                layers.append((samples, int(clip.start * media.SAMPLE_RATE), gain, loop))
+    audio = media.wav_bytes(media.mix(total, layers))
+    output = next(iter(o.name for o in request.job.outputs))
+    if request.job.params.get("format", "mp4") == "wav":
+        return ProduceResult({output: audio}, cost=0.0)
+    frames = list(_timeline_frames(document, request.load))
+    return ProduceResult({output: media.encode_mp4(frames, document.width, document.height, document.fps, audio)})
+
+
+def _timeline_frames(document: TimelineDocument, load):
+    fps = document.fps
+    blank = bytes(document.width * document.height * 3)
+    visual = [t for t in document.tracks if t.kind in ("video", "image")]
+    clips = [c for t in visual for c in t.clips]
+    for clip in clips:
+        count = max(int(round(clip.duration * fps)), 1)
+        if clip.blob.mime_type.startswith("video/"):
+            source, _ = media.decode_mp4(load(clip.blob))
+        else:
+            from io import BytesIO
+
+            from PIL import Image
+
+            picture = Image.open(BytesIO(load(clip.blob))).convert("RGB").resize((document.width, document.height))
+            source = [picture.tobytes()]
+        for n in range(count):
+            yield source[n % len(source)] if source else blank
+    if not clips:
+        yield from (blank for _ in range(max(int(document.duration * fps), 1)))
+
+
+OFFLINE_PRODUCERS = {
+    "script": script,
+    "prompt": prompt,
+    "image": image,
+    "video_clip": video_clip,
+    "narration": narration,
+    "music": music,
+    "timeline": timeline,
+    "export": export,
+}
+
+__all__ = ["OFFLINE_PRODUCERS"]
