@@ -211,12 +211,13 @@ def _why_dirty(
     for port, refs in node.deps.items():
         for ref in refs:
             new_ids.add(ref.id)
+            if ref.id not in old_ids:
+                reasons.append(f"{ref.kind} {ref.id} added to {port}")
+                continue
             if ref.kind == "artefact" and ref.id.rsplit("/", 1)[0] in dirty_jobs:
                 continue
             current = (input_hashes if ref.kind == "input" else artefact_hashes).get(ref.id)
-            if ref.id not in old_ids:
-                reasons.append(f"{ref.kind} {ref.id} added to {port}")
-            elif old_ids[ref.id] != current:
+            if old_ids[ref.id] != current:
                 reasons.append(f"{ref.kind} {ref.id} changed")
     for gone in sorted(set(old_ids) - new_ids):
         reasons.append(f"dependency {gone} removed")
