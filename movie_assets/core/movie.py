@@ -7,11 +7,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from movie_assets.core.blobs import BlobStore
-from movie_assets.core.blueprint import TIMELINE_MIME, Blueprint, load_blueprint, normalise_edits, resolve_inputs
+from movie_assets.core.blueprint import (
+    TIMELINE_MIME,
+    Blueprint,
+    ProducerGraph,
+    blueprint_for_config,
+    load_blueprint,
+    normalise_edits,
+    resolve_inputs,
+)
 from movie_assets.core.events import EventLog, FileEventLog
+from movie_assets.core.hashing import json_hash
 from movie_assets.core.manifests import ManifestService
 from movie_assets.core.models import (
     ExecutionPlan,
+    InputEntry,
     InputEvent,
     JobResult,
     Manifest,
@@ -20,7 +30,7 @@ from movie_assets.core.models import (
     TimelineDocument,
     empty_manifest,
 )
-from movie_assets.core.planner import Planner, PlanStore
+from movie_assets.core.planner import Planner, PlanStore, effective_inputs
 from movie_assets.core.runner import ProduceFn, Runner
 from movie_assets.core.storage import NotFound, StorageContext, StorageError, validate_movie_id
 
@@ -88,6 +98,14 @@ class MovieStore:
     def current(self) -> tuple[Manifest, str | None]:
         current = self.manifests.load_current()
         return current.manifest, current.hash
+
+    def graph(self) -> tuple[ProducerGraph, dict[str, InputEntry]]:
+        """The producer graph for the effective inputs (live manifest + input log tail) and their entries."""
+        manifest, _ = self.current()
+        blueprint = self.blueprint()
+        raw, _ = effective_inputs(blueprint, manifest, self.events)
+        graph = blueprint_for_config(blueprint, raw)
+        return graph, {k: InputEntry(value=v, hash=json_hash(v)) for k, v in graph.inputs.items()}
 
     def plan(self, pending_edits: Mapping[str, Any] | None = None, save: bool = False) -> ExecutionPlan:
         """Plan the next revision against the live manifest; `save` writes runs/<rev>-plan.json."""

@@ -13,16 +13,18 @@ from typing import Any
 
 from movie_assets.core.blobs import BlobStore
 from movie_assets.core.events import PENDING_ID, EventLog
-from movie_assets.core.hashing import inputs_hash
+from movie_assets.core.hashing import inputs_hash, json_hash
 from movie_assets.core.manifests import ManifestConflict, ManifestService
 from movie_assets.core.models import (
     ArtefactEvent,
     BlobRef,
     ExecutionPlan,
+    InputEntry,
     JobDescriptor,
     JobRecord,
     JobResult,
     Manifest,
+    RevisionId,
     RunProgress,
     RunResult,
     utc_now,
@@ -175,68 +177,108 @@ class Runner:
 
     def _skip(self, job: JobDescriptor, plan: ExecutionPlan, blocked: list[str]) -> JobResult:
         self.events.append_artefact(
-            self._event(job, plan, "skipped", signature="", diagnostics={"blocked_by": blocked})
+            self._event(job, plan.revision, "skipped", signature="", diagnostics={"blocked_by": blocked})
         )
         return JobResult(job_id=job.job_id, status="skipped", error=f"upstream failed: {', '.join(blocked)}")
 
     # ---- one job ----------------------------------------------------------------------------------
     def execute_job(self, job: JobDescriptor, context: _RunContext) -> JobResult:
         """Run one job unless a result with the same actual signature exists (idempotent reuse)."""
-        plan = context.plan
-        input_hashes = {k: e.hash for k, e in plan.inputs.items()}
         with self._lock:
             known = dict(context.known)
+        try:
+            prepared = self.prepare_job(
+                job, context.plan.inputs, known, context.base, context.index, context.plan.revision
+            )
+        except ProducerError as exc:
+            return self.record_failure(job, context.plan.revision, "", str(exc))
+        if prepared.reused is not None:
+            return self.record_reuse(prepared)
+        started = self.clock()
+        try:
+            produced = self.produce(prepared.request)
+            result = self.record_success(prepared, produced, self.clock() - started)
+        except Exception as exc:  # a producer failure is a result, not a crash of the run
+            self.log.warning("%s: job %s failed: %s", self.movie_id, job.job_id, exc)
+            return self.record_failure(
+                job, context.plan.revision, prepared.signature, f"{type(exc).__name__}: {exc}", self.clock() - started
+            )
+        with self._lock:
+            for artefact_id, blob in (result.record.outputs if result.record else {}).items():
+                context.index.add(
+                    self._event(job, context.plan.revision, "succeeded", prepared.signature, artefact_id, blob)
+                )
+        return result
+
+    def prepare_job(
+        self,
+        job: JobDescriptor,
+        inputs: dict[str, InputEntry],
+        known: dict[str, BlobRef],
+        base: Manifest,
+        index: SucceededIndex,
+        revision: str,
+    ) -> PreparedJob:
+        """Compute the job's actual signature from its upstream hashes and find a reusable result.
+
+        The result is reusable when the base manifest or the artefact log holds a succeeded result with
+        the same signature whose blobs are present (idempotent retries and early cutoff).
+        """
+        input_hashes = {k: e.hash for k, e in inputs.items()}
         deps = signature_deps(job, input_hashes, {a: b.hash for a, b in known.items()})
         if deps is None:
             missing = [d.id for refs in job.deps.values() for d in refs if d.id not in input_hashes | known]
-            return self._failed(job, plan, "", f"dependencies not available: {missing}")
+            raise ProducerError(f"dependencies not available: {missing}")
         signature = inputs_hash(job.producer, job.producer_version, deps, job.indices)
         wanted = [o.artefact_id for o in job.outputs]
-        previous = context.base.jobs.get(job.job_id)
-        reused = None
+        previous = base.jobs.get(job.job_id)
+        reused, source = None, None
         if previous and previous.inputs_hash == signature and set(previous.outputs) == set(wanted):
             reused, source = previous.outputs, "manifest"
-        elif (found := context.index.lookup(job.job_id, signature, wanted)) is not None:
+        elif (found := index.lookup(job.job_id, signature, wanted)) is not None:
             reused, source = found, "artefact log"
-        if reused is not None and all(self.blobs.has(b.hash) for b in reused.values()):
-            record = self._record(job, signature, deps, reused)
-            for output in job.outputs:
-                self.events.append_artefact(
-                    self._event(
-                        job,
-                        plan,
-                        "skipped",
-                        signature,
-                        output.artefact_id,
-                        reused[output.artefact_id],
-                        diagnostics={"reused_from": source},
-                    )
-                )
-            return JobResult(job_id=job.job_id, status="reused", record=record)
-
+        if reused is not None and not all(self.blobs.has(b.hash) for b in reused.values()):
+            reused, source = None, None
         request = ProduceRequest(
             movie_id=self.movie_id,
-            revision=plan.revision,
+            revision=revision,
             job=job,
-            inputs=self._request_inputs(job, plan, known),
+            inputs=self._request_inputs(job, inputs, known),
             load=self.blobs.get,
         )
-        started = self.clock()
-        try:
-            produced = self.produce(request)
-            outputs = self._store_outputs(job, produced)
-        except Exception as exc:  # a producer failure is a result, not a crash of the run
-            self.log.warning("%s: job %s failed: %s", self.movie_id, job.job_id, exc)
-            return self._failed(job, plan, signature, f"{type(exc).__name__}: {exc}", self.clock() - started)
-        duration = self.clock() - started
+        return PreparedJob(job, revision, signature, deps, request, reused, source)
+
+    def record_reuse(self, prepared: PreparedJob) -> JobResult:
+        """Log a reused result (status skipped, with the reused blob) and return it."""
+        assert prepared.reused is not None
+        job = prepared.job
+        for output in job.outputs:
+            self.events.append_artefact(
+                self._event(
+                    job,
+                    prepared.revision,
+                    "skipped",
+                    prepared.signature,
+                    output.artefact_id,
+                    prepared.reused[output.artefact_id],
+                    diagnostics={"reused_from": prepared.reused_from},
+                )
+            )
+        record = self._record(job, prepared.signature, prepared.deps, prepared.reused)
+        return JobResult(job_id=job.job_id, status="reused", record=record)
+
+    def record_success(self, prepared: PreparedJob, produced: ProduceResult, duration: float = 0.0) -> JobResult:
+        """Store a producer's outputs as blobs (and readable prompt files), log one event per artefact."""
+        job = prepared.job
+        outputs = self._store_outputs(job, produced)
         share = produced.cost / max(len(outputs), 1)
         for output in job.outputs:
             self.events.append_artefact(
                 self._event(
                     job,
-                    plan,
+                    prepared.revision,
                     "succeeded",
-                    signature,
+                    prepared.signature,
                     output.artefact_id,
                     outputs[output.artefact_id],
                     cost=share,
@@ -244,26 +286,21 @@ class Runner:
                     diagnostics=produced.diagnostics,
                 )
             )
-        with self._lock:
-            for output in job.outputs:
-                context.index.add(
-                    self._event(job, plan, "succeeded", signature, output.artefact_id, outputs[output.artefact_id])
-                )
         return JobResult(
             job_id=job.job_id,
             status="succeeded",
-            record=self._record(job, signature, deps, outputs),
+            record=self._record(job, prepared.signature, prepared.deps, outputs),
             cost=produced.cost,
             duration_s=duration,
         )
 
     def _request_inputs(
-        self, job: JobDescriptor, plan: ExecutionPlan, known: dict[str, BlobRef]
+        self, job: JobDescriptor, inputs: dict[str, InputEntry], known: dict[str, BlobRef]
     ) -> dict[str, ProduceInput | list[ProduceInput]]:
         out: dict[str, ProduceInput | list[ProduceInput]] = {}
         for port, refs in job.deps.items():
             items = [
-                ProduceInput(kind="input", id=r.id, value=plan.inputs[r.id].value)
+                ProduceInput(kind="input", id=r.id, value=inputs[r.id].value)
                 if r.kind == "input"
                 else ProduceInput(kind="artefact", id=r.id, blob=known[r.id], indices=indices_of(r.id))
                 for r in refs
@@ -287,11 +324,12 @@ class Runner:
                 self.storage.write_atomic(self.movie_id, output.prompt_file, bytes(data))
         return stored
 
-    def _failed(
-        self, job: JobDescriptor, plan: ExecutionPlan, signature: str, error: str, duration: float = 0.0
+    def record_failure(
+        self, job: JobDescriptor, revision: str, signature: str, error: str, duration: float = 0.0
     ) -> JobResult:
+        """Log a failed job (one event, no artefact) and return the failed result."""
         self.events.append_artefact(
-            self._event(job, plan, "failed", signature, duration=duration, diagnostics={"error": error})
+            self._event(job, revision, "failed", signature, duration=duration, diagnostics={"error": error})
         )
         return JobResult(job_id=job.job_id, status="failed", error=error, duration_s=duration)
 
@@ -309,7 +347,7 @@ class Runner:
     def _event(
         self,
         job: JobDescriptor,
-        plan: ExecutionPlan,
+        revision: str,
         status: str,
         signature: str,
         artefact_id: str | None = None,
@@ -327,12 +365,35 @@ class Runner:
             inputs_hash=signature,
             status=status,  # type: ignore[arg-type]
             output=output,
-            revision=plan.revision,
+            revision=RevisionId(revision),
             cost=cost,
             duration_s=duration,
             diagnostics=diagnostics or {},
             created_at=utc_now(),
         )
+
+
+@dataclass
+class PreparedJob:
+    """A job with its actual signature, ready to produce, or with the result it can reuse."""
+
+    job: JobDescriptor
+    revision: str
+    signature: str
+    deps: dict[str, str]
+    request: ProduceRequest
+    reused: dict[str, BlobRef] | None = None
+    reused_from: str | None = None
+
+    def data_version(self, outputs: dict[str, BlobRef] | None = None) -> str:
+        return data_version_of(outputs if outputs is not None else (self.reused or {}))
+
+
+def data_version_of(outputs: dict[str, BlobRef]) -> str:
+    """A job's data version: its output's sha256, or the hash of {artefact: sha256} for several outputs."""
+    if len(outputs) == 1:
+        return next(iter(outputs.values())).hash
+    return json_hash({a: b.hash for a, b in sorted(outputs.items())})
 
 
 @dataclass

@@ -1,0 +1,83 @@
+"""Dagster face of movie_assets: assets per producer job, CAS IO manager, sensor, schedules, checks."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+
+import dagster as dg
+
+from movie_assets.core.movie import MovieStore
+from movie_assets.core.runner import ProduceFn
+from movie_assets.orchestration.assets import build_movie_assets
+from movie_assets.orchestration.io_manager import CasIOManager
+from movie_assets.orchestration.keys import group_name, regenerate_job_name
+from movie_assets.orchestration.resources import EventLogResource, StorageResource
+from movie_assets.orchestration.sensors import build_input_sensor, build_schedule
+
+log = logging.getLogger(__name__)
+
+ROOT_ENV = "MOVIE_ASSETS_ROOT"
+
+
+def default_produce() -> ProduceFn:
+    from movie_assets.producers import make_produce
+
+    return make_produce()
+
+
+def build_definitions(
+    storage: StorageResource | None = None,
+    events: EventLogResource | None = None,
+    produce_factory: Callable[[], ProduceFn] = default_produce,
+    sensor_interval: int = 15,
+) -> dg.Definitions:
+    """Definitions for every movie under the storage root (default: $MOVIE_ASSETS_ROOT or ./builds)."""
+    storage = storage or StorageResource(url=os.environ.get(ROOT_ENV, "builds"))
+    events = events or EventLogResource()
+    context = storage.context()
+    assets: list = []
+    checks: list = []
+    jobs: list = []
+    schedules: list = []
+    movies: list[str] = []
+    for movie_id in context.list_movies():
+        store = MovieStore(context, movie_id, events.for_movie(context, movie_id))
+        if not store.exists():
+            continue
+        try:
+            graph, _ = store.graph()
+            movie_assets, movie_checks = build_movie_assets(movie_id, graph, produce_factory)
+        except Exception as exc:  # one broken movie must not take the whole code location down
+            log.error("skipping movie %s: %s", movie_id, exc)
+            continue
+        movies.append(movie_id)
+        assets += movie_assets
+        checks += movie_checks
+        job = dg.define_asset_job(
+            regenerate_job_name(movie_id),
+            selection=dg.AssetSelection.groups(group_name(movie_id)),
+            description=f"Materialise {movie_id}'s producers and publish the next revision",
+        )
+        jobs.append(job)
+    known = {key for a in assets if isinstance(a, dg.AssetsDefinition) for key in a.keys}
+    known |= {a.key for a in assets if isinstance(a, dg.SourceAsset)}
+    for movie_id, job in zip(movies, jobs, strict=True):
+        schedules.append(build_schedule(movie_id, known, job))
+    sensors = [build_input_sensor(movies, known, jobs, sensor_interval)] if movies else []
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=checks,
+        jobs=jobs,
+        sensors=sensors,
+        schedules=schedules,
+        resources={
+            "storage": storage,
+            "events": events,
+            "cas_io_manager": CasIOManager(storage=storage, events=events),
+        },
+    )
+
+
+__all__ = ["CasIOManager", "EventLogResource", "StorageResource", "build_definitions"]

@@ -1,0 +1,33 @@
+"""Dagster resources: where the store lives and which event log backend it uses."""
+
+from typing import Literal
+
+import dagster as dg
+
+from movie_assets.core.events import EventLog, FileEventLog
+from movie_assets.core.movie import MovieStore
+from movie_assets.core.storage import StorageConfig, StorageContext
+
+
+class StorageResource(dg.ConfigurableResource):
+    """The storage root: a path, `file://`, `memory://` or `s3://bucket/prefix` URL, with driver options."""
+
+    url: str = "builds"
+    options: dict[str, str] = {}
+
+    def context(self) -> StorageContext:
+        return StorageContext(StorageConfig.from_url(self.url, **self.options))
+
+
+class EventLogResource(dg.ConfigurableResource):
+    """Which event log backs the movies: JSONL files in the store (`file`)."""
+
+    backend: Literal["file"] = "file"
+
+    def for_movie(self, storage: StorageContext, movie_id: str) -> EventLog:
+        return FileEventLog(storage, movie_id)
+
+
+def movie_store(storage: StorageResource, events: EventLogResource, movie_id: str) -> MovieStore:
+    context = storage.context()
+    return MovieStore(context, movie_id, events.for_movie(context, movie_id))
