@@ -6,13 +6,31 @@ import pytest
 
 from movie_assets.core.storage import StorageConfig, StorageContext
 
+from .servers import MotoS3, RedisServer
 
-@pytest.fixture(params=["local", "memory"])
+
+@pytest.fixture(scope="session")
+def moto_s3():
+    server = MotoS3()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["local", "memory", "s3"])
 def storage(request, tmp_path) -> StorageContext:
-    """A fresh storage root on each driver that exists without external servers."""
+    """A fresh storage root on every driver (s3 = moto's server over real HTTP on loopback)."""
     if request.param == "local":
         return StorageContext(StorageConfig(driver="local", root=str(tmp_path / "builds")))
-    return StorageContext(StorageConfig.from_url(f"memory://test-{uuid.uuid4().hex}"))
+    if request.param == "memory":
+        return StorageContext(StorageConfig.from_url(f"memory://test-{uuid.uuid4().hex}"))
+    return request.getfixturevalue("moto_s3").storage()
 
 
 @pytest.fixture

