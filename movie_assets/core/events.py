@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import ValidationError
 
 from movie_assets.core.hashing import canonical_json, json_hash
-from movie_assets.core.models import ArtefactEvent, InputEvent, InvalidDocument, StrictModel, utc_now
+from movie_assets.core.models import ArtefactEvent, InputEvent, InvalidDocument, RevisionId, StrictModel, utc_now
 from movie_assets.core.storage import NotFound, StorageContext
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class EventLog(Protocol):
     def last_input_id(self) -> str | None: ...
 
     def last_artefact_id(self) -> str | None: ...
+
+    def archive(self, revision: str, input_cursor: str | None, artefact_cursor: str | None) -> None: ...
 
 
 def new_input_event(key: str, value: Any, edited_by: str = "user", event_id: str = PENDING_ID) -> InputEvent:
@@ -110,9 +113,96 @@ class FileEventLog:
         try:
             data = self.storage.read(self.movie_id, relative)
         except NotFound:
-            return
+            data = b""
         threshold = int(after) if after is not None else -1
-        yield from parse_jsonl(data, model, self._where(relative), lambda e: int(e.id) > threshold)
+        live = list(parse_jsonl(data, model, self._where(relative), lambda e: int(e.id) > threshold))
+        # archives are read only when the live log may not start right after `after`
+        if after is None or self._rotated_past(relative, live, threshold):
+            kind = _KIND[relative]
+            yield from read_archives(self.storage, self.movie_id, kind, model, lambda e: int(e.id) > threshold)
+        yield from live
+
+    def _rotated_past(self, relative: str, live: list, threshold: int) -> bool:
+        if live:
+            return int(live[0].id) > threshold + 1
+        try:
+            return int(self.storage.read(self.movie_id, f"{relative}.seq").decode().strip()) > threshold
+        except NotFound:
+            return False
+
+    def archive(self, revision: str, input_cursor: str | None, artefact_cursor: str | None) -> None:
+        """Move the lines up to each cursor into `events/<rev>.<kind>.jsonl`; lines appended meanwhile stay."""
+        for relative, cursor in ((INPUTS_LOG, input_cursor), (ARTEFACTS_LOG, artefact_cursor)):
+            if cursor is not None:
+                self._rotate(relative, int(cursor), archive_path(revision, _KIND[relative]))
+
+    def _rotate(self, relative: str, cursor: int, archive_rel: str) -> None:
+        try:
+            data = self.storage.read(self.movie_id, relative)
+        except NotFound:
+            return
+        # the log only grows between rotations, so the consumed prefix read now is the one removed below
+        consumed = [raw for raw in data.split(b"\n") if _consumed(raw, cursor)]
+        if not consumed:
+            return
+        write_archive(self.storage, self.movie_id, archive_rel, consumed)
+        last = max(_seq_or_none(raw) or 0 for raw in consumed)
+        self.storage.write_atomic(self.movie_id, f"{relative}.seq", str(last).encode())
+
+        def strip(current: bytes | None) -> bytes:
+            body, newline, torn = (current or b"").rpartition(b"\n")
+            complete = body.split(b"\n") if newline else []
+            if not newline:  # no complete line at all: everything is a torn tail
+                torn = current or b""
+            kept = b"".join(raw + b"\n" for raw in complete if raw and not _consumed(raw, cursor))
+            return kept + torn  # a torn tail stays unterminated, for the next append to cut
+
+        self.storage.update(self.movie_id, relative, strip)
+
+
+def _consumed(raw: bytes, cursor: int) -> bool:
+    seq = _seq_or_none(raw)
+    return seq is not None and seq <= cursor
+
+
+def _seq_or_none(raw: bytes) -> int | None:
+    try:
+        return int(json.loads(raw)["id"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+_KIND = {INPUTS_LOG: "inputs", ARTEFACTS_LOG: "artefacts"}
+_ARCHIVE = re.compile(r"^events/(rev-\d{4,})\.(inputs|artefacts)\.jsonl$")
+
+
+def archive_path(revision: str, kind: str) -> str:
+    return f"events/{revision}.{kind}.jsonl"
+
+
+def write_archive(storage: StorageContext, movie_id: str, relative: str, lines: list[bytes]) -> None:
+    """Create an archive; if one exists (a retried commit), merge so that no line is ever dropped."""
+    data = b"".join(raw + b"\n" for raw in lines)
+    if storage.write_if_absent(movie_id, relative, data):
+        return
+    existing = storage.read(movie_id, relative)
+    if existing == data:
+        return
+    known = set(existing.split(b"\n"))
+    extra = [raw for raw in lines if raw not in known]
+    if extra:
+        storage.write_atomic(movie_id, relative, existing + b"".join(raw + b"\n" for raw in extra))
+
+
+def read_archives(storage: StorageContext, movie_id: str, kind: str, model: type[E], keep: Any) -> Iterator[E]:
+    """Events of every archive of one kind, oldest revision first."""
+    found = []
+    for rel in storage.list(movie_id, "events"):
+        match = _ARCHIVE.match(rel)
+        if match and match.group(2) == kind:
+            found.append((RevisionId(match.group(1)).number, rel))
+    for _, rel in sorted(found):
+        yield from parse_jsonl(storage.read(movie_id, rel), model, f"{movie_id}/{rel}", keep)
 
 
 def parse_jsonl(data: bytes, model: type[E], where: str, keep: Any = None) -> Iterator[E]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ from movie_assets.core.runner import ProduceFn, Runner
 from movie_assets.core.storage import NotFound, StorageContext, StorageError, validate_movie_id
 
 BLUEPRINT_FILE = "blueprint.yaml"
+log = logging.getLogger(__name__)
 
 
 class UnknownMovie(StorageError, LookupError):
@@ -140,8 +142,18 @@ class MovieStore:
         return manifest.model_copy(update={"timeline": timeline}) if timeline else manifest
 
     def commit(self, run: RunResult) -> ManifestPointer:
-        """Publish the run's revision; ManifestConflict if the live manifest moved."""
-        return self.manifests.save_manifest(self.build_manifest(run), run.plan.manifest_base_hash)
+        """Publish the run's revision (ManifestConflict if the live manifest moved), then archive the logs.
+
+        Archiving happens only after the swap; if it fails the lines stay live and the next commit
+        archives them, so nothing is lost either way.
+        """
+        manifest = self.build_manifest(run)
+        pointer = self.manifests.save_manifest(manifest, run.plan.manifest_base_hash)
+        try:
+            self.events.archive(manifest.revision, manifest.input_cursor, manifest.artefact_cursor)
+        except Exception as exc:  # the revision is published; rotation is housekeeping
+            log.warning("%s: archiving the event logs after %s failed: %s", self.movie_id, manifest.revision, exc)
+        return pointer
 
     def regenerate(
         self,

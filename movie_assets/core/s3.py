@@ -194,22 +194,32 @@ class S3Backend(_Backend):
             if now is None or now[0] != data:
                 raise CasConflict(f"{path} changed since it was read") from None
 
-    def append_line(self, path: str, build: Callable[[bytes | None], bytes]) -> bytes:
-        """Append by read + conditional PUT, retried on contention (S3 has no append)."""
-        delay = 0.01
-        for _ in range(200):
+    def update(self, path: str, change: Callable[[bytes | None], bytes]) -> bytes:
+        """Read-modify-write with If-Match, retried with backoff while other writers win."""
+        delay = 0.005
+        for _ in range(400):
             found = self._get(path)
-            stored = found[0] if found else b""
-            current = drop_torn_tail(stored, path)
-            lines = current.splitlines()
-            line = build(lines[-1] if lines else None)
+            new = change(found[0] if found else None)
             try:
-                self.compare_and_swap(path, lambda now, c=stored: (now or b"") == c, current + line)
-                return line
+                self.compare_and_swap(path, lambda now, f=found: now == (f[0] if f else None), new)
+                return new
             except CasConflict:
                 time.sleep(delay)
-                delay = min(delay * 2, 0.5)
-        raise StorageError(f"{path}: gave up appending after 200 contended attempts")
+                delay = min(delay * 1.5, 0.2)
+        raise StorageError(f"{path}: gave up after 400 contended read-modify-write attempts")
+
+    def append_line(self, path: str, build: Callable[[bytes | None], bytes]) -> bytes:
+        """S3 has no append: read, add the line, conditional PUT (see update)."""
+        written: list[bytes] = []
+
+        def add(stored: bytes | None) -> bytes:
+            current = drop_torn_tail(stored or b"", path)
+            lines = current.splitlines()
+            written.append(build(lines[-1] if lines else None))
+            return current + written[-1]
+
+        self.update(path, add)
+        return written[-1]
 
     @contextlib.contextmanager
     def lock(self, path: str, ttl: float = 60.0, timeout: float = 120.0) -> Iterator[None]:

@@ -231,6 +231,14 @@ class StorageContext:
 
         return self._backend.append_line(self.resolve(movie_id, relative), checked)
 
+    def update(self, movie_id: str, relative: str, change: Callable[[bytes | None], bytes]) -> bytes:
+        """Atomic read-modify-write: `change` maps the current bytes (None if absent) to the new bytes.
+
+        No other update, append or compare-and-swap of the same path can interleave; `change` may be
+        called more than once (on S3 it is retried when a concurrent writer wins) and must be pure.
+        """
+        return self._backend.update(self.resolve(movie_id, relative), change)
+
     def stage(self, movie_id: str) -> StagedFile:
         return StagedFile(self, movie_id)
 
@@ -362,6 +370,17 @@ class LocalBackend(_Backend):
                 raise CasConflict(f"{path} changed since it was read")
             self.write_atomic(path, data)
 
+    def update(self, path: str, change: Callable[[bytes | None], bytes]) -> bytes:
+        with self.lock(path):
+            try:
+                with open(path, "rb") as handle:
+                    current: bytes | None = handle.read()
+            except FileNotFoundError:
+                current = None
+            new = change(current)
+            self.write_atomic(path, new)
+            return new
+
     def append_line(self, path: str, build: Callable[[bytes | None], bytes]) -> bytes:
         with self.lock(path):
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
@@ -482,6 +501,12 @@ class MemoryBackend(_Backend):
             if not check(current):
                 raise CasConflict(f"{path} changed since it was read")
             self.fs.pipe_file(path, data)
+
+    def update(self, path: str, change: Callable[[bytes | None], bytes]) -> bytes:
+        with _MEMORY_LOCK:
+            new = change(self.fs.cat_file(path) if self.fs.exists(path) else None)
+            self.fs.pipe_file(path, new)
+            return new
 
     def append_line(self, path: str, build: Callable[[bytes | None], bytes]) -> bytes:
         with _MEMORY_LOCK:

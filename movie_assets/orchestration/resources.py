@@ -20,11 +20,19 @@ class StorageResource(dg.ConfigurableResource):
 
 
 class EventLogResource(dg.ConfigurableResource):
-    """Which event log backs the movies: JSONL files in the store (`file`)."""
+    """Which event log backs the movies: JSONL files in the store (`file`) or Redis streams (`redis`)."""
 
-    backend: Literal["file"] = "file"
+    backend: Literal["file", "redis"] = "file"
+    redis_url: str | None = None
+    redis_prefix: str = "movie_assets"
 
     def for_movie(self, storage: StorageContext, movie_id: str) -> EventLog:
+        if self.backend == "redis":
+            if not self.redis_url:
+                raise ValueError("the redis event log backend needs redis_url")
+            from movie_assets.core.redis_events import RedisEventLog
+
+            return RedisEventLog(storage, movie_id, self.redis_url, self.redis_prefix)
         return FileEventLog(storage, movie_id)
 
 
