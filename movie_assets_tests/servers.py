@@ -106,3 +106,58 @@ class RedisServer:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster (initdb + pg_ctl from PATH) on a free loopback port.
+
+    PostgreSQL refuses to run as root, so as root the cluster runs as the unprivileged `nobody`.
+    """
+
+    def __init__(self) -> None:
+        import glob
+        import pwd
+        import tempfile
+
+        # Debian keeps the server binaries off PATH, under /usr/lib/postgresql/<major>/bin
+        search = os.pathsep.join([os.environ.get("PATH", ""), *sorted(glob.glob("/usr/lib/postgresql/*/bin"))])
+        self.initdb = shutil.which("initdb", path=search)
+        self.pg_ctl = shutil.which("pg_ctl", path=search)
+        if not self.initdb or not self.pg_ctl:
+            raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) are not on PATH")
+        self.dir = Path(tempfile.mkdtemp(prefix="movie-assets-pg-"))
+        self.prefix: list[str] = []
+        if os.geteuid() == 0:
+            user = pwd.getpwnam("nobody")
+            os.chown(self.dir, user.pw_uid, user.pw_gid)
+            self.prefix = ["runuser", "-u", "nobody", "--"]
+        self.port = free_port()
+        data, sock = self.dir / "data", self.dir
+        self._run([self.initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+        self._run(
+            [
+                self.pg_ctl,
+                "-D",
+                str(data),
+                "-l",
+                str(self.dir / "pg.log"),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                f"-p {self.port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off",
+                "start",
+            ]
+        )
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, cmd: list[str]) -> None:
+        result = subprocess.run(self.prefix + cmd, capture_output=True, text=True, cwd=self.dir)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed: {result.stderr[-2000:]}")
+
+    def stop(self) -> None:
+        subprocess.run(
+            self.prefix + [self.pg_ctl, "-D", str(self.dir / "data"), "-m", "immediate", "stop"], capture_output=True
+        )
+        shutil.rmtree(self.dir, ignore_errors=True)

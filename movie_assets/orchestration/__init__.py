@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -19,6 +20,24 @@ from movie_assets.orchestration.sensors import build_input_sensor, build_schedul
 log = logging.getLogger(__name__)
 
 ROOT_ENV = "MOVIE_ASSETS_ROOT"
+STORAGE_OPTIONS_ENV = "MOVIE_ASSETS_STORAGE_OPTIONS"
+EVENT_LOG_ENV = "MOVIE_ASSETS_EVENT_LOG"
+REDIS_URL_ENV = "MOVIE_ASSETS_REDIS_URL"
+
+
+def resources_from_env() -> tuple[StorageResource, EventLogResource]:
+    """Storage and event log from the environment: MOVIE_ASSETS_ROOT (path or URL, default ./builds),
+    MOVIE_ASSETS_STORAGE_OPTIONS (JSON object of driver options), MOVIE_ASSETS_EVENT_LOG (file|redis),
+    MOVIE_ASSETS_REDIS_URL."""
+    options = json.loads(os.environ.get(STORAGE_OPTIONS_ENV) or "{}")
+    if not isinstance(options, dict):
+        raise ValueError(f"{STORAGE_OPTIONS_ENV} must be a JSON object")
+    storage = StorageResource(url=os.environ.get(ROOT_ENV, "builds"), options={k: str(v) for k, v in options.items()})
+    events = EventLogResource(
+        backend=os.environ.get(EVENT_LOG_ENV, "file"),  # type: ignore[arg-type]
+        redis_url=os.environ.get(REDIS_URL_ENV) or None,
+    )
+    return storage, events
 
 
 def default_produce() -> ProduceFn:
@@ -33,9 +52,10 @@ def build_definitions(
     produce_factory: Callable[[], ProduceFn] = default_produce,
     sensor_interval: int = 15,
 ) -> dg.Definitions:
-    """Definitions for every movie under the storage root (default: $MOVIE_ASSETS_ROOT or ./builds)."""
-    storage = storage or StorageResource(url=os.environ.get(ROOT_ENV, "builds"))
-    events = events or EventLogResource()
+    """Definitions for every movie under the storage root (default: configured from the environment)."""
+    env_storage, env_events = resources_from_env()
+    storage = storage or env_storage
+    events = events or env_events
     context = storage.context()
     assets: list = []
     checks: list = []
