@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +16,23 @@ from rich.table import Table
 
 from movie_assets.core.blobs import BlobIntegrityError
 from movie_assets.core.blueprint import BlueprintError, builtin_blueprints, load_blueprint, resolve_blueprint
+from movie_assets.core.gc import GarbageCollector
+from movie_assets.core.history import diff as diff_revisions
+from movie_assets.core.history import history as history_of
+from movie_assets.core.history import rollback as rollback_to
+from movie_assets.core.history import verify as verify_movie
 from movie_assets.core.manifests import ManifestConflict
+from movie_assets.core.metrics import load_metrics
+from movie_assets.core.migrate import Migrator
 from movie_assets.core.models import ExecutionPlan, InvalidDocument, JobResult, RevisionId
-from movie_assets.core.movie import MovieStore
+from movie_assets.core.movie import MovieStore, UnknownMovie
 from movie_assets.core.storage import StorageConfig, StorageContext, StorageError
 
 app = typer.Typer(help="Store and regenerate AI-made movies on a content-addressed store.", no_args_is_help=True)
 blueprints_app = typer.Typer(help="Shipped and custom blueprints.", no_args_is_help=True)
 app.add_typer(blueprints_app, name="blueprints")
-console = Console(soft_wrap=True)
+# piped output is not cut to 80 columns: tables stay readable in logs and CI
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 
 DEMO_INPUTS = {
@@ -228,6 +237,16 @@ def status(movie: str) -> None:
     console.print(f"[bold]{movie}[/bold] live: {manifest.revision} ({digest or 'never committed'})")
     console.print(f"blueprint: {store.blueprint().meta.id}; artefacts: {len(manifest.artefacts)}")
     console.print(f"pending input changes: {', '.join(plan.changed_inputs) or 'none'}; dirty jobs: {len(plan.jobs)}")
+    metrics = load_metrics(store.storage, movie, manifest.revision) if digest else None
+    if metrics:
+        console.print(
+            f"{manifest.revision} took {metrics.attempts} producer runs ({metrics.retries} retries, "
+            f"{metrics.reused} reused), cost {metrics.cost:.4f}, {metrics.duration_s:.2f}s of producer time"
+        )
+        table = Table("producer", "runs", "failed", "cost", "seconds")
+        for name, pm in sorted(metrics.producers.items()):
+            table.add_row(name, str(pm.attempts), str(pm.failed), f"{pm.cost:.4f}", f"{pm.duration_s:.2f}")
+        console.print(table)
 
 
 @app.command()
@@ -264,6 +283,113 @@ def export(
         for chunk in store.blobs.open(manifest.artefacts[artefact].blob):
             handle.write(chunk)
     console.print(f"wrote {output} ({manifest.artefacts[artefact].blob.size} bytes)")
+
+
+def existing_movie(movie: str) -> MovieStore:
+    """A store for a movie that exists (made by init, or migrated: manifests without a blueprint)."""
+    store = MovieStore(storage(), movie)
+    if not store.exists() and not store.storage.exists(movie, "current.json"):
+        raise UnknownMovie(f"no movie {movie!r} under {store.storage.root}")
+    return store
+
+
+def parse_duration(text: str) -> float:
+    """`90`, `90s`, `15m`, `1h`, `2d` → seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    raw = text.strip().lower()
+    try:
+        if raw and raw[-1] in units:
+            return float(raw[:-1]) * units[raw[-1]]
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 15m, 1h, 2d)") from None
+
+
+@app.command()
+@handle_errors
+def gc(
+    movie: str,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Report what would be freed; delete nothing."),
+    grace: str = typer.Option("1h", "--grace", help="Keep anything younger than this (runs in flight)."),
+) -> None:
+    """Sweep blobs, prompt files and write debris that no revision or unfinished run references."""
+    store = existing_movie(movie)
+    report = GarbageCollector(store.storage, movie, store.events).collect(parse_duration(grace), dry_run)
+    verb = "would free" if dry_run else "freed"
+    console.print(
+        f"{movie}: {verb} {report.files_freed} files, {report.bytes_freed} bytes "
+        f"({report.marked_blobs} blobs referenced, {report.kept_young} unreferenced but younger than {grace})"
+    )
+
+
+@app.command()
+@handle_errors
+def history(movie: str) -> None:
+    """Every revision, oldest first, with its metrics."""
+    store = existing_movie(movie)
+    table = Table("revision", "parent", "created", "artefacts", "jobs run", "retries", "cost", "seconds", "")
+    for item in history_of(store.storage, movie):
+        m = load_metrics(store.storage, movie, item.revision)
+        table.add_row(
+            item.revision,
+            item.parent or "-",
+            item.created_at,
+            str(item.artefacts),
+            str(m.attempts - m.retries) if m else "-",
+            str(m.retries) if m else "-",
+            f"{m.cost:.4f}" if m else "-",
+            f"{m.duration_s:.2f}" if m else "-",
+            "live" if item.live else "",
+        )
+    console.print(table)
+
+
+@app.command()
+@handle_errors
+def diff(movie: str, rev_a: str, rev_b: str) -> None:
+    """Artefacts added / removed / changed and inputs changed between two revisions."""
+    result = diff_revisions(storage(), movie, rev_a, rev_b)
+    if result.empty:
+        console.print(f"{rev_a} and {rev_b} have the same content")
+        return
+    for key, (old, new) in result.inputs_changed.items():
+        console.print(f"[yellow]~ input[/yellow] {key}: {old!r} -> {new!r}", highlight=False)
+    for name, marker, colour in (("added", "+", "green"), ("removed", "-", "red"), ("changed", "~", "yellow")):
+        for artefact in getattr(result, name):
+            console.print(f"[{colour}]{marker} {artefact}[/{colour}]", highlight=False)
+
+
+@app.command()
+@handle_errors
+def rollback(movie: str, revision: str) -> None:
+    """Publish a new revision with the content of REVISION (history is never rewritten)."""
+    pointer = rollback_to(storage(), movie, revision)
+    console.print(f"{movie}: {pointer.revision} published with the content of {revision}")
+
+
+@app.command()
+@handle_errors
+def verify(movie: str) -> None:
+    """Check every manifest, every referenced blob (re-hashed), current.json and the logs."""
+    report = verify_movie(storage(), movie)
+    if not report.ok:
+        for problem in report.problems:
+            err.print(f"[red]problem:[/red] {problem}", highlight=False)
+        err.print(f"{movie}: {len(report.problems)} problem(s)")
+        raise typer.Exit(1)
+    console.print(f"{movie}: ok ({report.revisions} manifests, {report.blobs_checked} blobs verified)")
+
+
+@app.command()
+@handle_errors
+def migrate(legacy_dir: Path, movie: str) -> None:
+    """Import a legacy movie (one folder per revision) as blobs and manifests; safe to re-run."""
+    report = Migrator(storage(), movie).migrate(legacy_dir)
+    for line in report.created:
+        console.print(f"[green]created[/green] {line}")
+    for line in report.skipped:
+        console.print(f"[dim]unchanged[/dim] {line}")
+    console.print(f"{movie}: {len(report.created)} revisions created, {report.blobs_stored} blobs stored")
 
 
 @app.command()

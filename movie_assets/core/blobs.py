@@ -22,6 +22,9 @@ class BlobNotFound(NotFound):
     """No blob with that hash in this movie."""
 
 
+GC_LOCK = "blobs/gc"
+
+
 def blob_path(blob_hash: str) -> str:
     """Relative path of a blob; rejects anything that is not a sha256 hex digest."""
     if not isinstance(blob_hash, str) or not _HASH.match(blob_hash):
@@ -47,12 +50,29 @@ class BlobStore:
                 size += len(chunk)
                 staged.write(chunk)
             ref = BlobRef(hash=digest.hexdigest(), size=size, mime_type=mime_type)
-            staged.publish(blob_path(ref.hash))
+            created = staged.publish(blob_path(ref.hash))
         except BaseException:
             if staged.published is None:
                 staged.discard()
             raise
+        if not created:
+            self._freshen(ref.hash, data)
         return ref
+
+    def _freshen(self, blob_hash: str, data: bytes | BinaryIO) -> None:
+        """A dedup hit re-references an old blob: refresh its mtime under the GC lock so a sweep that
+        started earlier cannot delete it (the sweep re-checks mtimes under the same lock)."""
+        rel = blob_path(blob_hash)
+        with self.storage.lock(self.movie_id, GC_LOCK):
+            try:
+                self.storage.touch(self.movie_id, rel)
+                return
+            except NotFound:
+                pass
+        # swept just before we took the lock: store the bytes again (a stream is re-read from its start)
+        if not isinstance(data, bytes | bytearray | memoryview):
+            data.seek(0)
+        self.put(data)
 
     def has(self, blob_hash: str) -> bool:
         return self.storage.exists(self.movie_id, blob_path(blob_hash))

@@ -101,10 +101,24 @@ class FileEventLog:
         return self._stream(ARTEFACTS_LOG, ArtefactEvent, after)
 
     def last_input_id(self) -> str | None:
-        return _last_id(self.stream_inputs())
+        return self._last_id(INPUTS_LOG, InputEvent)
 
     def last_artefact_id(self) -> str | None:
-        return _last_id(self.stream_artefacts())
+        return self._last_id(ARTEFACTS_LOG, ArtefactEvent)
+
+    def _last_id(self, relative: str, model: type[E]) -> str | None:
+        """The newest id: the live log's last line, else the sequence recorded when it was rotated."""
+        try:
+            data = self.storage.read(self.movie_id, relative)
+        except NotFound:
+            data = b""
+        last = _last_id(parse_jsonl(data, model, self._where(relative)))
+        if last is not None:
+            return last
+        try:
+            return _format_seq(int(self.storage.read(self.movie_id, f"{relative}.seq").decode().strip()))
+        except NotFound:
+            return None
 
     def _where(self, relative: str) -> str:
         return f"{self.movie_id}/{relative}"
@@ -147,7 +161,12 @@ class FileEventLog:
             return
         write_archive(self.storage, self.movie_id, archive_rel, consumed)
         last = max(_seq_or_none(raw) or 0 for raw in consumed)
-        self.storage.write_atomic(self.movie_id, f"{relative}.seq", str(last).encode())
+
+        def advance(current: bytes | None) -> bytes:
+            recorded = int(current.decode().strip()) if current else 0
+            return str(max(recorded, last)).encode()
+
+        self.storage.update(self.movie_id, f"{relative}.seq", advance)
 
         def strip(current: bytes | None) -> bytes:
             body, newline, torn = (current or b"").rpartition(b"\n")
@@ -195,19 +214,33 @@ def write_archive(storage: StorageContext, movie_id: str, relative: str, lines: 
 
 
 def read_archives(storage: StorageContext, movie_id: str, kind: str, model: type[E], keep: Any) -> Iterator[E]:
-    """Events of every archive of one kind, oldest revision first."""
+    """Events of the archives of one kind that pass `keep` (events after a cursor), oldest first.
+
+    Archives hold consecutive id ranges in revision order, so they are read newest first and the
+    scan stops at the first archive holding an event at or before the cursor: reading after a recent
+    cursor costs the few archives past it, not the whole history.
+    """
     found = []
     for rel in storage.list(movie_id, "events"):
         match = _ARCHIVE.match(rel)
         if match and match.group(2) == kind:
             found.append((RevisionId(match.group(1)).number, rel))
-    for _, rel in sorted(found):
-        yield from parse_jsonl(storage.read(movie_id, rel), model, f"{movie_id}/{rel}", keep)
+    chunks: list[list[E]] = []
+    for _, rel in sorted(found, reverse=True):
+        events = list(parse_jsonl(storage.read(movie_id, rel), model, f"{movie_id}/{rel}"))
+        kept = [e for e in events if keep(e)]
+        chunks.append(kept)
+        if len(kept) < len(events):
+            break
+    for chunk in reversed(chunks):
+        yield from chunk
 
 
 def parse_jsonl(data: bytes, model: type[E], where: str, keep: Any = None) -> Iterator[E]:
     """Parse JSONL: a torn (unterminated, unparsable) last line is skipped with a warning; a bad line
     elsewhere raises InvalidDocument naming the file and line number."""
+    if not data:
+        return
     lines = data.split(b"\n")
     terminated = data.endswith(b"\n")
     if terminated:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,9 +18,11 @@ from movie_assets.core.blueprint import (
     normalise_edits,
     resolve_inputs,
 )
+from movie_assets.core.checkpoints import Checkpoints
 from movie_assets.core.events import EventLog, FileEventLog
 from movie_assets.core.hashing import json_hash
 from movie_assets.core.manifests import ManifestService
+from movie_assets.core.metrics import record_metrics
 from movie_assets.core.models import (
     ExecutionPlan,
     InputEntry,
@@ -31,7 +34,7 @@ from movie_assets.core.models import (
     TimelineDocument,
     empty_manifest,
 )
-from movie_assets.core.planner import Planner, PlanStore, effective_inputs
+from movie_assets.core.planner import Planner, PlanStore, SucceededIndex, effective_inputs
 from movie_assets.core.runner import ProduceFn, Runner
 from movie_assets.core.storage import NotFound, StorageContext, StorageError, validate_movie_id
 
@@ -68,6 +71,7 @@ class MovieStore:
         self.blobs = BlobStore(storage, movie_id)
         self.manifests = ManifestService(storage, movie_id)
         self.plans = PlanStore(storage, movie_id)
+        self.checkpoints = Checkpoints(storage, movie_id)
 
     def exists(self) -> bool:
         return self.storage.exists(self.movie_id, BLUEPRINT_FILE)
@@ -113,11 +117,21 @@ class MovieStore:
         """Plan the next revision against the live manifest; `save` writes runs/<rev>-plan.json."""
         manifest, digest = self.current()
         plan = Planner().compute_plan(
-            self.movie_id, manifest, digest, self.events, self.blueprint(), pending_edits=pending_edits
+            self.movie_id,
+            manifest,
+            digest,
+            self.events,
+            self.blueprint(),
+            pending_edits=pending_edits,
+            succeeded=self.succeeded_index(),
         )
         if save:
             self.plans.save(plan)
         return plan
+
+    def succeeded_index(self) -> SucceededIndex:
+        """Reusable producer results: the newest checkpoint plus the artefact log after it."""
+        return self.checkpoints.succeeded_index(self.events, self.blobs.has)
 
     def run(
         self,
@@ -149,11 +163,31 @@ class MovieStore:
         """
         manifest = self.build_manifest(run)
         pointer = self.manifests.save_manifest(manifest, run.plan.manifest_base_hash)
+        self.after_commit(manifest)
+        return pointer
+
+    def after_commit(self, manifest: Manifest) -> None:
+        """Housekeeping once a revision is live: metrics, log rotation, checkpoints when due.
+
+        None of it affects what is published, so a failure is only logged (the next commit's rotation
+        archives what this one left live)."""
+        previous_cursor = None
+        if manifest.parent is not None and manifest.parent_hash is not None:
+            with contextlib.suppress(StorageError, ValueError):
+                previous_cursor = self.manifests.load(manifest.parent).artefact_cursor
+        try:
+            record_metrics(self.storage, manifest, previous_cursor, self.events)
+        except Exception as exc:
+            log.warning("%s: metrics for %s failed: %s", self.movie_id, manifest.revision, exc)
         try:
             self.events.archive(manifest.revision, manifest.input_cursor, manifest.artefact_cursor)
-        except Exception as exc:  # the revision is published; rotation is housekeeping
+        except Exception as exc:
             log.warning("%s: archiving the event logs after %s failed: %s", self.movie_id, manifest.revision, exc)
-        return pointer
+        if self.checkpoints.due(manifest.revision):
+            try:
+                self.checkpoints.write(manifest, self.events)
+            except Exception as exc:
+                log.warning("%s: checkpoint at %s failed: %s", self.movie_id, manifest.revision, exc)
 
     def regenerate(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,9 +47,11 @@ def signature_deps(
 class SucceededIndex:
     """Succeeded producer results from the artefact log, by (job id, signature)."""
 
-    def __init__(self, events: Iterable[ArtefactEvent] = ()) -> None:
+    def __init__(self, events: Iterable[ArtefactEvent] = (), blob_exists: Callable[[str], bool] | None = None) -> None:
         self._outputs: dict[tuple[str, str], dict[str, BlobRef]] = {}
         self.last_id: str | None = None
+        # results whose blobs were garbage-collected are not reusable
+        self._blob_exists = blob_exists
         for event in events:
             self.add(event)
 
@@ -58,10 +60,18 @@ class SucceededIndex:
         if event.status == "succeeded" and event.artefact_id and event.output:
             self._outputs.setdefault((event.job_id, event.inputs_hash), {})[event.artefact_id] = event.output
 
+    def add_outputs(self, job_id: str, signature: str, outputs: Mapping[str, BlobRef]) -> None:
+        self._outputs.setdefault((job_id, signature), {}).update(outputs)
+
+    def __len__(self) -> int:
+        return len(self._outputs)
+
     def lookup(self, job_id: str, signature: str, artefact_ids: Iterable[str]) -> dict[str, BlobRef] | None:
         found = self._outputs.get((job_id, signature), {})
         wanted = list(artefact_ids)
         if wanted and all(a in found for a in wanted):
+            if self._blob_exists and not all(self._blob_exists(found[a].hash) for a in wanted):
+                return None
             return {a: found[a] for a in wanted}
         return None
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from movie_assets.core.blobs import BlobStore
+from movie_assets.core.checkpoints import Checkpoints
 from movie_assets.core.events import PENDING_ID, EventLog
 from movie_assets.core.hashing import inputs_hash, json_hash
 from movie_assets.core.manifests import ManifestConflict, ManifestService
@@ -130,7 +131,11 @@ class Runner:
                 f"{self.movie_id}: the live manifest moved since {plan.revision} was planned "
                 f"(plan base {plan.manifest_base_hash}, live {current.hash}); replan"
             )
-        context = _RunContext(plan=plan, base=current.manifest, index=SucceededIndex(self.events.stream_artefacts()))
+        context = _RunContext(
+            plan=plan,
+            base=current.manifest,
+            index=Checkpoints(self.storage, self.movie_id).succeeded_index(self.events, self.blobs.has),
+        )
         for record in plan.carried.values():
             context.known.update(record.outputs)
         progress = self.plans.load_progress(plan.revision)

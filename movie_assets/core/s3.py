@@ -326,6 +326,24 @@ class S3Backend(_Backend):
         self.fs.invalidate_cache()
         return super().find(path)
 
+    def scan(self, path: str) -> list[tuple[str, int, float]]:
+        self.fs.invalidate_cache()
+        return super().scan(path)
+
+    def touch(self, path: str) -> None:
+        # a copy onto itself with replaced metadata is S3's only way to refresh LastModified
+        key = self._key(path)
+        try:
+            self.fs.call_s3(
+                "copy_object",
+                Bucket=self.bucket,
+                Key=key,
+                CopySource={"Bucket": self.bucket, "Key": key},
+                MetadataDirective="REPLACE",
+            )
+        except FileNotFoundError:
+            raise NotFound(path) from None
+
     def list_dirs(self, path: str) -> list[str]:
         self.fs.invalidate_cache()
         return super().list_dirs(path)

@@ -7,6 +7,7 @@ local uses temp files + `os.replace`/`os.link` and `flock`; memory uses an in-pr
 from __future__ import annotations
 
 import contextlib
+import datetime
 import errno
 import io
 import logging
@@ -15,7 +16,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, NamedTuple
 
 import fsspec
 from pydantic import BaseModel, ConfigDict, Field
@@ -102,6 +103,22 @@ class StorageConfig(BaseModel):
         return cls(driver="local", root=url, options=dict(options))
 
 
+class FileStat(NamedTuple):
+    relative: str
+    size: int
+    mtime: float
+
+
+def _info_mtime(info: dict) -> float:
+    for key in ("mtime", "LastModified", "modified", "created"):
+        value = info.get(key)
+        if isinstance(value, datetime.datetime):
+            return value.timestamp()
+        if isinstance(value, int | float):
+            return float(value)
+    return 0.0
+
+
 class StagedFile:
     """A file being written that becomes visible only on `publish` (create-only)."""
 
@@ -182,6 +199,25 @@ class StorageContext:
 
     def modified_time(self, movie_id: str, relative: str) -> float:
         return self._backend.modified_time(self.resolve(movie_id, relative))
+
+    def scan(self, movie_id: str, prefix: str = "", hidden: bool = False) -> list[FileStat]:
+        """Files under `prefix` with size and modification time, in one listing (no per-file stat calls).
+
+        `hidden` also returns internal files (temp files, lock files, the staging area) for clean-up.
+        """
+        base = self.resolve(movie_id)
+        start = self.resolve(movie_id, prefix) if prefix else base
+        out = []
+        for path, size, mtime in self._backend.scan(start):
+            rel = path[len(base) + 1 :]
+            if not hidden and (rel.endswith(INTERNAL_SUFFIXES) or rel.startswith(STAGING_DIR) or "/." in f"/{rel}"):
+                continue
+            out.append(FileStat(rel, size, mtime))
+        return sorted(out)
+
+    def touch(self, movie_id: str, relative: str) -> None:
+        """Set the file's modification time to now (content untouched); NotFound if it is gone."""
+        self._backend.touch(self.resolve(movie_id, relative))
 
     # ---- writes ------------------------------------------------------------------------------
     def write_atomic(self, movie_id: str, relative: str, data: bytes) -> None:
@@ -297,6 +333,16 @@ class _Backend:
             self.fs.rm_file(path)
         except FileNotFoundError:
             raise NotFound(path) from None
+
+    def scan(self, path: str) -> list[tuple[str, int, float]]:
+        try:
+            found = self.fs.find(path, detail=True)
+        except FileNotFoundError:
+            return []
+        return [(self._strip(name), int(info.get("size") or 0), _info_mtime(info)) for name, info in found.items()]
+
+    def touch(self, path: str) -> None:
+        raise NotImplementedError
 
     def _strip(self, path: str) -> str:
         return path.rstrip("/")
@@ -417,6 +463,24 @@ class LocalBackend(_Backend):
         except FileNotFoundError:
             raise NotFound(path) from None
 
+    def scan(self, path: str) -> list[tuple[str, int, float]]:
+        out = []
+        for folder, _dirs, files in os.walk(path):
+            for name in files:
+                full = os.path.join(folder, name)
+                try:
+                    st = os.stat(full)
+                except FileNotFoundError:  # removed while we walked
+                    continue
+                out.append((full, st.st_size, st.st_mtime))
+        return out
+
+    def touch(self, path: str) -> None:
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            raise NotFound(path) from None
+
 
 def drop_torn_tail(current: bytes, path: str) -> bytes:
     """Bytes of a log without an unterminated last line (left by an interrupted writer)."""
@@ -529,3 +593,19 @@ class MemoryBackend(_Backend):
     def modified_time(self, path: str) -> float:
         with _MEMORY_LOCK:
             return super().modified_time(path)
+
+    def scan(self, path: str) -> list[tuple[str, int, float]]:
+        with _MEMORY_LOCK:
+            prefix = path.rstrip("/") + "/"
+            return [
+                (name, len(f.getbuffer()), f.modified.timestamp())
+                for name, f in list(self.fs.store.items())
+                if name.startswith(prefix)
+            ]
+
+    def touch(self, path: str) -> None:
+        with _MEMORY_LOCK:
+            try:
+                self.fs.store[path].modified = datetime.datetime.now(tz=datetime.timezone.utc)
+            except KeyError:
+                raise NotFound(path) from None

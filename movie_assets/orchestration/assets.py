@@ -10,7 +10,7 @@ from movie_assets.core.blueprint import ProducerGraph, ProducerNode
 from movie_assets.core.hashing import sha256_bytes
 from movie_assets.core.manifests import ManifestConflict
 from movie_assets.core.models import BlobRef, RunResult
-from movie_assets.core.planner import SucceededIndex, descriptor
+from movie_assets.core.planner import descriptor
 from movie_assets.core.runner import ProduceFn, Runner, data_version_of
 from movie_assets.orchestration.io_manager import JobOutcome, latest_record
 from movie_assets.orchestration.keys import (
@@ -103,9 +103,7 @@ def _job_asset(movie_id: str, node: ProducerNode, group: str, produce_factory: C
         manifest, _ = store.current()
         revision = context.run.tags.get(REVISION_TAG) or manifest.revision.next()
         runner = Runner(store.storage, movie_id, store.events, produce_factory())
-        prepared = runner.prepare_job(
-            job, entries, known, manifest, SucceededIndex(store.events.stream_artefacts()), revision
-        )
+        prepared = runner.prepare_job(job, entries, known, manifest, store.succeeded_index(), revision)
         if prepared.reused is not None:
             context.log.info(f"{node.job_id}: signature {prepared.signature[:12]} reused from {prepared.reused_from}")
             return dg.Output(JobOutcome(prepared), data_version=dg.DataVersion(prepared.data_version()))

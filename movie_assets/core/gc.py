@@ -1,0 +1,158 @@
+"""Garbage collection: mark what any revision or unfinished run references, sweep the rest.
+
+Safe against writers running at the same time:
+- only files older than the grace period are candidates, so a blob a run has just written but not
+  yet logged is never swept;
+- a dedup hit (BlobStore.put of bytes already stored) refreshes the old blob's mtime under GC_LOCK,
+  and the sweep re-reads each candidate's mtime under that same lock just before deleting it, so a
+  blob re-referenced after the mark phase either looks young (kept) or is gone before the writer
+  looks (and is stored again by the writer).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from movie_assets.core.blobs import GC_LOCK, blob_path
+from movie_assets.core.events import EventLog, FileEventLog
+from movie_assets.core.hashing import sha256_bytes
+from movie_assets.core.manifests import ManifestService
+from movie_assets.core.models import ExecutionPlan, Manifest, RevisionId, RunProgress
+from movie_assets.core.storage import STAGING_DIR, FileStat, NotFound, StorageContext
+
+SWEEP_BATCH = 500
+_BLOB_NAME = re.compile(r"^[0-9a-f]{64}$")
+_PLAN_SUFFIX = "-plan.json"
+_PROGRESS_SUFFIX = "-progress.json"
+
+
+@dataclass
+class GcReport:
+    movie_id: str
+    dry_run: bool
+    marked_blobs: int = 0
+    candidates: int = 0
+    files_freed: int = 0
+    bytes_freed: int = 0
+    freed: list[str] = field(default_factory=list)
+    kept_young: int = 0
+
+
+def manifest_blob_hashes(manifest: Manifest) -> set[str]:
+    """Every blob a manifest references: artefacts, job outputs and timeline clips."""
+    found = {entry.blob.hash for entry in manifest.artefacts.values()}
+    for record in manifest.jobs.values():
+        found.update(ref.hash for ref in record.outputs.values())
+    if manifest.timeline:
+        found.update(clip.blob.hash for track in manifest.timeline.tracks for clip in track.clips)
+    return found
+
+
+def _plan_blob_hashes(plan: ExecutionPlan) -> set[str]:
+    return {ref.hash for record in plan.carried.values() for ref in record.outputs.values()}
+
+
+def _progress_blob_hashes(progress: RunProgress) -> set[str]:
+    return {ref.hash for result in progress.results.values() if result.record for ref in result.record.outputs.values()}
+
+
+class GarbageCollector:
+    """Mark-and-sweep over one movie's blobs, prompt files and staging debris."""
+
+    def __init__(self, storage: StorageContext, movie_id: str, events: EventLog | None = None, clock=time.time) -> None:
+        self.storage = storage
+        self.movie_id = movie_id
+        self.events = events or FileEventLog(storage, movie_id)
+        self.manifests = ManifestService(storage, movie_id)
+        self.clock = clock
+
+    def mark(self, cutoff: float) -> set[str]:
+        """Blob hashes referenced by any manifest, any run not yet committed or younger than the cutoff,
+        and any producer result logged after the live revision (a failed run's results, kept for reuse)."""
+        marked: set[str] = set()
+        for revision in self.manifests.history():
+            marked |= manifest_blob_hashes(self.manifests.load(revision))
+        current = self.manifests.load_current().manifest
+        for stat in self.storage.scan(self.movie_id, "runs"):
+            name = stat.relative.rsplit("/", 1)[-1]
+            if not name.endswith((_PLAN_SUFFIX, _PROGRESS_SUFFIX)):
+                continue
+            revision = RevisionId(name.split("-plan")[0].split("-progress")[0])
+            if revision.number <= current.revision.number and stat.mtime < cutoff:
+                continue  # a committed (or superseded) run older than the grace period
+            raw = self.storage.read(self.movie_id, stat.relative)
+            where = f"{self.movie_id}/{stat.relative}"
+            if name.endswith(_PLAN_SUFFIX):
+                marked |= _plan_blob_hashes(ExecutionPlan.parse_document(raw, where))
+            else:
+                marked |= _progress_blob_hashes(RunProgress.parse_document(raw, where))
+        for event in self.events.stream_artefacts(after=current.artefact_cursor):
+            if event.output:
+                marked.add(event.output.hash)
+        return marked
+
+    def collect(self, grace_seconds: float = 3600.0, dry_run: bool = False) -> GcReport:
+        """Sweep unreferenced files older than `grace_seconds`; `dry_run` only reports what would go."""
+        if grace_seconds < 0:
+            raise ValueError("the grace period cannot be negative")
+        report = GcReport(self.movie_id, dry_run)
+        cutoff = self.clock() - grace_seconds
+        # list candidates before marking: a blob written after this listing is not a candidate at all
+        blobs = self.storage.scan(self.movie_id, "blobs")
+        prompts = self.storage.scan(self.movie_id, "prompts")
+        debris = [s for s in self.storage.scan(self.movie_id, "", hidden=True) if _is_debris(s.relative)]
+        marked = self.mark(cutoff)
+        report.marked_blobs = len(marked)
+
+        candidates: list[FileStat] = []
+        for stat in blobs:
+            name = stat.relative.rsplit("/", 1)[-1]
+            if not _BLOB_NAME.match(name) or stat.relative != blob_path(name):
+                continue  # not a blob file (foreign or internal): never ours to delete
+            if name not in marked:
+                candidates.append(stat)
+        for stat in prompts:
+            if self._prompt_hash(stat) not in marked:
+                candidates.append(stat)
+        candidates.extend(debris)
+        report.candidates = len(candidates)
+        old = [c for c in candidates if c.mtime < cutoff]
+        report.kept_young = len(candidates) - len(old)
+        for batch in _batches(old, SWEEP_BATCH):
+            self._sweep(batch, cutoff, report)
+        return report
+
+    def _prompt_hash(self, stat: FileStat) -> str | None:
+        try:
+            return sha256_bytes(self.storage.read(self.movie_id, stat.relative))
+        except NotFound:
+            return None
+
+    def _sweep(self, batch: list[FileStat], cutoff: float, report: GcReport) -> None:
+        with self.storage.lock(self.movie_id, GC_LOCK):
+            for stat in batch:
+                try:
+                    if self.storage.modified_time(self.movie_id, stat.relative) >= cutoff:
+                        report.kept_young += 1  # re-referenced (freshened) since we listed it
+                        continue
+                    if not report.dry_run:
+                        self.storage.delete(self.movie_id, stat.relative)
+                except NotFound:
+                    continue
+                report.files_freed += 1
+                report.bytes_freed += stat.size
+                report.freed.append(stat.relative)
+
+
+def _is_debris(relative: str) -> bool:
+    """Leftovers of interrupted writes: staged uploads and temp files of atomic writes."""
+    name = relative.rsplit("/", 1)[-1]
+    return relative.startswith(f"{STAGING_DIR}/") or (name.startswith(".") and name.endswith(".tmp"))
+
+
+def _batches(items: list[FileStat], size: int) -> Iterable[list[FileStat]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
