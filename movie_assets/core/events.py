@@ -131,10 +131,14 @@ class FileEventLog:
         threshold = int(after) if after is not None else -1
         live = list(parse_jsonl(data, model, self._where(relative), lambda e: int(e.id) > threshold))
         # archives are read only when the live log may not start right after `after`
+        last = threshold
         if after is None or self._rotated_past(relative, live, threshold):
             kind = _KIND[relative]
-            yield from read_archives(self.storage, self.movie_id, kind, model, lambda e: int(e.id) > threshold)
-        yield from live
+            for event in read_archives(self.storage, self.movie_id, kind, model, lambda e: int(e.id) > threshold):
+                last = max(last, int(event.id))
+                yield event
+        # a rotation killed after writing its archive leaves those lines live until the next one strips them
+        yield from (event for event in live if int(event.id) > last)
 
     def _rotated_past(self, relative: str, live: list, threshold: int) -> bool:
         if live:
@@ -159,7 +163,12 @@ class FileEventLog:
         consumed = [raw for raw in data.split(b"\n") if _consumed(raw, cursor)]
         if not consumed:
             return
-        write_archive(self.storage, self.movie_id, archive_rel, consumed)
+        # a rotation killed between writing its archive and stripping the log left those lines live:
+        # they are archived already, so they are only stripped now, never archived twice
+        archived = newest_archived_id(self.storage, self.movie_id, archive_rel.rsplit(".", 2)[-2])
+        fresh = [raw for raw in consumed if archived is None or (_seq_or_none(raw) or 0) > int(archived)]
+        if fresh:
+            write_archive(self.storage, self.movie_id, archive_rel, fresh)
         last = max(_seq_or_none(raw) or 0 for raw in consumed)
 
         def advance(current: bytes | None) -> bytes:
@@ -211,6 +220,26 @@ def write_archive(storage: StorageContext, movie_id: str, relative: str, lines: 
     extra = [raw for raw in lines if raw not in known]
     if extra:
         storage.write_atomic(movie_id, relative, existing + b"".join(raw + b"\n" for raw in extra))
+
+
+def newest_archived_id(storage: StorageContext, movie_id: str, kind: str) -> str | None:
+    """The id of the last event in the newest archive of one kind (None when nothing is archived)."""
+    newest = None
+    for rel in storage.list(movie_id, "events"):
+        match = _ARCHIVE.match(rel)
+        if match and match.group(2) == kind:
+            number = RevisionId(match.group(1)).number
+            if newest is None or number > newest[0]:
+                newest = (number, rel)
+    if newest is None:
+        return None
+    lines = [raw for raw in storage.read(movie_id, newest[1]).split(b"\n") if raw.strip()]
+    for raw in reversed(lines):
+        try:
+            return str(json.loads(raw)["id"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return None
 
 
 def read_archives(storage: StorageContext, movie_id: str, kind: str, model: type[E], keep: Any) -> Iterator[E]:

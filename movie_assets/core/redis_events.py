@@ -12,6 +12,7 @@ from movie_assets.core.events import (
     E,
     archive_path,
     new_input_event,
+    newest_archived_id,
     read_archives,
     write_archive,
 )
@@ -64,10 +65,14 @@ class RedisEventLog:
     def _stream(self, kind: str, model: type[E], after: str | None) -> Iterator[E]:
         stream = self.streams[kind]
         trimmed = self.client.get(f"{stream}:trimmed")
+        last: str | None = after
         if after is None or (trimmed is not None and stream_id(after) < stream_id(trimmed)):
             floor = stream_id(after) if after else (-1, -1)
-            yield from read_archives(self.storage, self.movie_id, kind, model, lambda e: stream_id(e.id) > floor)
-        start = "-" if after is None else f"({after}"
+            for event in read_archives(self.storage, self.movie_id, kind, model, lambda e: stream_id(e.id) > floor):
+                last = event.id
+                yield event
+        # entries archived by a commit that died before trimming are still in the stream: start after them
+        start = "-" if last is None else f"({last}"
         while True:
             batch = self.client.xrange(stream, min=start, max="+", count=1000)
             if not batch:
@@ -106,9 +111,13 @@ class RedisEventLog:
             entries = self.client.xrange(self.streams[kind], min="-", max=cursor)
             if not entries:
                 continue
+            # entries archived by a commit that died before trimming are trimmed now, not archived twice
+            archived = newest_archived_id(self.storage, self.movie_id, kind)
+            fresh = [(i, f) for i, f in entries if archived is None or stream_id(i) > stream_id(archived)]
             model = InputEvent if kind == "inputs" else ArtefactEvent
-            lines = [self._parse(model, self.streams[kind], i, f).canonical() for i, f in entries]
-            write_archive(self.storage, self.movie_id, archive_path(revision, kind), lines)
+            lines = [self._parse(model, self.streams[kind], i, f).canonical() for i, f in fresh]
+            if lines:
+                write_archive(self.storage, self.movie_id, archive_path(revision, kind), lines)
             written.append((kind, cursor))
         for kind, cursor in written:
             stream = self.streams[kind]

@@ -100,6 +100,10 @@ class StorageConfig(BaseModel):
             return cls(driver="s3", root=url, options=dict(options))
         if url.startswith("file://"):
             url = url[len("file://") :]
+        elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", url):
+            raise ValueError(f"unsupported storage URL {url!r}: use a path, file://, memory:// or s3://bucket/prefix")
+        if not url or "\x00" in url:
+            raise ValueError(f"invalid storage root {url!r}")
         return cls(driver="local", root=url, options=dict(options))
 
 
@@ -355,7 +359,7 @@ class LocalBackend(_Backend):
         self.fs = fsspec.filesystem("file")
         self.root = os.path.abspath(os.path.expanduser(config.root)).rstrip("/")
         self.fsync = bool(config.options.get("fsync", False))
-        os.makedirs(self.root, exist_ok=True)
+        # the root is created by the first write, never by a read (a mistyped --root leaves no folder)
 
     def _tmp_path(self, path: str) -> str:
         head, tail = os.path.split(path)
