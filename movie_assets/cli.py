@@ -339,7 +339,7 @@ def history(movie: str) -> None:
             str(m.retries) if m else "-",
             f"{m.cost:.4f}" if m else "-",
             f"{m.duration_s:.2f}" if m else "-",
-            "live" if item.live else "",
+            "live" if item.live else ("" if item.published else "unpublished (crashed commit)"),
         )
     console.print(table)
 

@@ -3,6 +3,7 @@ import multiprocessing as mp
 import pytest
 
 from movie_assets.core.hashing import sha256_bytes
+from movie_assets.core.history import history
 from movie_assets.core.manifests import ManifestConflict, ManifestService
 from movie_assets.core.models import InvalidDocument, Manifest, RevisionId
 from movie_assets.core.storage import StorageConfig, StorageContext
@@ -80,3 +81,25 @@ def test_racing_committers_exactly_one_wins_per_round(tmp_path):
         current = service.load_current()
         assert current.manifest.revision.number == round_no + 1
         assert current.manifest.created_at == "t" + next(tag for s, tag in outcomes if s == "won")
+
+
+def test_a_manifest_orphaned_by_a_dead_committer_does_not_block_the_movie(tmp_path):
+    from movie_assets.core.models import Manifest as M
+
+    storage = StorageContext(StorageConfig(root=str(tmp_path / "b")))
+    service = ManifestService(storage, "m")
+    first = service.save_manifest(M(movie_id="m", revision="rev-0001", created_at="t1"), None)
+    # a committer wrote rev-0002 and was killed before swapping current.json
+    orphan = M(movie_id="m", revision="rev-0002", parent="rev-0001", created_at="dead")
+    storage.write_if_absent("m", "manifests/rev-0002.json", orphan.canonical())
+    mine = M(movie_id="m", revision="rev-0002", parent="rev-0001", created_at="alive")
+    pointer = service.save_manifest(mine, first.hash)
+    assert pointer.revision == "rev-0003"
+    assert service.load_current().manifest.created_at == "alive"
+    assert service.load("rev-0002").created_at == "dead", "the orphan is never overwritten"
+    assert service.published() == ["rev-0001", "rev-0003"]
+    assert [h.published for h in history(storage, "m")] == [True, False, True]
+    # a committer whose base moved still gets a conflict, not a new number
+    late = M(movie_id="m", revision="rev-0002", parent="rev-0001", created_at="late")
+    with pytest.raises(ManifestConflict):
+        service.save_manifest(late, first.hash)

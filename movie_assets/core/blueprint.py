@@ -498,20 +498,32 @@ class ProducerGraph:
 
 
 def kahn_layers(deps: Mapping[str, set[str]]) -> list[list[str]]:
-    """Layers of nodes whose dependencies (restricted to `deps`' keys) are in earlier layers."""
-    missing = sorted({d for ds in deps.values() for d in ds} - set(deps))
-    remaining = {n: set(ds) & set(deps) for n, ds in deps.items()}
+    """Layers of nodes whose dependencies (restricted to `deps`' keys) are in earlier layers.
+
+    Linear in nodes + edges: in-degrees and a dependents index, not a rescan per layer."""
+    indegree: dict[str, int] = {}
+    dependents: dict[str, list[str]] = {}
+    for node, ds in deps.items():
+        inside = [d for d in ds if d in deps]  # restricted graphs (a plan's dirty subset) leave deps outside
+        indegree[node] = len(inside)
+        for d in inside:
+            dependents.setdefault(d, []).append(node)
     layers: list[list[str]] = []
-    while remaining:
-        ready = sorted(n for n, ds in remaining.items() if not ds)
-        if not ready:
-            raise CycleError([("graph", "cycle between jobs: " + ", ".join(sorted(remaining)))])
+    ready = sorted(n for n, k in indegree.items() if k == 0)
+    placed = 0
+    while ready:
         layers.append(ready)
+        placed += len(ready)
+        nxt = []
         for n in ready:
-            del remaining[n]
-        for ds in remaining.values():
-            ds.difference_update(ready)
-    del missing  # restricted graphs (a plan's dirty subset) legitimately leave deps outside
+            for m in dependents.get(n, ()):
+                indegree[m] -= 1
+                if indegree[m] == 0:
+                    nxt.append(m)
+        ready = sorted(nxt)
+    if placed != len(indegree):
+        remaining = sorted(n for n, k in indegree.items() if k > 0)
+        raise CycleError([("graph", "cycle between jobs: " + ", ".join(remaining))])
     return layers
 
 

@@ -22,6 +22,7 @@ class RevisionSummary:
     artefacts: int
     inputs: int
     live: bool
+    published: bool = True
 
 
 @dataclass
@@ -42,6 +43,7 @@ def history(storage: StorageContext, movie_id: str) -> list[RevisionSummary]:
     """Every stored revision, oldest first, with the live one flagged."""
     service = ManifestService(storage, movie_id)
     pointer = service.load_pointer()
+    chain = set(service.published())
     out = []
     for revision in service.history():
         manifest = service.load(revision)
@@ -53,6 +55,7 @@ def history(storage: StorageContext, movie_id: str) -> list[RevisionSummary]:
                 artefacts=len(manifest.artefacts),
                 inputs=len(manifest.inputs),
                 live=pointer is not None and pointer.revision == revision,
+                published=revision in chain,
             )
         )
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from movie_assets.core.hashing import sha256_bytes
@@ -27,6 +28,8 @@ class CurrentManifest:
 
 class ManifestService:
     """Loads and publishes the manifests of one movie."""
+
+    orphan_wait = 0.5
 
     def __init__(self, storage: StorageContext, movie_id: str) -> None:
         self.storage = storage
@@ -71,10 +74,19 @@ class ManifestService:
         data = manifest.canonical()
         digest = sha256_bytes(data)
         rel = manifest_path(manifest.revision)
-        if not self.storage.write_if_absent(self.movie_id, rel, data):
+        while not self.storage.write_if_absent(self.movie_id, rel, data):
             existing = self.storage.read(self.movie_id, rel)
-            if sha256_bytes(existing) != digest:
-                raise ManifestConflict(f"{self.movie_id}: {manifest.revision} was already written by another commit")
+            if sha256_bytes(existing) == digest:
+                break  # a retried commit of the same manifest
+            if not self._stays_at(previous_hash, rel):
+                raise ManifestConflict(f"{self.movie_id}: {manifest.revision} was already published by another commit")
+            # the live revision did not move while a committer had ample time to swap it, so that file was
+            # never published: its committer died between writing it and swapping the pointer. Manifests are
+            # immutable, so take the next number instead of reusing this one; the gap stays in the history.
+            manifest = manifest.model_copy(update={"revision": manifest.revision.next()})
+            data = manifest.canonical()
+            digest = sha256_bytes(data)
+            rel = manifest_path(manifest.revision)
         pointer = ManifestPointer(revision=manifest.revision, manifest=rel, hash=digest)
 
         def still_at_previous(current: bytes | None) -> bool:
@@ -92,6 +104,36 @@ class ManifestService:
                 f"{self.movie_id}: current.json no longer points at {previous_hash}; {manifest.revision} not published"
             ) from None
         return pointer
+
+    def _stays_at(self, previous_hash: str | None, unpublished: str) -> bool:
+        """True if current.json still points at previous_hash once the unpublished manifest is
+        `orphan_wait` seconds old (a live committer swaps the pointer milliseconds after writing its
+        manifest); False as soon as it moves. Skipping too early is safe (the other committer then loses
+        its swap), so the wait only keeps revision numbers tidy in ordinary races."""
+        try:
+            age = time.time() - self.storage.modified_time(self.movie_id, unpublished)
+        except (NotFound, StorageError):
+            age = 0.0
+        deadline = time.monotonic() + max(0.0, min(self.orphan_wait - age, self.orphan_wait))
+        while True:
+            if self.current_hash() != previous_hash:
+                return False
+            if time.monotonic() >= deadline:
+                return True
+            time.sleep(0.01)
+
+    def published(self) -> list[RevisionId]:
+        """Revisions on the live chain (current, its parent, ...), oldest first; skips unpublished files."""
+        pointer = self.load_pointer()
+        chain: list[RevisionId] = []
+        revision = pointer.revision if pointer else None
+        while revision is not None and revision.number > 0:
+            chain.append(revision)
+            try:
+                revision = self.load(revision).parent
+            except (NotFound, StorageError, ValueError):
+                break
+        return chain[::-1]
 
     def history(self) -> list[RevisionId]:
         """Stored revisions, oldest first."""

@@ -99,13 +99,19 @@ def aggregate(movie_id: str, revision: RevisionId, events: list[ArtefactEvent]) 
 
 
 def record_metrics(
-    storage: StorageContext, manifest: Manifest, previous_cursor: str | None, events: EventLog
+    storage: StorageContext,
+    manifest: Manifest,
+    previous_cursor: str | None,
+    events: EventLog,
+    run_revision: str | None = None,
 ) -> RevisionMetrics:
     """Aggregate the events logged for `manifest.revision` since the previous revision; write metrics/<rev>.json."""
     # the manifest's artefact cursor is the one its plan read, so the run's own events come after it;
     # every event for this revision lies after the previous revision's cursor
     window = list(events.stream_artefacts(after=previous_cursor))
-    metrics = aggregate(manifest.movie_id, manifest.revision, window)
+    # runs log under the revision they planned; a commit that had to skip a number publishes under another
+    metrics = aggregate(manifest.movie_id, RevisionId(run_revision or manifest.revision), window)
+    metrics = metrics.model_copy(update={"revision": manifest.revision})
     storage.write_atomic(manifest.movie_id, metrics_path(manifest.revision), metrics.canonical())
     return metrics
 

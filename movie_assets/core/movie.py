@@ -163,10 +163,12 @@ class MovieStore:
         """
         manifest = self.build_manifest(run)
         pointer = self.manifests.save_manifest(manifest, run.plan.manifest_base_hash)
-        self.after_commit(manifest)
+        if pointer.revision != manifest.revision:  # published under the next free number
+            manifest = manifest.model_copy(update={"revision": pointer.revision})
+        self.after_commit(manifest, run.plan.revision)
         return pointer
 
-    def after_commit(self, manifest: Manifest) -> None:
+    def after_commit(self, manifest: Manifest, run_revision: str | None = None) -> None:
         """Housekeeping once a revision is live: metrics, log rotation, checkpoints when due.
 
         None of it affects what is published, so a failure is only logged (the next commit's rotation
@@ -176,7 +178,7 @@ class MovieStore:
             with contextlib.suppress(StorageError, ValueError):
                 previous_cursor = self.manifests.load(manifest.parent).artefact_cursor
         try:
-            record_metrics(self.storage, manifest, previous_cursor, self.events)
+            record_metrics(self.storage, manifest, previous_cursor, self.events, run_revision)
         except Exception as exc:
             log.warning("%s: metrics for %s failed: %s", self.movie_id, manifest.revision, exc)
         try:

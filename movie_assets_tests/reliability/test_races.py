@@ -29,5 +29,5 @@ def test_racing_committers_one_revision_per_base(tmp_path, writers):
             outcome = MovieStore(storage, MOVIE).regenerate(make_produce())
             assert not outcome.plan.has_changes() and not outcome.committed
         assert store.current()[0].revision == base.next()
-    assert [r.number for r in store.manifests.history()] == [1, 2, 3]
+    assert [r.number for r in store.manifests.published()] == [1, 2, 3]
     assert verify(storage, MOVIE).ok

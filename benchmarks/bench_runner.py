@@ -1,0 +1,79 @@
+"""Runner overhead per job with a no-op producer (plan, signature check, blob put, event append,
+progress checkpoint, manifest commit), against Dagster's in-process materialisation per asset.
+
+    python benchmarks/bench_runner.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine, synthetic_blueprint, table  # noqa: E402
+
+from movie_assets.core.movie import MovieStore  # noqa: E402
+from movie_assets.core.runner import ProduceRequest, ProduceResult  # noqa: E402
+from movie_assets.core.storage import StorageConfig, StorageContext  # noqa: E402
+
+
+def noop(request: ProduceRequest) -> ProduceResult:
+    return ProduceResult(outputs={o.name: f"{request.job.job_id}:{o.name}".encode() for o in request.job.outputs})
+
+
+def ours(segments: int, concurrency: int) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = MovieStore(StorageContext(StorageConfig.from_url(tmp)), "bench")
+        store.init(synthetic_blueprint(), {"NumOfSegments": segments})
+        start = time.perf_counter()
+        outcome = store.regenerate(noop, concurrency=concurrency)
+        seconds = time.perf_counter() - start
+        assert outcome.committed
+        return seconds, len(outcome.plan.jobs)
+
+
+def dagster(assets: int) -> float:
+    import dagster as dg
+
+    defs_assets = []
+    for i in range(assets):
+
+        @dg.asset(name=f"a{i}")
+        def produce() -> bytes:
+            return b"x"
+
+        defs_assets.append(produce)
+    with dg.instance_for_test() as instance:
+        start = time.perf_counter()
+        result = dg.materialize(defs_assets, instance=instance)
+        seconds = time.perf_counter() - start
+        assert result.success
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    sizes = [100, 500] if args.quick else [100, 500, 2500]
+    rows = []
+    for segments in sizes:
+        samples = sorted(ours(segments, 2)[0] for _ in range(3))
+        jobs = 2 * segments + 1
+        rows.append(["movie_assets runner (concurrency 2)", jobs, samples[1], samples[1] / jobs * 1000])
+    for assets in [100, 300] if args.quick else [100, 300, 1000]:
+        samples = sorted(dagster(assets) for _ in range(3))
+        rows.append(["Dagster materialize, in-process", assets, samples[1], samples[1] / assets * 1000])
+    table(
+        "per-job overhead with a no-op producer, median of 3",
+        ["executor", "jobs / assets", "total s", "ms per job"],
+        rows,
+    )
+
+
+if __name__ == "__main__":
+    main()
