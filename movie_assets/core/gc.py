@@ -11,6 +11,7 @@ Safe against writers running at the same time:
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterable
@@ -20,7 +21,7 @@ from movie_assets.core.blobs import GC_LOCK, blob_path
 from movie_assets.core.events import EventLog, FileEventLog
 from movie_assets.core.hashing import sha256_bytes
 from movie_assets.core.manifests import ManifestService
-from movie_assets.core.models import ExecutionPlan, Manifest, RevisionId, RunProgress
+from movie_assets.core.models import ExecutionPlan, InvalidDocument, Manifest, RevisionId, RunProgress
 from movie_assets.core.storage import STAGING_DIR, FileStat, NotFound, StorageContext
 
 SWEEP_BATCH = 500
@@ -74,7 +75,7 @@ class GarbageCollector:
         and any producer result logged after the live revision (a failed run's results, kept for reuse)."""
         marked: set[str] = set()
         for revision in self.manifests.history():
-            marked |= manifest_blob_hashes(self.manifests.load(revision))
+            marked |= self._manifest_hashes(revision)
         current = self.manifests.load_current().manifest
         for stat in self.storage.scan(self.movie_id, "runs"):
             name = stat.relative.rsplit("/", 1)[-1]
@@ -93,6 +94,25 @@ class GarbageCollector:
             if event.output:
                 marked.add(event.output.hash)
         return marked
+
+    def _manifest_hashes(self, revision: RevisionId) -> set[str]:
+        """Blob hashes of one stored manifest, read as plain JSON (a full model parse of every manifest
+        dominated GC time); anything unexpected aborts the collection rather than under-marking."""
+        rel = f"manifests/{revision}.json"
+        where = f"{self.movie_id}/{rel}"
+        try:
+            doc = json.loads(self.storage.read(self.movie_id, rel))
+            found = {entry["blob"]["hash"] for entry in doc.get("artefacts", {}).values()}
+            for record in doc.get("jobs", {}).values():
+                found.update(ref["hash"] for ref in record.get("outputs", {}).values())
+            timeline = doc.get("timeline") or {}
+            for track in timeline.get("tracks", []):
+                found.update(clip["blob"]["hash"] for clip in track.get("clips", []))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise InvalidDocument(f"{where}: cannot read its blob references ({exc}); nothing was swept") from None
+        if not all(isinstance(h, str) and _BLOB_NAME.match(h) for h in found):
+            raise InvalidDocument(f"{where}: a blob reference is not a sha256; nothing was swept")
+        return found
 
     def collect(self, grace_seconds: float = 3600.0, dry_run: bool = False) -> GcReport:
         """Sweep unreferenced files older than `grace_seconds`; `dry_run` only reports what would go."""
@@ -135,7 +155,7 @@ class GarbageCollector:
         with self.storage.lock(self.movie_id, GC_LOCK):
             for stat in batch:
                 try:
-                    if self.storage.modified_time(self.movie_id, stat.relative) >= cutoff:
+                    if not report.dry_run and self.storage.modified_time(self.movie_id, stat.relative) >= cutoff:
                         report.kept_young += 1  # re-referenced (freshened) since we listed it
                         continue
                     if not report.dry_run:

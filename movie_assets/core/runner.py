@@ -190,7 +190,8 @@ class Runner:
     def execute_job(self, job: JobDescriptor, context: _RunContext) -> JobResult:
         """Run one job unless a result with the same actual signature exists (idempotent reuse)."""
         with self._lock:
-            known = dict(context.known)
+            needed = {d.id for refs in job.deps.values() for d in refs}
+            known = {a: context.known[a] for a in needed if a in context.known}
         try:
             prepared = self.prepare_job(
                 job, context.plan.inputs, known, context.base, context.index, context.plan.revision
@@ -229,10 +230,12 @@ class Runner:
         The result is reusable when the base manifest or the artefact log holds a succeeded result with
         the same signature whose blobs are present (idempotent retries and early cutoff).
         """
-        input_hashes = {k: e.hash for k, e in inputs.items()}
-        deps = signature_deps(job, input_hashes, {a: b.hash for a, b in known.items()})
+        # only this job's dependencies: copying every input and artefact per job would make a run quadratic
+        needed = {d.id for refs in job.deps.values() for d in refs}
+        input_hashes = {k: inputs[k].hash for k in needed if k in inputs}
+        deps = signature_deps(job, input_hashes, {a: known[a].hash for a in needed if a in known})
         if deps is None:
-            missing = [d.id for refs in job.deps.values() for d in refs if d.id not in input_hashes | known]
+            missing = sorted(i for i in needed if i not in input_hashes and i not in known)
             raise ProducerError(f"dependencies not available: {missing}")
         signature = inputs_hash(job.producer, job.producer_version, deps, job.indices)
         wanted = [o.artefact_id for o in job.outputs]
