@@ -27,6 +27,7 @@ source's extra loops into a list, ordered by index.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import importlib.resources
 import itertools
 import re
@@ -461,9 +462,10 @@ class ProducerNode:
     collected: list[str]
     outputs: list[OutputSpec]
 
-    @property
-    def upstream_jobs(self) -> set[str]:
-        return {d.id.rsplit("/", 1)[0] for refs in self.deps.values() for d in refs if d.kind == "artefact"}
+    @functools.cached_property
+    def upstream_jobs(self) -> frozenset[str]:
+        """Jobs this one reads from (computed once: a fan-in node has thousands of deps)."""
+        return frozenset(d.id.rsplit("/", 1)[0] for refs in self.deps.values() for d in refs if d.kind == "artefact")
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,7 +169,7 @@ class Planner:
                     continue
             else:
                 signature = None
-            reasons, direct = _why_dirty(node, previous, input_hashes, artefact_hashes, set(dirty))
+            reasons, direct = _why_dirty(node, previous, input_hashes, artefact_hashes, dirty.keys())
             dirty[job_id] = descriptor(node, reasons, direct, signature)
 
         layers = kahn_layers({j: graph.nodes[j].upstream_jobs for j in dirty})
@@ -207,7 +208,7 @@ def _why_dirty(
     previous: JobRecord | None,
     input_hashes: Mapping[str, str],
     artefact_hashes: Mapping[str, str],
-    dirty_jobs: set[str],
+    dirty_jobs: AbstractSet[str],
 ) -> tuple[list[str], bool]:
     """Reasons a job must run, and whether any is direct (not merely an upstream job being dirty)."""
     if previous is None:
