@@ -467,6 +467,11 @@ class LocalBackend(_Backend):
         except FileNotFoundError:
             raise NotFound(path) from None
 
+    def find(self, path: str) -> list[str]:
+        # os.walk reads directory entries only; fsspec's local find stats every file, which made
+        # listing the events folder grow with every checkpoint and archive.
+        return [os.path.join(folder, name) for folder, _dirs, files in os.walk(path) for name in files]
+
     def scan(self, path: str) -> list[tuple[str, int, float]]:
         out = []
         for folder, _dirs, files in os.walk(path):
