@@ -52,6 +52,7 @@ def test_gc_sweeps_only_unreferenced_old_files(storage):
     store = small_movie(storage)
     orphan = store.blobs.put(b"bytes nobody references", "text/plain")
     storage.write_atomic("film", "prompts/orphan.txt", b"a prompt of a run that never committed")
+    storage.write_atomic("film", "artifacts/text/orphan/text.txt", b"a script of a run that never committed")
     store.edit({"SegmentText[1]": "changed"})
     assert store.regenerate(CountingProduce()).committed
     referenced_before = verify(storage, "film")
@@ -62,6 +63,8 @@ def test_gc_sweeps_only_unreferenced_old_files(storage):
 
     dry = GarbageCollector(storage, "film", store.events, clock=later(2 * HOUR)).collect(HOUR, dry_run=True)
     assert blob_path(orphan.hash) in dry.freed and "prompts/orphan.txt" in dry.freed
+    assert "artifacts/text/orphan/text.txt" in dry.freed
+    assert not any(f.startswith("artifacts/text/segment-") for f in dry.freed), "live text copies are kept"
     assert store.blobs.has(orphan.hash), "a dry run deletes nothing"
 
     report = GarbageCollector(storage, "film", store.events, clock=later(2 * HOUR)).collect(HOUR)

@@ -33,6 +33,9 @@ def test_first_second_and_one_segment_edit(storage):
     assert len(rev1.artefacts) == 16 and all(store.blobs.has(h) for h in _blobs_of(rev1).values())
     assert rev1.timeline is not None and {t.kind for t in rev1.timeline.tracks} == {"video", "audio", "music"}
     assert storage.exists("film", "prompts/segment/segment-0002/video.txt")
+    script = rev1.artefacts["segment-0002/script/text"].blob
+    assert storage.read("film", "artifacts/text/segment-0002/script/text.txt") == store.blobs.get(script.hash)
+    assert not storage.exists("film", "artifacts/text/segment-0002/video_prompt/prompt.txt"), "prompts go to prompts/"
     assert storage.exists("film", "runs/rev-0001-plan.json") and storage.exists("film", "runs/rev-0001-progress.json")
 
     produce.reset()

@@ -22,12 +22,14 @@ from movie_assets.core.events import EventLog, FileEventLog
 from movie_assets.core.hashing import sha256_bytes
 from movie_assets.core.manifests import ManifestService
 from movie_assets.core.models import ExecutionPlan, InvalidDocument, Manifest, RevisionId, RunProgress
-from movie_assets.core.storage import STAGING_DIR, FileStat, NotFound, StorageContext
+from movie_assets.core.runner import TEXT_DIR
+from movie_assets.core.storage import STAGING_DIR, FileStat, NotFound, StorageContext, is_internal
 
 SWEEP_BATCH = 500
 _BLOB_NAME = re.compile(r"^[0-9a-f]{64}$")
 _PLAN_SUFFIX = "-plan.json"
 _PROGRESS_SUFFIX = "-progress.json"
+_READABLE = ("prompts/", f"{TEXT_DIR}/")
 
 
 @dataclass
@@ -61,7 +63,7 @@ def _progress_blob_hashes(progress: RunProgress) -> set[str]:
 
 
 class GarbageCollector:
-    """Mark-and-sweep over one movie's blobs, prompt files and staging debris."""
+    """Mark-and-sweep over one movie's blobs, prompt and text files, and staging debris."""
 
     def __init__(self, storage: StorageContext, movie_id: str, events: EventLog | None = None, clock=time.time) -> None:
         self.storage = storage
@@ -75,7 +77,7 @@ class GarbageCollector:
         and any producer result logged after the live revision (a failed run's results, kept for reuse)."""
         marked: set[str] = set()
         for revision in self.manifests.history():
-            marked |= self._manifest_hashes(revision)
+            marked |= self._manifest_hashes(revision, marked)
         current = self.manifests.load_current().manifest
         for stat in self.storage.scan(self.movie_id, "runs"):
             name = stat.relative.rsplit("/", 1)[-1]
@@ -95,7 +97,7 @@ class GarbageCollector:
                 marked.add(event.output.hash)
         return marked
 
-    def _manifest_hashes(self, revision: RevisionId) -> set[str]:
+    def _manifest_hashes(self, revision: RevisionId, known: set[str] | frozenset[str] = frozenset()) -> set[str]:
         """Blob hashes of one stored manifest, read as plain JSON (a full model parse of every manifest
         dominated GC time); anything unexpected aborts the collection rather than under-marking."""
         rel = f"manifests/{revision}.json"
@@ -110,6 +112,7 @@ class GarbageCollector:
                 found.update(clip["blob"]["hash"] for clip in track.get("clips", []))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InvalidDocument(f"{where}: cannot read its blob references ({exc}); nothing was swept") from None
+        found -= known  # hashes already checked in an earlier manifest (most of them, revision to revision)
         if not all(isinstance(h, str) and _BLOB_NAME.match(h) for h in found):
             raise InvalidDocument(f"{where}: a blob reference is not a sha256; nothing was swept")
         return found
@@ -120,10 +123,18 @@ class GarbageCollector:
             raise ValueError("the grace period cannot be negative")
         report = GcReport(self.movie_id, dry_run)
         cutoff = self.clock() - grace_seconds
-        # list candidates before marking: a blob written after this listing is not a candidate at all
-        blobs = self.storage.scan(self.movie_id, "blobs")
-        prompts = self.storage.scan(self.movie_id, "prompts")
-        debris = [s for s in self.storage.scan(self.movie_id, "", hidden=True) if _is_debris(s.relative)]
+        # list candidates before marking: a blob written after this listing is not a candidate at all.
+        # One listing of the whole movie (a listing per folder stat'd every blob twice).
+        blobs, prompts, debris = [], [], []
+        for stat in self.storage.scan(self.movie_id, "", hidden=True):
+            if _is_debris(stat.relative):
+                debris.append(stat)
+            elif is_internal(stat.relative):
+                continue
+            elif stat.relative.startswith("blobs/"):
+                blobs.append(stat)
+            elif stat.relative.startswith(_READABLE):
+                prompts.append(stat)  # readable copies are marked by their content hash, like the blob
         marked = self.mark(cutoff)
         report.marked_blobs = len(marked)
 

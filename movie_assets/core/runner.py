@@ -93,6 +93,14 @@ def indices_of(artefact_id: str) -> dict[str, int]:
     return out
 
 
+TEXT_DIR = "artifacts/text"
+
+
+def text_artefact_path(artefact_id: str, mime_type: str) -> str | None:
+    """Where a text artefact's readable copy goes (`artifacts/text/<id>.txt`); None for other media."""
+    return f"{TEXT_DIR}/{artefact_id}.txt" if mime_type.startswith("text/") else None
+
+
 class Runner:
     """Runs plans for one movie. `produce` is injected; so are the clock and the logger."""
 
@@ -276,7 +284,7 @@ class Runner:
         return JobResult(job_id=job.job_id, status="reused", record=record)
 
     def record_success(self, prepared: PreparedJob, produced: ProduceResult, duration: float = 0.0) -> JobResult:
-        """Store a producer's outputs as blobs (and readable prompt files), log one event per artefact."""
+        """Store a producer's outputs as blobs (plus readable prompt and text files), log one event per artefact."""
         job = prepared.job
         outputs = self._store_outputs(job, produced)
         share = produced.cost / max(len(outputs), 1)
@@ -328,8 +336,9 @@ class Runner:
             if not isinstance(data, bytes | bytearray):
                 raise ProducerError(f"output {output.name!r} is {type(data).__name__}, not bytes")
             stored[output.artefact_id] = self.blobs.put(bytes(data), output.mime_type)
-            if output.prompt_file:
-                self.storage.write_atomic(self.movie_id, output.prompt_file, bytes(data))
+            readable = output.prompt_file or text_artefact_path(output.artefact_id, output.mime_type)
+            if readable:
+                self.storage.write_atomic(self.movie_id, readable, bytes(data))
         return stored
 
     def record_failure(

@@ -53,6 +53,11 @@ INTERNAL_SUFFIXES = (".lock", ".tmp")
 STAGING_DIR = ".staging"
 
 
+def is_internal(relative: str) -> bool:
+    """True for the store's own bookkeeping files: locks, temp files, the staging area, dot files."""
+    return relative.endswith(INTERNAL_SUFFIXES) or relative.startswith(STAGING_DIR) or "/." in f"/{relative}"
+
+
 def validate_movie_id(movie_id: str) -> str:
     """Return the id if it is a safe movie id, else raise InvalidId."""
     if not isinstance(movie_id, str) or not _MOVIE_ID.match(movie_id):
@@ -196,7 +201,7 @@ class StorageContext:
         out = []
         for path in self._backend.find(start):
             rel = path[len(base) + 1 :]
-            if rel.endswith(INTERNAL_SUFFIXES) or rel.startswith(STAGING_DIR) or "/." in f"/{rel}":
+            if is_internal(rel):
                 continue
             out.append(rel)
         return sorted(out)
@@ -214,7 +219,7 @@ class StorageContext:
         out = []
         for path, size, mtime in self._backend.scan(start):
             rel = path[len(base) + 1 :]
-            if not hidden and (rel.endswith(INTERNAL_SUFFIXES) or rel.startswith(STAGING_DIR) or "/." in f"/{rel}"):
+            if not hidden and is_internal(rel):
                 continue
             out.append(FileStat(rel, size, mtime))
         return sorted(out)
