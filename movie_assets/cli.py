@@ -188,15 +188,33 @@ def plan(movie: str) -> None:
 
 @app.command()
 @handle_errors
-def regenerate(movie: str, concurrency: int = typer.Option(2, "--concurrency", "-c", min=1)) -> None:
+def regenerate(
+    movie: str,
+    concurrency: int = typer.Option(2, "--concurrency", "-c", min=1),
+    offline: bool = typer.Option(False, "--offline", help="Run jobs of unconfigured providers offline."),
+) -> None:
     """Plan, run the dirty producers and commit the next revision."""
     store = MovieStore(storage(), movie)
-    _regenerate(store, concurrency)
+    _regenerate(store, concurrency, offline)
 
 
-def _regenerate(store: MovieStore, concurrency: int):
+def producer_registry(offline: bool = False):
+    """Offline producers plus every provider whose credentials are set in the environment.
+
+    The CLI is where credentials are read; core and the producers get them handed in."""
     from movie_assets.producers import make_produce
+    from movie_assets.producers.providers import credentials_from, discover_providers
 
+    return make_produce(credentials=credentials_from(os.environ, discover_providers()), offline_fallback=offline)
+
+
+def _regenerate(store: MovieStore, concurrency: int, offline: bool = False):
+    registry = producer_registry(offline)
+    # refuse before running anything when a job's provider is not configured
+    problems = registry.missing(store.plan().jobs)
+    if problems:
+        lines = [f"{why}: {', '.join(sorted(jobs)[:5])}{' ...' * (len(jobs) > 5)}" for why, jobs in problems.items()]
+        raise ValueError("cannot run this plan, nothing was run:\n  " + "\n  ".join(lines))
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as progress:
@@ -209,7 +227,7 @@ def _regenerate(store: MovieStore, concurrency: int):
             progress.advance(task)
             progress.update(task, description=f"{result.job_id} [{result.status}]")
 
-        outcome = store.regenerate(make_produce(), concurrency, on_result=on_result, on_plan=on_plan)
+        outcome = store.regenerate(registry, concurrency, on_result=on_result, on_plan=on_plan)
     if outcome.run is None:
         console.print(f"{store.movie_id}: up to date at {outcome.plan.base_revision}; nothing to do")
     elif outcome.committed:
@@ -394,17 +412,35 @@ def migrate(legacy_dir: Path, movie: str) -> None:
 
 @app.command()
 @handle_errors
+def providers() -> None:
+    """Producer providers: what each offers and whether its credentials are set."""
+    from movie_assets.producers.offline import OFFLINE_PRODUCERS
+    from movie_assets.producers.providers import credentials_from, discover_providers
+
+    found = discover_providers()
+    configured = credentials_from(os.environ, found)
+    table = Table("provider", "producers", "credentials", "status")
+    table.add_row("offline", ", ".join(OFFLINE_PRODUCERS), "none", "[green]ready[/green]")
+    for name, provider in sorted(found.items()):
+        status = "[green]ready[/green]" if name in configured else "[yellow]not configured[/yellow]"
+        table.add_row(name, provider.description, ", ".join(provider.credentials) or "none", status)
+    console.print(table)
+
+
+@app.command()
+@handle_errors
 def demo(
     movie: str = typer.Option("demo", "--movie"),
     blueprint: str = typer.Option("video-audio-music", "--blueprint", "-b"),
     concurrency: int = typer.Option(2, "--concurrency", "-c", min=1),
+    offline: bool = typer.Option(False, "--offline", help="Run jobs of unconfigured providers offline."),
 ) -> None:
     """Create (if needed) and regenerate a demo movie, then export its final cut."""
     store = MovieStore(storage(), movie)
     if not store.exists():
         store.init(resolve_blueprint(blueprint), DEMO_INPUTS)
         console.print(f"created demo movie [bold]{movie}[/bold] under {store.storage.root}")
-    _regenerate(store, concurrency)
+    _regenerate(store, concurrency, offline)
     manifest, _ = store.current()
     final = [a for a, e in manifest.artefacts.items() if a.startswith("export/")]
     if not final:

@@ -23,6 +23,7 @@ ROOT_ENV = "MOVIE_ASSETS_ROOT"
 STORAGE_OPTIONS_ENV = "MOVIE_ASSETS_STORAGE_OPTIONS"
 EVENT_LOG_ENV = "MOVIE_ASSETS_EVENT_LOG"
 REDIS_URL_ENV = "MOVIE_ASSETS_REDIS_URL"
+OFFLINE_ENV = "MOVIE_ASSETS_OFFLINE"
 
 
 def resources_from_env() -> tuple[StorageResource, EventLogResource]:
@@ -41,9 +42,13 @@ def resources_from_env() -> tuple[StorageResource, EventLogResource]:
 
 
 def default_produce() -> ProduceFn:
+    """Offline producers plus every provider whose credentials are in the environment; with
+    MOVIE_ASSETS_OFFLINE=1, jobs of unconfigured providers run offline (recorded in their events)."""
     from movie_assets.producers import make_produce
+    from movie_assets.producers.providers import credentials_from, discover_providers
 
-    return make_produce()
+    offline = os.environ.get(OFFLINE_ENV, "").lower() in ("1", "true", "yes")
+    return make_produce(credentials=credentials_from(os.environ, discover_providers()), offline_fallback=offline)
 
 
 def build_definitions(

@@ -45,6 +45,14 @@ def read_wav(data: bytes) -> tuple[np.ndarray, int]:
         return np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32767.0, src.getframerate()
 
 
+def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
+    """Linear resampling (enough for speech and music beds mixed at 16 kHz)."""
+    if rate == target or len(samples) == 0:
+        return samples
+    count = max(int(round(len(samples) * target / rate)), 1)
+    return np.interp(np.arange(count) * (rate / target), np.arange(len(samples)), samples).astype(np.float32)
+
+
 def wav_duration(data: bytes) -> float:
     with wave.open(io.BytesIO(data), "rb") as src:
         return src.getnframes() / float(src.getframerate())

@@ -123,7 +123,8 @@ def export(request: ProduceRequest) -> ProduceResult:
     for track in document.tracks:
         if track.kind in ("audio", "music"):
             for clip in track.clips:
-                samples, _ = media.read_wav(request.load(clip.blob))
+                samples, rate = media.read_wav(request.load(clip.blob))
+                samples = media.resample(samples, rate)  # plug-in producers may deliver other rates
                 gain, loop = (1.0, False) if track.kind == "audio" else (0.25, True)
                 layers.append((samples, int(clip.start * media.SAMPLE_RATE), gain, loop))
     audio = media.wav_bytes(media.mix(total, layers))

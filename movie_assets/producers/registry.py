@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
+from movie_assets.core.models import JobDescriptor
 from movie_assets.core.runner import ProduceFn, ProduceRequest, ProduceResult
+
+OFFLINE = "offline"
 
 
 class UnknownProducer(LookupError):
@@ -14,36 +17,88 @@ class UnknownProducer(LookupError):
 
 @dataclass
 class ProducerRegistry:
-    """Producer functions by provider, then implementation name. `offline` is always available."""
+    """Producer functions by provider, then implementation name. `offline` is always available.
+
+    A job whose provider is not configured fails with a clear error, unless `offline_fallback` is set:
+    then the offline producer runs and the artefact event records `requested_provider`. (The job
+    signature does not include the provider, so bump the producer version to redo such results with
+    the real provider later.)
+    """
 
     providers: dict[str, dict[str, ProduceFn]] = field(default_factory=dict)
-    fallback_to_offline: bool = True
+    offline_fallback: bool = False
+    hints: dict[str, str] = field(default_factory=dict)  # provider -> how to configure it
 
     def register(self, provider: str, implementation: str, fn: ProduceFn) -> None:
         self.providers.setdefault(provider, {})[implementation] = fn
 
-    def resolve(self, provider: str, implementation: str) -> ProduceFn:
+    def _lookup(self, provider: str, implementation: str) -> tuple[ProduceFn | None, bool]:
         fn = self.providers.get(provider, {}).get(implementation)
-        if fn is None and self.fallback_to_offline:
-            fn = self.providers.get("offline", {}).get(implementation)
+        if fn is None and self.offline_fallback and provider != OFFLINE:
+            return self.providers.get(OFFLINE, {}).get(implementation), True
+        return fn, False
+
+    def resolve(self, provider: str, implementation: str) -> ProduceFn:
+        fn, fallback = self._lookup(provider, implementation)
         if fn is None:
-            raise UnknownProducer(f"no producer {implementation!r} for provider {provider!r}")
+            raise UnknownProducer(self._explain(provider, implementation))
+        if fallback:
+            return _recording_fallback(fn, provider)
         return fn
+
+    def _explain(self, provider: str, implementation: str) -> str:
+        if provider in self.providers:
+            offered = ", ".join(sorted(self.providers[provider])) or "nothing"
+            return f"provider {provider!r} has no producer {implementation!r} (it offers {offered})"
+        hint = self.hints.get(provider, "no such provider is installed")
+        return f"provider {provider!r} is not configured ({hint}); or run offline (--offline)"
+
+    def missing(self, jobs: Iterable[JobDescriptor]) -> dict[str, list[str]]:
+        """Problems that would stop the given jobs, as message -> job ids; empty when all can run."""
+        out: dict[str, list[str]] = {}
+        for job in jobs:
+            fn, _ = self._lookup(job.provider, job.implementation)
+            if fn is None:
+                out.setdefault(self._explain(job.provider, job.implementation), []).append(job.job_id)
+        return out
 
     def __call__(self, request: ProduceRequest) -> ProduceResult:
         return self.resolve(request.job.provider, request.job.implementation)(request)
 
 
-def default_registry(extra: Mapping[str, Mapping[str, ProduceFn]] | None = None) -> ProducerRegistry:
-    """The offline producers, plus any provider plug-ins given."""
-    from movie_assets.producers.offline import OFFLINE_PRODUCERS
+def _recording_fallback(fn: ProduceFn, requested: str) -> ProduceFn:
+    def produce(request: ProduceRequest) -> ProduceResult:
+        result = fn(request)
+        return replace(result, diagnostics={**result.diagnostics, "provider": OFFLINE, "requested_provider": requested})
 
-    registry = ProducerRegistry({"offline": dict(OFFLINE_PRODUCERS)})
-    for provider, fns in (extra or {}).items():
-        for name, fn in fns.items():
-            registry.register(provider, name, fn)
+    return produce
+
+
+def default_registry(
+    extra: Mapping[str, Mapping[str, ProduceFn]] | None = None,
+    credentials: Mapping[str, Mapping[str, str]] | None = None,
+    offline_fallback: bool = False,
+) -> ProducerRegistry:
+    """The offline producers, every discovered provider given its `credentials`, and `extra` functions."""
+    from movie_assets.producers.offline import OFFLINE_PRODUCERS
+    from movie_assets.producers.providers import discover_providers
+
+    registry = ProducerRegistry({OFFLINE: dict(OFFLINE_PRODUCERS)}, offline_fallback=offline_fallback)
+    for name, provider in discover_providers().items():
+        registry.hints[name] = f"set {', '.join(provider.credentials)}" if provider.credentials else "no credentials"
+        if name in (credentials or {}):
+            for implementation, fn in provider.build(credentials[name]).items():  # type: ignore[index]
+                registry.register(name, implementation, fn)
+    for provider_name, fns in (extra or {}).items():
+        for implementation, fn in fns.items():
+            registry.register(provider_name, implementation, fn)
     return registry
 
 
-def make_produce(extra: Mapping[str, Mapping[str, ProduceFn]] | None = None) -> ProduceFn:
-    return default_registry(extra)
+def make_produce(
+    extra: Mapping[str, Mapping[str, ProduceFn]] | None = None,
+    credentials: Mapping[str, Mapping[str, str]] | None = None,
+    offline_fallback: bool = False,
+) -> ProducerRegistry:
+    """A registry to pass as the runner's `produce` function."""
+    return default_registry(extra, credentials, offline_fallback)
