@@ -34,7 +34,8 @@ class ApiServer:
 
     def __init__(self) -> None:
         self.requests: list[dict] = []
-        self.fail_images = False
+        self.fail_images: int | None = None  # HTTP status every image call answers with, if set
+        self.busy = 0  # how many chat calls answer 429 (Retry-After: 0) first
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -49,6 +50,8 @@ class ApiServer:
                 )
                 status, kind, payload = server.answer(url.path, body)
                 self.send_response(status)
+                if status == 429:
+                    self.send_header("Retry-After", "0")
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -60,13 +63,16 @@ class ApiServer:
         self.thread.start()
 
     def answer(self, path: str, body: dict) -> tuple[int, str, bytes]:
+        if path == "/v1/chat/completions" and self.busy > 0:
+            self.busy -= 1
+            return 429, "application/json", b'{"error": {"message": "rate limited"}}'
         if path == "/v1/chat/completions":
             user = body["messages"][-1]["content"]
             text = f"[{body['model']}] written for: {user[:60]}"
             return 200, "application/json", json.dumps({"choices": [{"message": {"content": text}}]}).encode()
         if path == "/v1/images/generations":
             if self.fail_images:
-                return 500, "application/json", b'{"error": {"message": "the image service is down"}}'
+                return self.fail_images, "application/json", b'{"error": {"message": "the image service is down"}}'
             buffer = io.BytesIO()
             Image.new("RGB", (64, 64), (len(body["prompt"]) % 256, 90, 160)).save(buffer, "PNG")
             return (
@@ -130,6 +136,7 @@ def keys(api: ApiServer) -> dict[str, str]:
         "OPENAI_BASE_URL": f"{api.url}/v1",
         "ELEVENLABS_API_KEY": "el-test",
         "ELEVENLABS_BASE_URL": api.url,
+        "MOVIE_ASSETS_PROVIDER_BACKOFF": "0.01",
     }
 
 
@@ -196,17 +203,34 @@ def test_networked_producers_over_http(tmp_path, api):
 
 def test_provider_error_fails_the_run_and_the_rerun_reuses(tmp_path, api):
     runner, root = init_movie(tmp_path)
-    api.fail_images = True
+    api.fail_images = 500
     result = runner.invoke(app, ["--root", root, "regenerate", "wire"], env=keys(api))
     assert result.exit_code == 1
-    assert "HTTP 500" in result.output and "the image service is down" in result.output
+    output = " ".join(result.output.split())
+    assert "HTTP 500" in output and "the image service is down" in output and "(attempt 4/4)" in output
+    assert len(api.paths("/v1/images/")) == 4 * 4, "each of the 4 image jobs tried 4 times"
     assert store_of(root).current()[1] is None
     chats = len(api.paths("/v1/chat/completions"))
 
-    api.fail_images = False
+    api.fail_images = None
     result = runner.invoke(app, ["--root", root, "regenerate", "wire"], env=keys(api))
     assert result.exit_code == 0, result.output
     assert len(api.paths("/v1/chat/completions")) == chats, "scripts and prompts that succeeded are reused"
+
+
+def test_rate_limits_are_retried_and_bad_requests_are_not(tmp_path, api):
+    runner, root = init_movie(tmp_path)
+    api.busy = 3
+    api.fail_images = 400
+    result = runner.invoke(app, ["--root", root, "regenerate", "wire"], env=keys(api))
+    assert result.exit_code == 1
+    assert len(api.paths("/v1/chat/completions")) == 4 + 3, "three 429s, each retried"
+    assert len(api.paths("/v1/images/")) == 4, "a 400 is our fault: no retry"
+    assert "HTTP 400" in " ".join(result.output.split())
+    bad = runner.invoke(
+        app, ["--root", root, "regenerate", "wire"], env={**keys(api), "MOVIE_ASSETS_PROVIDER_ATTEMPTS": "many"}
+    )
+    assert bad.exit_code == 2 and "MOVIE_ASSETS_PROVIDER_ATTEMPTS must be an integer" in " ".join(bad.output.split())
 
 
 def test_plugin_providers_are_discovered_through_entry_points(tmp_path, monkeypatch):

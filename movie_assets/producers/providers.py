@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -51,8 +52,12 @@ class HttpClient:
     base_url: str
     headers: Mapping[str, str]
     timeout: float = 120.0
+    attempts: int = 4
+    backoff: float = 1.0  # seconds before the 2nd attempt, doubling; a Retry-After answer wins (capped)
+    sleep: Callable[[float], None] = time.sleep
 
     def post(self, path: str, payload: Mapping[str, Any], query: Mapping[str, str] | None = None) -> bytes:
+        """POST JSON; retries rate limits (429), server errors (5xx) and lost connections, then fails."""
         url = self.base_url.rstrip("/") + path + (f"?{urllib.parse.urlencode(query)}" if query else "")
         request = urllib.request.Request(
             url,
@@ -60,14 +65,23 @@ class HttpClient:
             headers={"Content-Type": "application/json", **self.headers},
             method="POST",
         )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return response.read()
-        except urllib.error.HTTPError as exc:
-            detail = exc.read()[:300].decode("utf-8", "replace")
-            raise ProviderError(f"POST {path}: HTTP {exc.code}: {detail}") from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise ProviderError(f"POST {path}: {getattr(exc, 'reason', exc)}") from None
+        for attempt in range(1, self.attempts + 1):
+            wait = self.backoff * 2 ** (attempt - 1)
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    return response.read()
+            except urllib.error.HTTPError as exc:
+                detail = exc.read()[:300].decode("utf-8", "replace")
+                error = ProviderError(f"POST {path}: HTTP {exc.code}: {detail} (attempt {attempt}/{self.attempts})")
+                if exc.code != 429 and exc.code < 500:
+                    raise error from None  # our request is wrong: retrying cannot help
+                wait = _retry_after(exc.headers.get("Retry-After"), wait)
+            except (urllib.error.URLError, TimeoutError, OSError) as exc:
+                reason = getattr(exc, "reason", exc)
+                error = ProviderError(f"POST {path}: {reason} (attempt {attempt}/{self.attempts})")
+            if attempt < self.attempts:
+                self.sleep(wait)
+        raise error
 
     def post_json(self, path: str, payload: Mapping[str, Any]) -> Any:
         raw = self.post(path, payload)
@@ -75,6 +89,25 @@ class HttpClient:
             return json.loads(raw)
         except ValueError:
             raise ProviderError(f"POST {path}: answer is not JSON: {raw[:120]!r}") from None
+
+
+def client_for(base_url: str, headers: Mapping[str, str], settings: Mapping[str, str]) -> HttpClient:
+    """An HttpClient with the retry settings given (MOVIE_ASSETS_PROVIDER_ATTEMPTS / _BACKOFF)."""
+    try:
+        attempts = int(settings.get(ATTEMPTS_SETTING) or 4)
+        backoff = float(settings.get(BACKOFF_SETTING) or 1.0)
+    except ValueError:
+        raise ValueError(f"{ATTEMPTS_SETTING} must be an integer and {BACKOFF_SETTING} a number of seconds") from None
+    if attempts < 1 or backoff < 0:
+        raise ValueError(f"{ATTEMPTS_SETTING} must be at least 1 and {BACKOFF_SETTING} not negative")
+    return HttpClient(base_url, headers, attempts=attempts, backoff=backoff)
+
+
+def _retry_after(header: str | None, default: float, cap: float = 60.0) -> float:
+    try:
+        return min(max(float(header), 0.0), cap) if header is not None else default
+    except ValueError:
+        return default  # an HTTP date: use our own backoff
 
 
 def pcm_to_wav(pcm: bytes, rate: int = PCM_RATE) -> bytes:
@@ -99,9 +132,10 @@ def _field(answer: Any, *path: str | int) -> Any:
 
 def openai_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]:
     """Script and prompts (chat completions), images (images API), narration (speech API)."""
-    client = HttpClient(
+    client = client_for(
         credentials.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
         {"Authorization": f"Bearer {credentials['OPENAI_API_KEY']}"},
+        credentials,
     )
 
     def chat(request: ProduceRequest, system: str, user: str) -> str:
@@ -165,9 +199,10 @@ def openai_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]:
 
 def elevenlabs_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]:
     """Narration through ElevenLabs text-to-speech (raw PCM, wrapped as WAV)."""
-    client = HttpClient(
+    client = client_for(
         credentials.get("ELEVENLABS_BASE_URL") or "https://api.elevenlabs.io",
         {"xi-api-key": credentials["ELEVENLABS_API_KEY"]},
+        credentials,
     )
 
     def narration(request: ProduceRequest) -> ProduceResult:
@@ -186,7 +221,8 @@ BUILTIN_PROVIDERS = {
     "openai": Provider("openai", ("OPENAI_API_KEY",), openai_producers, "script, prompt, image, narration"),
     "elevenlabs": Provider("elevenlabs", ("ELEVENLABS_API_KEY",), elevenlabs_producers, "narration"),
 }
-OPTIONAL_SETTINGS = ("OPENAI_BASE_URL", "ELEVENLABS_BASE_URL")
+ATTEMPTS_SETTING, BACKOFF_SETTING = "MOVIE_ASSETS_PROVIDER_ATTEMPTS", "MOVIE_ASSETS_PROVIDER_BACKOFF"
+OPTIONAL_SETTINGS = ("OPENAI_BASE_URL", "ELEVENLABS_BASE_URL", ATTEMPTS_SETTING, BACKOFF_SETTING)
 
 
 def discover_providers() -> dict[str, Provider]:
