@@ -212,3 +212,29 @@ def test_early_cutoff_inside_dagster(root, store, instance):
     assert result.success and calls == []  # same signatures: reused, not produced
     events = [e for e in store.events.stream_artefacts() if e.job_id == "segment-0000/narration"]
     assert events[-1].status == "skipped" and events[-1].diagnostics["reused_from"] == "manifest"
+
+
+def test_sensor_and_schedule_hold_a_plan_whose_provider_is_not_configured(root, instance, monkeypatch):
+    for key in ("ELEVENLABS_API_KEY", "MOVIE_ASSETS_OFFLINE"):
+        monkeypatch.delenv(key, raising=False)
+    blueprint = load_builtin("audio-only")
+    narration = blueprint.producers["narration"].model_copy(update={"provider": "elevenlabs"})
+    blueprint = blueprint.model_copy(update={"producers": {**blueprint.producers, "narration": narration}})
+    store = MovieStore(StorageContext(StorageConfig(root=root)), MOVIE)
+    store.init(blueprint, {"Title": "Wired", "NumOfSegments": 2})
+    defs = _defs(root)  # default producers: credentials from the (empty) environment
+    resources = {"storage": StorageResource(url=root), "events": EventLogResource()}
+    sensor = defs.resolve_sensor_def("input_log_sensor")
+    tick = sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=None))
+    assert tick.run_requests == []
+    assert "rev-0001 not requested: provider 'elevenlabs' is not configured (set ELEVENLABS_API_KEY)" in (
+        tick.skip_reason.skip_message
+    )
+    assert tick.cursor in (None, "{}"), "the cursor stays put so the edit is planned again once configured"
+    [schedule] = [s for s in defs.schedules if s.name.startswith(regenerate_job_name(MOVIE))]
+    skipped = schedule(dg.build_schedule_context(instance=instance, resources=resources))
+    assert "ELEVENLABS_API_KEY" in skipped.skip_message
+
+    monkeypatch.setenv("MOVIE_ASSETS_OFFLINE", "1")  # explicit offline fallback: the run is requested
+    tick = sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=None))
+    assert len(tick.run_requests) == 1

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
+from movie_assets.core.models import ExecutionPlan
 from movie_assets.core.movie import MovieStore
 from movie_assets.core.runner import ProduceFn
 from movie_assets.orchestration.assets import build_movie_assets
@@ -51,6 +52,16 @@ def default_produce() -> ProduceFn:
     return make_produce(credentials=credentials_from(os.environ, discover_providers()), offline_fallback=offline)
 
 
+def producer_preflight(produce_factory: Callable[[], ProduceFn]) -> Callable[[ExecutionPlan], dict[str, list[str]]]:
+    """What would stop a plan's jobs (a provider without credentials), asked of the producer registry."""
+
+    def check(plan: ExecutionPlan) -> dict[str, list[str]]:
+        missing = getattr(produce_factory(), "missing", None)
+        return missing(plan.jobs) if missing else {}
+
+    return check
+
+
 def build_definitions(
     storage: StorageResource | None = None,
     events: EventLogResource | None = None,
@@ -88,9 +99,10 @@ def build_definitions(
         jobs.append(job)
     known = {key for a in assets if isinstance(a, dg.AssetsDefinition) for key in a.keys}
     known |= {a.key for a in assets if isinstance(a, dg.SourceAsset)}
+    preflight = producer_preflight(produce_factory)
     for movie_id, job in zip(movies, jobs, strict=True):
-        schedules.append(build_schedule(movie_id, known, job))
-    sensors = [build_input_sensor(movies, known, jobs, sensor_interval)] if movies else []
+        schedules.append(build_schedule(movie_id, known, job, preflight))
+    sensors = [build_input_sensor(movies, known, jobs, sensor_interval, preflight)] if movies else []
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,

@@ -1,6 +1,7 @@
 """The input-log sensor (plan on new edits, request exactly the dirty assets) and periodic schedules."""
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -61,8 +62,30 @@ def run_request_for(plan: ExecutionPlan, known: set[dg.AssetKey], run_key: str |
     )
 
 
+Preflight = Callable[[ExecutionPlan], dict[str, list[str]]]
+
+
+def _no_preflight(plan: ExecutionPlan) -> dict[str, list[str]]:
+    return {}
+
+
+def blocked(plan: ExecutionPlan, preflight: Preflight) -> str | None:
+    """Why the plan cannot run (e.g. a provider without credentials), or None."""
+    problems = preflight(plan)
+    if not problems:
+        return None
+    details = "; ".join(
+        f"{why} ({', '.join(sorted(jobs)[:3])}{' ...' * (len(jobs) > 3)})" for why, jobs in problems.items()
+    )
+    return f"{plan.movie_id}: {plan.revision} not requested: {details}"
+
+
 def build_input_sensor(
-    movie_ids: list[str], known: set[dg.AssetKey], jobs: list[Any], interval: int = 15
+    movie_ids: list[str],
+    known: set[dg.AssetKey],
+    jobs: list[Any],
+    interval: int = 15,
+    preflight: Preflight = _no_preflight,
 ) -> dg.SensorDefinition:
     @dg.sensor(
         name="input_log_sensor",
@@ -87,6 +110,9 @@ def build_input_sensor(
             observations += input_observations(store, None if last is None else touched, known)
             plan = store.plan(save=True)
             if plan.has_changes():
+                if why := blocked(plan, preflight):
+                    skipped.append(why)
+                    continue  # keep the cursor: planned again once the provider is configured
                 request = run_request_for(plan, known, run_key=f"{movie_id}:{plan.revision}:{new[-1].id}")
                 if request is None:
                     skipped.append(f"{movie_id}: new assets in {plan.revision}; reload the code location")
@@ -105,7 +131,7 @@ def build_input_sensor(
     return _sensor
 
 
-def build_schedule(movie_id: str, known: set[dg.AssetKey], job: Any):
+def build_schedule(movie_id: str, known: set[dg.AssetKey], job: Any, preflight: Preflight = _no_preflight):
     @dg.schedule(
         name=f"{job.name}_hourly",
         job=job,
@@ -116,6 +142,8 @@ def build_schedule(movie_id: str, known: set[dg.AssetKey], job: Any):
         plan = movie_store(storage, events, movie_id).plan(save=True)
         if not plan.has_changes():
             return dg.SkipReason(f"{movie_id} is up to date at {plan.base_revision}")
+        if why := blocked(plan, preflight):
+            return dg.SkipReason(why)
         request = run_request_for(plan, known, run_key=None)
         return request or dg.SkipReason(f"{movie_id}: new assets in {plan.revision}; reload the code location")
 
