@@ -26,6 +26,7 @@ from movie_assets.core.metrics import load_metrics
 from movie_assets.core.migrate import Migrator
 from movie_assets.core.models import ExecutionPlan, InvalidDocument, JobResult, RevisionId
 from movie_assets.core.movie import MovieStore, UnknownMovie
+from movie_assets.core.readable import refresh_readable
 from movie_assets.core.storage import StorageConfig, StorageContext, StorageError
 
 app = typer.Typer(help="Store and regenerate AI-made movies on a content-addressed store.", no_args_is_help=True)
@@ -381,7 +382,10 @@ def diff(movie: str, rev_a: str, rev_b: str) -> None:
 @handle_errors
 def rollback(movie: str, revision: str) -> None:
     """Publish a new revision with the content of REVISION (history is never rewritten)."""
-    pointer = rollback_to(storage(), movie, revision)
+    context = storage()
+    pointer = rollback_to(context, movie, revision)
+    store = MovieStore(context, movie)
+    refresh_readable(context, movie, store.blueprint(), store.manifests.load(pointer.revision))
     console.print(f"{movie}: {pointer.revision} published with the content of {revision}")
 
 

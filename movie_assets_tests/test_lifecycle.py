@@ -26,7 +26,7 @@ from movie_assets.core.metrics import load_metrics
 from movie_assets.core.migrate import MigrationError, Migrator
 from movie_assets.core.models import ArtefactEvent, utc_now
 from movie_assets.core.movie import MovieStore
-from movie_assets.core.storage import StorageConfig, StorageContext
+from movie_assets.core.storage import NotFound, StorageConfig, StorageContext
 
 from .helpers import CountingProduce
 
@@ -339,9 +339,15 @@ def test_history_diff_rollback(local_storage):
     assert d.inputs_changed == {"SegmentText[1]": ("", "a new line")}
     assert "segment-0001/narration/audio" in d.changed and "segment-0000/narration/audio" not in d.changed
 
-    pointer = rollback(local_storage, "film", "rev-0001")
-    assert pointer.revision == "rev-0003"
+    script = "artifacts/text/segment-0001/script/text.txt"
+    assert local_storage.read("film", script) == b"a new line"
+    result = CliRunner().invoke(app, ["--root", local_storage.root, "rollback", "film", "rev-0001"])
+    assert result.exit_code == 0 and "rev-0003 published with the content of rev-0001" in result.output
     manifests = ManifestService(local_storage, "film")
+    first_script = manifests.load("rev-0001").artefacts["segment-0001/script/text"].blob
+    assert local_storage.read("film", script) == store.blobs.get(first_script), "readable copies follow rollback"
+    with pytest.raises(NotFound, match="rev-0042"):
+        rollback(local_storage, "film", "rev-0042")
     rolled, first = manifests.load("rev-0003"), manifests.load("rev-0001")
     assert rolled.content_key() == first.content_key() and rolled.parent == "rev-0002"
     assert [h.revision for h in history(local_storage, "film")] == ["rev-0001", "rev-0002", "rev-0003"]

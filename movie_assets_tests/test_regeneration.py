@@ -225,3 +225,42 @@ def test_unknown_edit_keys_are_refused_and_nothing_is_logged(storage):
     with pytest.raises(BlueprintError):
         store.edit({"SegmentText[x]": "a"})
     assert list(store.events.stream_inputs()) == before
+
+
+def test_readable_copies_mirror_the_live_revision(storage):
+    store = _movie(storage)
+    store.regenerate(CountingProduce())
+    script_file, prompt_file = "artifacts/text/segment-0001/script/text.txt", "prompts/segment/segment-0001/video.txt"
+    original = storage.read("film", script_file), storage.read("film", prompt_file)
+    live = store.current()[0].artefacts
+    assert original[0] == store.blobs.get(live["segment-0001/script/text"].blob)
+
+    store.edit({"SegmentText[1]": "A scene that fails to render."})
+    failed = store.regenerate(CountingProduce(fail_always={"segment-0001/video_clip"}))
+    assert not failed.committed
+    assert (storage.read("film", script_file), storage.read("film", prompt_file)) == original, "unpublished"
+
+    store.edit({"SegmentText[1]": "A different second scene."})
+    store.regenerate(CountingProduce())
+    assert storage.read("film", script_file) == b"A different second scene."
+    assert storage.read("film", prompt_file) != original[1]
+
+    store.edit({"SegmentText[1]": ""})  # back to the first (default) text: every result is reused
+    produce = CountingProduce()
+    assert store.regenerate(produce).committed and produce.calls == {}
+    assert (storage.read("film", script_file), storage.read("film", prompt_file)) == original
+
+
+def test_a_new_plan_never_resumes_a_failed_run_of_other_inputs(storage):
+    """A failed run leaves progress for rev-0002; after another edit the next plan has the same revision
+    number and base but other inputs, and must not take the failed run's results by job id."""
+    store = _movie(storage, "audio-only")
+    store.regenerate(CountingProduce())
+    store.edit({"SegmentText[1]": "First try."})
+    assert not store.regenerate(CountingProduce(fail_always={"timeline"})).committed
+    store.edit({"SegmentText[1]": "Second try."})
+    produce = CountingProduce()
+    assert store.regenerate(produce).committed
+    manifest, _ = store.current()
+    assert store.blobs.get(manifest.artefacts["segment-0001/script/text"].blob) == b"Second try."
+    assert produce.calls["segment-0001/script"] == 1

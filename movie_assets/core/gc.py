@@ -22,7 +22,7 @@ from movie_assets.core.events import EventLog, FileEventLog
 from movie_assets.core.hashing import sha256_bytes
 from movie_assets.core.manifests import ManifestService
 from movie_assets.core.models import ExecutionPlan, InvalidDocument, Manifest, RevisionId, RunProgress
-from movie_assets.core.runner import TEXT_DIR
+from movie_assets.core.readable import TEXT_DIR
 from movie_assets.core.storage import STAGING_DIR, FileStat, NotFound, StorageContext, is_internal
 
 SWEEP_BATCH = 500

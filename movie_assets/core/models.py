@@ -289,6 +289,7 @@ class RunProgress(StrictModel):
 
     revision: RevisionId
     manifest_base_hash: str | None
+    plan_hash: str | None = None  # progress resumes only the very plan it was written for
     completed_layers: int = 0
     results: dict[str, JobResult] = Field(default_factory=dict)
 

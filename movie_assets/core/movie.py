@@ -35,6 +35,7 @@ from movie_assets.core.models import (
     empty_manifest,
 )
 from movie_assets.core.planner import Planner, PlanStore, SucceededIndex, effective_inputs
+from movie_assets.core.readable import refresh_readable
 from movie_assets.core.runner import ProduceFn, Runner
 from movie_assets.core.storage import NotFound, StorageContext, StorageError, validate_movie_id
 
@@ -169,7 +170,7 @@ class MovieStore:
         return pointer
 
     def after_commit(self, manifest: Manifest, run_revision: str | None = None) -> None:
-        """Housekeeping once a revision is live: metrics, log rotation, checkpoints when due.
+        """Housekeeping once a revision is live: metrics, log rotation, readable copies, checkpoints when due.
 
         None of it affects what is published, so a failure is only logged (the next commit's rotation
         archives what this one left live)."""
@@ -185,6 +186,10 @@ class MovieStore:
             self.events.archive(manifest.revision, manifest.input_cursor, manifest.artefact_cursor)
         except Exception as exc:
             log.warning("%s: archiving the event logs after %s failed: %s", self.movie_id, manifest.revision, exc)
+        try:
+            refresh_readable(self.storage, self.movie_id, self.blueprint(), manifest)
+        except Exception as exc:
+            log.warning("%s: refreshing readable copies for %s failed: %s", self.movie_id, manifest.revision, exc)
         if self.checkpoints.due(manifest.revision):
             try:
                 self.checkpoints.write(manifest, self.events)

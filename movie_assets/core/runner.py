@@ -93,14 +93,6 @@ def indices_of(artefact_id: str) -> dict[str, int]:
     return out
 
 
-TEXT_DIR = "artifacts/text"
-
-
-def text_artefact_path(artefact_id: str, mime_type: str) -> str | None:
-    """Where a text artefact's readable copy goes (`artifacts/text/<id>.txt`); None for other media."""
-    return f"{TEXT_DIR}/{artefact_id}.txt" if mime_type.startswith("text/") else None
-
-
 class Runner:
     """Runs plans for one movie. `produce` is injected; so are the clock and the logger."""
 
@@ -146,8 +138,11 @@ class Runner:
         )
         for record in plan.carried.values():
             context.known.update(record.outputs)
+        plan_hash = json_hash(plan.model_dump(mode="json"))
         progress = self.plans.load_progress(plan.revision)
-        if progress and progress.manifest_base_hash == plan.manifest_base_hash:
+        # Only the same plan resumes: a new plan for the same revision number and base (say, after a
+        # failed run and another edit) must not pick up results computed from other inputs.
+        if progress and progress.manifest_base_hash == plan.manifest_base_hash and progress.plan_hash == plan_hash:
             for job_id, result in progress.results.items():
                 if result.status in ("succeeded", "reused") and result.record and job_id in plan.job_ids:
                     context.results[job_id] = result.model_copy(update={"status": "reused"})
@@ -168,6 +163,7 @@ class Runner:
                     RunProgress(
                         revision=plan.revision,
                         manifest_base_hash=plan.manifest_base_hash,
+                        plan_hash=plan_hash,
                         completed_layers=number,
                         results=dict(context.results),
                     )
@@ -284,7 +280,7 @@ class Runner:
         return JobResult(job_id=job.job_id, status="reused", record=record)
 
     def record_success(self, prepared: PreparedJob, produced: ProduceResult, duration: float = 0.0) -> JobResult:
-        """Store a producer's outputs as blobs (plus readable prompt and text files), log one event per artefact."""
+        """Store a producer's outputs as blobs and log one event per artefact."""
         job = prepared.job
         outputs = self._store_outputs(job, produced)
         share = produced.cost / max(len(outputs), 1)
@@ -336,9 +332,6 @@ class Runner:
             if not isinstance(data, bytes | bytearray):
                 raise ProducerError(f"output {output.name!r} is {type(data).__name__}, not bytes")
             stored[output.artefact_id] = self.blobs.put(bytes(data), output.mime_type)
-            readable = output.prompt_file or text_artefact_path(output.artefact_id, output.mime_type)
-            if readable:
-                self.storage.write_atomic(self.movie_id, readable, bytes(data))
         return stored
 
     def record_failure(
