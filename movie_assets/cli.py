@@ -211,17 +211,19 @@ def producer_registry(offline: bool = False):
 
 def _regenerate(store: MovieStore, concurrency: int, offline: bool = False):
     registry = producer_registry(offline)
-    # refuse before running anything when a job's provider is not configured
-    problems = registry.missing(store.plan().jobs)
-    if problems:
-        lines = [f"{why}: {', '.join(sorted(jobs)[:5])}{' ...' * (len(jobs) > 5)}" for why, jobs in problems.items()]
-        raise ValueError("cannot run this plan, nothing was run:\n  " + "\n  ".join(lines))
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as progress:
         task = progress.add_task("planning", total=None)
 
         def on_plan(plan: ExecutionPlan) -> None:
+            # refuse before running anything when a job's provider is not configured
+            problems = registry.missing(plan.jobs)
+            if problems:
+                lines = [
+                    f"{why}: {', '.join(sorted(jobs)[:5])}{' ...' * (len(jobs) > 5)}" for why, jobs in problems.items()
+                ]
+                raise ValueError("cannot run this plan, nothing was run:\n  " + "\n  ".join(lines))
             progress.update(task, description=f"{plan.revision}", total=len(plan.jobs))
 
         def on_result(result: JobResult) -> None:
