@@ -199,18 +199,10 @@ def regenerate(
     _regenerate(store, concurrency, offline)
 
 
-def producer_registry(offline: bool = False):
-    """Offline producers plus every provider whose credentials are set in the environment.
-
-    The CLI is where credentials are read; core and the producers get them handed in."""
-    from movie_assets.producers import make_produce
-    from movie_assets.producers.providers import credentials_from, discover_providers
-
-    return make_produce(credentials=credentials_from(os.environ, discover_providers()), offline_fallback=offline)
-
-
 def _regenerate(store: MovieStore, concurrency: int, offline: bool = False):
-    registry = producer_registry(offline)
+    from movie_assets.producers.registry import describe_missing, registry_from_environ
+
+    registry = registry_from_environ(os.environ, offline)  # the CLI is where credentials are read
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as progress:
@@ -220,10 +212,7 @@ def _regenerate(store: MovieStore, concurrency: int, offline: bool = False):
             # refuse before running anything when a job's provider is not configured
             problems = registry.missing(plan.jobs)
             if problems:
-                lines = [
-                    f"{why}: {', '.join(sorted(jobs)[:5])}{' ...' * (len(jobs) > 5)}" for why, jobs in problems.items()
-                ]
-                raise ValueError("cannot run this plan, nothing was run:\n  " + "\n  ".join(lines))
+                raise ValueError("cannot run this plan, nothing was run:\n  " + "\n  ".join(describe_missing(problems)))
             progress.update(task, description=f"{plan.revision}", total=len(plan.jobs))
 
         def on_result(result: JobResult) -> None:

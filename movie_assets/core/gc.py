@@ -125,7 +125,7 @@ class GarbageCollector:
         cutoff = self.clock() - grace_seconds
         # list candidates before marking: a blob written after this listing is not a candidate at all.
         # One listing of the whole movie (a listing per folder stat'd every blob twice).
-        blobs, prompts, debris = [], [], []
+        blobs, readable, debris = [], [], []
         for stat in self.storage.scan(self.movie_id, "", hidden=True):
             if _is_debris(stat.relative):
                 debris.append(stat)
@@ -134,7 +134,7 @@ class GarbageCollector:
             elif stat.relative.startswith("blobs/"):
                 blobs.append(stat)
             elif stat.relative.startswith(_READABLE):
-                prompts.append(stat)  # readable copies are marked by their content hash, like the blob
+                readable.append(stat)  # readable copies are marked by their content hash, like the blob
         marked = self.mark(cutoff)
         report.marked_blobs = len(marked)
 
@@ -145,7 +145,7 @@ class GarbageCollector:
                 continue  # not a blob file (foreign or internal): never ours to delete
             if name not in marked:
                 candidates.append(stat)
-        for stat in prompts:
+        for stat in readable:
             if self._prompt_hash(stat) not in marked:
                 candidates.append(stat)
         candidates.extend(debris)

@@ -45,11 +45,9 @@ def resources_from_env() -> tuple[StorageResource, EventLogResource]:
 def default_produce() -> ProduceFn:
     """Offline producers plus every provider whose credentials are in the environment; with
     MOVIE_ASSETS_OFFLINE=1, jobs of unconfigured providers run offline (recorded in their events)."""
-    from movie_assets.producers import make_produce
-    from movie_assets.producers.providers import credentials_from, discover_providers
+    from movie_assets.producers import registry_from_environ
 
-    offline = os.environ.get(OFFLINE_ENV, "").lower() in ("1", "true", "yes")
-    return make_produce(credentials=credentials_from(os.environ, discover_providers()), offline_fallback=offline)
+    return registry_from_environ(os.environ, os.environ.get(OFFLINE_ENV, "").lower() in ("1", "true", "yes"))
 
 
 def producer_preflight(produce_factory: Callable[[], ProduceFn]) -> Callable[[ExecutionPlan], dict[str, list[str]]]:

@@ -22,6 +22,7 @@ from movie_assets.orchestration.keys import (
     regenerate_job_name,
 )
 from movie_assets.orchestration.resources import EventLogResource, StorageResource, movie_store
+from movie_assets.producers.registry import describe_missing
 
 
 def input_observations(store: MovieStore, keys: set[str] | None, known: set[dg.AssetKey]) -> list:
@@ -74,10 +75,7 @@ def blocked(plan: ExecutionPlan, preflight: Preflight) -> str | None:
     problems = preflight(plan)
     if not problems:
         return None
-    details = "; ".join(
-        f"{why} ({', '.join(sorted(jobs)[:3])}{' ...' * (len(jobs) > 3)})" for why, jobs in problems.items()
-    )
-    return f"{plan.movie_id}: {plan.revision} not requested: {details}"
+    return f"{plan.movie_id}: {plan.revision} not requested: {'; '.join(describe_missing(problems, limit=3))}"
 
 
 def build_input_sensor(

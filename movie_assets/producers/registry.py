@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 
 from movie_assets.core.models import JobDescriptor
 from movie_assets.core.runner import ProduceFn, ProduceRequest, ProduceResult
+from movie_assets.producers.providers import Provider, credentials_from, discover_providers
 
 OFFLINE = "offline"
 
@@ -78,13 +79,14 @@ def default_registry(
     extra: Mapping[str, Mapping[str, ProduceFn]] | None = None,
     credentials: Mapping[str, Mapping[str, str]] | None = None,
     offline_fallback: bool = False,
+    providers: Mapping[str, Provider] | None = None,
 ) -> ProducerRegistry:
-    """The offline producers, every discovered provider given its `credentials`, and `extra` functions."""
+    """The offline producers, every provider (default: discovered) given its `credentials`, and `extra`
+    functions. The registry is the runner's `produce` function."""
     from movie_assets.producers.offline import OFFLINE_PRODUCERS
-    from movie_assets.producers.providers import discover_providers
 
     registry = ProducerRegistry({OFFLINE: dict(OFFLINE_PRODUCERS)}, offline_fallback=offline_fallback)
-    for name, provider in discover_providers().items():
+    for name, provider in (discover_providers() if providers is None else providers).items():
         registry.hints[name] = f"set {', '.join(provider.credentials)}" if provider.credentials else "no credentials"
         if name in (credentials or {}):
             for implementation, fn in provider.build(credentials[name]).items():  # type: ignore[index]
@@ -95,10 +97,18 @@ def default_registry(
     return registry
 
 
-def make_produce(
-    extra: Mapping[str, Mapping[str, ProduceFn]] | None = None,
-    credentials: Mapping[str, Mapping[str, str]] | None = None,
-    offline_fallback: bool = False,
-) -> ProducerRegistry:
-    """A registry to pass as the runner's `produce` function."""
-    return default_registry(extra, credentials, offline_fallback)
+make_produce = default_registry  # the name callers use when they want a `produce` function
+
+
+def registry_from_environ(environ: Mapping[str, str], offline_fallback: bool = False) -> ProducerRegistry:
+    """Every provider whose credentials are set in `environ`, which the entry layer (CLI, Dagster
+    definitions) hands in: nothing below it reads the environment."""
+    found = discover_providers()
+    return default_registry(
+        credentials=credentials_from(environ, found), offline_fallback=offline_fallback, providers=found
+    )
+
+
+def describe_missing(problems: Mapping[str, list[str]], limit: int = 5) -> list[str]:
+    """One line per problem `ProducerRegistry.missing` found, with the first job ids it stops."""
+    return [f"{why}: {', '.join(sorted(jobs)[:limit])}{' ...' * (len(jobs) > limit)}" for why, jobs in problems.items()]
