@@ -8,10 +8,12 @@ import statistics
 import time
 from collections.abc import Callable
 
-from movie_assets.core.blueprint import Blueprint, blueprint_for_config, load_blueprint
-from movie_assets.core.hashing import inputs_hash, json_hash, sha256_bytes
-from movie_assets.core.models import ArtefactEntry, BlobRef, InputEntry, JobRecord, Manifest, RevisionId, utc_now
-from movie_assets.core.planner import signature_deps
+from movie_assets.pipeline.blueprint import expand_graph
+from movie_assets.pipeline.blueprint.load import load_blueprint
+from movie_assets.pipeline.blueprint.schema import Blueprint
+from movie_assets.pipeline.signature import signature_deps
+from movie_assets.store.hashing import inputs_hash, json_hash, sha256_bytes
+from movie_assets.store.models import ArtefactEntry, BlobRef, InputEntry, JobRecord, Manifest, RevisionId, utc_now
 
 SYNTHETIC = """
 meta: {id: synthetic, name: Synthetic chain per segment, version: "1"}
@@ -50,7 +52,7 @@ def synthetic_blueprint() -> Blueprint:
 
 def synthetic_manifest(movie_id: str, blueprint: Blueprint, inputs: dict) -> Manifest:
     """A committed-looking manifest for the expanded graph, with made-up output hashes (no producer runs)."""
-    graph = blueprint_for_config(blueprint, inputs)
+    graph = expand_graph(blueprint, inputs)
     entries = {k: InputEntry(value=v, hash=json_hash(v)) for k, v in graph.inputs.items()}
     input_hashes = {k: e.hash for k, e in entries.items()}
     artefact_hashes: dict[str, str] = {}

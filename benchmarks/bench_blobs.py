@@ -19,8 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine, table, timed  # noqa: E402
 
-from movie_assets.core.blobs import BlobStore  # noqa: E402
-from movie_assets.core.storage import StorageConfig, StorageContext  # noqa: E402
+from movie_assets.store.blobs import BlobStore
+from movie_assets.store.config import StorageConfig
+from movie_assets.store.storage import StorageContext
 
 MiB = 2**20
 
@@ -58,7 +59,7 @@ class Stream:
 
 def rss_child(size: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        store = BlobStore(StorageContext(StorageConfig.from_url(tmp)), "rss")
+        store = BlobStore(StorageContext(StorageConfig.from_url(tmp)).movie("rss"))
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         ref = store.put(Stream(size))
         after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -83,7 +84,7 @@ def main() -> None:
 
             def ours_put(run=[0], payloads=payloads):  # noqa: B006 - a fresh root per repetition
                 run[0] += 1
-                store = BlobStore(StorageContext(StorageConfig.from_url(f"{tmp}/ours{run[0]}")), "m")
+                store = BlobStore(StorageContext(StorageConfig.from_url(f"{tmp}/ours{run[0]}")).movie("m"))
                 return [store.put(p) for p in payloads]
 
             def baseline_put(run=[0], payloads=payloads):  # noqa: B006
@@ -99,7 +100,7 @@ def main() -> None:
                 ours_s.append(t_one)
                 raw_s.append(timed(baseline_put, 1)[0])
             t_ours, t_raw = statistics.median(ours_s), statistics.median(raw_s)
-            store = BlobStore(StorageContext(StorageConfig.from_url(f"{tmp}/ours1")), "m")
+            store = BlobStore(StorageContext(StorageConfig.from_url(f"{tmp}/ours1")).movie("m"))
             t_get, _ = timed(lambda: [store.get(r) for r in refs], repeat)  # noqa: B023
             raw_paths = [Path(tmp) / "raw1" / r.hash[:2] / r.hash for r in refs]  # noqa: B023
             t_raw_get, _ = timed(lambda: [raw_get(p) for p in raw_paths], repeat)  # noqa: B023

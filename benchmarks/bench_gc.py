@@ -17,17 +17,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine, table  # noqa: E402
 
-from movie_assets.core.blobs import blob_path  # noqa: E402
-from movie_assets.core.gc import GarbageCollector  # noqa: E402
-from movie_assets.core.hashing import sha256_bytes  # noqa: E402
-from movie_assets.core.manifests import ManifestService  # noqa: E402
-from movie_assets.core.models import ArtefactEntry, BlobRef, Manifest, RevisionId, utc_now  # noqa: E402
-from movie_assets.core.storage import StorageConfig, StorageContext  # noqa: E402
+from movie_assets.lifecycle.gc import GarbageCollector
+from movie_assets.store.blobs import blob_path
+from movie_assets.store.config import StorageConfig
+from movie_assets.store.hashing import sha256_bytes
+from movie_assets.store.manifests import ManifestService
+from movie_assets.store.models import ArtefactEntry, BlobRef, Manifest, RevisionId, utc_now
+from movie_assets.store.storage import StorageContext
 
 
 def populate(root: str, blobs: int, manifests: int, artefacts: int) -> tuple[StorageContext, int]:
     storage = StorageContext(StorageConfig.from_url(root))
-    base = Path(storage.resolve("film"))
+    base = Path(storage.movie("film").resolve())
     hashes = []
     old = time.time() - 7 * 86400
     for i in range(blobs):
@@ -40,7 +41,7 @@ def populate(root: str, blobs: int, manifests: int, artefacts: int) -> tuple[Sto
         hashes.append(digest)
     live = hashes[: blobs * 3 // 4]  # a quarter of the blobs are orphans
     rng = random.Random(3)
-    service = ManifestService(storage, "film")
+    service = ManifestService(storage.movie("film"))
     previous = None
     for r in range(1, manifests + 1):
         chosen = rng.sample(live, artefacts)
@@ -80,7 +81,7 @@ def main() -> None:
         t0 = time.perf_counter()
         storage, orphans = populate(tmp, blobs, manifests, artefacts)
         setup = time.perf_counter() - t0
-        folder = storage.resolve("film", "blobs")
+        folder = storage.movie("film").resolve("blobs")
         walks = []
         for _ in range(3):
             t = time.perf_counter()
@@ -90,11 +91,11 @@ def main() -> None:
         dry = []
         for _ in range(3):
             t = time.perf_counter()
-            report = GarbageCollector(storage, "film").collect(grace_seconds=86400, dry_run=True)
+            report = GarbageCollector(storage.movie("film")).collect(grace_seconds=86400, dry_run=True)
             dry.append(time.perf_counter() - t)
         assert report.files_freed == orphans, (report.files_freed, orphans)
         t = time.perf_counter()
-        swept = GarbageCollector(storage, "film").collect(grace_seconds=86400)
+        swept = GarbageCollector(storage.movie("film")).collect(grace_seconds=86400)
         sweep = time.perf_counter() - t
         assert swept.files_freed == orphans
     table(

@@ -15,9 +15,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine, synthetic_blueprint, table, timed  # noqa: E402
 from bench_runner import noop  # noqa: E402
 
-from movie_assets.core.checkpoints import Checkpoints  # noqa: E402
-from movie_assets.core.movie import MovieStore  # noqa: E402
-from movie_assets.core.storage import StorageConfig, StorageContext  # noqa: E402
+from movie_assets.lifecycle.checkpoints import Checkpoints
+from movie_assets.movie import MovieStore
+from movie_assets.store.config import StorageConfig
+from movie_assets.store.storage import StorageContext
 
 SEGMENTS = 50
 
@@ -41,13 +42,13 @@ def main() -> None:
                 revisions += 1
             store.edit({"SegmentText[0]": f"pending {mark}"})  # something to plan
             with_cp, _ = timed(store.plan, 5)
-            store.checkpoints = Checkpoints(storage, "long", every=10**9)
-            missing = Checkpoints(storage, "long").latest("artefacts") is None
+            store.checkpoints = Checkpoints(storage.movie("long"), every=10**9)
+            missing = Checkpoints(storage.movie("long")).latest("artefacts") is None
             # without checkpoints: hide them by planning with an index built from the full history
             store.checkpoints.latest = lambda kind, at_or_before=None: None  # type: ignore[method-assign]
             without_cp, _ = timed(store.plan, 5)
-            store.checkpoints = Checkpoints(storage, "long")
-            archives = len([r for r in storage.list("long", "events") if r.endswith(".artefacts.jsonl")])
+            store.checkpoints = Checkpoints(storage.movie("long"))
+            archives = len([r for r in storage.movie("long").list("events") if r.endswith(".artefacts.jsonl")])
             rows.append([mark, archives, with_cp * 1000, without_cp * 1000, without_cp / with_cp])
             assert not missing
     table(

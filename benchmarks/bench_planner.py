@@ -23,10 +23,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine, synthetic_blueprint, synthetic_manifest, table, timed  # noqa: E402
 
-from movie_assets.core.events import INPUTS_LOG, FileEventLog, new_input_event  # noqa: E402
-from movie_assets.core.manifests import ManifestService  # noqa: E402
-from movie_assets.core.movie import BLUEPRINT_FILE, MovieStore  # noqa: E402
-from movie_assets.core.storage import StorageConfig, StorageContext  # noqa: E402
+from movie_assets.movie import BLUEPRINT_FILE, MovieStore
+from movie_assets.store.config import StorageConfig
+from movie_assets.store.events import INPUTS_LOG, FileEventLog, new_input_event
+from movie_assets.store.manifests import ManifestService
+from movie_assets.store.storage import StorageContext
 
 
 def build_movie(root: str, segments: int, tail: int, seed: int = 1) -> MovieStore:
@@ -34,16 +35,16 @@ def build_movie(root: str, segments: int, tail: int, seed: int = 1) -> MovieStor
     blueprint = synthetic_blueprint()
     inputs = {"NumOfSegments": segments, **{f"SegmentText[{i}]": f"text {i}" for i in range(segments)}}
     manifest = synthetic_manifest("bench", blueprint, inputs)
-    storage.write_if_absent("bench", BLUEPRINT_FILE, blueprint.to_yaml().encode())
-    ManifestService(storage, "bench").save_manifest(manifest, None)
+    storage.movie("bench").write_if_absent(BLUEPRINT_FILE, blueprint.to_yaml().encode())
+    ManifestService(storage.movie("bench")).save_manifest(manifest, None)
     rng = random.Random(seed)
     lines = []
     for seq in range(1, tail + 1):
         i = rng.randrange(segments)
         event = new_input_event(f"SegmentText[{i}]", f"edit {seq} of {i}", "bench", event_id=f"{seq:012d}")
         lines.append(event.canonical() + b"\n")
-    storage.write_atomic("bench", INPUTS_LOG, b"".join(lines))
-    return MovieStore(storage, "bench", FileEventLog(storage, "bench"))
+    storage.movie("bench").write_atomic(INPUTS_LOG, b"".join(lines))
+    return MovieStore(storage, "bench", FileEventLog(storage.movie("bench")))
 
 
 def dagster_stale_seconds(segments: int) -> tuple[float, int]:

@@ -21,7 +21,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine, table  # noqa: E402
 
-from movie_assets.core.blueprint import load_builtin  # noqa: E402
+from movie_assets.pipeline.blueprint.load import load_builtin
 
 CLI = [sys.executable, "-m", "movie_assets.cli"]
 

@@ -15,9 +15,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine, synthetic_blueprint, table  # noqa: E402
 
-from movie_assets.core.movie import MovieStore  # noqa: E402
-from movie_assets.core.runner import ProduceRequest, ProduceResult  # noqa: E402
-from movie_assets.core.storage import StorageConfig, StorageContext  # noqa: E402
+from movie_assets.movie import MovieStore
+from movie_assets.pipeline.produce import ProduceRequest, ProduceResult
+from movie_assets.store.config import StorageConfig
+from movie_assets.store.storage import StorageContext
 
 
 def noop(request: ProduceRequest) -> ProduceResult:

@@ -4,7 +4,8 @@ import uuid
 
 import pytest
 
-from movie_assets.core.storage import StorageConfig, StorageContext
+from movie_assets.store.config import StorageConfig
+from movie_assets.store.storage import StorageContext
 
 from .servers import MotoS3, RedisServer
 

@@ -22,7 +22,7 @@ class Fault:
 
 
 class FlakyProxy:
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str) -> None:  # noqa: C901 - the handler class closes over the proxy
         parsed = urlparse(upstream)
         self.upstream = (parsed.hostname, parsed.port)
         self.faults: list[Fault] = []

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from movie_assets.core.runner import ProduceRequest, ProduceResult
-from movie_assets.producers import make_produce
+from movie_assets.pipeline.produce import ProduceRequest, ProduceResult
+from movie_assets.producers.registry import make_produce
 
 
 class CountingProduce:

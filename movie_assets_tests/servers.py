@@ -10,7 +10,8 @@ import time
 import uuid
 from pathlib import Path
 
-from movie_assets.core.storage import StorageConfig, StorageContext
+from movie_assets.store.config import StorageConfig
+from movie_assets.store.storage import StorageContext
 
 
 def free_port() -> int:

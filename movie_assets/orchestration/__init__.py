@@ -9,14 +9,15 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from movie_assets.core.models import ExecutionPlan
-from movie_assets.core.movie import MovieStore
-from movie_assets.core.runner import ProduceFn
+from movie_assets.errors import InvalidValue
+from movie_assets.movie import MovieStore
 from movie_assets.orchestration.assets import build_movie_assets
 from movie_assets.orchestration.io_manager import CasIOManager
 from movie_assets.orchestration.keys import group_name, regenerate_job_name
 from movie_assets.orchestration.resources import EventLogResource, StorageResource
 from movie_assets.orchestration.sensors import build_input_sensor, build_schedule
+from movie_assets.pipeline.models import ExecutionPlan
+from movie_assets.pipeline.produce import ProduceFn
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def resources_from_env() -> tuple[StorageResource, EventLogResource]:
     MOVIE_ASSETS_REDIS_URL."""
     options = json.loads(os.environ.get(STORAGE_OPTIONS_ENV) or "{}")
     if not isinstance(options, dict):
-        raise ValueError(f"{STORAGE_OPTIONS_ENV} must be a JSON object")
+        raise InvalidValue(f"{STORAGE_OPTIONS_ENV} must be a JSON object")
     storage = StorageResource(url=os.environ.get(ROOT_ENV, "builds"), options={k: str(v) for k, v in options.items()})
     events = EventLogResource(
         backend=os.environ.get(EVENT_LOG_ENV, "file"),  # type: ignore[arg-type]
@@ -45,7 +46,7 @@ def resources_from_env() -> tuple[StorageResource, EventLogResource]:
 def default_produce() -> ProduceFn:
     """Offline producers plus every provider whose credentials are in the environment; with
     MOVIE_ASSETS_OFFLINE=1, jobs of unconfigured providers run offline (recorded in their events)."""
-    from movie_assets.producers import registry_from_environ
+    from movie_assets.producers.registry import registry_from_environ
 
     return registry_from_environ(os.environ, os.environ.get(OFFLINE_ENV, "").lower() in ("1", "true", "yes"))
 

@@ -5,13 +5,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from movie_assets.core.blobs import BlobIntegrityError, BlobNotFound
-from movie_assets.core.blueprint import ProducerGraph, ProducerNode
-from movie_assets.core.hashing import sha256_bytes
-from movie_assets.core.manifests import ManifestConflict
-from movie_assets.core.models import BlobRef, RunResult
-from movie_assets.core.planner import descriptor
-from movie_assets.core.runner import ProduceFn, Runner, data_version_of
+from movie_assets.errors import BlobIntegrityError, BlobNotFound, InvalidValue, ManifestConflict
 from movie_assets.orchestration.io_manager import JobOutcome, latest_record
 from movie_assets.orchestration.keys import (
     BASE_HASH_TAG,
@@ -24,6 +18,14 @@ from movie_assets.orchestration.keys import (
     manifest_key,
 )
 from movie_assets.orchestration.resources import EventLogResource, StorageResource, movie_store
+from movie_assets.pipeline.blueprint.graph import ProducerGraph, ProducerNode
+from movie_assets.pipeline.models import RunResult
+from movie_assets.pipeline.planner import descriptor
+from movie_assets.pipeline.produce import ProduceFn
+from movie_assets.pipeline.recorder import data_version_of
+from movie_assets.pipeline.runner import Runner
+from movie_assets.store.hashing import sha256_bytes
+from movie_assets.store.models import BlobRef
 
 
 def _safe(name: str) -> str:
@@ -36,7 +38,7 @@ def build_movie_assets(
     """(assets, asset checks) of one movie's expanded graph."""
     clash = RESERVED & {node.path[0] for node in graph.nodes.values()}
     if clash:
-        raise ValueError(f"{movie_id}: producer names {sorted(clash)} are reserved for Dagster asset keys")
+        raise InvalidValue(f"{movie_id}: producer names {sorted(clash)} are reserved for Dagster asset keys")
     group = group_name(movie_id)
     blueprint = graph.blueprint
     assets: list = []
@@ -102,7 +104,7 @@ def _job_asset(movie_id: str, node: ProducerNode, group: str, produce_factory: C
         known = {a: b for record in records.values() for a, b in record.outputs.items()}
         manifest, _ = store.current()
         revision = context.run.tags.get(REVISION_TAG) or manifest.revision.next()
-        runner = Runner(store.storage, movie_id, store.events, produce_factory())
+        runner = Runner(store.storage.movie(movie_id), store.events, produce_factory())
         prepared = runner.prepare_job(job, entries, known, manifest, store.succeeded_index(), revision)
         if prepared.reused is not None:
             context.log.info(f"{node.job_id}: signature {prepared.signature[:12]} reused from {prepared.reused_from}")
@@ -119,7 +121,7 @@ def _job_asset(movie_id: str, node: ProducerNode, group: str, produce_factory: C
                 for o in job.outputs
             }
         except Exception as exc:
-            runner.record_failure(job, revision, prepared.signature, f"{type(exc).__name__}: {exc}")
+            runner.recorder.failure(job, revision, prepared.signature, f"{type(exc).__name__}: {exc}")
             raise dg.Failure(f"{node.job_id} failed: {type(exc).__name__}: {exc}") from exc
         outcome = JobOutcome(prepared, produced, time.monotonic() - started)
         return dg.Output(outcome, data_version=dg.DataVersion(data_version_of(refs)))

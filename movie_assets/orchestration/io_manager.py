@@ -4,11 +4,13 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from movie_assets.core.blobs import BlobNotFound
-from movie_assets.core.models import JobRecord, JobResult
-from movie_assets.core.runner import PreparedJob, ProduceResult, Runner
+from movie_assets.errors import BlobNotFound
 from movie_assets.orchestration.keys import job_id_of
 from movie_assets.orchestration.resources import EventLogResource, StorageResource, movie_store
+from movie_assets.pipeline.models import JobResult
+from movie_assets.pipeline.produce import ProduceResult
+from movie_assets.pipeline.recorder import JobRecorder, PreparedJob
+from movie_assets.store.models import JobRecord
 
 
 @dataclass
@@ -18,10 +20,6 @@ class JobOutcome:
     prepared: PreparedJob
     produced: ProduceResult | None = None
     duration: float = 0.0
-
-
-def _no_produce(_request):  # the IO manager only records; producing happens in the asset
-    raise RuntimeError("the IO manager does not produce")
 
 
 def latest_record(instance: dg.DagsterInstance, key: dg.AssetKey, store) -> JobRecord | None:
@@ -46,11 +44,12 @@ class CasIOManager(dg.ConfigurableIOManager):
             return
         movie_id, _ = job_id_of(context.asset_key)
         store = movie_store(self.storage, self.events, movie_id)
-        runner = Runner(store.storage, movie_id, store.events, _no_produce)
+        # the IO manager only stores: producing happened in the asset, recording is the pipeline's
+        recorder = JobRecorder(store.blobs, store.events)
         if obj.produced is None:
-            result: JobResult = runner.record_reuse(obj.prepared)
+            result: JobResult = recorder.reuse(obj.prepared)
         else:
-            result = runner.record_success(obj.prepared, obj.produced, obj.duration)
+            result = recorder.success(obj.prepared, obj.produced, obj.duration)
         record = result.record
         assert record is not None
         metadata: dict[str, object] = {

@@ -4,9 +4,11 @@ from typing import Literal
 
 import dagster as dg
 
-from movie_assets.core.events import EventLog, FileEventLog
-from movie_assets.core.movie import MovieStore
-from movie_assets.core.storage import StorageConfig, StorageContext
+from movie_assets.errors import InvalidValue
+from movie_assets.movie import MovieStore
+from movie_assets.store.config import StorageConfig
+from movie_assets.store.events import EventLog, FileEventLog
+from movie_assets.store.storage import StorageContext
 
 
 class StorageResource(dg.ConfigurableResource):
@@ -29,11 +31,11 @@ class EventLogResource(dg.ConfigurableResource):
     def for_movie(self, storage: StorageContext, movie_id: str) -> EventLog:
         if self.backend == "redis":
             if not self.redis_url:
-                raise ValueError("the redis event log backend needs redis_url")
-            from movie_assets.core.redis_events import RedisEventLog
+                raise InvalidValue("the redis event log backend needs redis_url")
+            from movie_assets.store.redis_events import RedisEventLog
 
-            return RedisEventLog(storage, movie_id, self.redis_url, self.redis_prefix)
-        return FileEventLog(storage, movie_id)
+            return RedisEventLog(storage.movie(movie_id), self.redis_url, self.redis_prefix)
+        return FileEventLog(storage.movie(movie_id))
 
 
 def movie_store(storage: StorageResource, events: EventLogResource, movie_id: str) -> MovieStore:

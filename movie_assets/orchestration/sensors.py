@@ -7,9 +7,7 @@ from typing import Any
 import dagster as dg
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
-from movie_assets.core.blueprint import normalise_edits
-from movie_assets.core.models import ExecutionPlan
-from movie_assets.core.movie import MovieStore
+from movie_assets.movie import MovieStore
 from movie_assets.orchestration.keys import (
     BASE_HASH_TAG,
     DIRTY_TAG,
@@ -22,6 +20,8 @@ from movie_assets.orchestration.keys import (
     regenerate_job_name,
 )
 from movie_assets.orchestration.resources import EventLogResource, StorageResource, movie_store
+from movie_assets.pipeline.blueprint.inputs import normalise_edits
+from movie_assets.pipeline.models import ExecutionPlan
 from movie_assets.producers.registry import describe_missing
 
 

@@ -1,5 +1,5 @@
-"""Producer implementations: offline media makers (default) and optional networked provider adapters."""
+"""Producer implementations: offline media makers (default) and optional networked provider adapters.
 
-from movie_assets.producers.registry import ProducerRegistry, default_registry, make_produce, registry_from_environ
-
-__all__ = ["ProducerRegistry", "default_registry", "make_produce", "registry_from_environ"]
+Import from the submodules (`producers.registry` for the registry); this package imports nothing, so
+loading one producer module never drags in the others.
+"""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import tempfile
@@ -12,12 +11,14 @@ from collections.abc import Iterable
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from movie_assets.store.hashing import sha256_bytes
+
 SAMPLE_RATE = 16_000
 BITEXACT = ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact", "-map_metadata", "-1"]
 
 
 def seed_of(*parts: object) -> int:
-    return int.from_bytes(hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()[:8], "big")
+    return int(sha256_bytes("\x1f".join(map(str, parts)).encode())[:16], 16)
 
 
 def palette(seed: int, n: int = 3) -> list[tuple[int, int, int]]:

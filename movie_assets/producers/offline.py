@@ -5,10 +5,10 @@ Each returns a simulated cost (USD) so metrics have something real to aggregate.
 
 from __future__ import annotations
 
-from movie_assets.core.hashing import canonical_json
-from movie_assets.core.models import TimelineClip, TimelineDocument, TimelineTrack
-from movie_assets.core.runner import ProduceRequest, ProduceResult
-from movie_assets.producers import media
+import movie_assets.producers.media as media
+from movie_assets.pipeline.produce import ProduceRequest, ProduceResult
+from movie_assets.store.hashing import canonical_json
+from movie_assets.store.models import TimelineClip, TimelineDocument, TimelineTrack
 
 WIDTH, HEIGHT, FPS = 320, 180, 12
 CLIP_SECONDS = 2.0

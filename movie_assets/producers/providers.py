@@ -24,14 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from movie_assets.core.runner import ProduceFn, ProduceRequest, ProduceResult
-from movie_assets.producers import media
+import movie_assets.producers.media as media
+from movie_assets.errors import InvalidPlugin, InvalidValue, ProducerError
+from movie_assets.pipeline.produce import ProduceFn, ProduceRequest, ProduceResult
 
 ENTRY_POINT_GROUP = "movie_assets.providers"
 PCM_RATE = 24_000  # both OpenAI's `pcm` speech format and ElevenLabs' `pcm_24000`: 16-bit LE mono
 
 
-class ProviderError(RuntimeError):
+class ProviderError(ProducerError):
     """A provider call failed (HTTP error, unreadable answer); the message says which and why."""
 
 
@@ -97,9 +98,9 @@ def client_for(base_url: str, headers: Mapping[str, str], settings: Mapping[str,
         attempts = int(settings.get(ATTEMPTS_SETTING) or 4)
         backoff = float(settings.get(BACKOFF_SETTING) or 1.0)
     except ValueError:
-        raise ValueError(f"{ATTEMPTS_SETTING} must be an integer and {BACKOFF_SETTING} a number of seconds") from None
+        raise InvalidValue(f"{ATTEMPTS_SETTING} must be an integer and {BACKOFF_SETTING} a number of seconds") from None
     if attempts < 1 or backoff < 0:
-        raise ValueError(f"{ATTEMPTS_SETTING} must be at least 1 and {BACKOFF_SETTING} not negative")
+        raise InvalidValue(f"{ATTEMPTS_SETTING} must be at least 1 and {BACKOFF_SETTING} not negative")
     return HttpClient(base_url, headers, attempts=attempts, backoff=backoff)
 
 
@@ -231,7 +232,7 @@ def discover_providers() -> dict[str, Provider]:
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         provider = entry.load()
         if not isinstance(provider, Provider):
-            raise TypeError(f"entry point {entry.name!r} ({entry.value}) is not a movie_assets Provider")
+            raise InvalidPlugin(f"entry point {entry.name!r} ({entry.value}) is not a movie_assets Provider")
         found[provider.name] = provider
     return found
 

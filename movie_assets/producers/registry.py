@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from movie_assets.core.models import JobDescriptor
-from movie_assets.core.runner import ProduceFn, ProduceRequest, ProduceResult
+from movie_assets.errors import UnknownProducer
+from movie_assets.pipeline.models import JobDescriptor
+from movie_assets.pipeline.produce import ProduceFn, ProduceRequest, ProduceResult
 from movie_assets.producers.providers import Provider, credentials_from, discover_providers
 
 OFFLINE = "offline"
-
-
-class UnknownProducer(LookupError):
-    """No implementation is registered for a job's provider and implementation."""
 
 
 @dataclass

@@ -15,14 +15,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from movie_assets.core.blueprint import load_builtin
-from movie_assets.core.events import FileEventLog
-from movie_assets.core.history import verify
-from movie_assets.core.manifests import ManifestConflict
-from movie_assets.core.models import ArtefactEvent
-from movie_assets.core.movie import MovieStore
-from movie_assets.core.storage import StorageConfig, StorageContext
-from movie_assets.producers import make_produce
+from movie_assets.errors import ManifestConflict
+from movie_assets.lifecycle.history import verify
+from movie_assets.movie import MovieStore
+from movie_assets.pipeline.blueprint.load import load_builtin
+from movie_assets.producers.registry import make_produce
+from movie_assets.store.config import StorageConfig
+from movie_assets.store.events import FileEventLog
+from movie_assets.store.models import ArtefactEvent
+from movie_assets.store.storage import MovieFS, StorageContext
 
 MOVIE = "crashy"
 BLUEPRINT = "audio-only"
@@ -32,8 +33,8 @@ TEXTS = ["Waves.", "A gull calls twice.", "Rain on the tin roof.", "Quiet."]
 class AckingEventLog(FileEventLog):
     """A file event log that records each id once its append has returned (the acknowledgement)."""
 
-    def __init__(self, storage: StorageContext, movie_id: str, ack_path: str) -> None:
-        super().__init__(storage, movie_id)
+    def __init__(self, fs: MovieFS, ack_path: str) -> None:
+        super().__init__(fs)
         self.ack_path = ack_path
 
     def _ack(self, event_id: str) -> None:
@@ -56,7 +57,7 @@ class AckingEventLog(FileEventLog):
 
 def open_store(root: str, ack_path: str, movie: str = MOVIE) -> MovieStore:
     storage = StorageContext(StorageConfig.from_url(root))
-    return MovieStore(storage, movie, AckingEventLog(storage, movie, ack_path))
+    return MovieStore(storage, movie, AckingEventLog(storage.movie(movie), ack_path))
 
 
 def _regenerate_child(root: str, ack_path: str) -> None:
@@ -80,7 +81,7 @@ class CrashReport:
 def check_store(root: str, ack_path: str) -> list[str]:
     """Problems with the store after a crash (empty list = consistent)."""
     store = open_store(root, ack_path)
-    report = verify(store.storage, MOVIE, store.events)
+    report = verify(store.storage.movie(MOVIE), store.events)
     problems = list(report.problems)
     try:
         manifest, _ = store.current()

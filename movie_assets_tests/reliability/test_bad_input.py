@@ -15,11 +15,13 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from movie_assets.cli import app
-from movie_assets.core.blobs import BlobStore
-from movie_assets.core.blueprint import load_builtin
-from movie_assets.core.movie import MovieStore
-from movie_assets.core.storage import StorageConfig, StorageContext, StorageError
-from movie_assets.producers import make_produce
+from movie_assets.errors import StorageError
+from movie_assets.movie import MovieStore
+from movie_assets.pipeline.blueprint.load import load_builtin
+from movie_assets.producers.registry import make_produce
+from movie_assets.store.blobs import BlobStore
+from movie_assets.store.config import StorageConfig
+from movie_assets.store.storage import StorageContext
 
 MOVIE = "film"
 TARGETS = ["events/inputs.log", "events/artefacts.log", "manifests/rev-0001.json", "current.json", "blueprint.yaml"]
@@ -114,7 +116,7 @@ def test_hostile_ids_are_refused_cleanly(template, tmp_path_factory, movie, key)
 def test_core_paths_never_escape_the_movie_root(movie, relative, tmp_path_factory):
     storage = StorageContext(StorageConfig.from_url(str(tmp_path_factory.mktemp("core"))))
     try:
-        resolved = storage.resolve(movie, relative)
+        resolved = storage.movie(movie).resolve(relative)
     except (StorageError, ValueError):
         return
     assert resolved.startswith(f"{storage.root}/{movie}/") and "/../" not in f"{resolved}/"
@@ -137,6 +139,6 @@ def test_bad_storage_roots_are_clear_errors(root, tmp_path_factory):
 @SETTINGS
 @given(digest=st.text(max_size=70))
 def test_blob_lookups_by_bad_hash_are_clear(template, digest):
-    blobs = BlobStore(StorageContext(StorageConfig.from_url(str(template))), MOVIE)
+    blobs = BlobStore(StorageContext(StorageConfig.from_url(str(template))).movie(MOVIE))
     with pytest.raises((StorageError, ValueError)):
         blobs.get(digest)

@@ -2,11 +2,12 @@
 
 import pytest
 
-from movie_assets.core.blueprint import load_builtin
-from movie_assets.core.history import verify
-from movie_assets.core.movie import MovieStore
-from movie_assets.core.storage import StorageConfig, StorageContext
-from movie_assets.producers import make_produce
+from movie_assets.lifecycle.history import verify
+from movie_assets.movie import MovieStore
+from movie_assets.pipeline.blueprint.load import load_builtin
+from movie_assets.producers.registry import make_produce
+from movie_assets.store.config import StorageConfig
+from movie_assets.store.storage import StorageContext
 
 from .harness import MOVIE, race
 
@@ -30,4 +31,4 @@ def test_racing_committers_one_revision_per_base(tmp_path, writers):
             assert not outcome.plan.has_changes() and not outcome.committed
         assert store.current()[0].revision == base.next()
     assert [r.number for r in store.manifests.published()] == [1, 2, 3]
-    assert verify(storage, MOVIE).ok
+    assert verify(storage.movie(MOVIE)).ok

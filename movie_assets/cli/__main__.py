@@ -1,0 +1,5 @@
+"""`python -m movie_assets.cli`."""
+
+from movie_assets.cli import app
+
+app()

@@ -1,0 +1,80 @@
+"""`movie-assets providers` and `movie-assets demo`."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+from rich.table import Table
+
+from movie_assets.cli.common import (
+    app,
+    console,
+    handle_errors,
+    storage,
+)
+from movie_assets.cli.movies import _regenerate
+from movie_assets.errors import (
+    InvalidValue,
+)
+from movie_assets.movie import MovieStore
+from movie_assets.pipeline.blueprint.load import resolve_blueprint
+
+DEMO_INPUTS = {
+    "Title": "The Lighthouse Keeper",
+    "Topic": "a lighthouse keeper who collects lost radio signals",
+    "NumOfSegments": 3,
+    "SegmentText": [
+        "Every night the keeper climbs the stairs and listens to the sea.",
+        "One storm brings a voice that nobody else can hear.",
+        "At dawn she answers, and the lighthouse answers with her.",
+    ],
+}
+
+
+@app.command()
+@handle_errors
+def providers() -> None:
+    """Producer providers: what each offers and whether its credentials are set."""
+    from movie_assets.producers.offline import OFFLINE_PRODUCERS
+    from movie_assets.producers.providers import credentials_from, discover_providers
+
+    found = discover_providers()
+    configured = credentials_from(os.environ, found)
+    table = Table("provider", "producers", "credentials", "status")
+    table.add_row("offline", ", ".join(OFFLINE_PRODUCERS), "none", "[green]ready[/green]")
+    for name, provider in sorted(found.items()):
+        status = "[green]ready[/green]" if name in configured else "[yellow]not configured[/yellow]"
+        table.add_row(name, provider.description, ", ".join(provider.credentials) or "none", status)
+    console.print(table)
+
+
+@app.command()
+@handle_errors
+def demo(
+    movie: str = typer.Option("demo", "--movie"),
+    blueprint: str = typer.Option("video-audio-music", "--blueprint", "-b"),
+    concurrency: int = typer.Option(2, "--concurrency", "-c", min=1),
+    offline: bool = typer.Option(False, "--offline", help="Run jobs of unconfigured providers offline."),
+) -> None:
+    """Create (if needed) and regenerate a demo movie, then export its final cut."""
+    store = MovieStore(storage(), movie)
+    if not store.exists():
+        store.init(resolve_blueprint(blueprint), DEMO_INPUTS)
+        console.print(f"created demo movie [bold]{movie}[/bold] under {store.storage.root}")
+    _regenerate(store, concurrency, offline)
+    manifest, _ = store.current()
+    final = [a for a, e in manifest.artefacts.items() if a.startswith("export/")]
+    if not final:
+        raise InvalidValue(f"{movie}: no export artefact in {manifest.revision}")
+    entry = manifest.artefacts[final[0]]
+    extension = {"video/mp4": "mp4", "audio/wav": "wav"}.get(entry.blob.mime_type, "bin")
+    rel = f"exports/{manifest.revision}.{extension}"
+    store.fs.write_atomic(rel, store.blobs.get(entry.blob))
+    where = store.fs.resolve(rel)
+    console.print(f"[bold green]final cut[/bold green] ({manifest.revision}, {entry.blob.size} bytes): {where}")
+    if store.storage.config.driver == "local":
+        console.print(
+            f"timeline: {len(manifest.timeline.tracks) if manifest.timeline else 0} tracks; "
+            f"inspect with `movie-assets show {movie}` or `dagster dev` ({os.getcwd()})"
+        )

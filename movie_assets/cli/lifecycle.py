@@ -1,0 +1,117 @@
+"""Keeping a movie: gc, history, diff, rollback, verify, migrate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from movie_assets.cli.common import (
+    app,
+    console,
+    err,
+    existing_movie,
+    handle_errors,
+    parse_duration,
+    storage,
+)
+from movie_assets.lifecycle.gc import GarbageCollector
+from movie_assets.lifecycle.history import diff as diff_revisions
+from movie_assets.lifecycle.history import history as history_of
+from movie_assets.lifecycle.history import rollback as rollback_to
+from movie_assets.lifecycle.history import verify as verify_movie
+from movie_assets.lifecycle.metrics import load_metrics
+from movie_assets.lifecycle.migrate import Migrator
+from movie_assets.lifecycle.readable import refresh_readable
+from movie_assets.movie import MovieStore
+
+
+@app.command()
+@handle_errors
+def gc(
+    movie: str,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Report what would be freed; delete nothing."),
+    grace: str = typer.Option("1h", "--grace", help="Keep anything younger than this (runs in flight)."),
+) -> None:
+    """Sweep blobs, prompt files and write debris that no revision or unfinished run references."""
+    store = existing_movie(movie)
+    report = GarbageCollector(store.fs, store.events).collect(parse_duration(grace), dry_run)
+    verb = "would free" if dry_run else "freed"
+    console.print(
+        f"{movie}: {verb} {report.files_freed} files, {report.bytes_freed} bytes "
+        f"({report.marked_blobs} blobs referenced, {report.kept_young} unreferenced but younger than {grace})"
+    )
+
+
+@app.command()
+@handle_errors
+def history(movie: str) -> None:
+    """Every revision, oldest first, with its metrics."""
+    store = existing_movie(movie)
+    table = Table("revision", "parent", "created", "artefacts", "jobs run", "retries", "cost", "seconds", "")
+    for item in history_of(store.fs):
+        m = load_metrics(store.fs, item.revision)
+        table.add_row(
+            item.revision,
+            item.parent or "-",
+            item.created_at,
+            str(item.artefacts),
+            str(m.attempts - m.retries) if m else "-",
+            str(m.retries) if m else "-",
+            f"{m.cost:.4f}" if m else "-",
+            f"{m.duration_s:.2f}" if m else "-",
+            "live" if item.live else ("" if item.published else "unpublished (crashed commit)"),
+        )
+    console.print(table)
+
+
+@app.command()
+@handle_errors
+def diff(movie: str, rev_a: str, rev_b: str) -> None:
+    """Artefacts added / removed / changed and inputs changed between two revisions."""
+    result = diff_revisions(storage().movie(movie), rev_a, rev_b)
+    if result.empty:
+        console.print(f"{rev_a} and {rev_b} have the same content")
+        return
+    for key, (old, new) in result.inputs_changed.items():
+        console.print(f"[yellow]~ input[/yellow] {key}: {old!r} -> {new!r}", highlight=False)
+    for name, marker, colour in (("added", "+", "green"), ("removed", "-", "red"), ("changed", "~", "yellow")):
+        for artefact in getattr(result, name):
+            console.print(f"[{colour}]{marker} {artefact}[/{colour}]", highlight=False)
+
+
+@app.command()
+@handle_errors
+def rollback(movie: str, revision: str) -> None:
+    """Publish a new revision with the content of REVISION (history is never rewritten)."""
+    context = storage()
+    pointer = rollback_to(context.movie(movie), revision)
+    store = MovieStore(context, movie)
+    refresh_readable(context.movie(movie), store.blueprint(), store.manifests.load(pointer.revision))
+    console.print(f"{movie}: {pointer.revision} published with the content of {revision}")
+
+
+@app.command()
+@handle_errors
+def verify(movie: str) -> None:
+    """Check every manifest, every referenced blob (re-hashed), current.json and the logs."""
+    report = verify_movie(storage().movie(movie))
+    if not report.ok:
+        for problem in report.problems:
+            err.print(f"[red]problem:[/red] {problem}", highlight=False)
+        err.print(f"{movie}: {len(report.problems)} problem(s)")
+        raise typer.Exit(1)
+    console.print(f"{movie}: ok ({report.revisions} manifests, {report.blobs_checked} blobs verified)")
+
+
+@app.command()
+@handle_errors
+def migrate(legacy_dir: Path, movie: str) -> None:
+    """Import a legacy movie (one folder per revision) as blobs and manifests; safe to re-run."""
+    report = Migrator(storage().movie(movie)).migrate(legacy_dir)
+    for line in report.created:
+        console.print(f"[green]created[/green] {line}")
+    for line in report.skipped:
+        console.print(f"[dim]unchanged[/dim] {line}")
+    console.print(f"{movie}: {len(report.created)} revisions created, {report.blobs_stored} blobs stored")

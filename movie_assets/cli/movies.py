@@ -1,0 +1,185 @@
+"""Making and changing a movie: init, edit, plan, regenerate, status, show, export."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+import yaml
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from movie_assets.cli.common import (
+    app,
+    console,
+    err,
+    handle_errors,
+    parse_assignments,
+    storage,
+)
+from movie_assets.errors import (
+    InvalidValue,
+)
+from movie_assets.lifecycle.metrics import load_metrics
+from movie_assets.movie import MovieStore
+from movie_assets.pipeline.blueprint.load import resolve_blueprint
+from movie_assets.pipeline.models import ExecutionPlan, JobResult
+from movie_assets.store.models import RevisionId
+
+
+@app.command()
+@handle_errors
+def init(
+    movie: str,
+    blueprint: str = typer.Option(..., "--blueprint", "-b", help="Shipped blueprint name or YAML file."),
+    inputs: Path = typer.Option(None, "--inputs", "-i", help="YAML file of input values."),
+    set_: list[str] = typer.Option([], "--set", help="KEY=VALUE overrides."),
+) -> None:
+    """Create a movie from a blueprint and its initial inputs."""
+    values = yaml.safe_load(inputs.read_text()) if inputs else {}
+    if values is not None and not isinstance(values, dict):
+        raise InvalidValue(f"{inputs}: expected a mapping of input names to values")
+    values = {**(values or {}), **parse_assignments(set_)}
+    events = MovieStore(storage(), movie).init(resolve_blueprint(blueprint), values)
+    console.print(f"created movie [bold]{movie}[/bold] ({len(events)} input events)")
+
+
+@app.command()
+@handle_errors
+def edit(movie: str, assignments: list[str]) -> None:
+    """Append input edits: KEY=VALUE (loop inputs as Name[i]=VALUE)."""
+    events = MovieStore(storage(), movie).edit(parse_assignments(assignments))
+    for event in events:
+        console.print(f"#{event.id} {event.key} = {event.value!r}")
+
+
+def print_plan(plan: ExecutionPlan) -> None:
+    console.print(
+        f"[bold]{plan.movie_id}[/bold] {plan.base_revision} -> {plan.revision}: {len(plan.jobs)} jobs in "
+        f"{len(plan.layers)} layers, {len(plan.carried)} carried, {len(plan.reused)} reused from the log"
+    )
+    if plan.changed_inputs:
+        console.print("changed inputs: " + ", ".join(plan.changed_inputs))
+    table = Table("layer", "job", "direct", "why dirty")
+    for number, layer in enumerate(plan.layers, start=1):
+        for job in layer:
+            table.add_row(str(number), job.job_id, "yes" if job.direct else "", "; ".join(job.reasons))
+    if plan.layers:
+        console.print(table)
+
+
+@app.command()
+@handle_errors
+def plan(movie: str) -> None:
+    """Show what the next regenerate would run and why; writes nothing."""
+    print_plan(MovieStore(storage(), movie).plan())
+
+
+@app.command()
+@handle_errors
+def regenerate(
+    movie: str,
+    concurrency: int = typer.Option(2, "--concurrency", "-c", min=1),
+    offline: bool = typer.Option(False, "--offline", help="Run jobs of unconfigured providers offline."),
+) -> None:
+    """Plan, run the dirty producers and commit the next revision."""
+    store = MovieStore(storage(), movie)
+    _regenerate(store, concurrency, offline)
+
+
+def _regenerate(store: MovieStore, concurrency: int, offline: bool = False):
+    from movie_assets.producers.registry import describe_missing, registry_from_environ
+
+    registry = registry_from_environ(os.environ, offline)  # the CLI is where credentials are read
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task("planning", total=None)
+
+        def on_plan(plan: ExecutionPlan) -> None:
+            # refuse before running anything when a job's provider is not configured
+            problems = registry.missing(plan.jobs)
+            if problems:
+                missing = "\n  ".join(describe_missing(problems))
+                raise InvalidValue(f"cannot run this plan, nothing was run:\n  {missing}")
+            progress.update(task, description=f"{plan.revision}", total=len(plan.jobs))
+
+        def on_result(result: JobResult) -> None:
+            progress.advance(task)
+            progress.update(task, description=f"{result.job_id} [{result.status}]")
+
+        outcome = store.regenerate(registry, concurrency, on_result=on_result, on_plan=on_plan)
+    if outcome.run is None:
+        console.print(f"{store.movie_id}: up to date at {outcome.plan.base_revision}; nothing to do")
+    elif outcome.committed:
+        run = outcome.run
+        console.print(
+            f"[green]committed {outcome.pointer.revision}[/green]: {len(run.produced)} produced, "
+            f"{len(run.results) - len(run.produced)} reused, cost ${sum(r.cost for r in run.results.values()):.4f}"
+        )
+    else:
+        for job_id, result in outcome.run.results.items():
+            if result.status in ("failed", "skipped"):
+                err.print(f"[red]{result.status}[/red] {job_id}: {result.error}")
+        err.print(f"[red]run failed[/red]; {outcome.plan.base_revision} stays live (rerun reuses what succeeded)")
+        raise typer.Exit(1)
+    return outcome
+
+
+@app.command()
+@handle_errors
+def status(movie: str) -> None:
+    """Live revision, pending edits and what a regenerate would do."""
+    store = MovieStore(storage(), movie)
+    manifest, digest = store.current()
+    plan = store.plan()
+    console.print(f"[bold]{movie}[/bold] live: {manifest.revision} ({digest or 'never committed'})")
+    console.print(f"blueprint: {store.blueprint().meta.id}; artefacts: {len(manifest.artefacts)}")
+    console.print(f"pending input changes: {', '.join(plan.changed_inputs) or 'none'}; dirty jobs: {len(plan.jobs)}")
+    metrics = load_metrics(store.fs, manifest.revision) if digest else None
+    if metrics:
+        console.print(
+            f"{manifest.revision} took {metrics.attempts} producer runs ({metrics.retries} retries, "
+            f"{metrics.reused} reused), cost {metrics.cost:.4f}, {metrics.duration_s:.2f}s of producer time"
+        )
+        table = Table("producer", "runs", "failed", "cost", "seconds")
+        for name, pm in sorted(metrics.producers.items()):
+            table.add_row(name, str(pm.attempts), str(pm.failed), f"{pm.cost:.4f}", f"{pm.duration_s:.2f}")
+        console.print(table)
+
+
+@app.command()
+@handle_errors
+def show(movie: str, revision: str = typer.Option(None, "--revision", "-r")) -> None:
+    """Print a revision's inputs and artefacts."""
+    store = MovieStore(storage(), movie)
+    manifest = store.manifests.load(RevisionId(revision)) if revision else store.current()[0]
+    console.print(f"[bold]{movie}[/bold] {manifest.revision} (parent {manifest.parent}) {manifest.created_at}")
+    inputs = Table("input", "value")
+    for key, entry in manifest.inputs.items():
+        inputs.add_row(key, repr(entry.value)[:80])
+    console.print(inputs)
+    artefacts = Table("artefact", "mime", "size", "blob")
+    for key, entry in manifest.artefacts.items():
+        artefacts.add_row(key, entry.blob.mime_type, str(entry.blob.size), entry.blob.hash[:12])
+    console.print(artefacts)
+
+
+@app.command()
+@handle_errors
+def export(
+    movie: str,
+    artefact: str,
+    output: Path = typer.Option(..., "--output", "-o"),
+    revision: str = typer.Option(None, "--revision", "-r"),
+) -> None:
+    """Write one artefact of a revision to a file (hash-verified)."""
+    store = MovieStore(storage(), movie)
+    manifest = store.manifests.load(RevisionId(revision)) if revision else store.current()[0]
+    if artefact not in manifest.artefacts:
+        raise InvalidValue(f"{manifest.revision} has no artefact {artefact!r}; see `movie-assets show {movie}`")
+    with open(output, "wb") as handle:
+        for chunk in store.blobs.open(manifest.artefacts[artefact].blob):
+            handle.write(chunk)
+    console.print(f"wrote {output} ({manifest.artefacts[artefact].blob.size} bytes)")

@@ -1,1 +1,0 @@
-"""Core store and regeneration loop. Nothing in this package imports Dagster."""

@@ -1,0 +1,94 @@
+"""Every error the package raises derives from MovieAssetsError, so each face catches one type.
+
+The classes also derive from the builtin they refine (FileNotFoundError, ValueError, LookupError)
+where callers outside the package may reasonably catch that instead.
+"""
+
+from __future__ import annotations
+
+
+class MovieAssetsError(Exception):
+    """Root of every error raised by movie_assets."""
+
+
+class InvalidValue(MovieAssetsError, ValueError):
+    """A value handed in by a caller is malformed (a URL, a revision id, a duration, a KEY=VALUE pair)."""
+
+
+class InvalidDocument(MovieAssetsError, ValueError):
+    """A stored document (JSON line, manifest, plan...) could not be parsed; says where and why."""
+
+
+# ---- storage ------------------------------------------------------------------------------------
+
+
+class StorageError(MovieAssetsError):
+    """Base class of storage failures."""
+
+
+class NotFound(StorageError, FileNotFoundError):
+    """The path does not exist."""
+
+
+class CasConflict(StorageError):
+    """A compare-and-swap found the file changed under it; nothing was written."""
+
+
+class InvalidId(StorageError, ValueError):
+    """A movie id, artefact id or relative path would escape its root or is malformed."""
+
+
+class ConditionalWritesUnsupported(StorageError):
+    """The object store ignores or refuses conditional PUTs and no lock server was configured."""
+
+
+class BlobIntegrityError(StorageError):
+    """A stored blob's bytes do not hash to its name."""
+
+
+class BlobNotFound(NotFound):
+    """No blob with that hash in this movie."""
+
+
+class ManifestConflict(StorageError):
+    """The live revision moved since the caller read it; nothing was published."""
+
+
+class UnknownMovie(StorageError, LookupError):
+    """No movie with that id under the storage root."""
+
+
+class MovieExists(StorageError):
+    """init was asked to create a movie that already exists."""
+
+
+class MigrationError(StorageError):
+    """A legacy folder cannot be imported as it is; nothing of it was published."""
+
+
+# ---- blueprints and producers ---------------------------------------------------------------------
+
+
+class BlueprintError(MovieAssetsError, ValueError):
+    """A blueprint (or an edit checked against one) is invalid; lists every problem with its YAML path."""
+
+    def __init__(self, problems: list[tuple[str, str]], source: str = "blueprint") -> None:
+        self.problems = problems
+        self.source = source
+        super().__init__(f"{source}: " + "; ".join(f"{path}: {msg}" for path, msg in problems))
+
+
+class CycleError(BlueprintError):
+    """The producers (or the expanded jobs) depend on each other in a circle."""
+
+
+class ProducerError(MovieAssetsError):
+    """A producer returned something the runner cannot store (missing output, wrong type)."""
+
+
+class InvalidPlugin(MovieAssetsError, TypeError):
+    """An entry point of the `movie_assets.providers` group does not name a Provider."""
+
+
+class UnknownProducer(MovieAssetsError, LookupError):
+    """No producer implementation is registered for a job."""

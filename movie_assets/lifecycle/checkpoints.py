@@ -1,0 +1,141 @@
+"""Checkpoints: the state the logs fold to at a revision, so planning reads a bounded tail.
+
+Every `every` revisions a commit writes `events/artefacts.checkpoint.<rev>.json`: the reusable
+producer results (job, signature → outputs) at its artefact cursor, keeping the newest `per_job`
+signatures per job so its size depends on the graph, not on how many revisions came before. (Inputs
+need none: each manifest holds the folded inputs; older stores may still carry `inputs.checkpoint`
+files, which nothing reads.)
+Planning then loads the newest checkpoint and reads only the events after its cursor; the event logs
+stop their archive scan at that cursor (see events.read_archives).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from pydantic import Field
+
+from movie_assets.errors import InvalidValue, NotFound
+from movie_assets.pipeline.signature import SucceededIndex
+from movie_assets.store.events import EventLog
+from movie_assets.store.models import BlobRef, Manifest, RevisionId, StrictModel
+from movie_assets.store.storage import MovieFS
+
+DEFAULT_EVERY = 10
+DEFAULT_PER_JOB = 8
+_NAME = re.compile(r"^events/(inputs|artefacts)\.checkpoint\.(rev-\d{4,})\.json$")
+
+
+class IndexEntry(StrictModel):
+    job_id: str
+    inputs_hash: str
+    outputs: dict[str, BlobRef]
+
+
+class ArtefactsCheckpoint(StrictModel):
+    movie_id: str
+    revision: RevisionId
+    artefact_cursor: str | None
+    per_job: int
+    entries: list[IndexEntry] = Field(default_factory=list)
+
+
+def checkpoint_path(kind: str, revision: RevisionId | str) -> str:
+    return f"events/{kind}.checkpoint.{RevisionId(revision)}.json"
+
+
+class Checkpoints:
+    """Write and read one movie's checkpoints."""
+
+    def __init__(self, fs: MovieFS, every: int = DEFAULT_EVERY, per_job: int = DEFAULT_PER_JOB) -> None:
+        if every < 1 or per_job < 1:
+            raise InvalidValue("checkpoint interval and per-job depth must be at least 1")
+        self.fs = fs
+        self.movie_id = fs.movie_id
+        self.every = every
+        self.per_job = per_job
+
+    def due(self, revision: RevisionId) -> bool:
+        return revision.number % self.every == 0
+
+    def latest(self, kind: str, at_or_before: RevisionId | None = None) -> RevisionId | None:
+        found = []
+        for rel in self.fs.list("events"):
+            match = _NAME.match(rel)
+            if match and match.group(1) == kind:
+                revision = RevisionId(match.group(2))
+                if at_or_before is None or revision.number <= at_or_before.number:
+                    found.append(revision)
+        return max(found, key=lambda r: r.number) if found else None
+
+    def write(self, manifest: Manifest, events: EventLog) -> None:
+        """Materialise the reusable-results checkpoint for a committed manifest (idempotent: create-only).
+
+        Inputs need no checkpoint: every manifest already holds the folded inputs it was built from."""
+        index = self.index(events, upto=manifest.artefact_cursor, at_or_before=manifest.revision)
+        artefacts = ArtefactsCheckpoint(
+            movie_id=self.movie_id,
+            revision=manifest.revision,
+            artefact_cursor=manifest.artefact_cursor,
+            per_job=self.per_job,
+            entries=[
+                IndexEntry(job_id=job, inputs_hash=signature, outputs=outputs)
+                for (job, signature), outputs in index.items()
+            ],
+        )
+        self.fs.write_if_absent(checkpoint_path("artefacts", manifest.revision), artefacts.canonical())
+
+    def load_artefacts(self, revision: RevisionId) -> ArtefactsCheckpoint:
+        rel = checkpoint_path("artefacts", revision)
+        return ArtefactsCheckpoint.parse_document(self.fs.read(rel), f"{self.movie_id}/{rel}")
+
+    def index(
+        self, events: EventLog, upto: str | None = None, at_or_before: RevisionId | None = None
+    ) -> dict[tuple[str, str], dict[str, BlobRef]]:
+        """(job, signature) → outputs of succeeded results: newest checkpoint + the events after it,
+        bounded to `per_job` newest signatures per job (insertion order = age)."""
+        found: dict[tuple[str, str], dict[str, BlobRef]] = {}
+        after = None
+        latest = self.latest("artefacts", at_or_before)
+        if latest is not None:
+            try:
+                checkpoint = self.load_artefacts(latest)
+            except NotFound:
+                checkpoint = None
+            if checkpoint is not None:
+                for entry in checkpoint.entries:
+                    found[(entry.job_id, entry.inputs_hash)] = dict(entry.outputs)
+                after = checkpoint.artefact_cursor
+        for event in events.stream_artefacts(after=after):
+            if upto is not None and _id_key(event.id) > _id_key(upto):
+                break
+            if event.status == "succeeded" and event.artefact_id and event.output:
+                key = (event.job_id, event.inputs_hash)
+                outputs = found.pop(key, {})
+                outputs[event.artefact_id] = event.output
+                found[key] = outputs  # re-inserted: newest last
+        return _bounded(found, self.per_job)
+
+    def succeeded_index(self, events: EventLog, blob_exists: Callable[[str], bool] | None = None) -> SucceededIndex:
+        """A SucceededIndex for planning and running, from the newest checkpoint plus the log tail."""
+        index = SucceededIndex(blob_exists=blob_exists)
+        for (job, signature), outputs in self.index(events).items():
+            index.add_outputs(job, signature, outputs)
+        index.last_id = events.last_artefact_id()
+        return index
+
+
+def _bounded(found: dict[tuple[str, str], dict[str, BlobRef]], per_job: int) -> dict[tuple[str, str], dict]:
+    count: dict[str, int] = {}
+    kept = []
+    for key in reversed(list(found)):
+        if count.get(key[0], 0) < per_job:
+            count[key[0]] = count.get(key[0], 0) + 1
+            kept.append(key)
+    return {key: found[key] for key in reversed(kept)}
+
+
+def _id_key(event_id: str) -> tuple[int, ...]:
+    """Order file sequence ids (`000000000042`) and Redis stream ids (`1700000000000-3`) numerically."""
+    return tuple(int(part) for part in event_id.split("-"))

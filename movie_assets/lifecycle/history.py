@@ -1,0 +1,191 @@
+"""Revision history: list, diff, rollback (a new revision, never a rewrite) and verify."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from movie_assets.errors import BlobIntegrityError, InvalidDocument, NotFound, StorageError
+from movie_assets.lifecycle.gc import manifest_blob_hashes
+from movie_assets.store.blobs import BlobStore
+from movie_assets.store.events import EventLog, FileEventLog
+from movie_assets.store.hashing import sha256_bytes
+from movie_assets.store.manifests import CURRENT, ManifestService, manifest_path
+from movie_assets.store.models import Manifest, ManifestPointer, RevisionId, utc_now
+from movie_assets.store.storage import MovieFS
+
+
+@dataclass(frozen=True)
+class RevisionSummary:
+    revision: RevisionId
+    parent: RevisionId | None
+    created_at: str
+    artefacts: int
+    inputs: int
+    live: bool
+    published: bool = True
+
+
+@dataclass
+class ManifestDiff:
+    a: RevisionId
+    b: RevisionId
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    inputs_changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed or self.inputs_changed)
+
+
+def history(fs: MovieFS) -> list[RevisionSummary]:
+    """Every stored revision, oldest first, with the live one flagged."""
+    service = ManifestService(fs)
+    pointer = service.load_pointer()
+    chain = set(service.published())
+    out = []
+    for revision in service.history():
+        manifest = service.load(revision)
+        out.append(
+            RevisionSummary(
+                revision=revision,
+                parent=manifest.parent,
+                created_at=manifest.created_at,
+                artefacts=len(manifest.artefacts),
+                inputs=len(manifest.inputs),
+                live=pointer is not None and pointer.revision == revision,
+                published=revision in chain,
+            )
+        )
+    return out
+
+
+def diff_manifests(a: Manifest, b: Manifest) -> ManifestDiff:
+    """Artefacts added / removed / changed (different blob) and inputs changed from a to b."""
+    result = ManifestDiff(a.revision, b.revision)
+    result.added = sorted(set(b.artefacts) - set(a.artefacts))
+    result.removed = sorted(set(a.artefacts) - set(b.artefacts))
+    result.changed = sorted(
+        k for k in set(a.artefacts) & set(b.artefacts) if a.artefacts[k].blob.hash != b.artefacts[k].blob.hash
+    )
+    for key in sorted(set(a.inputs) | set(b.inputs)):
+        old = a.inputs[key] if key in a.inputs else None
+        new = b.inputs[key] if key in b.inputs else None
+        if (old.hash if old else None) != (new.hash if new else None):
+            result.inputs_changed[key] = (old.value if old else None, new.value if new else None)
+    return result
+
+
+def diff(fs: MovieFS, rev_a: str, rev_b: str) -> ManifestDiff:
+    service = ManifestService(fs)
+    return diff_manifests(service.load(RevisionId(rev_a)), service.load(RevisionId(rev_b)))
+
+
+def rollback(fs: MovieFS, target: str) -> ManifestPointer:
+    """Publish a new revision whose content (inputs, jobs, artefacts, timeline, blueprint) equals `target`.
+
+    History is never rewritten: the new revision's parent is the live one. Edits logged after the
+    live revision stay pending (the cursors are the live revision's), so the next regenerate applies them.
+    Raises ManifestConflict if another commit moves current.json meanwhile.
+    """
+    service = ManifestService(fs)
+    current = service.load_current()
+    if current.hash is None:
+        raise StorageError(f"{fs.movie_id}: nothing was ever committed; there is no revision to roll back to")
+    source = service.load(RevisionId(target))
+    blobs = BlobStore(fs)
+    missing = sorted(h for h in manifest_blob_hashes(source) if not blobs.has(h))
+    if missing:
+        raise StorageError(
+            f"{fs.movie_id}: cannot roll back to {target}: {len(missing)} blob(s) missing, e.g. {missing[0]}"
+        )
+    live = current.manifest
+    manifest = source.model_copy(
+        update={
+            "revision": live.revision.next(),
+            "parent": live.revision,
+            "parent_hash": current.hash,
+            "created_at": utc_now(),
+            "input_cursor": live.input_cursor,
+            "artefact_cursor": live.artefact_cursor,
+        }
+    )
+    return service.save_manifest(manifest, current.hash)
+
+
+@dataclass
+class VerifyReport:
+    movie_id: str
+    revisions: int = 0
+    blobs_checked: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(fs: MovieFS, events: EventLog | None = None) -> VerifyReport:
+    """Every manifest parses, every referenced blob exists and hashes right, current.json points at a
+    stored manifest with the recorded hash, and the event logs parse. Collects all problems."""
+    report = VerifyReport(fs.movie_id)
+    referenced = _verify_manifests(fs, report)
+    _verify_blobs(BlobStore(fs), referenced, report)
+    _verify_pointer(fs, report)
+    log = events or FileEventLog(fs)
+    for name, stream in (("inputs", log.stream_inputs), ("artefacts", log.stream_artefacts)):
+        try:
+            for _ in stream():
+                pass
+        except (InvalidDocument, StorageError) as exc:
+            report.problems.append(f"{name} log: {exc}")
+    return report
+
+
+def _verify_manifests(fs: MovieFS, report: VerifyReport) -> set[str]:
+    """Parse every stored manifest; the blob hashes they reference."""
+    referenced: set[str] = set()
+    for rel in fs.list("manifests"):
+        report.revisions += 1
+        try:
+            manifest = Manifest.parse_document(fs.read(rel), f"{fs.movie_id}/{rel}")
+        except (InvalidDocument, NotFound) as exc:
+            report.problems.append(str(exc))
+            continue
+        if manifest_path(manifest.revision) != rel:
+            report.problems.append(f"{fs.movie_id}/{rel} holds revision {manifest.revision}")
+        referenced |= manifest_blob_hashes(manifest)
+    return referenced
+
+
+def _verify_blobs(blobs: BlobStore, referenced: set[str], report: VerifyReport) -> None:
+    for blob_hash in sorted(referenced):
+        report.blobs_checked += 1
+        try:
+            blobs.verify(blob_hash)
+        except NotFound:
+            report.problems.append(f"blob {blob_hash} is referenced but missing")
+        except BlobIntegrityError as exc:
+            report.problems.append(str(exc))
+
+
+def _verify_pointer(fs: MovieFS, report: VerifyReport) -> None:
+    where = f"{fs.movie_id}/{CURRENT}"
+    try:
+        pointer = ManifestService(fs).load_pointer()
+    except InvalidDocument as exc:
+        report.problems.append(str(exc))
+        return
+    if pointer is None:
+        if report.revisions and not report.problems:
+            report.problems.append(f"{where} is missing although manifests exist")
+        return
+    try:
+        if sha256_bytes(fs.read(pointer.manifest)) != pointer.hash:
+            report.problems.append(f"{where} records hash {pointer.hash} but {pointer.manifest} differs")
+    except NotFound:
+        report.problems.append(f"{where} points at {pointer.manifest}, which does not exist")
+    except StorageError as exc:
+        report.problems.append(str(exc))

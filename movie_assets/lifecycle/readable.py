@@ -1,0 +1,46 @@
+"""Readable copies of text artefacts: `prompts/...txt` and `artifacts/text/<artefact id>.txt`.
+
+They mirror the live revision: refreshed after every commit (and rollback) from the published
+manifest, so a failed run never leaves its prompts on view and a reused older result shows its own
+text again. They are conveniences, never inputs: the blob named in the manifest is the truth.
+"""
+
+from __future__ import annotations
+
+from movie_assets.errors import NotFound
+from movie_assets.pipeline.blueprint import expand_graph
+from movie_assets.pipeline.blueprint.schema import Blueprint
+from movie_assets.pipeline.models import OutputSpec
+from movie_assets.store.blobs import BlobStore
+from movie_assets.store.hashing import sha256_bytes
+from movie_assets.store.models import Manifest
+from movie_assets.store.storage import MovieFS
+
+TEXT_DIR = "artifacts/text"
+
+
+def readable_path(output: OutputSpec) -> str | None:
+    """The output's readable copy: its prompt file, `artifacts/text/<id>.txt` for other text, else None."""
+    if output.prompt_file:
+        return output.prompt_file
+    return f"{TEXT_DIR}/{output.artefact_id}.txt" if output.mime_type.startswith("text/") else None
+
+
+def refresh_readable(fs: MovieFS, blueprint: Blueprint, manifest: Manifest) -> int:
+    """Make every readable copy match `manifest`'s blob; returns how many files were (re)written."""
+    blobs = BlobStore(fs)
+    graph = expand_graph(blueprint, {key: entry.value for key, entry in manifest.inputs.items()})
+    written = 0
+    for node in graph.nodes.values():
+        for output in node.outputs:
+            path, entry = readable_path(output), manifest.artefacts.get(output.artefact_id)
+            if path is None or entry is None:
+                continue
+            try:
+                if sha256_bytes(fs.read(path)) == entry.blob.hash:
+                    continue
+            except NotFound:
+                pass
+            fs.write_atomic(path, blobs.get(entry.blob))
+            written += 1
+    return written

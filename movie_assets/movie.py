@@ -1,0 +1,208 @@
+"""MovieStore: one movie's store and its regeneration loop (init, edit, plan, run, commit)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from movie_assets.errors import MovieExists, NotFound, StorageError, UnknownMovie
+from movie_assets.lifecycle.checkpoints import Checkpoints
+from movie_assets.lifecycle.metrics import record_metrics
+from movie_assets.lifecycle.readable import refresh_readable
+from movie_assets.pipeline.blueprint import expand_graph
+from movie_assets.pipeline.blueprint.graph import ProducerGraph
+from movie_assets.pipeline.blueprint.inputs import normalise_edits, resolve_inputs
+from movie_assets.pipeline.blueprint.load import load_blueprint
+from movie_assets.pipeline.blueprint.schema import TIMELINE_MIME, Blueprint
+from movie_assets.pipeline.models import ExecutionPlan, JobResult, RunResult
+from movie_assets.pipeline.planner import Planner, effective_inputs
+from movie_assets.pipeline.plans import PlanStore
+from movie_assets.pipeline.produce import ProduceFn
+from movie_assets.pipeline.runner import Runner
+from movie_assets.pipeline.signature import SucceededIndex
+from movie_assets.store.blobs import BlobStore
+from movie_assets.store.events import EventLog, FileEventLog
+from movie_assets.store.hashing import json_hash
+from movie_assets.store.manifests import ManifestService
+from movie_assets.store.models import (
+    InputEntry,
+    InputEvent,
+    Manifest,
+    ManifestPointer,
+    TimelineDocument,
+    empty_manifest,
+)
+from movie_assets.store.storage import StorageContext
+
+BLUEPRINT_FILE = "blueprint.yaml"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RegenerateOutcome:
+    plan: ExecutionPlan
+    run: RunResult | None
+    pointer: ManifestPointer | None
+
+    @property
+    def committed(self) -> bool:
+        return self.pointer is not None
+
+
+class MovieStore:
+    """One movie's facade over the store, pipeline and lifecycle services: the calls every face makes."""
+
+    def __init__(self, storage: StorageContext, movie_id: str, event_log: EventLog | None = None) -> None:
+        self.storage = storage
+        self.fs = fs = storage.movie(movie_id)
+        self.movie_id = fs.movie_id
+        self.events: EventLog = event_log or FileEventLog(fs)
+        self.blobs = BlobStore(fs)
+        self.manifests = ManifestService(fs)
+        self.plans = PlanStore(fs)
+        self.checkpoints = Checkpoints(fs)
+
+    def exists(self) -> bool:
+        return self.fs.exists(BLUEPRINT_FILE)
+
+    def init(self, blueprint: Blueprint, inputs: Mapping[str, Any], edited_by: str = "init") -> list[InputEvent]:
+        """Create the movie: store its blueprint (create-only) and log its initial inputs."""
+        values = normalise_edits(blueprint, inputs)
+        resolve_inputs(blueprint, values)  # missing required inputs fail before anything is written
+        if not self.fs.write_if_absent(BLUEPRINT_FILE, blueprint.to_yaml().encode("utf-8")):
+            raise MovieExists(f"movie {self.movie_id!r} already exists")
+        return [self.events.append_input(k, v, edited_by) for k, v in values.items()]
+
+    def blueprint(self) -> Blueprint:
+        try:
+            text = self.fs.read(BLUEPRINT_FILE).decode("utf-8")
+        except NotFound:
+            raise UnknownMovie(f"no movie {self.movie_id!r} under {self.storage.root}") from None
+        return load_blueprint(text, name=f"{self.movie_id}/{BLUEPRINT_FILE}")
+
+    def set_blueprint(self, blueprint: Blueprint) -> None:
+        """Replace the blueprint (e.g. a producer version bump); the next plan reruns what it changes."""
+        self.blueprint()
+        self.fs.write_atomic(BLUEPRINT_FILE, blueprint.to_yaml().encode("utf-8"))
+
+    def edit(self, edits: Mapping[str, Any], edited_by: str = "user") -> list[InputEvent]:
+        """Validate edits against the blueprint, then append one InputEvent per (expanded) key."""
+        values = normalise_edits(self.blueprint(), edits)
+        return [self.events.append_input(k, v, edited_by) for k, v in values.items()]
+
+    def current(self) -> tuple[Manifest, str | None]:
+        current = self.manifests.load_current()
+        return current.manifest, current.hash
+
+    def graph(self) -> tuple[ProducerGraph, dict[str, InputEntry]]:
+        """The producer graph for the effective inputs (live manifest + input log tail) and their entries."""
+        manifest, _ = self.current()
+        blueprint = self.blueprint()
+        raw, _ = effective_inputs(blueprint, manifest, self.events)
+        graph = expand_graph(blueprint, raw)
+        return graph, {k: InputEntry(value=v, hash=json_hash(v)) for k, v in graph.inputs.items()}
+
+    def plan(self, pending_edits: Mapping[str, Any] | None = None, save: bool = False) -> ExecutionPlan:
+        """Plan the next revision against the live manifest; `save` writes runs/<rev>-plan.json."""
+        manifest, digest = self.current()
+        plan = Planner().compute_plan(
+            self.movie_id,
+            manifest,
+            digest,
+            self.events,
+            self.blueprint(),
+            pending_edits=pending_edits,
+            succeeded=self.succeeded_index(),
+        )
+        if save:
+            self.plans.save(plan)
+        return plan
+
+    def succeeded_index(self) -> SucceededIndex:
+        """Reusable producer results: the newest checkpoint plus the artefact log after it."""
+        return self.checkpoints.succeeded_index(self.events, self.blobs.has)
+
+    def run(
+        self,
+        plan: ExecutionPlan,
+        produce: ProduceFn,
+        concurrency: int = 2,
+        on_result: Callable[[JobResult], None] | None = None,
+    ) -> RunResult:
+        runner = Runner(self.fs, self.events, produce, concurrency, on_result=on_result, index=self.succeeded_index())
+        return runner.execute(plan)
+
+    def build_manifest(self, run: RunResult) -> Manifest:
+        plan = run.plan
+        if plan.manifest_base_hash is None:
+            previous = empty_manifest(self.movie_id)
+        else:
+            previous = self.manifests.load(plan.base_revision, expected_hash=plan.manifest_base_hash)
+        manifest = run.build_manifest(previous, plan.manifest_base_hash)
+        timeline = None
+        for entry in manifest.artefacts.values():
+            if entry.blob.mime_type == TIMELINE_MIME:
+                timeline = TimelineDocument.parse_document(self.blobs.get(entry.blob), f"timeline {entry.blob.hash}")
+        return manifest.model_copy(update={"timeline": timeline}) if timeline else manifest
+
+    def commit(self, run: RunResult) -> ManifestPointer:
+        """Publish the run's revision (ManifestConflict if the live manifest moved), then archive the logs.
+
+        Archiving happens only after the swap; if it fails the lines stay live and the next commit
+        archives them, so nothing is lost either way.
+        """
+        manifest = self.build_manifest(run)
+        pointer = self.manifests.save_manifest(manifest, run.plan.manifest_base_hash)
+        if pointer.revision != manifest.revision:  # published under the next free number
+            manifest = manifest.model_copy(update={"revision": pointer.revision})
+        self.after_commit(manifest, run.plan.revision)
+        return pointer
+
+    def after_commit(self, manifest: Manifest, run_revision: str | None = None) -> None:
+        """Housekeeping once a revision is live: metrics, log rotation, readable copies, checkpoints when due.
+
+        None of it affects what is published, so a failure is only logged (the next commit's rotation
+        archives what this one left live)."""
+        previous_cursor = None
+        if manifest.parent is not None and manifest.parent_hash is not None:
+            with contextlib.suppress(StorageError, ValueError):
+                previous_cursor = self.manifests.load(manifest.parent).artefact_cursor
+        try:
+            record_metrics(self.fs, manifest, previous_cursor, self.events, run_revision)
+        except Exception as exc:
+            log.warning("%s: metrics for %s failed: %s", self.movie_id, manifest.revision, exc)
+        try:
+            self.events.archive(manifest.revision, manifest.input_cursor, manifest.artefact_cursor)
+        except Exception as exc:
+            log.warning("%s: archiving the event logs after %s failed: %s", self.movie_id, manifest.revision, exc)
+        try:
+            refresh_readable(self.fs, self.blueprint(), manifest)
+        except Exception as exc:
+            log.warning("%s: refreshing readable copies for %s failed: %s", self.movie_id, manifest.revision, exc)
+        if self.checkpoints.due(manifest.revision):
+            try:
+                self.checkpoints.write(manifest, self.events)
+            except Exception as exc:
+                log.warning("%s: checkpoint at %s failed: %s", self.movie_id, manifest.revision, exc)
+
+    def regenerate(
+        self,
+        produce: ProduceFn,
+        concurrency: int = 2,
+        on_result: Callable[[JobResult], None] | None = None,
+        on_plan: Callable[[ExecutionPlan], None] | None = None,
+    ) -> RegenerateOutcome:
+        """Plan, run and commit; nothing is published when a job fails or the base moved."""
+        plan = self.plan()
+        if on_plan:
+            on_plan(plan)
+        if not plan.has_changes():
+            return RegenerateOutcome(plan, None, None)
+        self.plans.save(plan)
+        run = self.run(plan, produce, concurrency, on_result)
+        if not run.succeeded:
+            return RegenerateOutcome(plan, run, None)
+        return RegenerateOutcome(plan, run, self.commit(run))

@@ -1,0 +1,194 @@
+"""Expansion of a blueprint into the graph of producer jobs (one per loop instance), and Kahn layers."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from movie_assets.errors import CycleError
+from movie_assets.pipeline.blueprint.inputs import resolve_inputs
+from movie_assets.pipeline.blueprint.schema import Blueprint, Ref, parse_ref
+from movie_assets.pipeline.models import DepRef, OutputSpec
+
+
+def loop_label(loop: str, index: int) -> str:
+    return f"{loop}-{index:04d}"
+
+
+@dataclass
+class ProducerNode:
+    """One concrete producer job of the expanded graph."""
+
+    job_id: str
+    path: list[str]
+    producer: str
+    version: str
+    implementation: str
+    provider: str
+    model: str | None
+    indices: dict[str, int]
+    params: dict[str, Any]
+    deps: dict[str, list[DepRef]]
+    collected: list[str]
+    outputs: list[OutputSpec]
+
+    @functools.cached_property
+    def upstream_jobs(self) -> frozenset[str]:
+        """Jobs this one reads from (computed once: a fan-in node has thousands of deps)."""
+        return frozenset(d.id.rsplit("/", 1)[0] for refs in self.deps.values() for d in refs if d.kind == "artefact")
+
+
+@dataclass
+class ProducerGraph:
+    """Producer jobs after loop expansion, keyed by job id, plus the resolved inputs."""
+
+    blueprint: Blueprint
+    inputs: dict[str, Any]
+    nodes: dict[str, ProducerNode] = field(default_factory=dict)
+
+    def topological_order(self) -> list[str]:
+        """Job ids, dependencies first (Kahn); CycleError naming the nodes left if there is a cycle."""
+        layers = kahn_layers({j: n.upstream_jobs for j, n in self.nodes.items()})
+        return [j for layer in layers for j in layer]
+
+    def downstream(self, job_ids: set[str]) -> set[str]:
+        """The given jobs and everything that depends on them."""
+        dependents: dict[str, set[str]] = {j: set() for j in self.nodes}
+        for job_id, node in self.nodes.items():
+            for up in node.upstream_jobs:
+                dependents.setdefault(up, set()).add(job_id)
+        out, todo = set(job_ids), list(job_ids)
+        while todo:
+            for nxt in dependents.get(todo.pop(), ()):
+                if nxt not in out:
+                    out.add(nxt)
+                    todo.append(nxt)
+        return out
+
+
+def kahn_layers(deps: Mapping[str, set[str]]) -> list[list[str]]:
+    """Layers of nodes whose dependencies (restricted to `deps`' keys) are in earlier layers.
+
+    Linear in nodes + edges: in-degrees and a dependents index, not a rescan per layer."""
+    indegree: dict[str, int] = {}
+    dependents: dict[str, list[str]] = {}
+    for node, ds in deps.items():
+        inside = [d for d in ds if d in deps]  # restricted graphs (a plan's dirty subset) leave deps outside
+        indegree[node] = len(inside)
+        for d in inside:
+            dependents.setdefault(d, []).append(node)
+    layers: list[list[str]] = []
+    ready = sorted(n for n, k in indegree.items() if k == 0)
+    placed = 0
+    while ready:
+        layers.append(ready)
+        placed += len(ready)
+        nxt = []
+        for n in ready:
+            for m in dependents.get(n, ()):
+                indegree[m] -= 1
+                if indegree[m] == 0:
+                    nxt.append(m)
+        ready = sorted(nxt)
+    if placed != len(indegree):
+        remaining = sorted(n for n, k in indegree.items() if k > 0)
+        raise CycleError([("graph", "cycle between jobs: " + ", ".join(remaining))])
+    return layers
+
+
+def expand_graph(bp: Blueprint, inputs: Mapping[str, Any]) -> ProducerGraph:
+    """Expand loops into concrete producer jobs (`segment-0000/script`...), one node per instance."""
+    resolved = resolve_inputs(bp, inputs)
+    expander = _Expander(bp, resolved)
+    graph = ProducerGraph(blueprint=bp, inputs=resolved)
+    for name, spec in bp.producers.items():
+        for combo in itertools.product(*[range(expander.counts[loop]) for loop in spec.loops]):
+            node = expander.node(name, dict(zip(spec.loops, combo, strict=True)))
+            graph.nodes[node.job_id] = node
+    graph.topological_order()  # a cycle in the expanded graph is an error here, never later
+    return graph
+
+
+class _Expander:
+    """What expansion needs about a blueprint: loop counts, and which source feeds each producer port."""
+
+    def __init__(self, bp: Blueprint, resolved: Mapping[str, Any]) -> None:
+        self.bp = bp
+        self.resolved = resolved
+        self.counts = {name: resolved[loop.count] for name, loop in bp.loops.items()}
+        self.by_target: dict[tuple[str, str], tuple[str, Ref]] = {}
+        for kind, conns in (("connection", bp.connections), ("collector", bp.collectors)):
+            for conn in conns:
+                dst, src = parse_ref(conn.to), parse_ref(conn.from_)
+                assert dst and src and dst.port
+                self.by_target[(dst.node, dst.port)] = (kind, src)
+
+    def job_path(self, producer: str, indices: Mapping[str, int]) -> list[str]:
+        return [loop_label(loop, indices[loop]) for loop in self.bp.producers[producer].loops] + [producer]
+
+    def node(self, name: str, indices: dict[str, int]) -> ProducerNode:
+        spec = self.bp.producers[name]
+        path = self.job_path(name, indices)
+        job_id = "/".join(path)
+        deps: dict[str, list[DepRef]] = {}
+        collected: list[str] = []
+        for port in spec.inputs:
+            if (name, port) not in self.by_target:
+                continue
+            kind, src = self.by_target[(name, port)]
+            refs = self._refs(kind, src, indices)
+            if kind == "collector":  # a collector's port is a list, empty while its loop count is 0
+                collected.append(port)
+                deps[port] = refs
+            elif refs:
+                deps[port] = refs
+        return ProducerNode(
+            job_id=job_id,
+            path=path,
+            producer=name,
+            version=spec.version,
+            implementation=spec.implementation or name,
+            provider=spec.provider,
+            model=spec.model,
+            indices=indices,
+            params=dict(spec.params),
+            deps=deps,
+            collected=collected,
+            outputs=self._outputs(name, job_id, indices),
+        )
+
+    def _refs(self, kind: str, src: Ref, indices: Mapping[str, int]) -> list[DepRef]:
+        if src.port is None:  # a user input; loop inputs are picked by the job's index
+            input_spec = self.bp.inputs[src.node]
+            key = f"{src.node}[{indices[input_spec.loop]}]" if input_spec.loop else src.node
+            return [DepRef(kind="input", id=key)] if key in self.resolved else []
+        source = self.bp.producers[src.node]
+        if kind == "connection":
+            src_indices = {loop: indices[loop] for loop in source.loops}
+            return [DepRef(kind="artefact", id="/".join(self.job_path(src.node, src_indices) + [src.port]))]
+        # a collector: every instance of the source's loops that the target does not run in, by index
+        free = [loop for loop in source.loops if loop not in indices]
+        shared = {loop: indices[loop] for loop in source.loops if loop in indices}
+        refs = []
+        for free_combo in itertools.product(*[range(self.counts[loop]) for loop in free]):
+            src_indices = {**shared, **dict(zip(free, free_combo, strict=True))}
+            refs.append(DepRef(kind="artefact", id="/".join(self.job_path(src.node, src_indices) + [src.port])))
+        return refs
+
+    def _outputs(self, name: str, job_id: str, indices: Mapping[str, int]) -> list[OutputSpec]:
+        spec = self.bp.producers[name]
+        folder = "/".join(p for loop in spec.loops for p in (loop, loop_label(loop, indices[loop])))
+        outputs = []
+        for out_name, decl in spec.outputs.items():
+            prompt = None
+            if decl.prompt_file:
+                prompt = f"prompts/{folder}/{decl.prompt_file}.txt" if folder else f"prompts/{decl.prompt_file}.txt"
+            outputs.append(
+                OutputSpec(
+                    name=out_name, artefact_id=f"{job_id}/{out_name}", mime_type=decl.mime_type, prompt_file=prompt
+                )
+            )
+        return outputs

@@ -1,0 +1,116 @@
+"""Input values: keys (`Name`, `Name[i]`), type checks and resolution with defaults and loop counts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from movie_assets.errors import BlueprintError, InvalidValue
+from movie_assets.pipeline.blueprint.schema import NAME, Blueprint, InputSpec
+
+_KEY = re.compile(rf"^(?P<name>{NAME})(?:\[(?P<index>\d+)\])?$")
+
+
+def parse_input_key(key: str) -> tuple[str, int | None]:
+    match = _KEY.match(key)
+    if not match:
+        raise InvalidValue(f"invalid input key {key!r} (expected Name or Name[index])")
+    index = match.group("index")
+    return match.group("name"), int(index) if index is not None else None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# type -> (accepts the value?, what was expected); enum values are checked against the spec
+_CHECKS = {
+    "string": (lambda v: isinstance(v, str), "a string"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "int": (_is_int, "an integer"),
+    "float": (_is_number, "a number"),
+}
+
+
+def coerce_value(spec: InputSpec, value: Any) -> Any:
+    """Check (and lightly coerce) a value against an input type; InvalidValue with the reason."""
+    if spec.type == "enum":
+        if value not in (spec.values or []):
+            raise InvalidValue(f"expected one of {spec.values}, got {value!r}")
+        return value
+    accepts, expected = _CHECKS[spec.type]
+    if not accepts(value):
+        raise InvalidValue(f"expected {expected}, got {value!r}")
+    if spec.type == "float":
+        value = float(value)
+    if spec.type in ("int", "float"):
+        if spec.min is not None and value < spec.min:
+            raise InvalidValue(f"{value!r} is below the minimum {spec.min:g}")
+        if spec.max is not None and value > spec.max:
+            raise InvalidValue(f"{value!r} is above the maximum {spec.max:g}")
+    return value
+
+
+def normalise_edits(bp: Blueprint, edits: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate edits (by key) against the blueprint; list values of loop inputs expand to Name[i]."""
+    out: dict[str, Any] = {}
+    problems = []
+    for key, value in edits.items():
+        try:
+            name, index = parse_input_key(key)
+        except ValueError as exc:
+            problems.append((f"inputs.{key}", str(exc)))
+            continue
+        spec = bp.inputs.get(name)
+        if spec is None:
+            problems.append((f"inputs.{key}", f"unknown input {name!r}; known: {sorted(bp.inputs)}"))
+            continue
+        try:
+            if spec.loop and index is None:
+                if not isinstance(value, list):
+                    raise InvalidValue(f"{name} runs in loop {spec.loop!r}: give a list or edit {name}[i]")
+                for i, item in enumerate(value):
+                    out[f"{name}[{i}]"] = coerce_value(spec, item)
+            elif not spec.loop and index is not None:
+                raise InvalidValue(f"{name} is not a loop input; it has no index")
+            else:
+                out[key] = coerce_value(spec, value)
+        except ValueError as exc:
+            problems.append((f"inputs.{key}", str(exc)))
+    if problems:
+        raise BlueprintError(problems, "inputs")
+    return out
+
+
+def resolve_inputs(bp: Blueprint, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Expanded input values the graph uses: explicit values, then defaults; missing required is an error."""
+    values = normalise_edits(bp, raw)
+    resolved: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for name, spec in bp.inputs.items():
+        if not spec.loop:
+            _resolve_one(name, spec, values, resolved, problems)
+    counts = {name: resolved.get(loop.count) for name, loop in bp.loops.items()}
+    for name, spec in bp.inputs.items():
+        count = counts.get(spec.loop) if spec.loop else None
+        for i in range(count if isinstance(count, int) else 0):
+            _resolve_one(f"{name}[{i}]", spec, values, resolved, problems)
+    if problems:
+        raise BlueprintError(problems, "inputs")
+    return resolved
+
+
+def _resolve_one(
+    key: str, spec: InputSpec, values: Mapping[str, Any], resolved: dict[str, Any], problems: list[tuple[str, str]]
+) -> None:
+    if key in values:
+        resolved[key] = values[key]
+    elif spec.default is not None:
+        resolved[key] = coerce_value(spec, spec.default)
+    elif spec.required:
+        problems.append((f"inputs.{key}", "missing required input"))

@@ -1,0 +1,59 @@
+"""Reading blueprints: YAML text or files, and the ones shipped in the package."""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from movie_assets.errors import BlueprintError
+from movie_assets.pipeline.blueprint.schema import Blueprint
+from movie_assets.pipeline.blueprint.validate import validate_blueprint
+
+
+def load_blueprint(source: str | Path, name: str | None = None) -> Blueprint:
+    """Parse and validate a blueprint from YAML text or a file path."""
+    if isinstance(source, Path) or (
+        isinstance(source, str) and "\n" not in source and source.endswith((".yaml", ".yml"))
+    ):
+        path = Path(source)
+        return load_blueprint(path.read_text(encoding="utf-8"), name=str(path))
+    where = name or "blueprint"
+    try:
+        data = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        raise BlueprintError([("<document>", f"not valid YAML: {exc}")], where) from None
+    if not isinstance(data, dict):
+        raise BlueprintError([("<document>", "a blueprint is a YAML mapping")], where)
+    try:
+        blueprint = Blueprint.model_validate(data)
+    except ValidationError as exc:
+        problems = [(".".join(str(p) for p in err["loc"]) or "<document>", err["msg"]) for err in exc.errors()]
+        raise BlueprintError(problems, where) from None
+    validate_blueprint(blueprint, where)
+    return blueprint
+
+
+def builtin_blueprints() -> list[str]:
+    """Names of the blueprints shipped in the package."""
+    files = importlib.resources.files("movie_assets.blueprints")
+    return sorted(p.name[: -len(".yaml")] for p in files.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_builtin(name: str) -> Blueprint:
+    if name not in builtin_blueprints():
+        raise BlueprintError([("<name>", f"no shipped blueprint {name!r}; known: {builtin_blueprints()}")], name)
+    text = importlib.resources.files("movie_assets.blueprints").joinpath(f"{name}.yaml").read_text("utf-8")
+    return load_blueprint(text, name=f"{name}.yaml")
+
+
+def resolve_blueprint(name_or_path: str) -> Blueprint:
+    """A shipped blueprint by name, or a YAML file by path."""
+    if name_or_path in builtin_blueprints():
+        return load_builtin(name_or_path)
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise BlueprintError([("<name>", f"{name_or_path!r} is neither a shipped blueprint nor a file")], name_or_path)
+    return load_blueprint(path)

@@ -1,0 +1,160 @@
+"""The planner: which producer jobs must run for the next revision, and in which layers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from typing import Any
+
+from movie_assets.pipeline.blueprint import Blueprint, ProducerNode, expand_graph, kahn_layers
+from movie_assets.pipeline.blueprint import normalise_edits as _normalise
+from movie_assets.pipeline.models import ExecutionPlan, JobDescriptor
+from movie_assets.pipeline.signature import SucceededIndex, decide, job_record
+from movie_assets.store.events import EventLog
+from movie_assets.store.hashing import json_hash
+from movie_assets.store.models import InputEntry, JobRecord, Manifest, RevisionId, utc_now
+
+
+def descriptor(node: ProducerNode, reasons: list[str], direct: bool, planned_hash: str | None) -> JobDescriptor:
+    return JobDescriptor(
+        job_id=node.job_id,
+        path=node.path,
+        producer=node.producer,
+        producer_version=node.version,
+        implementation=node.implementation,
+        provider=node.provider,
+        model=node.model,
+        indices=node.indices,
+        params=node.params,
+        deps=node.deps,
+        collected=node.collected,
+        outputs=node.outputs,
+        reasons=reasons,
+        direct=direct,
+        planned_hash=planned_hash,
+    )
+
+
+def effective_inputs(
+    blueprint: Blueprint,
+    manifest: Manifest,
+    event_log: EventLog,
+    pending_edits: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], str | None]:
+    """Manifest inputs folded with the input log after the manifest's cursor, then pending edits."""
+    raw: dict[str, Any] = {k: v.value for k, v in manifest.inputs.items()}
+    cursor = manifest.input_cursor
+    for event in event_log.stream_inputs(after=manifest.input_cursor):
+        raw.update(_normalise(blueprint, {event.key: event.value}))
+        cursor = event.id
+    if pending_edits:
+        raw.update(_normalise(blueprint, pending_edits))
+    return raw, cursor
+
+
+@dataclass
+class Planner:
+    """compute_plan: dirty detection against the manifest, signature reuse from the log, Kahn layers."""
+
+    clock: Any = utc_now
+
+    def compute_plan(
+        self,
+        movie_id: str,
+        manifest: Manifest,
+        manifest_hash: str | None,
+        event_log: EventLog,
+        blueprint: Blueprint,
+        target_revision: RevisionId | None = None,
+        pending_edits: Mapping[str, Any] | None = None,
+        succeeded: SucceededIndex | None = None,
+    ) -> ExecutionPlan:
+        raw, cursor = effective_inputs(blueprint, manifest, event_log, pending_edits)
+        graph = expand_graph(blueprint, raw)
+        if succeeded is None:
+            succeeded = SucceededIndex(event_log.stream_artefacts())
+        # the manifest keeps explicit values outside the current loop range so shrinking then growing loses nothing
+        kept = {k: v for k, v in raw.items() if k not in graph.inputs}
+        entries = {k: InputEntry(value=v, hash=json_hash(v)) for k, v in {**kept, **graph.inputs}.items()}
+        input_hashes = {k: e.hash for k, e in entries.items()}
+        changed_inputs = sorted(
+            k
+            for k in set(entries) | set(manifest.inputs)
+            if (entries[k].hash if k in entries else None)
+            != (manifest.inputs[k].hash if k in manifest.inputs else None)
+        )
+
+        artefact_hashes: dict[str, str] = {}
+        carried: dict[str, JobRecord] = {}
+        reused: list[str] = []
+        dirty: dict[str, JobDescriptor] = {}
+        for job_id in graph.topological_order():
+            node = graph.nodes[job_id]
+            previous = manifest.jobs.get(job_id)
+            decision = decide(node, input_hashes, artefact_hashes, previous, succeeded)
+            if decision is not None and decision.reused is not None:
+                if decision.source == "manifest":
+                    carried[job_id] = previous  # type: ignore[assignment]
+                else:
+                    carried[job_id] = job_record(node, decision.signature, decision.deps, decision.reused)
+                    reused.append(job_id)
+                artefact_hashes.update({a: b.hash for a, b in decision.reused.items()})
+                continue
+            reasons, direct = _why_dirty(node, previous, input_hashes, artefact_hashes, dirty.keys())
+            dirty[job_id] = descriptor(node, reasons, direct, decision.signature if decision else None)
+
+        layers = kahn_layers({j: graph.nodes[j].upstream_jobs for j in dirty})
+        return ExecutionPlan(
+            movie_id=movie_id,
+            revision=target_revision or manifest.revision.next(),
+            base_revision=manifest.revision,
+            manifest_base_hash=manifest_hash,
+            created_at=self.clock(),
+            blueprint=blueprint.ref,
+            inputs=dict(sorted(entries.items())),
+            input_cursor=cursor,
+            artefact_cursor=succeeded.last_id or manifest.artefact_cursor,
+            layers=[[dirty[j] for j in layer] for layer in layers],
+            carried=dict(sorted(carried.items())),
+            reused=reused,
+            removed=sorted(set(manifest.jobs) - set(graph.nodes)),
+            changed_inputs=changed_inputs,
+        )
+
+
+def _why_dirty(
+    node: ProducerNode,
+    previous: JobRecord | None,
+    input_hashes: Mapping[str, str],
+    artefact_hashes: Mapping[str, str],
+    dirty_jobs: AbstractSet[str],
+) -> tuple[list[str], bool]:
+    """Reasons a job must run, and whether any is direct (not merely an upstream job being dirty)."""
+    if previous is None:
+        return ["new job (not in the current revision)"], True
+    reasons: list[str] = []
+    if previous.producer_version != node.version:
+        reasons.append(f"producer version {previous.producer_version} -> {node.version}")
+    upstream_dirty = sorted(node.upstream_jobs & dirty_jobs)
+    old_ids = {key.split("=", 1)[1]: h for key, h in previous.deps.items()}
+    new_ids: set[str] = set()
+    for port, refs in node.deps.items():
+        for ref in refs:
+            new_ids.add(ref.id)
+            if ref.id not in old_ids:
+                reasons.append(f"{ref.kind} {ref.id} added to {port}")
+                continue
+            if ref.kind == "artefact" and ref.id.rsplit("/", 1)[0] in dirty_jobs:
+                continue
+            current = (input_hashes if ref.kind == "input" else artefact_hashes).get(ref.id)
+            if old_ids[ref.id] != current:
+                reasons.append(f"{ref.kind} {ref.id} changed")
+    for gone in sorted(set(old_ids) - new_ids):
+        reasons.append(f"dependency {gone} removed")
+    direct = bool(reasons)
+    if upstream_dirty:
+        reasons.append("upstream dirty: " + ", ".join(upstream_dirty))
+    if not reasons:  # same deps and version but the signature differs (e.g. the blueprint renamed a port)
+        reasons, direct = ["job signature changed"], True
+    return reasons, direct

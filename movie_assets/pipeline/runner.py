@@ -1,0 +1,212 @@
+"""The runner: executes a plan layer by layer under a concurrency cap, logging every result."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from movie_assets.errors import InvalidValue, ManifestConflict, ProducerError
+from movie_assets.pipeline.models import ExecutionPlan, JobDescriptor, JobResult, RunProgress, RunResult
+from movie_assets.pipeline.plans import PlanStore
+from movie_assets.pipeline.produce import ProduceFn, ProduceInput, ProduceRequest, indices_of
+from movie_assets.pipeline.recorder import JobRecorder, PreparedJob, artefact_event
+from movie_assets.pipeline.signature import SucceededIndex, decide
+from movie_assets.store.blobs import BlobStore
+from movie_assets.store.events import EventLog
+from movie_assets.store.hashing import json_hash
+from movie_assets.store.manifests import ManifestService
+from movie_assets.store.models import BlobRef, InputEntry, Manifest
+from movie_assets.store.storage import MovieFS
+
+
+class Runner:
+    """Runs plans for one movie. `produce` is injected; so are the clock and the logger.
+
+    `index` holds the reusable results (the caller builds it from checkpoints + the log tail); without
+    it the whole artefact log is read.
+    """
+
+    def __init__(
+        self,
+        fs: MovieFS,
+        event_log: EventLog,
+        produce: ProduceFn,
+        concurrency: int = 2,
+        clock: Callable[[], float] = time.monotonic,
+        logger: logging.Logger | None = None,
+        on_result: Callable[[JobResult], None] | None = None,
+        index: SucceededIndex | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise InvalidValue("concurrency must be at least 1")
+        self.fs = fs
+        self.movie_id = fs.movie_id
+        self.events = event_log
+        self.produce = produce
+        self.concurrency = concurrency
+        self.clock = clock
+        self.log = logger or logging.getLogger(__name__)
+        self.on_result = on_result
+        self.blobs = BlobStore(fs)
+        self.plans = PlanStore(fs)
+        self.manifests = ManifestService(fs)
+        self.recorder = JobRecorder(self.blobs, event_log)
+        self._index = index
+        self._lock = threading.Lock()
+
+    # ---- whole plans ------------------------------------------------------------------------------
+    def execute(self, plan: ExecutionPlan) -> RunResult:
+        """Run every layer; refuses to start when current.json moved off the plan's base hash."""
+        current = self.manifests.load_current()
+        if current.hash != plan.manifest_base_hash:
+            raise ManifestConflict(
+                f"{self.movie_id}: the live manifest moved since {plan.revision} was planned "
+                f"(plan base {plan.manifest_base_hash}, live {current.hash}); replan"
+            )
+        index = (
+            self._index if self._index is not None else SucceededIndex(self.events.stream_artefacts(), self.blobs.has)
+        )
+        context = _RunContext(plan=plan, base=current.manifest, index=index)
+        for record in plan.carried.values():
+            context.known.update(record.outputs)
+        plan_hash = json_hash(plan.model_dump(mode="json"))
+        self._resume(context, plan_hash)
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            for number, layer in enumerate(plan.layers, start=1):
+                runnable = []
+                for job in layer:
+                    if job.job_id in context.results:
+                        continue
+                    blocked = self._blocked_by(job, context)
+                    if blocked:
+                        self._finish(context, self.recorder.skip(job, plan.revision, blocked))
+                    else:
+                        runnable.append(job)
+                for result in pool.map(lambda job: self.execute_job(job, context), runnable):
+                    self._finish(context, result)
+                progress = RunProgress(
+                    revision=plan.revision,
+                    manifest_base_hash=plan.manifest_base_hash,
+                    plan_hash=plan_hash,
+                    completed_layers=number,
+                    results=dict(context.results),
+                )
+                self.plans.save_progress(progress)
+        return RunResult(plan=plan, results=context.results)
+
+    def _resume(self, context: _RunContext, plan_hash: str) -> None:
+        """Take over the results of an earlier, interrupted run of the very same plan.
+
+        Only the same plan resumes: a new plan for the same revision number and base (say, after a
+        failed run and another edit) must not pick up results computed from other inputs."""
+        plan = context.plan
+        progress = self.plans.load_progress(plan.revision)
+        if not progress or progress.manifest_base_hash != plan.manifest_base_hash or progress.plan_hash != plan_hash:
+            return
+        for job_id, result in progress.results.items():
+            if result.status in ("succeeded", "reused") and result.record and job_id in plan.job_ids:
+                context.results[job_id] = result.model_copy(update={"status": "reused"})
+                context.known.update(result.record.outputs)
+
+    def _finish(self, context: _RunContext, result: JobResult) -> None:
+        with self._lock:
+            context.results[result.job_id] = result
+            if result.record:
+                context.known.update(result.record.outputs)
+        if self.on_result:
+            self.on_result(result)
+
+    def _blocked_by(self, job: JobDescriptor, context: _RunContext) -> list[str]:
+        upstream = {d.id.rsplit("/", 1)[0] for refs in job.deps.values() for d in refs if d.kind == "artefact"}
+        return sorted(
+            u for u in upstream if u in context.results and context.results[u].status in ("failed", "skipped")
+        )
+
+    # ---- one job ----------------------------------------------------------------------------------
+    def execute_job(self, job: JobDescriptor, context: _RunContext) -> JobResult:
+        """Run one job unless a result with the same actual signature exists (idempotent reuse)."""
+        with self._lock:
+            needed = {d.id for refs in job.deps.values() for d in refs}
+            known = {a: context.known[a] for a in needed if a in context.known}
+        try:
+            prepared = self.prepare_job(
+                job, context.plan.inputs, known, context.base, context.index, context.plan.revision
+            )
+        except ProducerError as exc:
+            return self.recorder.failure(job, context.plan.revision, "", str(exc))
+        if prepared.reused is not None:
+            return self.recorder.reuse(prepared)
+        started = self.clock()
+        try:
+            produced = self.produce(prepared.request)
+            result = self.recorder.success(prepared, produced, self.clock() - started)
+        except Exception as exc:  # a producer failure is a result, not a crash of the run
+            self.log.warning("%s: job %s failed: %s", self.movie_id, job.job_id, exc)
+            return self.recorder.failure(
+                job, context.plan.revision, prepared.signature, f"{type(exc).__name__}: {exc}", self.clock() - started
+            )
+        with self._lock:
+            for artefact_id, blob in (result.record.outputs if result.record else {}).items():
+                context.index.add(
+                    artefact_event(job, context.plan.revision, "succeeded", prepared.signature, artefact_id, blob)
+                )
+        return result
+
+    def prepare_job(
+        self,
+        job: JobDescriptor,
+        inputs: dict[str, InputEntry],
+        known: dict[str, BlobRef],
+        base: Manifest,
+        index: SucceededIndex,
+        revision: str,
+    ) -> PreparedJob:
+        """Compute the job's actual signature from its upstream hashes and find a reusable result.
+
+        The result is reusable when the base manifest or the artefact log holds a succeeded result with
+        the same signature whose blobs are present (idempotent retries and early cutoff).
+        """
+        # only this job's dependencies: copying every input and artefact per job would make a run quadratic
+        needed = {d.id for refs in job.deps.values() for d in refs}
+        input_hashes = {k: inputs[k].hash for k in needed if k in inputs}
+        artefact_hashes = {a: known[a].hash for a in needed if a in known}
+        decision = decide(job, input_hashes, artefact_hashes, base.jobs.get(job.job_id), index, self.blobs.has)
+        if decision is None:
+            missing = sorted(i for i in needed if i not in input_hashes and i not in known)
+            raise ProducerError(f"dependencies not available: {missing}")
+        request = ProduceRequest(
+            movie_id=self.movie_id,
+            revision=revision,
+            job=job,
+            inputs=_request_inputs(job, inputs, known),
+            load=self.blobs.get,
+        )
+        return PreparedJob(job, revision, decision, request)
+
+
+def _request_inputs(
+    job: JobDescriptor, inputs: dict[str, InputEntry], known: dict[str, BlobRef]
+) -> dict[str, ProduceInput | list[ProduceInput]]:
+    out: dict[str, ProduceInput | list[ProduceInput]] = {}
+    for port, refs in job.deps.items():
+        items = [
+            ProduceInput(kind="input", id=r.id, value=inputs[r.id].value)
+            if r.kind == "input"
+            else ProduceInput(kind="artefact", id=r.id, blob=known[r.id], indices=indices_of(r.id))
+            for r in refs
+        ]
+        out[port] = items if port in job.collected else items[0]
+    return out
+
+
+@dataclass
+class _RunContext:
+    plan: ExecutionPlan
+    base: Manifest
+    index: SucceededIndex
+    known: dict[str, BlobRef] = field(default_factory=dict)
+    results: dict[str, JobResult] = field(default_factory=dict)

@@ -1,0 +1,130 @@
+"""Job signatures and reuse: one decision, shared by the planner (ahead of time) and the runner (just before).
+
+A job's signature hashes its producer, version, loop indices and the hashes of what it reads. A job
+whose signature matches the live manifest's record is carried; one matching a succeeded result in the
+artefact log is reused; anything else runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from movie_assets.pipeline.blueprint import ProducerNode
+from movie_assets.pipeline.models import JobDescriptor
+from movie_assets.store.hashing import inputs_hash
+from movie_assets.store.models import ArtefactEvent, BlobRef, JobRecord
+
+
+def dep_key(port: str, position: int, dep_id: str) -> str:
+    """Signature key of one dependency: the port, its position in a collected list, and the dep id."""
+    return f"{port}[{position}]={dep_id}"
+
+
+def signature_deps(
+    node: ProducerNode | JobDescriptor, input_hashes: Mapping[str, str], artefact_hashes: Mapping[str, str]
+) -> dict[str, str] | None:
+    """Dependency hashes of a job, or None when an upstream artefact's hash is not known yet."""
+    out: dict[str, str] = {}
+    for port, refs in node.deps.items():
+        for position, ref in enumerate(refs):
+            source = input_hashes if ref.kind == "input" else artefact_hashes
+            if ref.id not in source:
+                return None
+            out[dep_key(port, position, ref.id)] = source[ref.id]
+    return out
+
+
+class SucceededIndex:
+    """Succeeded producer results from the artefact log, by (job id, signature)."""
+
+    def __init__(self, events: Iterable[ArtefactEvent] = (), blob_exists: Callable[[str], bool] | None = None) -> None:
+        self._outputs: dict[tuple[str, str], dict[str, BlobRef]] = {}
+        self.last_id: str | None = None
+        # results whose blobs were garbage-collected are not reusable
+        self._blob_exists = blob_exists
+        for event in events:
+            self.add(event)
+
+    def add(self, event: ArtefactEvent) -> None:
+        self.last_id = event.id
+        if event.status == "succeeded" and event.artefact_id and event.output:
+            self._outputs.setdefault((event.job_id, event.inputs_hash), {})[event.artefact_id] = event.output
+
+    def add_outputs(self, job_id: str, signature: str, outputs: Mapping[str, BlobRef]) -> None:
+        self._outputs.setdefault((job_id, signature), {}).update(outputs)
+
+    def __len__(self) -> int:
+        return len(self._outputs)
+
+    def lookup(self, job_id: str, signature: str, artefact_ids: Iterable[str]) -> dict[str, BlobRef] | None:
+        found = self._outputs.get((job_id, signature), {})
+        wanted = list(artefact_ids)
+        if wanted and all(a in found for a in wanted):
+            if self._blob_exists and not all(self._blob_exists(found[a].hash) for a in wanted):
+                return None
+            return {a: found[a] for a in wanted}
+        return None
+
+
+Source = Literal["manifest", "artefact log"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A job's actual signature and, when one exists, the result it can reuse and where it came from."""
+
+    signature: str
+    deps: dict[str, str]
+    reused: dict[str, BlobRef] | None = None
+    source: Source | None = None
+
+
+def decide(
+    job: ProducerNode | JobDescriptor,
+    input_hashes: Mapping[str, str],
+    artefact_hashes: Mapping[str, str],
+    previous: JobRecord | None,
+    index: SucceededIndex,
+    blob_exists: Callable[[str], bool] | None = None,
+) -> Decision | None:
+    """Signature and reuse decision for one job; None while an upstream hash is unknown (it must run first).
+
+    `blob_exists`, when given, also vets the live manifest's outputs (the runner passes it just before
+    producing; the planner trusts the manifest, and the index vets the artefact log's results itself).
+    """
+    deps = signature_deps(job, input_hashes, artefact_hashes)
+    if deps is None:
+        return None
+    signature = inputs_hash(job.producer, version_of(job), deps, job.indices)
+    wanted = [o.artefact_id for o in job.outputs]
+    reused: dict[str, BlobRef] | None = None
+    source: Source | None = None
+    if previous and previous.inputs_hash == signature and set(previous.outputs) == set(wanted):
+        reused, source = previous.outputs, "manifest"
+    elif (found := index.lookup(job.job_id, signature, wanted)) is not None:
+        reused, source = found, "artefact log"
+    if reused is not None and blob_exists is not None and not all(blob_exists(b.hash) for b in reused.values()):
+        reused, source = None, None
+    return Decision(signature, deps, reused, source)
+
+
+def version_of(job: ProducerNode | JobDescriptor) -> str:
+    """The producer version of a graph node or a planned job."""
+    return job.version if isinstance(job, ProducerNode) else job.producer_version
+
+
+def job_record(
+    job: ProducerNode | JobDescriptor, signature: str, deps: dict[str, str], outputs: dict[str, BlobRef]
+) -> JobRecord:
+    """The manifest's record of a job that produced (or reused) `outputs` under `signature`."""
+    return JobRecord(
+        job_id=job.job_id,
+        producer=job.producer,
+        producer_version=version_of(job),
+        inputs_hash=signature,
+        indices=job.indices,
+        deps=deps,
+        outputs=outputs,
+    )

@@ -1,0 +1,82 @@
+"""One settings object for every face (CLI, Dagster definitions, viewer, MCP): read from the environment.
+
+| variable | meaning | default |
+|---|---|---|
+| MOVIE_ASSETS_ROOT | storage root: a path, file://, memory:// or s3://bucket/prefix | builds |
+| MOVIE_ASSETS_STORAGE_OPTIONS | JSON object of driver options (endpoint_url, region, key, ...) | {} |
+| MOVIE_ASSETS_EVENT_LOG | file (JSONL in the store) or redis (streams) | file |
+| MOVIE_ASSETS_REDIS_URL | the Redis server of the redis event log | |
+| MOVIE_ASSETS_REDIS_PREFIX | key prefix of the streams | movie_assets |
+| MOVIE_ASSETS_OFFLINE | run jobs of unconfigured providers with the offline producers | false |
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from movie_assets.errors import InvalidValue
+from movie_assets.movie import MovieStore
+from movie_assets.store.config import StorageConfig
+from movie_assets.store.events import EventLog, FileEventLog
+from movie_assets.store.storage import MovieFS, StorageContext
+
+DEFAULT_ROOT = "builds"
+
+
+class Settings(BaseSettings):
+    """Where movies live and which event log they use; every face builds its stores from this."""
+
+    model_config = SettingsConfigDict(env_prefix="MOVIE_ASSETS_", extra="ignore")
+
+    root: str = DEFAULT_ROOT
+    storage_options: dict[str, Any] = Field(default_factory=dict)
+    event_log: Literal["file", "redis"] = "file"
+    redis_url: str | None = None
+    redis_prefix: str = "movie_assets"
+    offline: bool = False
+
+    @field_validator("storage_options", mode="before")
+    @classmethod
+    def _json_object(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value or "{}")
+            except ValueError:
+                raise ValueError("MOVIE_ASSETS_STORAGE_OPTIONS must be a JSON object") from None
+        if not isinstance(value, dict):
+            raise ValueError("MOVIE_ASSETS_STORAGE_OPTIONS must be a JSON object")
+        return value
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Settings from the environment with explicit overrides (e.g. the CLI's --root); InvalidValue if bad."""
+        try:
+            return cls(**{k: v for k, v in overrides.items() if v is not None})
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            raise InvalidValue(f"bad movie_assets settings: {problems}") from None
+
+    def storage_config(self) -> StorageConfig:
+        return StorageConfig.from_url(self.root, **self.storage_options)
+
+    def storage(self) -> StorageContext:
+        return StorageContext(self.storage_config())
+
+    def event_log_for(self, fs: MovieFS) -> EventLog:
+        """The configured event log of one movie."""
+        if self.event_log == "redis":
+            if not self.redis_url:
+                raise InvalidValue("MOVIE_ASSETS_EVENT_LOG=redis needs MOVIE_ASSETS_REDIS_URL")
+            from movie_assets.store.redis_events import RedisEventLog
+
+            return RedisEventLog(fs, self.redis_url, self.redis_prefix)
+        return FileEventLog(fs)
+
+    def movie_store(self, movie_id: str, storage: StorageContext | None = None) -> MovieStore:
+        """A MovieStore wired to the configured storage and event log."""
+        context = storage or self.storage()
+        return MovieStore(context, movie_id, self.event_log_for(context.movie(movie_id)))

@@ -1,0 +1,194 @@
+"""The backend contract: every primitive the store needs, each with the guarantee callers rely on.
+
+A backend works on absolute backend paths (already validated by `store.storage`); it never sees a
+movie id. `FsspecBackend` supplies the read-side operations through an fsspec filesystem; each driver
+(local, memory, s3: one module each) adds the writes and how it makes them atomic.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import datetime
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
+
+from movie_assets.errors import NotFound
+
+if TYPE_CHECKING:
+    import fsspec
+
+    from movie_assets.store.config import StorageConfig
+
+log = logging.getLogger(__name__)
+
+Check = Callable[[bytes | None], bool]
+Change = Callable[[bytes | None], bytes]
+
+
+class FileStat(NamedTuple):
+    relative: str
+    size: int
+    mtime: float
+
+
+class Backend(abc.ABC):
+    """One storage driver. Paths are absolute backend paths; `root` is where movies live."""
+
+    root: str
+
+    @abc.abstractmethod
+    def __init__(self, config: StorageConfig) -> None:
+        """Bind the driver to `config.root` with `config.options`; never creates anything."""
+
+    # ---- reads ----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def read(self, path: str) -> bytes:
+        """The file's whole content as last written by a completed write; NotFound if absent."""
+
+    @abc.abstractmethod
+    def open_read(self, path: str) -> BinaryIO:
+        """A binary stream of the file (bounded memory for large files); NotFound if absent."""
+
+    @abc.abstractmethod
+    def exists(self, path: str) -> bool:
+        """True if a file (not a folder) is at `path`."""
+
+    @abc.abstractmethod
+    def find(self, path: str) -> list[str]:
+        """Every file below `path`, recursively, without per-file metadata calls; [] if absent."""
+
+    @abc.abstractmethod
+    def list_dirs(self, path: str) -> list[str]:
+        """Names of the immediate sub-folders of `path`; [] if absent."""
+
+    @abc.abstractmethod
+    def scan(self, path: str) -> list[tuple[str, int, float]]:
+        """(path, size, mtime) of every file below `path` in one listing; files removed meanwhile are left out."""
+
+    @abc.abstractmethod
+    def modified_time(self, path: str) -> float:
+        """The file's modification time (epoch seconds); NotFound if absent."""
+
+    # ---- writes ---------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def touch(self, path: str) -> None:
+        """Set the modification time to now without changing the bytes; NotFound if absent."""
+
+    @abc.abstractmethod
+    def write_atomic(self, path: str, data: bytes) -> None:
+        """Replace the content at once: a reader sees the old bytes or the new ones, never a mix."""
+
+    @abc.abstractmethod
+    def write_if_absent(self, path: str, data: bytes) -> bool:
+        """Create the file unless it exists (one winner among racing writers); True if this call created it."""
+
+    @abc.abstractmethod
+    def compare_and_swap(self, path: str, check: Check, data: bytes) -> None:
+        """Write `data` only if `check(current bytes or None)` holds at the moment of the swap, else CasConflict."""
+
+    @abc.abstractmethod
+    def update(self, path: str, change: Change) -> bytes:
+        """Atomic read-modify-write excluding every other update/append/CAS of `path`; `change` may be retried."""
+
+    @abc.abstractmethod
+    def append_line(self, path: str, build: Change) -> bytes:
+        """Append `build(last complete line or None)` as one line, exclusive across writers; cuts a torn tail first."""
+
+    @abc.abstractmethod
+    def stage_open(self, staging_dir: str) -> BinaryIO:
+        """A writable handle whose bytes become visible only through `stage_publish`."""
+
+    @abc.abstractmethod
+    def stage_publish(self, handle: BinaryIO, path: str) -> bool:
+        """Publish staged bytes at `path` create-only; True if this call created it (else the bytes are dropped)."""
+
+    @abc.abstractmethod
+    def stage_discard(self, handle: BinaryIO) -> None:
+        """Drop staged bytes that will not be published."""
+
+    @abc.abstractmethod
+    def delete(self, path: str) -> None:
+        """Remove the file; NotFound if it is already gone."""
+
+    @abc.abstractmethod
+    def lock(self, path: str) -> contextlib.AbstractContextManager[None]:
+        """An exclusive lock named after `path`, released even if its holder dies (no stale locks)."""
+
+
+class FsspecBackend(Backend, abc.ABC):
+    """Read-side operations through an fsspec filesystem; drivers override what they do better."""
+
+    fs: fsspec.AbstractFileSystem
+
+    def read(self, path: str) -> bytes:
+        try:
+            return self.fs.cat_file(path)
+        except FileNotFoundError:
+            raise NotFound(path) from None
+        except IsADirectoryError:
+            raise NotFound(f"{path} is a directory") from None
+
+    def open_read(self, path: str) -> BinaryIO:
+        try:
+            return self.fs.open(path, "rb")
+        except FileNotFoundError:
+            raise NotFound(path) from None
+
+    def exists(self, path: str) -> bool:
+        return self.fs.exists(path)
+
+    def find(self, path: str) -> list[str]:
+        try:
+            return [self._strip(p) for p in self.fs.find(path)]
+        except FileNotFoundError:
+            return []
+
+    def list_dirs(self, path: str) -> list[str]:
+        try:
+            entries = self.fs.ls(path, detail=True)
+        except FileNotFoundError:
+            return []
+        return [self._strip(e["name"]).rsplit("/", 1)[-1] for e in entries if e["type"] == "directory"]
+
+    def modified_time(self, path: str) -> float:
+        try:
+            return self.fs.modified(path).timestamp()
+        except FileNotFoundError:
+            raise NotFound(path) from None
+
+    def delete(self, path: str) -> None:
+        try:
+            self.fs.rm_file(path)
+        except FileNotFoundError:
+            raise NotFound(path) from None
+
+    def scan(self, path: str) -> list[tuple[str, int, float]]:
+        try:
+            found = self.fs.find(path, detail=True)
+        except FileNotFoundError:
+            return []
+        return [(self._strip(name), int(info.get("size") or 0), info_mtime(info)) for name, info in found.items()]
+
+    def _strip(self, path: str) -> str:
+        return path.rstrip("/")
+
+
+def info_mtime(info: dict) -> float:
+    """Modification time from an fsspec info dict, whichever key the filesystem uses."""
+    for key in ("mtime", "LastModified", "modified", "created"):
+        value = info.get(key)
+        if isinstance(value, datetime.datetime):
+            return value.timestamp()
+        if isinstance(value, int | float):
+            return float(value)
+    return 0.0
+
+
+def drop_torn_tail(current: bytes, path: str) -> bytes:
+    """Bytes of a log without an unterminated last line (left by an interrupted writer)."""
+    if current and not current.endswith(b"\n"):
+        log.warning("%s: cutting a torn last line left by an interrupted write", path)
+        return current[: current.rfind(b"\n") + 1]
+    return current

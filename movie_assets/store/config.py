@@ -1,0 +1,35 @@
+"""StorageConfig: which driver, which root, which driver options; parsed from a URL."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from movie_assets.errors import InvalidValue
+
+# URL scheme -> driver (a plain path is local)
+_SCHEMES = {"file": "local", "memory": "memory", "s3": "s3"}
+
+
+class StorageConfig(BaseModel):
+    """Where movies live: `driver` in local|memory|s3, `root` a path or URL, driver `options`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    driver: Literal["local", "memory", "s3"] = "local"
+    root: str = "builds"
+    options: dict[str, object] = Field(default_factory=dict)
+
+    @classmethod
+    def from_url(cls, url: str, **options: object) -> StorageConfig:
+        """`memory://name`, `s3://bucket/prefix`, `file:///abs` or a plain path."""
+        match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", url)
+        if match and match.group(1) not in _SCHEMES:
+            raise InvalidValue(f"unsupported storage URL {url!r}: use a path, file://, memory:// or s3://bucket/prefix")
+        driver = _SCHEMES[match.group(1)] if match else "local"
+        root = url[len("file://") :] if driver == "local" and match else url
+        if not root or "\x00" in root:
+            raise InvalidValue(f"invalid storage root {url!r}")
+        return cls(driver=driver, root=root, options=dict(options))

@@ -1,0 +1,297 @@
+"""Append-only event logs of input edits and producer results (JSONL files, or Redis streams)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from pydantic import ValidationError
+
+from movie_assets.errors import InvalidDocument, NotFound
+from movie_assets.store.hashing import json_hash
+from movie_assets.store.models import ArtefactEvent, InputEvent, RevisionId, StrictModel, utc_now
+from movie_assets.store.storage import MovieFS
+
+log = logging.getLogger(__name__)
+
+INPUTS_LOG = "events/inputs.log"
+ARTEFACTS_LOG = "events/artefacts.log"
+PENDING_ID = "pending"
+
+E = TypeVar("E", bound=StrictModel)
+
+
+@runtime_checkable
+class EventLog(Protocol):
+    """Where edits and producer results are appended and read back in order."""
+
+    movie_id: str
+
+    def append_input(self, key: str, value: Any, edited_by: str = "user") -> InputEvent: ...
+
+    def append_artefact(self, event: ArtefactEvent) -> ArtefactEvent: ...
+
+    def stream_inputs(self, after: str | None = None) -> Iterator[InputEvent]: ...
+
+    def stream_artefacts(self, after: str | None = None) -> Iterator[ArtefactEvent]: ...
+
+    def last_input_id(self) -> str | None: ...
+
+    def last_artefact_id(self) -> str | None: ...
+
+    def archive(self, revision: str, input_cursor: str | None, artefact_cursor: str | None) -> None: ...
+
+
+def new_input_event(key: str, value: Any, edited_by: str = "user", event_id: str = PENDING_ID) -> InputEvent:
+    """An InputEvent whose hash is the canonical-JSON hash of its value."""
+    return InputEvent(
+        id=event_id, key=key, value=value, hash=json_hash(value), created_at=utc_now(), edited_by=edited_by
+    )
+
+
+def _format_seq(seq: int) -> str:
+    return f"{seq:012d}"
+
+
+class FileEventLog:
+    """JSONL logs under `events/` with sequence ids assigned under the append lock."""
+
+    def __init__(self, fs: MovieFS) -> None:
+        self.fs = fs
+        self.movie_id = fs.movie_id
+
+    # ---- appends ------------------------------------------------------------------------------
+    def append_input(self, key: str, value: Any, edited_by: str = "user") -> InputEvent:
+        return self._append(INPUTS_LOG, new_input_event(key, value, edited_by))
+
+    def append_artefact(self, event: ArtefactEvent) -> ArtefactEvent:
+        return self._append(ARTEFACTS_LOG, event)
+
+    def _append(self, relative: str, event: E) -> E:
+        assigned: list[E] = []
+
+        def build(last: bytes | None) -> bytes:
+            seq = self._seq_of(relative, last) + 1
+            stamped = event.model_copy(update={"id": _format_seq(seq)})
+            assigned.append(stamped)
+            return stamped.canonical() + b"\n"
+
+        self.fs.append_line(relative, build)
+        return assigned[-1]
+
+    def _seq_of(self, relative: str, last: bytes | None) -> int:
+        if last is None:
+            # an empty live log after rotation continues from the sequence it recorded
+            try:
+                return int(self.fs.read(f"{relative}.seq").decode().strip())
+            except NotFound:
+                return 0
+        try:
+            return int(json.loads(last)["id"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidDocument(f"{self._where(relative)}: last line has no sequence id ({exc})") from None
+
+    # ---- reads --------------------------------------------------------------------------------
+    def stream_inputs(self, after: str | None = None) -> Iterator[InputEvent]:
+        return self._stream(INPUTS_LOG, InputEvent, after)
+
+    def stream_artefacts(self, after: str | None = None) -> Iterator[ArtefactEvent]:
+        return self._stream(ARTEFACTS_LOG, ArtefactEvent, after)
+
+    def last_input_id(self) -> str | None:
+        return self._last_id(INPUTS_LOG, InputEvent)
+
+    def last_artefact_id(self) -> str | None:
+        return self._last_id(ARTEFACTS_LOG, ArtefactEvent)
+
+    def _last_id(self, relative: str, model: type[E]) -> str | None:
+        """The newest id: the live log's last line, else the sequence recorded when it was rotated."""
+        try:
+            data = self.fs.read(relative)
+        except NotFound:
+            data = b""
+        last = _last_id(parse_jsonl(data, model, self._where(relative)))
+        if last is not None:
+            return last
+        try:
+            return _format_seq(int(self.fs.read(f"{relative}.seq").decode().strip()))
+        except NotFound:
+            return None
+
+    def _where(self, relative: str) -> str:
+        return f"{self.movie_id}/{relative}"
+
+    def _stream(self, relative: str, model: type[E], after: str | None) -> Iterator[E]:
+        try:
+            data = self.fs.read(relative)
+        except NotFound:
+            data = b""
+        threshold = int(after) if after is not None else -1
+        live = list(parse_jsonl(data, model, self._where(relative), lambda e: int(e.id) > threshold))
+        # archives are read only when the live log may not start right after `after`
+        last = threshold
+        if after is None or self._rotated_past(relative, live, threshold):
+            kind = _KIND[relative]
+            for event in read_archives(self.fs, kind, model, lambda e: int(e.id) > threshold):
+                last = max(last, int(event.id))
+                yield event
+        # a rotation killed after writing its archive leaves those lines live until the next one strips them
+        yield from (event for event in live if int(event.id) > last)
+
+    def _rotated_past(self, relative: str, live: list, threshold: int) -> bool:
+        if live:
+            return int(live[0].id) > threshold + 1
+        try:
+            return int(self.fs.read(f"{relative}.seq").decode().strip()) > threshold
+        except NotFound:
+            return False
+
+    def archive(self, revision: str, input_cursor: str | None, artefact_cursor: str | None) -> None:
+        """Move the lines up to each cursor into `events/<rev>.<kind>.jsonl`; lines appended meanwhile stay."""
+        for relative, cursor in ((INPUTS_LOG, input_cursor), (ARTEFACTS_LOG, artefact_cursor)):
+            if cursor is not None:
+                self._rotate(relative, int(cursor), archive_path(revision, _KIND[relative]))
+
+    def _rotate(self, relative: str, cursor: int, archive_rel: str) -> None:
+        try:
+            data = self.fs.read(relative)
+        except NotFound:
+            return
+        # the log only grows between rotations, so the consumed prefix read now is the one removed below
+        consumed = [raw for raw in data.split(b"\n") if _consumed(raw, cursor)]
+        if not consumed:
+            return
+        # a rotation killed between writing its archive and stripping the log left those lines live:
+        # they are archived already, so they are only stripped now, never archived twice
+        archived = newest_archived_id(self.fs, archive_rel.rsplit(".", 2)[-2])
+        fresh = [raw for raw in consumed if archived is None or (_seq_or_none(raw) or 0) > int(archived)]
+        if fresh:
+            write_archive(self.fs, archive_rel, fresh)
+        last = max(_seq_or_none(raw) or 0 for raw in consumed)
+
+        def advance(current: bytes | None) -> bytes:
+            recorded = int(current.decode().strip()) if current else 0
+            return str(max(recorded, last)).encode()
+
+        self.fs.update(f"{relative}.seq", advance)
+
+        def strip(current: bytes | None) -> bytes:
+            body, newline, torn = (current or b"").rpartition(b"\n")
+            complete = body.split(b"\n") if newline else []
+            if not newline:  # no complete line at all: everything is a torn tail
+                torn = current or b""
+            kept = b"".join(raw + b"\n" for raw in complete if raw and not _consumed(raw, cursor))
+            return kept + torn  # a torn tail stays unterminated, for the next append to cut
+
+        self.fs.update(relative, strip)
+
+
+def _consumed(raw: bytes, cursor: int) -> bool:
+    seq = _seq_or_none(raw)
+    return seq is not None and seq <= cursor
+
+
+def _seq_or_none(raw: bytes) -> int | None:
+    try:
+        return int(json.loads(raw)["id"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+_KIND = {INPUTS_LOG: "inputs", ARTEFACTS_LOG: "artefacts"}
+_ARCHIVE = re.compile(r"^events/(rev-\d{4,})\.(inputs|artefacts)\.jsonl$")
+
+
+def archive_path(revision: str, kind: str) -> str:
+    return f"events/{revision}.{kind}.jsonl"
+
+
+def write_archive(fs: MovieFS, relative: str, lines: list[bytes]) -> None:
+    """Create an archive; if one exists (a retried commit), merge so that no line is ever dropped."""
+    data = b"".join(raw + b"\n" for raw in lines)
+    if fs.write_if_absent(relative, data):
+        return
+    existing = fs.read(relative)
+    if existing == data:
+        return
+    known = set(existing.split(b"\n"))
+    extra = [raw for raw in lines if raw not in known]
+    if extra:
+        fs.write_atomic(relative, existing + b"".join(raw + b"\n" for raw in extra))
+
+
+def newest_archived_id(fs: MovieFS, kind: str) -> str | None:
+    """The id of the last event in the newest archive of one kind (None when nothing is archived)."""
+    newest = None
+    for rel in fs.list("events"):
+        match = _ARCHIVE.match(rel)
+        if match and match.group(2) == kind:
+            number = RevisionId(match.group(1)).number
+            if newest is None or number > newest[0]:
+                newest = (number, rel)
+    if newest is None:
+        return None
+    lines = [raw for raw in fs.read(newest[1]).split(b"\n") if raw.strip()]
+    for raw in reversed(lines):
+        try:
+            return str(json.loads(raw)["id"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
+def read_archives(fs: MovieFS, kind: str, model: type[E], keep: Any) -> Iterator[E]:
+    """Events of the archives of one kind that pass `keep` (events after a cursor), oldest first.
+
+    Archives hold consecutive id ranges in revision order, so they are read newest first and the
+    scan stops at the first archive holding an event at or before the cursor: reading after a recent
+    cursor costs the few archives past it, not the whole history.
+    """
+    found = []
+    for rel in fs.list("events"):
+        match = _ARCHIVE.match(rel)
+        if match and match.group(2) == kind:
+            found.append((RevisionId(match.group(1)).number, rel))
+    chunks: list[list[E]] = []
+    for _, rel in sorted(found, reverse=True):
+        events = list(parse_jsonl(fs.read(rel), model, f"{fs.movie_id}/{rel}"))
+        kept = [e for e in events if keep(e)]
+        chunks.append(kept)
+        if len(kept) < len(events):
+            break
+    for chunk in reversed(chunks):
+        yield from chunk
+
+
+def parse_jsonl(data: bytes, model: type[E], where: str, keep: Any = None) -> Iterator[E]:
+    """Parse JSONL: a torn (unterminated, unparsable) last line is skipped with a warning; a bad line
+    elsewhere raises InvalidDocument naming the file and line number."""
+    if not data:
+        return
+    lines = data.split(b"\n")
+    terminated = data.endswith(b"\n")
+    if terminated:
+        lines.pop()
+    for number, raw in enumerate(lines, start=1):
+        is_torn_tail = number == len(lines) and not terminated
+        try:
+            event = model.model_validate_json(raw)
+        except ValidationError as exc:
+            if is_torn_tail:
+                log.warning("%s line %d: skipping a torn last line (interrupted write)", where, number)
+                return
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"]) or "<line>"
+            raise InvalidDocument(f"{where} line {number}: malformed event ({loc}: {first['msg']})") from None
+        if keep is None or keep(event):
+            yield event
+
+
+def _last_id(events: Iterator[StrictModel]) -> str | None:
+    last = None
+    for event in events:
+        last = event.id  # type: ignore[attr-defined]
+    return last

@@ -1,0 +1,83 @@
+"""Canonical JSON and sha256 helpers: the only way bytes become hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, BinaryIO
+
+from pydantic import BaseModel
+
+CHUNK_SIZE = 1024 * 1024
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def is_sha256(text: object) -> bool:
+    """True for a lowercase hex sha256 digest (a blob name)."""
+    return isinstance(text, str) and _SHA256.fullmatch(text) is not None
+
+
+def new_sha256() -> hashlib._Hash:
+    """An incremental sha256 for data that arrives in chunks (blob streams)."""
+    return hashlib.sha256()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return value
+
+
+def canonical_json(value: Any) -> bytes:
+    """Serialise to canonical JSON: sorted keys, no whitespace, UTF-8, no NaN."""
+    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
+        "utf-8"
+    )
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of a byte string."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_stream(stream: BinaryIO | Iterable[bytes], chunk_size: int = CHUNK_SIZE) -> tuple[str, int]:
+    """Hex sha256 and byte count of a binary stream or an iterable of chunks, read in bounded chunks."""
+    digest = new_sha256()
+    size = 0
+    if hasattr(stream, "read"):
+        while chunk := stream.read(chunk_size):  # type: ignore[union-attr]
+            digest.update(chunk)
+            size += len(chunk)
+    else:
+        for chunk in stream:
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def json_hash(value: Any) -> str:
+    """sha256 of the canonical JSON of a value (the input hash of an edit's payload)."""
+    return sha256_bytes(canonical_json(value))
+
+
+def inputs_hash(
+    producer: str,
+    producer_version: str,
+    deps: Mapping[str, str],
+    indices: Mapping[str, int] | None = None,
+) -> str:
+    """Job signature: hash of producer, version, sorted (dep id, dep hash) and loop indices.
+
+    Loop indices are part of the signature so two segments with identical upstream hashes are still
+    two different jobs (a producer may use its index, e.g. to title a segment).
+    """
+    payload = {
+        "producer": producer,
+        "version": producer_version,
+        "deps": sorted([k, v] for k, v in deps.items()),
+        "indices": dict(sorted((indices or {}).items())),
+    }
+    return json_hash(payload)

@@ -1,0 +1,200 @@
+"""Local disk: temp file + rename for atomic writes, hard links for create-only, flock for exclusion."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, BinaryIO
+
+import fsspec
+
+from movie_assets.errors import CasConflict, NotFound
+from movie_assets.store.base import Change, Check, FsspecBackend
+
+if TYPE_CHECKING:
+    from movie_assets.store.config import StorageConfig
+
+try:  # flock exists on every POSIX system; the local driver needs it for cross-process safety
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+
+class LocalBackend(FsspecBackend):
+    """Local disk: temp file + rename for atomic writes, hard links for create-only, flock for exclusion."""
+
+    def __init__(self, config: StorageConfig) -> None:
+        self.fs = fsspec.filesystem("file")
+        self.root = os.path.abspath(os.path.expanduser(config.root)).rstrip("/")
+        self.fsync = bool(config.options.get("fsync", False))
+        # the root is created by the first write, never by a read (a mistyped --root leaves no folder)
+
+    def _tmp_path(self, path: str) -> str:
+        head, tail = os.path.split(path)
+        return os.path.join(head, f".{tail}.{uuid.uuid4().hex}.tmp")
+
+    def _write_tmp(self, path: str, data: bytes) -> str:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = self._tmp_path(path)
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            if self.fsync:
+                handle.flush()
+                os.fsync(handle.fileno())
+        return tmp
+
+    def write_atomic(self, path: str, data: bytes) -> None:
+        tmp = self._write_tmp(path, data)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+
+    def write_if_absent(self, path: str, data: bytes) -> bool:
+        tmp = self._write_tmp(path, data)
+        return self._link_into_place(tmp, path)
+
+    def _link_into_place(self, tmp: str, path: str) -> bool:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        try:
+            os.link(tmp, path)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            _unlink_quietly(tmp)
+
+    @contextlib.contextmanager
+    def lock(self, path: str) -> Iterator[None]:
+        # flock is released by the kernel when a process dies, so a SIGKILLed writer never leaves a stale lock.
+        lock_path = f"{path}.lock"
+        os.makedirs(os.path.dirname(lock_path), exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def compare_and_swap(self, path: str, check: Check, data: bytes) -> None:
+        with self.lock(path):
+            try:
+                with open(path, "rb") as handle:
+                    current: bytes | None = handle.read()
+            except FileNotFoundError:
+                current = None
+            if not check(current):
+                raise CasConflict(f"{path} changed since it was read")
+            self.write_atomic(path, data)
+
+    def update(self, path: str, change: Change) -> bytes:
+        with self.lock(path):
+            try:
+                with open(path, "rb") as handle:
+                    current: bytes | None = handle.read()
+            except FileNotFoundError:
+                current = None
+            new = change(current)
+            self.write_atomic(path, new)
+            return new
+
+    def append_line(self, path: str, build: Change) -> bytes:
+        with self.lock(path):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                last = _cut_torn_tail_and_read_last_line(fd, path)
+                line = build(last)
+                written = os.write(fd, line)
+                if written != len(line):  # pragma: no cover - regular files write fully or raise
+                    raise OSError(errno.EIO, f"short append to {path}")
+                if self.fsync:
+                    os.fsync(fd)
+                return line
+            finally:
+                os.close(fd)
+
+    def stage_open(self, staging_dir: str) -> BinaryIO:
+        os.makedirs(staging_dir, exist_ok=True)
+        return open(os.path.join(staging_dir, f"{uuid.uuid4().hex}.tmp"), "wb")
+
+    def stage_publish(self, handle: BinaryIO, path: str) -> bool:
+        if self.fsync:
+            handle.flush()
+            os.fsync(handle.fileno())
+        handle.close()
+        return self._link_into_place(handle.name, path)
+
+    def stage_discard(self, handle: BinaryIO) -> None:
+        handle.close()
+        _unlink_quietly(handle.name)
+
+    def delete(self, path: str) -> None:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            raise NotFound(path) from None
+
+    def find(self, path: str) -> list[str]:
+        # os.walk reads directory entries only; fsspec's local find stats every file, which made
+        # listing the events folder grow with every checkpoint and archive.
+        return [os.path.join(folder, name) for folder, _dirs, files in os.walk(path) for name in files]
+
+    def scan(self, path: str) -> list[tuple[str, int, float]]:
+        out = []
+        for folder, _dirs, files in os.walk(path):
+            for name in files:
+                full = os.path.join(folder, name)
+                try:
+                    st = os.stat(full)
+                except FileNotFoundError:  # removed while we walked
+                    continue
+                out.append((full, st.st_size, st.st_mtime))
+        return out
+
+    def touch(self, path: str) -> None:
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            raise NotFound(path) from None
+
+
+def _unlink_quietly(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _cut_torn_tail_and_read_last_line(fd: int, path: str) -> bytes | None:
+    """Return the last complete line; truncate an unterminated tail left by a crashed writer."""
+    size = os.lseek(fd, 0, os.SEEK_END)
+    if size == 0:
+        return None
+    block = 4096
+    pos = size
+    tail = b""
+    while pos > 0:
+        step = min(block, pos)
+        pos -= step
+        tail = os.pread(fd, step, pos) + tail
+        # we need the last newline and, if the file ends with one, the newline before it
+        body = tail[:-1] if tail.endswith(b"\n") else tail
+        if b"\n" in body or pos == 0:
+            break
+        block *= 2
+    if not tail.endswith(b"\n"):
+        cut = tail.rfind(b"\n")
+        keep = pos + cut + 1 if cut >= 0 else 0
+        log.warning("%s: cutting a torn last line of %d bytes left by an interrupted write", path, size - keep)
+        os.ftruncate(fd, keep)
+        tail = tail[: cut + 1] if cut >= 0 else b""
+        if not tail:
+            return _cut_torn_tail_and_read_last_line(fd, path) if keep else None
+    body = tail[:-1]
+    start = body.rfind(b"\n")
+    return body[start + 1 :] if start >= 0 else body

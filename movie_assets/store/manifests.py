@@ -1,0 +1,145 @@
+"""Manifests: immutable revision snapshots and the compare-and-swapped `current.json` pointer."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from movie_assets.errors import CasConflict, InvalidValue, ManifestConflict, NotFound, StorageError
+from movie_assets.store.hashing import sha256_bytes
+from movie_assets.store.models import Manifest, ManifestPointer, RevisionId, empty_manifest
+from movie_assets.store.storage import MovieFS
+
+CURRENT = "current.json"
+
+
+def manifest_path(revision: RevisionId | str) -> str:
+    return f"manifests/{RevisionId(revision)}.json"
+
+
+@dataclass(frozen=True)
+class CurrentManifest:
+    manifest: Manifest
+    hash: str | None  # None for the rev-0000 baseline of a movie never committed
+
+
+class ManifestService:
+    """Loads and publishes the manifests of one movie."""
+
+    orphan_wait = 0.5
+
+    def __init__(self, fs: MovieFS) -> None:
+        self.fs = fs
+        self.movie_id = fs.movie_id
+
+    def load_pointer(self) -> ManifestPointer | None:
+        try:
+            raw = self.fs.read(CURRENT)
+        except NotFound:
+            return None
+        return ManifestPointer.parse_document(raw, f"{self.movie_id}/{CURRENT}")
+
+    def load_current(self) -> CurrentManifest:
+        """The live manifest and its hash; an empty rev-0000 baseline when nothing was committed."""
+        pointer = self.load_pointer()
+        if pointer is None:
+            return CurrentManifest(empty_manifest(self.movie_id), None)
+        return CurrentManifest(self.load(pointer.revision, expected_hash=pointer.hash), pointer.hash)
+
+    def current_hash(self) -> str | None:
+        pointer = self.load_pointer()
+        return pointer.hash if pointer else None
+
+    def load(self, revision: RevisionId | str, expected_hash: str | None = None) -> Manifest:
+        """One stored manifest; its bytes must hash to `expected_hash` when given."""
+        where = f"{self.movie_id}/{manifest_path(revision)}"
+        try:
+            raw = self.fs.read(manifest_path(revision))
+        except NotFound:
+            raise NotFound(f"{where} does not exist") from None
+        if expected_hash is not None and sha256_bytes(raw) != expected_hash:
+            raise StorageError(f"{where} does not match the hash current.json records ({expected_hash})")
+        return Manifest.parse_document(raw, where)
+
+    def save_manifest(self, manifest: Manifest, previous_hash: str | None) -> ManifestPointer:
+        """Write the manifest create-only, then swap current.json iff it still points at previous_hash.
+
+        Raises ManifestConflict (live revision untouched) when another commit got there first.
+        """
+        if manifest.movie_id != self.movie_id:
+            raise InvalidValue(f"manifest is for movie {manifest.movie_id!r}, not {self.movie_id!r}")
+        data = manifest.canonical()
+        digest = sha256_bytes(data)
+        rel = manifest_path(manifest.revision)
+        while not self.fs.write_if_absent(rel, data):
+            existing = self.fs.read(rel)
+            if sha256_bytes(existing) == digest:
+                break  # a retried commit of the same manifest
+            if not self._stays_at(previous_hash, rel):
+                raise ManifestConflict(f"{self.movie_id}: {manifest.revision} was already published by another commit")
+            # the live revision did not move while a committer had ample time to swap it, so that file was
+            # never published: its committer died between writing it and swapping the pointer. Manifests are
+            # immutable, so take the next number instead of reusing this one; the gap stays in the history.
+            manifest = manifest.model_copy(update={"revision": manifest.revision.next()})
+            data = manifest.canonical()
+            digest = sha256_bytes(data)
+            rel = manifest_path(manifest.revision)
+        pointer = ManifestPointer(revision=manifest.revision, manifest=rel, hash=digest)
+
+        def still_at_previous(current: bytes | None) -> bool:
+            if current is None:
+                return previous_hash is None
+            try:
+                return ManifestPointer.model_validate_json(current).hash == previous_hash
+            except ValueError:
+                return False
+
+        try:
+            self.fs.compare_and_swap(CURRENT, still_at_previous, pointer.canonical())
+        except CasConflict:
+            raise ManifestConflict(
+                f"{self.movie_id}: current.json no longer points at {previous_hash}; {manifest.revision} not published"
+            ) from None
+        return pointer
+
+    def _stays_at(self, previous_hash: str | None, unpublished: str) -> bool:
+        """True if current.json still points at previous_hash once the unpublished manifest is
+        `orphan_wait` seconds old (a live committer swaps the pointer milliseconds after writing its
+        manifest); False as soon as it moves. Skipping too early is safe (the other committer then loses
+        its swap), so the wait only keeps revision numbers tidy in ordinary races."""
+        try:
+            age = time.time() - self.fs.modified_time(unpublished)
+        except (NotFound, StorageError):
+            age = 0.0
+        deadline = time.monotonic() + max(0.0, min(self.orphan_wait - age, self.orphan_wait))
+        while True:
+            if self.current_hash() != previous_hash:
+                return False
+            if time.monotonic() >= deadline:
+                return True
+            time.sleep(0.01)
+
+    def published(self) -> list[RevisionId]:
+        """Revisions on the live chain (current, its parent, ...), oldest first; skips unpublished files."""
+        pointer = self.load_pointer()
+        chain: list[RevisionId] = []
+        revision = pointer.revision if pointer else None
+        while revision is not None and revision.number > 0:
+            chain.append(revision)
+            try:
+                revision = self.load(revision).parent
+            except (NotFound, StorageError, ValueError):
+                break
+        return chain[::-1]
+
+    def history(self) -> list[RevisionId]:
+        """Stored revisions, oldest first."""
+        revisions = []
+        for rel in self.fs.list("manifests"):
+            name = rel.rsplit("/", 1)[-1]
+            if name.endswith(".json"):
+                try:
+                    revisions.append(RevisionId(name[: -len(".json")]))
+                except ValueError:
+                    continue
+        return sorted(revisions, key=lambda r: r.number)

@@ -1,0 +1,344 @@
+"""S3 driver: create-only = PUT If-None-Match:*, compare-and-swap = PUT If-Match:<etag>, through s3fs.
+
+Options (StorageConfig.options): endpoint_url, region, key, secret, part_size (bytes, default 8 MiB),
+retries (botocore attempts, default 5), lock_url (redis://… for backends without conditional writes),
+conditional_writes (true/false; default true: the backend must honour If-None-Match / If-Match).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import fsspec.asyn
+import s3fs
+
+from movie_assets.errors import CasConflict, ConditionalWritesUnsupported, NotFound, StorageError
+from movie_assets.store.base import Change, Check, FsspecBackend, drop_torn_tail
+
+if TYPE_CHECKING:
+    from movie_assets.store.config import StorageConfig
+
+log = logging.getLogger(__name__)
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def _error_code(exc: BaseException) -> str | None:
+    """The S3 error code behind an s3fs-translated exception (e.g. PreconditionFailed)."""
+    for candidate in (exc, exc.__cause__, exc.__context__):
+        response = getattr(candidate, "response", None)
+        if isinstance(response, dict):
+            return response.get("Error", {}).get("Code")
+    return None
+
+
+def _is_precondition_failure(exc: BaseException) -> bool:
+    return _error_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict")
+
+
+def _is_unsupported(exc: BaseException) -> bool:
+    return _error_code(exc) in ("NotImplemented", "501")
+
+
+class S3Backend(FsspecBackend):
+    """S3 through s3fs: conditional PUTs for create-only and compare-and-swap, Redis or lease locks."""
+
+    def __init__(self, config: StorageConfig) -> None:
+        opts = {k: v for k, v in config.options.items() if v is not None}
+        url = config.root[len("s3://") :] if config.root.startswith("s3://") else config.root
+        bucket, _, prefix = url.strip("/").partition("/")
+        if not _BUCKET.match(bucket):
+            raise StorageError(f"invalid S3 bucket name {bucket!r} (3-63 lowercase letters, digits, '.', '-')")
+        self.bucket = bucket
+        self.root = f"{bucket}/{prefix.strip('/')}" if prefix.strip("/") else bucket
+        self.part_size = max(int(opts.get("part_size", 8 * 1024 * 1024)), 5 * 1024 * 1024)
+        self.conditional = str(opts.get("conditional_writes", "true")).lower() not in ("false", "0", "no")
+        self.lock_url = opts.get("lock_url")
+        client_kwargs: dict[str, Any] = {"region_name": opts.get("region", "us-east-1")}
+        if opts.get("endpoint_url"):
+            client_kwargs["endpoint_url"] = opts["endpoint_url"]
+        self.fs = s3fs.S3FileSystem(
+            key=opts.get("key"),
+            secret=opts.get("secret"),
+            client_kwargs=client_kwargs,
+            config_kwargs={
+                "retries": {"max_attempts": int(opts.get("retries", 5)), "mode": "standard"},
+                "connect_timeout": 5,
+                "read_timeout": 60,
+            },
+            skip_instance_cache=True,
+            use_listings_cache=False,
+        )
+        if not self.conditional and not self.lock_url:
+            raise ConditionalWritesUnsupported(
+                "conditional_writes is off and no lock_url is configured: create-only and compare-and-swap "
+                "cannot be made safe"
+            )
+
+    # ---- helpers ----------------------------------------------------------------------------------
+    def _key(self, path: str) -> str:
+        bucket, _, key = path.partition("/")
+        assert bucket == self.bucket, path
+        return key
+
+    def _get(self, path: str) -> tuple[bytes, str] | None:
+        """Body and ETag from one GET (consistent with each other), or None if absent."""
+
+        async def fetch() -> tuple[bytes, str] | None:
+            try:
+                response = await self.fs._call_s3("get_object", Bucket=self.bucket, Key=self._key(path))
+            except FileNotFoundError:
+                return None
+            body = response["Body"]
+            try:
+                return await body.read(), response["ETag"]
+            finally:
+                body.close()
+
+        return fsspec.asyn.sync(self.fs.loop, fetch)
+
+    def _put(self, path: str, data: bytes, **conditions: str) -> None:
+        self.fs.call_s3("put_object", Bucket=self.bucket, Key=self._key(path), Body=data, **conditions)
+
+    def _unsupported(self, exc: BaseException) -> ConditionalWritesUnsupported:
+        return ConditionalWritesUnsupported(
+            f"the S3 endpoint refused a conditional write ({_error_code(exc)}); set options.lock_url to a Redis "
+            "URL to serialise writers instead"
+        )
+
+    # ---- operations --------------------------------------------------------------------------------
+    def read(self, path: str) -> bytes:
+        found = self._get(path)
+        if found is None:
+            raise NotFound(path)
+        return found[0]
+
+    def open_read(self, path: str) -> BinaryIO:
+        try:
+            return self.fs.open(path, "rb", block_size=self.part_size)
+        except FileNotFoundError:
+            raise NotFound(path) from None
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.fs.call_s3("head_object", Bucket=self.bucket, Key=self._key(path))
+            return True
+        except FileNotFoundError:
+            return False
+
+    def modified_time(self, path: str) -> float:
+        try:
+            info = self.fs.call_s3("head_object", Bucket=self.bucket, Key=self._key(path))
+        except FileNotFoundError:
+            raise NotFound(path) from None
+        return info["LastModified"].timestamp()
+
+    def write_atomic(self, path: str, data: bytes) -> None:
+        self._put(path, data)  # a single PUT is atomic: readers see the old or the new object
+
+    def write_if_absent(self, path: str, data: bytes) -> bool:
+        if not self.conditional:
+            with self.lock(path):
+                if self.exists(path):
+                    return False
+                self._put(path, data)
+                return True
+        try:
+            self._put(path, data, IfNoneMatch="*")
+            return True
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if _is_precondition_failure(exc):
+                return False
+            if _is_unsupported(exc):
+                raise self._unsupported(exc) from exc
+            raise
+
+    def compare_and_swap(self, path: str, check: Check, data: bytes) -> None:
+        if not self.conditional:
+            with self.lock(path):
+                found = self._get(path)
+                if not check(found[0] if found else None):
+                    raise CasConflict(f"{path} changed since it was read")
+                self._put(path, data)
+            return
+        found = self._get(path)
+        if not check(found[0] if found else None):
+            raise CasConflict(f"{path} changed since it was read")
+        try:
+            if found is None:
+                self._put(path, data, IfNoneMatch="*")
+            else:
+                self._put(path, data, IfMatch=found[1])
+        except OSError as exc:
+            if _is_unsupported(exc):
+                raise self._unsupported(exc) from exc
+            if not (isinstance(exc, FileExistsError) or _is_precondition_failure(exc)):
+                raise
+            # A retried PUT whose first attempt landed answers 412 too: then the object holds our bytes.
+            now = self._get(path)
+            if now is None or now[0] != data:
+                raise CasConflict(f"{path} changed since it was read") from None
+
+    def update(self, path: str, change: Change) -> bytes:
+        """Read-modify-write with If-Match, retried with backoff while other writers win."""
+        delay = 0.005
+        for _ in range(400):
+            found = self._get(path)
+            new = change(found[0] if found else None)
+            try:
+                self.compare_and_swap(path, lambda now, f=found: now == (f[0] if f else None), new)
+                return new
+            except CasConflict:
+                time.sleep(delay)
+                delay = min(delay * 1.5, 0.2)
+        raise StorageError(f"{path}: gave up after 400 contended read-modify-write attempts")
+
+    def append_line(self, path: str, build: Change) -> bytes:
+        """S3 has no append: read, add the line, conditional PUT (see update)."""
+        written: list[bytes] = []
+
+        def add(stored: bytes | None) -> bytes:
+            current = drop_torn_tail(stored or b"", path)
+            lines = current.splitlines()
+            written.append(build(lines[-1] if lines else None))
+            return current + written[-1]
+
+        self.update(path, add)
+        return written[-1]
+
+    @contextlib.contextmanager
+    def lock(self, path: str, ttl: float = 60.0, timeout: float = 120.0) -> Iterator[None]:
+        if self.lock_url:
+            import redis
+
+            client = redis.Redis.from_url(self.lock_url)
+            with client.lock(f"movie_assets:lock:{path}", timeout=ttl, blocking_timeout=timeout):
+                yield
+            return
+        # a lease object created with If-None-Match; an expired lease (crashed holder) is broken
+        lease = f"{path}.lock"
+        token = uuid.uuid4().hex
+        deadline = time.monotonic() + timeout
+        while True:
+            body = json.dumps({"token": token, "expires": time.time() + ttl}).encode()
+            if self.write_if_absent(lease, body):
+                break
+            held = self._get(lease)
+            if held is not None:
+                try:
+                    expired = json.loads(held[0])["expires"] < time.time()
+                except (ValueError, KeyError):
+                    expired = True
+                if expired:
+                    with contextlib.suppress(FileNotFoundError):
+                        self.fs.call_s3("delete_object", Bucket=self.bucket, Key=self._key(lease))
+                    continue
+            if time.monotonic() > deadline:
+                raise StorageError(f"timed out waiting for the lease on {path}")
+            time.sleep(0.05)
+        try:
+            yield
+        finally:
+            held = self._get(lease)
+            if held is not None and json.loads(held[0]).get("token") == token:
+                self.fs.call_s3("delete_object", Bucket=self.bucket, Key=self._key(lease))
+
+    def stage_open(self, staging_dir: str) -> BinaryIO:
+        # bounded memory: spills to a local temp file beyond one part
+        return tempfile.SpooledTemporaryFile(max_size=self.part_size, prefix="movie-assets-")  # type: ignore[return-value]
+
+    def stage_publish(self, handle: BinaryIO, path: str) -> bool:
+        try:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(0)
+            if size <= self.part_size:
+                return self.write_if_absent(path, handle.read())
+            if self.exists(path):  # content-addressed: identical bytes are already there
+                return False
+            return self._multipart_if_absent(handle, path)
+        finally:
+            handle.close()
+
+    def _multipart_if_absent(self, handle: BinaryIO, path: str) -> bool:
+        key = self._key(path)
+        upload = self.fs.call_s3("create_multipart_upload", Bucket=self.bucket, Key=key)
+        parts = []
+        try:
+            number = 1
+            while chunk := handle.read(self.part_size):
+                part = self.fs.call_s3(
+                    "upload_part",
+                    Bucket=self.bucket,
+                    Key=key,
+                    PartNumber=number,
+                    UploadId=upload["UploadId"],
+                    Body=chunk,
+                )
+                parts.append({"PartNumber": number, "ETag": part["ETag"]})
+                number += 1
+            conditions = {"IfNoneMatch": "*"} if self.conditional else {}
+            self.fs.call_s3(
+                "complete_multipart_upload",
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload["UploadId"],
+                MultipartUpload={"Parts": parts},
+                **conditions,
+            )
+            return True
+        except OSError as exc:
+            self._abort(key, upload["UploadId"])
+            if isinstance(exc, FileExistsError) or _is_precondition_failure(exc):
+                return False
+            raise
+        except BaseException:
+            self._abort(key, upload["UploadId"])
+            raise
+
+    def _abort(self, key: str, upload_id: str) -> None:
+        with contextlib.suppress(Exception):
+            self.fs.call_s3("abort_multipart_upload", Bucket=self.bucket, Key=key, UploadId=upload_id)
+
+    def stage_discard(self, handle: BinaryIO) -> None:
+        handle.close()
+
+    def delete(self, path: str) -> None:
+        if not self.exists(path):
+            raise NotFound(path)
+        self.fs.call_s3("delete_object", Bucket=self.bucket, Key=self._key(path))
+
+    def find(self, path: str) -> list[str]:
+        self.fs.invalidate_cache()
+        return super().find(path)
+
+    def scan(self, path: str) -> list[tuple[str, int, float]]:
+        self.fs.invalidate_cache()
+        return super().scan(path)
+
+    def touch(self, path: str) -> None:
+        # a copy onto itself with replaced metadata is S3's only way to refresh LastModified
+        key = self._key(path)
+        try:
+            self.fs.call_s3(
+                "copy_object",
+                Bucket=self.bucket,
+                Key=key,
+                CopySource={"Bucket": self.bucket, "Key": key},
+                MetadataDirective="REPLACE",
+            )
+        except FileNotFoundError:
+            raise NotFound(path) from None
+
+    def list_dirs(self, path: str) -> list[str]:
+        self.fs.invalidate_cache()
+        return super().list_dirs(path)

@@ -1,0 +1,57 @@
+"""Checkpoints bound what planning reads and keep the newest results per job."""
+
+from __future__ import annotations
+
+from movie_assets.lifecycle.checkpoints import Checkpoints, checkpoint_path
+
+from ..helpers import CountingProduce
+from .common import small_movie
+
+# ---- checkpoints -------------------------------------------------------------------------------------
+
+
+def test_checkpoints_bound_what_planning_reads(local_storage, monkeypatch):
+    store = small_movie(local_storage, segments=1)
+    store.checkpoints = Checkpoints(local_storage.movie("film"), every=5, per_job=100)
+    for i in range(12):
+        store.edit({"SegmentText[0]": f"take {i}"})
+        assert store.regenerate(CountingProduce()).committed
+    assert store.current()[0].revision == "rev-0013"
+    for rev in ("rev-0005", "rev-0010"):
+        assert local_storage.movie("film").exists(checkpoint_path("artefacts", rev))
+    assert not local_storage.movie("film").exists(checkpoint_path("artefacts", "rev-0015"))
+    assert store.checkpoints.latest("artefacts") == "rev-0010"
+
+    # the checkpointed index is what replaying the whole history gives (per-job bound not reached)
+    replay: dict = {}
+    for event in store.events.stream_artefacts():
+        if event.status == "succeeded" and event.output:
+            replay.setdefault((event.job_id, event.inputs_hash), {})[event.artefact_id] = event.output
+    via_checkpoint = Checkpoints(local_storage.movie("film"), per_job=100).index(store.events)
+    assert via_checkpoint == replay
+
+    reads: list[str] = []
+    original = local_storage.backend.read
+
+    def counting_read(path):
+        reads.append(path)
+        return original(path)
+
+    monkeypatch.setattr(local_storage.backend, "read", counting_read)
+    store.plan()
+    archives_read = [r for r in reads if r.endswith(".artefacts.jsonl")]
+    assert len(archives_read) <= 4, archives_read  # revisions after rev-0010 (+1 boundary), not all 13
+
+
+def test_checkpoint_per_job_bound_keeps_newest(local_storage):
+    store = small_movie(local_storage, segments=1)
+    for i in range(6):
+        store.edit({"SegmentText[0]": f"take {i}"})
+        assert store.regenerate(CountingProduce()).committed
+    bounded = Checkpoints(local_storage.movie("film"), per_job=2).index(store.events)
+    per_job: dict[str, int] = {}
+    for job, _ in bounded:
+        per_job[job] = per_job.get(job, 0) + 1
+    assert max(per_job.values()) == 2
+    newest = store.current()[0].jobs["segment-0000/narration"].inputs_hash
+    assert ("segment-0000/narration", newest) in bounded

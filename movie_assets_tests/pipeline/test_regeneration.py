@@ -1,0 +1,270 @@
+"""The regeneration loop end to end on the real offline producers."""
+
+import pytest
+
+from movie_assets.errors import ManifestConflict
+from movie_assets.movie import MovieStore
+from movie_assets.pipeline.blueprint.load import load_builtin
+from movie_assets.pipeline.runner import Runner
+
+from ..helpers import CountingProduce
+
+SEG1_CHAIN = ["segment-0001/narration", "segment-0001/script", "segment-0001/video_clip", "segment-0001/video_prompt"]
+
+
+def _movie(storage, blueprint="video-audio-music", **inputs) -> MovieStore:
+    store = MovieStore(storage, "film")
+    store.init(load_builtin(blueprint), {"Title": "Test", "NumOfSegments": 3, **inputs})
+    return store
+
+
+def _blobs_of(manifest):
+    return {a: e.blob.hash for a, e in manifest.artefacts.items()}
+
+
+def test_first_second_and_one_segment_edit(storage):
+    store = _movie(storage)
+    produce = CountingProduce()
+    first = store.regenerate(produce)
+    assert first.committed and first.pointer.revision == "rev-0001"
+    rev1, _ = store.current()
+    graph_jobs = {j.job_id for j in first.plan.jobs}
+    assert len(graph_jobs) == 16 and set(rev1.jobs) == graph_jobs
+    assert len(rev1.artefacts) == 16 and all(store.blobs.has(h) for h in _blobs_of(rev1).values())
+    assert rev1.timeline is not None and {t.kind for t in rev1.timeline.tracks} == {"video", "audio", "music"}
+    assert storage.movie("film").exists("prompts/segment/segment-0002/video.txt")
+    script = rev1.artefacts["segment-0002/script/text"].blob
+    assert storage.movie("film").read("artifacts/text/segment-0002/script/text.txt") == store.blobs.get(script.hash)
+    assert not storage.movie("film").exists("artifacts/text/segment-0002/video_prompt/prompt.txt"), (
+        "prompts go to prompts/"
+    )
+    assert storage.movie("film").exists("runs/rev-0001-plan.json") and storage.movie("film").exists(
+        "runs/rev-0001-progress.json"
+    )
+
+    produce.reset()
+    second = store.regenerate(produce)
+    assert second.plan.jobs == [] and not second.committed and produce.calls == {}
+    assert store.manifests.history() == ["rev-0001"]
+
+    store.edit({"SegmentText[1]": "The second segment, rewritten."})
+    third = store.regenerate(produce)
+    assert sorted(third.plan.job_ids) == sorted(SEG1_CHAIN + ["timeline", "export"])
+    assert sorted(produce.calls) == sorted(SEG1_CHAIN + ["timeline", "export"])
+    assert third.pointer.revision == "rev-0002"
+    rev2, _ = store.current()
+    changed = {a for a in rev2.artefacts if _blobs_of(rev2)[a] != _blobs_of(rev1)[a]}
+    assert changed == {
+        f"{j}/{o}"
+        for j, o in [
+            ("segment-0001/script", "text"),
+            ("segment-0001/narration", "audio"),
+            ("segment-0001/video_prompt", "prompt"),
+            ("segment-0001/video_clip", "video"),
+            ("timeline", "timeline"),
+            ("export", "movie"),
+        ]
+    }
+    # every other artefact of rev-0002 is the very blob of rev-0001 (dedup, nothing rewritten)
+    assert {a: h for a, h in _blobs_of(rev2).items() if a not in changed} == {
+        a: h for a, h in _blobs_of(rev1).items() if a not in changed
+    }
+
+
+def test_reasons_and_direct_flags(storage):
+    store = _movie(storage, "audio-only")
+    store.regenerate(CountingProduce())
+    store.edit({"Voice": "bright"})
+    plan = store.plan()
+    direct = {j.job_id: j.reasons for j in plan.jobs if j.direct}
+    assert set(direct) == {f"segment-000{i}/narration" for i in range(3)}
+    assert direct["segment-0000/narration"] == ["input Voice changed"]
+    assert {j.job_id for j in plan.jobs if not j.direct} == {"timeline", "export"}
+
+
+def test_failed_producer_publishes_nothing_and_rerun_reuses_successes(storage):
+    store = _movie(storage, "audio-only")
+    produce = CountingProduce(fail_once={"segment-0002/narration"})
+    outcome = store.regenerate(produce)
+    assert not outcome.committed and outcome.run.failed == ["segment-0002/narration"]
+    skipped = sorted(j for j, r in outcome.run.results.items() if r.status == "skipped")
+    assert skipped == ["export", "timeline"]
+    assert store.manifests.load_current().hash is None  # nothing published
+    assert not storage.movie("film").exists("current.json")
+    first_calls = dict(produce.calls)
+    assert "timeline" not in first_calls
+
+    produce.reset()
+    retry = store.regenerate(produce)
+    assert retry.committed and retry.pointer.revision == "rev-0001"
+    assert sorted(produce.calls) == ["export", "segment-0002/narration", "timeline"]
+    assert sum(produce.calls.values()) == 3
+    # failure after a published revision leaves that revision live
+    store.edit({"Voice": "calm"})
+    produce = CountingProduce(fail_always={"segment-0000/narration"})
+    before = store.manifests.load_current().hash
+    assert not store.regenerate(produce).committed
+    assert store.manifests.load_current().hash == before
+
+
+def test_base_moved_between_plan_and_run_is_refused(storage):
+    store = _movie(storage, "audio-only")
+    store.regenerate(CountingProduce())
+    store.edit({"Topic": "a different story"})
+    plan = store.plan()
+    store.edit({"Voice": "calm"})
+    assert store.regenerate(CountingProduce()).committed  # someone else publishes rev-0002
+    live = store.manifests.load_current()
+    produce = CountingProduce()
+    with pytest.raises(ManifestConflict, match="moved"):
+        Runner(storage.movie("film"), store.events, produce).execute(plan)
+    assert produce.calls == {}
+    assert store.manifests.load_current() == live
+
+
+def test_commit_conflict_when_base_moves_during_run(storage):
+    store = _movie(storage, "audio-only")
+    store.regenerate(CountingProduce())
+    store.edit({"Topic": "first"})
+    plan = store.plan()
+    run = store.run(plan, CountingProduce())
+    store.edit({"Topic": "second"})
+    store.regenerate(CountingProduce())
+    with pytest.raises(ManifestConflict):
+        store.commit(run)
+    assert store.current()[0].revision == "rev-0002"
+
+
+def test_early_cutoff_identical_bytes_stop_propagation(storage):
+    store = _movie(storage, "audio-only", SegmentText=["Hello there.", "", ""])
+    store.regenerate(CountingProduce())
+    # trailing spaces change the input hash but the script producer strips them: identical bytes
+    store.edit({"SegmentText[0]": "Hello there.   "})
+    plan = store.plan()
+    assert sorted(plan.job_ids) == ["export", "segment-0000/narration", "segment-0000/script", "timeline"]
+    produce = CountingProduce()
+    outcome = store.regenerate(produce)
+    assert list(produce.calls) == ["segment-0000/script"]
+    assert outcome.committed
+    assert {r.status for j, r in outcome.run.results.items() if j != "segment-0000/script"} == {"reused"}
+
+
+def test_segments_three_to_four_reuses_the_first_three(storage):
+    store = _movie(storage)
+    store.regenerate(CountingProduce())
+    store.edit({"NumOfSegments": 4})
+    produce = CountingProduce()
+    outcome = store.regenerate(produce)
+    new_chain = [c.replace("0001", "0003") for c in SEG1_CHAIN]
+    assert sorted(outcome.plan.job_ids) == sorted(new_chain + ["timeline", "export"])
+    assert sorted(produce.calls) == sorted(new_chain + ["timeline", "export"])
+    timeline = next(j for j in outcome.plan.jobs if j.job_id == "timeline")
+    assert timeline.direct and any("added" in r for r in timeline.reasons)
+    assert len(store.current()[0].jobs) == 16 + 4
+
+
+def test_shrinking_then_growing_reuses_from_the_log(storage):
+    store = _movie(storage, "audio-only")
+    store.regenerate(CountingProduce())
+    store.edit({"NumOfSegments": 2})
+    shrink = store.regenerate(CountingProduce())
+    assert shrink.plan.removed == ["segment-0002/narration", "segment-0002/script"]
+    store.edit({"NumOfSegments": 3})
+    produce = CountingProduce()
+    grow = store.regenerate(produce)
+    # segment 3's jobs and rev-0001's timeline/export come back from the artefact log, nothing runs
+    assert produce.calls == {} and grow.committed
+    assert sorted(grow.plan.reused) == ["export", "segment-0002/narration", "segment-0002/script", "timeline"]
+
+
+def test_producer_version_bump_reruns_that_producer(storage):
+    store = _movie(storage, "audio-only")
+    store.regenerate(CountingProduce())
+    bp = load_builtin("audio-only")
+    data = bp.model_dump(by_alias=True)
+    data["producers"]["music"]["version"] = "2"
+    store.set_blueprint(type(bp).model_validate(data))
+    plan = store.plan()
+    assert plan.directly_dirty == {"music"}
+    assert next(j for j in plan.jobs if j.job_id == "music").reasons == ["producer version 1 -> 2"]
+
+
+def test_concurrency_cap_is_respected(storage):
+    store = _movie(storage, "image-audio", NumOfSegments=4)
+    produce = CountingProduce()
+    store.regenerate(produce, concurrency=2)
+    assert produce.peak <= 2
+    assert sum(produce.calls.values()) == 4 * 5 + 2
+
+
+def test_crashed_run_resumes_from_progress(storage):
+    store = _movie(storage, "audio-only")
+    plan = store.plan(save=True)
+
+    class Crash(BaseException):
+        pass
+
+    def crash_on_timeline(request):
+        if request.job.job_id == "timeline":
+            raise Crash()
+        return CountingProduce()(request)
+
+    with pytest.raises(Crash):
+        store.run(plan, crash_on_timeline)
+    progress = store.plans.load_progress(plan.revision)
+    assert progress.completed_layers >= 2
+    produce = CountingProduce()
+    run = store.run(store.plans.load(plan.revision), produce)
+    assert run.succeeded and sorted(produce.calls) == ["export", "timeline"]
+    store.commit(run)
+
+
+def test_unknown_edit_keys_are_refused_and_nothing_is_logged(storage):
+    from movie_assets.errors import BlueprintError
+
+    store = _movie(storage, "audio-only")
+    before = list(store.events.stream_inputs())
+    with pytest.raises(BlueprintError):
+        store.edit({"Voice": "shouting"})
+    with pytest.raises(BlueprintError):
+        store.edit({"SegmentText[x]": "a"})
+    assert list(store.events.stream_inputs()) == before
+
+
+def test_readable_copies_mirror_the_live_revision(storage):
+    store = _movie(storage)
+    store.regenerate(CountingProduce())
+    script_file, prompt_file = "artifacts/text/segment-0001/script/text.txt", "prompts/segment/segment-0001/video.txt"
+    original = storage.movie("film").read(script_file), storage.movie("film").read(prompt_file)
+    live = store.current()[0].artefacts
+    assert original[0] == store.blobs.get(live["segment-0001/script/text"].blob)
+
+    store.edit({"SegmentText[1]": "A scene that fails to render."})
+    failed = store.regenerate(CountingProduce(fail_always={"segment-0001/video_clip"}))
+    assert not failed.committed
+    assert (storage.movie("film").read(script_file), storage.movie("film").read(prompt_file)) == original, "unpublished"
+
+    store.edit({"SegmentText[1]": "A different second scene."})
+    store.regenerate(CountingProduce())
+    assert storage.movie("film").read(script_file) == b"A different second scene."
+    assert storage.movie("film").read(prompt_file) != original[1]
+
+    store.edit({"SegmentText[1]": ""})  # back to the first (default) text: every result is reused
+    produce = CountingProduce()
+    assert store.regenerate(produce).committed and produce.calls == {}
+    assert (storage.movie("film").read(script_file), storage.movie("film").read(prompt_file)) == original
+
+
+def test_a_new_plan_never_resumes_a_failed_run_of_other_inputs(storage):
+    """A failed run leaves progress for rev-0002; after another edit the next plan has the same revision
+    number and base but other inputs, and must not take the failed run's results by job id."""
+    store = _movie(storage, "audio-only")
+    store.regenerate(CountingProduce())
+    store.edit({"SegmentText[1]": "First try."})
+    assert not store.regenerate(CountingProduce(fail_always={"timeline"})).committed
+    store.edit({"SegmentText[1]": "Second try."})
+    produce = CountingProduce()
+    assert store.regenerate(produce).committed
+    manifest, _ = store.current()
+    assert store.blobs.get(manifest.artefacts["segment-0001/script/text"].blob) == b"Second try."
+    assert produce.calls["segment-0001/script"] == 1

@@ -1,0 +1,259 @@
+"""Networked providers: configuration through the CLI, refusal before running, offline fallback, and
+the OpenAI / ElevenLabs adapters speaking HTTP to a loopback server that answers in their API shapes
+(no real service is called), plus plug-in discovery through entry points."""
+
+from __future__ import annotations
+
+import base64
+import importlib.resources
+import io
+import json
+import math
+import threading
+import wave
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import yaml
+from PIL import Image
+from typer.testing import CliRunner
+
+from movie_assets.cli import app
+from movie_assets.movie import MovieStore
+from movie_assets.producers.providers import PCM_RATE, discover_providers
+from movie_assets.store.config import StorageConfig
+from movie_assets.store.events import FileEventLog
+from movie_assets.store.storage import StorageContext
+
+NO_KEYS = {"OPENAI_API_KEY": "", "ELEVENLABS_API_KEY": "", "OPENAI_BASE_URL": "", "ELEVENLABS_BASE_URL": ""}
+
+
+class ApiServer:
+    """Answers /v1/chat/completions, /v1/images/generations, /v1/audio/speech and ElevenLabs'
+    /v1/text-to-speech/<voice> the way the services document them; records every request."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.fail_images: int | None = None  # HTTP status every image call answers with, if set
+        self.busy = 0  # how many chat calls answer 429 (Retry-After: 0) first
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                url = urlparse(self.path)
+                server.requests.append(
+                    {"path": url.path, "query": parse_qs(url.query), "headers": dict(self.headers), "body": body}
+                )
+                status, kind, payload = server.answer(url.path, body)
+                self.send_response(status)
+                if status == 429:
+                    self.send_header("Retry-After", "0")
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def answer(self, path: str, body: dict) -> tuple[int, str, bytes]:
+        if path == "/v1/chat/completions" and self.busy > 0:
+            self.busy -= 1
+            return 429, "application/json", b'{"error": {"message": "rate limited"}}'
+        if path == "/v1/chat/completions":
+            user = body["messages"][-1]["content"]
+            text = f"[{body['model']}] written for: {user[:60]}"
+            return 200, "application/json", json.dumps({"choices": [{"message": {"content": text}}]}).encode()
+        if path == "/v1/images/generations":
+            if self.fail_images:
+                return self.fail_images, "application/json", b'{"error": {"message": "the image service is down"}}'
+            buffer = io.BytesIO()
+            Image.new("RGB", (64, 64), (len(body["prompt"]) % 256, 90, 160)).save(buffer, "PNG")
+            return (
+                200,
+                "application/json",
+                json.dumps({"data": [{"b64_json": base64.b64encode(buffer.getvalue()).decode()}]}).encode(),
+            )
+        if path == "/v1/audio/speech" or path.startswith("/v1/text-to-speech/"):
+            text = body.get("input") or body.get("text")
+            return 200, "application/octet-stream", tone(len(text) * 0.01)
+        return 404, "application/json", b'{"error": "no such endpoint"}'
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def paths(self, prefix: str) -> list[dict]:
+        return [r for r in self.requests if r["path"].startswith(prefix)]
+
+
+def tone(seconds: float) -> bytes:
+    """Raw 16-bit LE mono PCM at 24 kHz, as both speech APIs return for their `pcm` formats."""
+    count = int(seconds * PCM_RATE)
+    return b"".join(
+        int(8000 * math.sin(2 * math.pi * 220 * n / PCM_RATE)).to_bytes(2, "little", signed=True) for n in range(count)
+    )
+
+
+@pytest.fixture
+def api():
+    server = ApiServer()
+    yield server
+    server.close()
+
+
+def provider_blueprint(tmp_path) -> str:
+    """image-audio with script, prompts and images on OpenAI and narration on ElevenLabs."""
+    doc = yaml.safe_load((importlib.resources.files("movie_assets.blueprints") / "image-audio.yaml").read_text())
+    for name in ("script", "image_prompt", "image"):
+        doc["producers"][name]["provider"] = "openai"
+    doc["producers"]["narration"]["provider"] = "elevenlabs"
+    doc["producers"]["narration"]["params"] = {"voice_id": "narrator 1"}
+    path = tmp_path / "networked.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return str(path)
+
+
+def init_movie(tmp_path) -> tuple[CliRunner, str]:
+    runner = CliRunner()
+    root = str(tmp_path / "builds")
+    inputs = tmp_path / "inputs.yaml"
+    inputs.write_text("Title: Wire film\nNumOfSegments: 2\nImagesPerSegment: 2\n")
+    result = runner.invoke(app, ["--root", root, "init", "wire", "-b", provider_blueprint(tmp_path), "-i", str(inputs)])
+    assert result.exit_code == 0, result.output
+    return runner, root
+
+
+def keys(api: ApiServer) -> dict[str, str]:
+    return {
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_BASE_URL": f"{api.url}/v1",
+        "ELEVENLABS_API_KEY": "el-test",
+        "ELEVENLABS_BASE_URL": api.url,
+        "MOVIE_ASSETS_PROVIDER_BACKOFF": "0.01",
+    }
+
+
+def store_of(root: str) -> MovieStore:
+    return MovieStore(StorageContext(StorageConfig.from_url(root)), "wire")
+
+
+def test_unconfigured_provider_is_refused_before_anything_runs(tmp_path):
+    runner, root = init_movie(tmp_path)
+    result = runner.invoke(app, ["--root", root, "regenerate", "wire"], env=NO_KEYS)
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert "provider 'openai' is not configured (set OPENAI_API_KEY)" in output
+    assert "provider 'elevenlabs' is not configured (set ELEVENLABS_API_KEY)" in output
+    assert "nothing was run" in output
+    store = store_of(root)
+    assert store.current()[1] is None, "nothing published"
+    assert list(FileEventLog(store.storage.movie("wire")).stream_artefacts()) == [], "no producer ran"
+    providers = runner.invoke(app, ["providers"], env=NO_KEYS)
+    assert "not configured" in providers.output
+
+
+def test_offline_fallback_is_recorded_in_the_events(tmp_path):
+    runner, root = init_movie(tmp_path)
+    result = runner.invoke(app, ["--root", root, "regenerate", "wire", "--offline"], env=NO_KEYS)
+    assert result.exit_code == 0, result.output
+    events = {e.job_id: e for e in FileEventLog(store_of(root).storage.movie("wire")).stream_artefacts()}
+    assert events["segment-0000/script"].diagnostics["requested_provider"] == "openai"
+    assert events["segment-0001/narration"].diagnostics["requested_provider"] == "elevenlabs"
+    assert events["segment-0001/narration"].diagnostics["provider"] == "offline"
+    assert "requested_provider" not in events["timeline"].diagnostics  # an offline job to begin with
+
+
+def test_networked_producers_over_http(tmp_path, api):
+    runner, root = init_movie(tmp_path)
+    result = runner.invoke(app, ["--root", root, "regenerate", "wire"], env=keys(api))
+    assert result.exit_code == 0, result.output
+    assert "committed rev-0001" in result.output
+
+    chats = api.paths("/v1/chat/completions")
+    assert len(chats) == 4  # two scripts (no SegmentText given) and two image prompts
+    openai_calls = chats + api.paths("/v1/images/")
+    assert all(r["headers"]["Authorization"] == "Bearer sk-test" for r in openai_calls)
+    assert len(api.paths("/v1/images/generations")) == 4  # 2 segments x 2 images
+    speech = api.paths("/v1/text-to-speech/")
+    assert len(speech) == 2 and all(r["headers"]["Xi-Api-Key"] == "el-test" for r in speech)
+    assert speech[0]["path"] == "/v1/text-to-speech/narrator%201" and speech[0]["query"] == {
+        "output_format": ["pcm_24000"]
+    }
+
+    store = store_of(root)
+    manifest, _ = store.current()
+    script = store.blobs.get(manifest.artefacts["segment-0000/script/text"].blob).decode()
+    assert script.startswith("[gpt-4o-mini] written for: Film: Wire film.")
+    assert speech[0]["body"]["text"] == script or speech[1]["body"]["text"] == script
+    png = store.blobs.get(manifest.artefacts["segment-0001/image-0001/image/image"].blob)
+    assert Image.open(io.BytesIO(png)).size == (64, 64)
+    wav = store.blobs.get(manifest.artefacts["segment-0000/narration/audio"].blob)
+    with wave.open(io.BytesIO(wav)) as audio:
+        assert audio.getframerate() == 16_000 and audio.getnchannels() == 1
+        assert abs(audio.getnframes() / 16_000 - len(script) * 0.01) < 0.01
+    assert manifest.timeline is not None and abs(manifest.timeline.duration - 2 * len(script) * 0.01) < 0.5
+
+
+def test_provider_error_fails_the_run_and_the_rerun_reuses(tmp_path, api):
+    runner, root = init_movie(tmp_path)
+    api.fail_images = 500
+    result = runner.invoke(app, ["--root", root, "regenerate", "wire"], env=keys(api))
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())
+    assert "HTTP 500" in output and "the image service is down" in output and "(attempt 4/4)" in output
+    assert len(api.paths("/v1/images/")) == 4 * 4, "each of the 4 image jobs tried 4 times"
+    assert store_of(root).current()[1] is None
+    chats = len(api.paths("/v1/chat/completions"))
+
+    api.fail_images = None
+    result = runner.invoke(app, ["--root", root, "regenerate", "wire"], env=keys(api))
+    assert result.exit_code == 0, result.output
+    assert len(api.paths("/v1/chat/completions")) == chats, "scripts and prompts that succeeded are reused"
+
+
+def test_rate_limits_are_retried_and_bad_requests_are_not(tmp_path, api):
+    runner, root = init_movie(tmp_path)
+    api.busy = 3
+    api.fail_images = 400
+    result = runner.invoke(app, ["--root", root, "regenerate", "wire"], env=keys(api))
+    assert result.exit_code == 1
+    assert len(api.paths("/v1/chat/completions")) == 4 + 3, "three 429s, each retried"
+    assert len(api.paths("/v1/images/")) == 4, "a 400 is our fault: no retry"
+    assert "HTTP 400" in " ".join(result.output.split())
+    bad = runner.invoke(
+        app, ["--root", root, "regenerate", "wire"], env={**keys(api), "MOVIE_ASSETS_PROVIDER_ATTEMPTS": "many"}
+    )
+    assert bad.exit_code == 2 and "MOVIE_ASSETS_PROVIDER_ATTEMPTS must be an integer" in " ".join(bad.output.split())
+
+
+def test_plugin_providers_are_discovered_through_entry_points(tmp_path, monkeypatch):
+    package = tmp_path / "studio_plugin.py"
+    package.write_text(
+        "from movie_assets.pipeline.produce import ProduceResult\n"
+        "from movie_assets.producers.providers import Provider\n"
+        "def _script(request):\n"
+        "    return ProduceResult({'text': b'from the studio'})\n"
+        "provider = Provider('studio', ('STUDIO_TOKEN',), lambda creds: {'script': _script}, 'script')\n"
+        "not_a_provider = object()\n"
+    )
+    dist = tmp_path / "studio_plugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: studio-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[movie_assets.providers]\nstudio = studio_plugin:provider\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    found = discover_providers()
+    assert found["studio"].credentials == ("STUDIO_TOKEN",) and "openai" in found
+    result = CliRunner().invoke(app, ["providers"], env={"STUDIO_TOKEN": "t"})
+    assert "studio" in result.output and "STUDIO_TOKEN" in result.output
+
+    (dist / "entry_points.txt").write_text("[movie_assets.providers]\nbroken = studio_plugin:not_a_provider\n")
+    with pytest.raises(TypeError, match="'broken'.*is not a movie_assets Provider"):
+        discover_providers()

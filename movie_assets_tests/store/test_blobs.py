@@ -1,0 +1,82 @@
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from movie_assets.errors import BlobIntegrityError, BlobNotFound
+from movie_assets.store.blobs import BlobStore, blob_path
+from movie_assets.store.hashing import sha256_bytes
+
+
+def test_put_dedups_identical_bytes(storage):
+    blobs = BlobStore(storage.movie("m"))
+    a = blobs.put(b"hello", "text/plain")
+    b = blobs.put(b"hello", "text/plain")
+    assert a == b and a.hash == sha256_bytes(b"hello") and a.size == 5
+    assert storage.movie("m").list("blobs") == [blob_path(a.hash)]
+    assert blobs.get(a) == b"hello"
+    assert blobs.has(a.hash)
+
+
+def test_put_stream(storage):
+    import io
+
+    data = bytes(range(256)) * 20_000
+    ref = BlobStore(storage.movie("m")).put(io.BytesIO(data))
+    assert ref.hash == sha256_bytes(data) and ref.size == len(data)
+    assert b"".join(BlobStore(storage.movie("m")).open(ref)) == data
+
+
+def _corrupt(storage, path):
+    data = bytearray(storage.movie("m").read(path))
+    data[0] ^= 0xFF
+    storage.backend.fs.pipe_file(storage.movie("m").resolve(path), bytes(data))
+
+
+def test_flipped_byte_fails_loudly(storage):
+    blobs = BlobStore(storage.movie("m"))
+    ref = blobs.put(b"precious bytes")
+    _corrupt(storage, blob_path(ref.hash))
+    with pytest.raises(BlobIntegrityError, match="corrupted"):
+        blobs.get(ref)
+    with pytest.raises(BlobIntegrityError):
+        b"".join(blobs.open(ref))
+    with pytest.raises(BlobIntegrityError):
+        blobs.verify(ref.hash)
+
+
+def test_missing_and_malformed_hashes(storage):
+    blobs = BlobStore(storage.movie("m"))
+    with pytest.raises(BlobNotFound):
+        blobs.get("0" * 64)
+    with pytest.raises(ValueError):
+        blobs.get("../../etc/passwd")
+
+
+def test_512_mib_stream_is_stored_with_flat_memory(tmp_path):
+    """A 512 MiB stream put through BlobStore must not grow the process beyond a few chunks."""
+    script = textwrap.dedent(
+        f"""
+        import hashlib, resource
+        from movie_assets.store.blobs import BlobStore
+        from movie_assets.store.storage import StorageConfig, StorageContext
+
+        class Stream:
+            def __init__(self, total): self.left, self.h = total, hashlib.sha256()
+            def read(self, n):
+                n = min(n, self.left); self.left -= n
+                chunk = bytes([self.left % 251]) * n
+                self.h.update(chunk); return chunk
+
+        def rss_mib(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        before = rss_mib()
+        stream = Stream(512 * 1024 * 1024)
+        ref = BlobStore(StorageContext(StorageConfig(root={str(tmp_path)!r})).movie("m")).put(stream)
+        assert ref.hash == stream.h.hexdigest() and ref.size == 512 * 1024 * 1024
+        print(before, rss_mib())
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    before, after = map(float, out.split())
+    assert after - before < 64, f"peak RSS grew by {after - before:.0f} MiB while storing 512 MiB"

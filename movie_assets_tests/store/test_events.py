@@ -1,0 +1,90 @@
+import multiprocessing as mp
+import threading
+
+import pytest
+
+from movie_assets.errors import InvalidDocument
+from movie_assets.store.config import StorageConfig
+from movie_assets.store.events import ARTEFACTS_LOG, INPUTS_LOG, FileEventLog
+from movie_assets.store.hashing import json_hash
+from movie_assets.store.models import ArtefactEvent, RevisionId
+from movie_assets.store.storage import StorageContext
+
+
+def _artefact(job: str) -> ArtefactEvent:
+    return ArtefactEvent(
+        id="pending",
+        job_id=job,
+        producer="p",
+        producer_version="1",
+        inputs_hash="h",
+        status="succeeded",
+        revision=RevisionId("rev-0001"),
+        created_at="t",
+    )
+
+
+def test_append_and_stream_with_cursor(storage):
+    events = FileEventLog(storage.movie("m"))
+    first = events.append_input("Topic", "cats")
+    second = events.append_input("NumOfSegments", 3)
+    assert first.hash == json_hash("cats")
+    assert [e.key for e in events.stream_inputs()] == ["Topic", "NumOfSegments"]
+    assert [e.id for e in events.stream_inputs(after=first.id)] == [second.id]
+    assert events.last_input_id() == second.id
+    a = events.append_artefact(_artefact("j1"))
+    assert [e.job_id for e in events.stream_artefacts()] == ["j1"] and a.id == events.last_artefact_id()
+
+
+def test_torn_last_line_is_skipped(storage):
+    events = FileEventLog(storage.movie("m"))
+    events.append_input("Topic", "cats")
+    raw = storage.movie("m").read(INPUTS_LOG)
+    storage.movie("m").write_atomic(INPUTS_LOG, raw + b'{"id":"0000000')
+    assert [e.value for e in events.stream_inputs()] == ["cats"]
+    events.append_input("Topic", "dogs")  # the torn tail is cut, not glued to
+    assert [e.value for e in events.stream_inputs()] == ["cats", "dogs"]
+
+
+def test_malformed_line_in_the_middle_is_a_clear_error(storage):
+    events = FileEventLog(storage.movie("m"))
+    events.append_artefact(_artefact("j1"))
+    raw = storage.movie("m").read(ARTEFACTS_LOG)
+    storage.movie("m").write_atomic(ARTEFACTS_LOG, b"{broken json}\n" + raw)
+    with pytest.raises(InvalidDocument, match=r"m/events/artefacts.log line 1"):
+        list(events.stream_artefacts())
+
+
+def _append_many(root, writer, n):
+    events = FileEventLog(StorageContext(StorageConfig(root=root)).movie("m"))
+    for i in range(n):
+        events.append_input(f"k{writer}", {"writer": writer, "i": i, "pad": "x" * 200})
+
+
+def test_concurrent_appends_from_processes_stay_intact(tmp_path):
+    root = str(tmp_path / "b")
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=_append_many, args=(root, w, 500)) for w in range(8)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    events = list(FileEventLog(StorageContext(StorageConfig(root=root)).movie("m")).stream_inputs())
+    assert len(events) == 4000
+    assert [int(e.id) for e in events] == list(range(1, 4001))
+    for writer in range(8):
+        assert [e.value["i"] for e in events if e.value["writer"] == writer] == list(range(500))
+
+
+def test_concurrent_appends_from_threads(storage):
+    events = FileEventLog(storage.movie("m"))
+    threads = [
+        threading.Thread(target=lambda w=w: [events.append_input(f"k{w}", i) for i in range(100)]) for w in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = [int(e.id) for e in events.stream_inputs()]
+    assert ids == list(range(1, 401))

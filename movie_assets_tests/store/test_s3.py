@@ -1,0 +1,140 @@
+"""S3 driver specifics against moto's server over real HTTP on loopback."""
+
+import multiprocessing as mp
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from movie_assets.errors import ConditionalWritesUnsupported, ManifestConflict, StorageError
+from movie_assets.store.blobs import BlobStore, blob_path
+from movie_assets.store.config import StorageConfig
+from movie_assets.store.manifests import ManifestService
+from movie_assets.store.models import Manifest, RevisionId
+from movie_assets.store.storage import StorageContext
+
+from ..flaky_proxy import Fault, FlakyProxy
+
+
+@pytest.fixture
+def proxy(moto_s3):
+    proxy = FlakyProxy(moto_s3.endpoint)
+    yield proxy
+    proxy.stop()
+
+
+def _manifest(rev: int, tag: str = "") -> Manifest:
+    return Manifest(movie_id="m", revision=RevisionId.from_number(rev), created_at=f"t{tag}")
+
+
+def test_bucket_names_are_validated():
+    with pytest.raises(StorageError, match="invalid S3 bucket name"):
+        StorageContext(StorageConfig(driver="s3", root="s3://ab/prefix"))
+
+
+def test_large_blob_streams_in_multipart_chunks_with_bounded_memory(moto_s3):
+    storage = moto_s3.storage(part_size=str(5 * 1024 * 1024))
+    script = textwrap.dedent(
+        f"""
+        import hashlib, resource
+        from movie_assets.store.blobs import BlobStore
+        from movie_assets.store.storage import StorageConfig, StorageContext
+        class Stream:
+            def __init__(self, total): self.left, self.h = total, hashlib.sha256()
+            def read(self, n):
+                n = min(n, self.left); self.left -= n
+                chunk = bytes([self.left % 253]) * n
+                self.h.update(chunk); return chunk
+        storage = StorageContext(StorageConfig(driver="s3", root={storage.config.root!r},
+                                               options={storage.config.options!r}))
+        rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        BlobStore(storage.movie("m")).put(b"warm up the client")
+        before = rss()
+        stream = Stream(96 * 1024 * 1024)
+        ref = BlobStore(storage.movie("m")).put(stream)
+        assert ref.hash == stream.h.hexdigest()
+        print(ref.hash, before, rss())
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    blob_hash, before, after = out[0], float(out[1]), float(out[2])
+    assert after - before < 48, f"RSS grew {after - before:.0f} MiB for a 96 MiB blob"
+    info = storage.backend.fs.call_s3(
+        "head_object", Bucket=storage.root.split("/")[0], Key=f"movies/m/{blob_path(blob_hash)}"
+    )
+    assert "-" in info["ETag"], "expected a multipart ETag"
+    assert info["ContentLength"] == 96 * 1024 * 1024
+    assert BlobStore(storage.movie("m")).has(blob_hash)
+
+
+def _commit(root, options, tag, barrier, results):
+    service = ManifestService(StorageContext(StorageConfig(driver="s3", root=root, options=options)).movie("m"))
+    current = service.load_current()
+    barrier.wait()
+    try:
+        service.save_manifest(_manifest(current.manifest.revision.number + 1, tag), current.hash)
+        results.put(("won", tag))
+    except ManifestConflict:
+        results.put(("conflict", tag))
+
+
+def test_racing_committers_on_s3_exactly_one_wins(moto_s3):
+    storage = moto_s3.storage()
+    ctx = mp.get_context("spawn")
+    service = ManifestService(storage.movie("m"))
+    for round_no in range(8):
+        barrier, results = ctx.Barrier(2), ctx.Queue()
+        procs = [
+            ctx.Process(
+                target=_commit, args=(storage.config.root, storage.config.options, f"{round_no}-{i}", barrier, results)
+            )
+            for i in range(2)
+        ]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        outcomes = sorted(results.get(timeout=10) for _ in procs)
+        assert [o[0] for o in outcomes] == ["conflict", "won"], outcomes
+        assert service.load_current().manifest.revision.number == round_no + 1
+
+
+def test_transient_errors_are_retried(moto_s3, proxy):
+    storage = moto_s3.storage(endpoint=proxy.endpoint)
+    proxy.faults.append(Fault("PUT", "/blobs/", "before", 503, times=2))
+    ref = BlobStore(storage.movie("m")).put(b"survives two 503s")
+    assert BlobStore(storage.movie("m")).get(ref) == b"survives two 503s"
+    assert len([i for i in proxy.injected if "/blobs/" in i]) == 2
+
+
+def test_lost_response_on_a_conditional_put_is_not_a_false_conflict(moto_s3, proxy):
+    storage = moto_s3.storage(endpoint=proxy.endpoint)
+    service = ManifestService(storage.movie("m"))
+    first = service.save_manifest(_manifest(1), None)
+    # the PUT reaches S3, but the client sees a 503 and retries: the retry answers 412
+    proxy.faults.append(Fault("PUT", "/current.json", "after", 503, times=1))
+    pointer = service.save_manifest(_manifest(2), first.hash)
+    assert any("after 503 PUT" in i for i in proxy.injected)
+    assert service.load_current().hash == pointer.hash
+    with pytest.raises(ManifestConflict):
+        service.save_manifest(_manifest(3), first.hash)
+
+
+def test_backend_without_conditional_writes_fails_loudly(moto_s3, proxy):
+    storage = moto_s3.storage(endpoint=proxy.endpoint)
+    proxy.faults.append(Fault("PUT", "/manifests/", "before", 501, times=10, header="If-None-Match"))
+    with pytest.raises(ConditionalWritesUnsupported, match="lock_url"):
+        ManifestService(storage.movie("m")).save_manifest(_manifest(1), None)
+    with pytest.raises(ConditionalWritesUnsupported):
+        moto_s3.storage(conditional_writes="false")
+
+
+def test_redis_lock_replaces_conditional_writes(moto_s3, redis_server):
+    storage = moto_s3.storage(conditional_writes="false", lock_url=redis_server.url)
+    service = ManifestService(storage.movie("m"))
+    first = service.save_manifest(_manifest(1), None)
+    with pytest.raises(ManifestConflict):
+        service.save_manifest(_manifest(2), None)
+    service.save_manifest(_manifest(2), first.hash)
+    assert storage.movie("m").write_if_absent("x", b"1") and not storage.movie("m").write_if_absent("x", b"2")

@@ -1,0 +1,98 @@
+import multiprocessing as mp
+import os
+
+import pytest
+
+from movie_assets.errors import CasConflict, InvalidId, NotFound
+from movie_assets.store.config import StorageConfig
+from movie_assets.store.storage import StorageContext
+
+BAD_IDS = ["..", "../x", "a/../../b", "/etc/passwd", "a\x00b", "", ".hidden", "a//b", "C:\\x", "file://x"]
+
+
+@pytest.mark.parametrize("bad", BAD_IDS)
+def test_path_traversal_in_relative_paths_is_refused(storage, bad):
+    with pytest.raises(InvalidId):
+        storage.movie("movie").write_atomic(bad or "", b"x") if bad else storage.movie("movie").resolve("a/")
+
+
+@pytest.mark.parametrize("bad", ["..", "../m", "a/b", "", "-x", "m\x00", "é", "a" * 200])
+def test_path_traversal_in_movie_ids_is_refused(storage, bad):
+    with pytest.raises(InvalidId):
+        storage.movie(bad).read("current.json")
+
+
+def test_read_missing_is_not_found(storage):
+    with pytest.raises(NotFound):
+        storage.movie("m").read("nothing.json")
+    assert not storage.movie("m").exists("nothing.json")
+
+
+def test_write_atomic_and_list(storage):
+    storage.movie("m").write_atomic("a/b.json", b"1")
+    storage.movie("m").write_atomic("a/b.json", b"2")
+    storage.movie("m").write_atomic("c.txt", b"3")
+    assert storage.movie("m").read("a/b.json") == b"2"
+    assert storage.movie("m").list() == ["a/b.json", "c.txt"]
+    assert storage.movie("m").list("a") == ["a/b.json"]
+    assert storage.list_movies() == ["m"]
+
+
+def test_write_if_absent_never_overwrites(storage):
+    assert storage.movie("m").write_if_absent("x", b"first") is True
+    assert storage.movie("m").write_if_absent("x", b"second") is False
+    assert storage.movie("m").read("x") == b"first"
+
+
+def test_compare_and_swap(storage):
+    storage.movie("m").compare_and_swap("cur", None, b"v1")
+    with pytest.raises(CasConflict):
+        storage.movie("m").compare_and_swap("cur", None, b"v2")
+    from movie_assets.store.hashing import sha256_bytes
+
+    storage.movie("m").compare_and_swap("cur", sha256_bytes(b"v1"), b"v2")
+    with pytest.raises(CasConflict):
+        storage.movie("m").compare_and_swap("cur", sha256_bytes(b"v1"), b"v3")
+    assert storage.movie("m").read("cur") == b"v2"
+
+
+def test_append_line_rejects_multi_line_records(storage):
+    with pytest.raises(ValueError):
+        storage.movie("m").append_line("log", b"a\nb\n")
+    with pytest.raises(ValueError):
+        storage.movie("m").append_line("log", b"no newline")
+
+
+def test_append_cuts_a_torn_tail(local_storage):
+    local_storage.movie("m").append_line("log", b"one\n")
+    path = local_storage.movie("m").resolve("log")
+    with open(path, "ab") as handle:
+        handle.write(b'{"torn')
+    seen = []
+    local_storage.movie("m").append_line("log", lambda last: seen.append(last) or b"two\n")
+    assert seen == [b"one"]
+    assert local_storage.movie("m").read("log") == b"one\ntwo\n"
+
+
+def _stage_and_publish(root, i, barrier, results):
+    storage = StorageContext(StorageConfig(driver="local", root=root))
+    barrier.wait()
+    staged = storage.movie("m").stage()
+    staged.write(f"writer {i}".encode())
+    results.put(staged.publish("race/target"))
+
+
+def test_create_only_publish_has_one_winner_across_processes(tmp_path):
+    root = str(tmp_path / "b")
+    ctx = mp.get_context("fork")
+    barrier, results = ctx.Barrier(6), ctx.Queue()
+    procs = [ctx.Process(target=_stage_and_publish, args=(root, i, barrier, results)) for i in range(6)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    outcomes = [results.get(timeout=5) for _ in procs]
+    assert outcomes.count(True) == 1
+    storage = StorageContext(StorageConfig(driver="local", root=root))
+    assert storage.movie("m").read("race/target").startswith(b"writer ")
+    assert os.listdir(storage.movie("m").resolve(".staging")) == []
