@@ -11,6 +11,7 @@ from typing import Any
 from movie_assets.errors import MovieExists, NotFound, StorageError, UnknownMovie
 from movie_assets.lifecycle.checkpoints import Checkpoints
 from movie_assets.lifecycle.metrics import record_metrics
+from movie_assets.lifecycle.publish import publish
 from movie_assets.lifecycle.readable import refresh_readable
 from movie_assets.pipeline.blueprint import expand_graph
 from movie_assets.pipeline.blueprint.graph import ProducerGraph
@@ -135,13 +136,13 @@ class MovieStore:
         runner = Runner(self.fs, self.events, produce, concurrency, on_result=on_result, index=self.succeeded_index())
         return runner.execute(plan)
 
-    def build_manifest(self, run: RunResult) -> Manifest:
-        plan = run.plan
+    def _base(self, plan: ExecutionPlan) -> Manifest:
         if plan.manifest_base_hash is None:
-            previous = empty_manifest(self.movie_id)
-        else:
-            previous = self.manifests.load(plan.base_revision, expected_hash=plan.manifest_base_hash)
-        manifest = run.build_manifest(previous, plan.manifest_base_hash)
+            return empty_manifest(self.movie_id)
+        return self.manifests.load(plan.base_revision, expected_hash=plan.manifest_base_hash)
+
+    def build_manifest(self, run: RunResult) -> Manifest:
+        manifest = run.build_manifest(self._base(run.plan), run.plan.manifest_base_hash)
         timeline = None
         for entry in manifest.artefacts.values():
             if entry.blob.mime_type == TIMELINE_MIME:
@@ -155,7 +156,9 @@ class MovieStore:
         archives them, so nothing is lost either way.
         """
         manifest = self.build_manifest(run)
-        pointer = self.manifests.save_manifest(manifest, run.plan.manifest_base_hash)
+        # every blob the revision names is checked under the GC lock; the base's are marked by any sweep
+        known = self._base(run.plan).blob_hashes()
+        pointer = publish(self.manifests, self.blobs, manifest, run.plan.manifest_base_hash, known)
         if pointer.revision != manifest.revision:  # published under the next free number
             manifest = manifest.model_copy(update={"revision": pointer.revision})
         self.after_commit(manifest, run.plan.revision)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from movie_assets.cli.common import (
     app,
@@ -110,6 +111,8 @@ def verify(movie: str) -> None:
 def migrate(legacy_dir: Path, movie: str) -> None:
     """Import a legacy movie (one folder per revision) as blobs and manifests; safe to re-run."""
     report = Migrator(storage().movie(movie)).migrate(legacy_dir)
+    for line in report.warnings:
+        err.print(Text("warning: ", style="yellow") + Text(line), highlight=False)
     for line in report.created:
         console.print(f"[green]created[/green] {line}")
     for line in report.skipped:

@@ -1,12 +1,15 @@
 """Garbage collection: mark what any revision or unfinished run references, sweep the rest.
 
-Safe against writers running at the same time:
-- only files older than the grace period are candidates, so a blob a run has just written but not
-  yet logged is never swept;
+Safe against writers running at the same time, at any grace period (0s included):
+- a blob listed before the mark and unreferenced by it is still kept when it is younger than the
+  oldest plan of a run not yet committed: such a run may have written it and not logged it yet;
 - a dedup hit (BlobStore.put of bytes already stored) refreshes the old blob's mtime under GC_LOCK,
-  and the sweep re-reads each candidate's mtime under that same lock just before deleting it, so a
-  blob re-referenced after the mark phase either looks young (kept) or is gone before the writer
-  looks (and is stored again by the writer).
+  and the sweep re-reads each candidate's mtime under that same lock just before deleting it;
+- under the same lock each sweep batch first catches up with revisions committed and results logged
+  since the mark, and a commit checks that every blob it names exists under that lock before it
+  swaps the pointer (lifecycle.publish), so no published revision ever names a swept blob;
+- write debris (staged uploads, temp files of atomic writes) goes only once it is older than
+  DEBRIS_MIN_AGE as well, so a writer's in-flight temp file is never taken from under it.
 """
 
 from __future__ import annotations
@@ -24,14 +27,26 @@ from movie_assets.store.blobs import GC_LOCK, blob_path
 from movie_assets.store.events import EventLog, FileEventLog
 from movie_assets.store.hashing import is_sha256, sha256_bytes
 from movie_assets.store.manifests import ManifestService
-from movie_assets.store.models import Manifest, RevisionId
+from movie_assets.store.models import RevisionId
 from movie_assets.store.paths import STAGING_DIR, is_internal
 from movie_assets.store.storage import MovieFS
 
 SWEEP_BATCH = 500
+DEBRIS_MIN_AGE = 15 * 60.0  # seconds; no write keeps a temp file open this long
 _PLAN_SUFFIX = "-plan.json"
 _PROGRESS_SUFFIX = "-progress.json"
 _READABLE = ("prompts/", f"{TEXT_DIR}/")
+
+
+@dataclass
+class _Marks:
+    """What the mark phase found, kept current by each sweep batch under the GC lock."""
+
+    hashes: set[str]
+    cutoff: float  # candidates at least this young are kept
+    pointer_hash: str | None
+    seen: set[RevisionId]
+    artefact_cursor: str | None
 
 
 @dataclass
@@ -44,16 +59,6 @@ class GcReport:
     bytes_freed: int = 0
     freed: list[str] = field(default_factory=list)
     kept_young: int = 0
-
-
-def manifest_blob_hashes(manifest: Manifest) -> set[str]:
-    """Every blob a manifest references: artefacts, job outputs and timeline clips."""
-    found = {entry.blob.hash for entry in manifest.artefacts.values()}
-    for record in manifest.jobs.values():
-        found.update(ref.hash for ref in record.outputs.values())
-    if manifest.timeline:
-        found.update(clip.blob.hash for track in manifest.timeline.tracks for clip in track.clips)
-    return found
 
 
 def _plan_blob_hashes(plan: ExecutionPlan) -> set[str]:
@@ -77,27 +82,50 @@ class GarbageCollector:
     def mark(self, cutoff: float) -> set[str]:
         """Blob hashes referenced by any manifest, any run not yet committed or younger than the cutoff,
         and any producer result logged after the live revision (a failed run's results, kept for reuse)."""
-        marked: set[str] = set()
-        for revision in self.manifests.history():
-            marked |= self._manifest_hashes(revision, marked)
+        return self._mark(cutoff).hashes
+
+    def _mark(self, cutoff: float) -> _Marks:
+        pointer = self.manifests.load_pointer()
         current = self.manifests.load_current().manifest
+        marks = _Marks(set(), cutoff, pointer.hash if pointer else None, set(), current.artefact_cursor)
+        for revision in self.manifests.history():
+            marks.hashes |= self._manifest_hashes(revision, marks.hashes)
+            marks.seen.add(revision)
         for stat in self.fs.scan("runs"):
             name = stat.relative.rsplit("/", 1)[-1]
             if not name.endswith((_PLAN_SUFFIX, _PROGRESS_SUFFIX)):
                 continue
             revision = RevisionId(name.split("-plan")[0].split("-progress")[0])
-            if revision.number <= current.revision.number and stat.mtime < cutoff:
+            uncommitted = revision.number > current.revision.number
+            if not uncommitted and stat.mtime < cutoff:
                 continue  # a committed (or superseded) run older than the grace period
+            if uncommitted:  # its run may have written blobs it has not logged yet
+                marks.cutoff = min(marks.cutoff, stat.mtime)
             raw = self.fs.read(stat.relative)
             where = f"{self.movie_id}/{stat.relative}"
             if name.endswith(_PLAN_SUFFIX):
-                marked |= _plan_blob_hashes(ExecutionPlan.parse_document(raw, where))
+                marks.hashes |= _plan_blob_hashes(ExecutionPlan.parse_document(raw, where))
             else:
-                marked |= _progress_blob_hashes(RunProgress.parse_document(raw, where))
-        for event in self.events.stream_artefacts(after=current.artefact_cursor):
+                marks.hashes |= _progress_blob_hashes(RunProgress.parse_document(raw, where))
+        self._logged_since(marks)
+        return marks
+
+    def _logged_since(self, marks: _Marks) -> None:
+        for event in self.events.stream_artefacts(after=marks.artefact_cursor):
             if event.output:
-                marked.add(event.output.hash)
-        return marked
+                marks.hashes.add(event.output.hash)
+            marks.artefact_cursor = event.id
+
+    def _catch_up(self, marks: _Marks) -> None:
+        """Mark what was committed or logged since the mark phase (called under the GC lock)."""
+        pointer = self.manifests.load_pointer()
+        if pointer is not None and pointer.hash != marks.pointer_hash:
+            for revision in self.manifests.history():
+                if revision not in marks.seen:
+                    marks.hashes |= self._manifest_hashes(revision, marks.hashes)
+                    marks.seen.add(revision)
+            marks.pointer_hash = pointer.hash
+        self._logged_since(marks)
 
     def _manifest_hashes(self, revision: RevisionId, known: set[str] | frozenset[str] = frozenset()) -> set[str]:
         """Blob hashes of one stored manifest, read as plain JSON (a full model parse of every manifest
@@ -124,20 +152,23 @@ class GarbageCollector:
         if grace_seconds < 0:
             raise InvalidValue("the grace period cannot be negative")
         report = GcReport(self.movie_id, dry_run)
-        cutoff = self.clock() - grace_seconds
+        now = self.clock()
         # list candidates before marking: a blob written after this listing is not a candidate at all.
         blobs, readable, debris = self._listing()
-        marked = self.mark(cutoff)
-        report.marked_blobs = len(marked)
-        candidates = [stat for stat in blobs if stat.relative.rsplit("/", 1)[-1] not in marked]
+        marks = self._mark(now - grace_seconds)
+        report.marked_blobs = len(marks.hashes)
+        candidates = [(stat, _blob_name(stat)) for stat in blobs if _blob_name(stat) not in marks.hashes]
         # readable copies are marked by their content hash, like the blob they copy
-        candidates += [stat for stat in readable if self._prompt_hash(stat) not in marked]
-        candidates += debris
-        report.candidates = len(candidates)
-        old = [c for c in candidates if c.mtime < cutoff]
-        report.kept_young = len(candidates) - len(old)
+        candidates += [(stat, h) for stat in readable if (h := self._prompt_hash(stat)) not in marks.hashes]
+        debris_cutoff = min(marks.cutoff, now - DEBRIS_MIN_AGE)
+        old_debris = [(stat, None) for stat in debris if stat.mtime < debris_cutoff]
+        report.candidates = len(candidates) + len(debris)
+        old = [(stat, h) for stat, h in candidates if stat.mtime < marks.cutoff]
+        report.kept_young = report.candidates - len(old) - len(old_debris)
         for batch in _batches(old, SWEEP_BATCH):
-            self._sweep(batch, cutoff, report)
+            self._sweep(batch, marks, marks.cutoff, report)
+        for batch in _batches(old_debris, SWEEP_BATCH):
+            self._sweep(batch, marks, debris_cutoff, report)
         return report
 
     def _listing(self) -> tuple[list[FileStat], list[FileStat], list[FileStat]]:
@@ -163,20 +194,29 @@ class GarbageCollector:
         except NotFound:
             return None
 
-    def _sweep(self, batch: list[FileStat], cutoff: float, report: GcReport) -> None:
+    def _sweep(self, batch: list[tuple[FileStat, str | None]], marks: _Marks, cutoff: float, report: GcReport) -> None:
         with self.fs.lock(GC_LOCK):
-            for stat in batch:
+            if not report.dry_run:
+                self._catch_up(marks)
+            for stat, content_hash in batch:
+                if content_hash is not None and content_hash in marks.hashes:
+                    report.kept_young += 1  # committed or logged since the mark
+                    continue
                 try:
-                    if not report.dry_run and self.fs.modified_time(stat.relative) >= cutoff:
+                    if not report.dry_run and self.fs.modified_time(stat.relative, internal=True) >= cutoff:
                         report.kept_young += 1  # re-referenced (freshened) since we listed it
                         continue
                     if not report.dry_run:
-                        self.fs.delete(stat.relative)
+                        self.fs.delete(stat.relative, internal=True)
                 except NotFound:
                     continue
                 report.files_freed += 1
                 report.bytes_freed += stat.size
                 report.freed.append(stat.relative)
+
+
+def _blob_name(stat: FileStat) -> str:
+    return stat.relative.rsplit("/", 1)[-1]
 
 
 def _is_debris(relative: str) -> bool:

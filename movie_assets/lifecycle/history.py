@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from movie_assets.errors import BlobIntegrityError, InvalidDocument, NotFound, StorageError
-from movie_assets.lifecycle.gc import manifest_blob_hashes
+from movie_assets.lifecycle.publish import publish
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.events import EventLog, FileEventLog
 from movie_assets.store.hashing import sha256_bytes
@@ -96,7 +96,7 @@ def rollback(fs: MovieFS, target: str) -> ManifestPointer:
         raise StorageError(f"{fs.movie_id}: nothing was ever committed; there is no revision to roll back to")
     source = service.load(RevisionId(target))
     blobs = BlobStore(fs)
-    missing = sorted(h for h in manifest_blob_hashes(source) if not blobs.has(h))
+    missing = sorted(h for h in source.blob_hashes() if not blobs.has(h))
     if missing:
         raise StorageError(
             f"{fs.movie_id}: cannot roll back to {target}: {len(missing)} blob(s) missing, e.g. {missing[0]}"
@@ -112,7 +112,7 @@ def rollback(fs: MovieFS, target: str) -> ManifestPointer:
             "artefact_cursor": live.artefact_cursor,
         }
     )
-    return service.save_manifest(manifest, current.hash)
+    return publish(service, blobs, manifest, current.hash, live.blob_hashes())
 
 
 @dataclass
@@ -156,7 +156,7 @@ def _verify_manifests(fs: MovieFS, report: VerifyReport) -> set[str]:
             continue
         if manifest_path(manifest.revision) != rel:
             report.problems.append(f"{fs.movie_id}/{rel} holds revision {manifest.revision}")
-        referenced |= manifest_blob_hashes(manifest)
+        referenced |= manifest.blob_hashes()
     return referenced
 
 

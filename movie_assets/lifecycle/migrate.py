@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from movie_assets.errors import MigrationError
+from movie_assets.lifecycle.publish import publish
 from movie_assets.pipeline.blueprint.schema import TIMELINE_MIME
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.hashing import canonical_json, json_hash, sha256_bytes, sha256_stream
@@ -61,6 +62,7 @@ class MigrationReport:
     created: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     blobs_stored: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
 def legacy_revisions(legacy_dir: Path) -> list[Path]:
@@ -70,7 +72,7 @@ def legacy_revisions(legacy_dir: Path) -> list[Path]:
     found = []
     for child in legacy_dir.iterdir():
         match = _FOLDER.match(child.name)
-        if child.is_dir() and match:
+        if match and child.is_dir() and not child.is_symlink():  # a linked folder is never followed
             found.append((int(match.group(1)), child.name, child))
     if not found:
         raise MigrationError(f"{legacy_dir} holds no revision folders (v1, v2, ... or rev-1, rev-2, ...)")
@@ -80,9 +82,35 @@ def legacy_revisions(legacy_dir: Path) -> list[Path]:
     return [path for _, _, path in sorted(found)]
 
 
+def _open_regular(path: Path):
+    """Open a regular file for reading without following a link (O_NOFOLLOW closes the race with
+    a file swapped for a link after it was listed)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise MigrationError(f"{path}: cannot be read as a regular file ({exc.strerror})") from None
+    return os.fdopen(fd, "rb")
+
+
 def _file_hash(path: Path) -> str:
-    with path.open("rb") as handle:
+    with _open_regular(path) as handle:
         return sha256_stream(handle)[0]
+
+
+def _regular_files(folder: Path, report: MigrationReport, warn: bool) -> list[Path]:
+    """The folder's media files: regular files only; links (which could point anywhere, such as
+    /etc/shadow) and special files are skipped with a warning, never followed."""
+    files = []
+    for path in sorted(folder.iterdir()):
+        if path.name in META_FILES:
+            continue
+        if path.is_symlink() or not path.is_file():
+            if warn:
+                kind = "a symbolic link" if path.is_symlink() else "not a regular file"
+                report.warnings.append(f"{path}: {kind}, skipped (never followed)")
+            continue
+        files.append(path)
+    return files
 
 
 def _artefact_id(name: str) -> str:
@@ -129,17 +157,23 @@ class Migrator:
                     raise MigrationError(
                         f"{self.movie_id} already has a different {revision}; migrate into a new movie id"
                     )
-                report.skipped.append(f"{folder.name} -> {revision}")
                 parent, parent_hash = existing, _hash_of(self.fs, revision)
+                live = self.manifests.load_pointer()
+                if live is None or live.revision.number < revision.number:
+                    # written by a migration killed before its pointer swap: publish it now
+                    publish(self.manifests, self.blobs, existing, self.manifests.current_hash())
+                    report.created.append(f"{folder.name} -> {revision} (finishing an interrupted migration)")
+                else:
+                    report.skipped.append(f"{folder.name} -> {revision}")
                 continue
             self._build(folder, report, dry=False)  # store the blobs now that the folder is known good
-            pointer = self.manifests.save_manifest(manifest, self.manifests.current_hash())
+            pointer = publish(self.manifests, self.blobs, manifest, self.manifests.current_hash())
             report.created.append(f"{folder.name} -> {revision}")
             parent, parent_hash = manifest, pointer.hash
         return report
 
     def _build(self, folder: Path, report: MigrationReport, dry: bool) -> Manifest:
-        files = sorted(p for p in folder.iterdir() if p.is_file() and p.name not in META_FILES)
+        files = _regular_files(folder, report, warn=dry)
         artefacts: dict[str, ArtefactEntry] = {}
         refs: dict[Path, tuple[str, BlobRef]] = {}
         for path in files:
@@ -147,7 +181,7 @@ class Migrator:
             blob_hash = _file_hash(path)
             ref = BlobRef(hash=blob_hash, size=path.stat().st_size, mime_type=mime)
             if not dry and not self.blobs.has(blob_hash):
-                with path.open("rb") as handle:
+                with _open_regular(path) as handle:
                     stored = self.blobs.put(handle, mime)
                 if stored.hash != blob_hash:
                     raise MigrationError(f"{path} changed while it was migrated")
@@ -180,7 +214,8 @@ class Migrator:
         if not path.exists():
             return {}
         try:
-            values = json.loads(path.read_text("utf-8"))
+            with _open_regular(path) as handle:
+                values = json.loads(handle.read().decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise MigrationError(f"{path}: not valid JSON ({exc})") from None
         if not isinstance(values, dict):
@@ -193,7 +228,8 @@ class Migrator:
             return None
         where = str(path)
         try:
-            raw = json.loads(path.read_text("utf-8"))
+            with _open_regular(path) as handle:
+                raw = json.loads(handle.read().decode("utf-8"))
             tracks = []
             for t, track in enumerate(raw.get("tracks", [])):
                 clips = []

@@ -49,3 +49,14 @@ def validate_artefact_id(artefact_id: str) -> str:
     if not artefact_id:
         raise InvalidId("empty artefact id")
     return validate_relative(artefact_id)
+
+
+def validate_internal(relative: str) -> str:
+    """Like validate_relative, but also admits the store's own bookkeeping names (`.staging/…`,
+    `.x.json.<uuid>.tmp`), which only the store's clean-up may name."""
+    if not isinstance(relative, str) or "\x00" in relative or "\\" in relative or relative.startswith("/"):
+        raise InvalidId(f"invalid path {relative!r}")
+    parts = relative.split("/")
+    if any(part in ("", ".", "..") or len(part) > 255 for part in parts):
+        raise InvalidId(f"invalid path {relative!r}")
+    return relative

@@ -14,7 +14,14 @@ from movie_assets.errors import InvalidValue
 from movie_assets.store.base import Backend, FileStat
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.hashing import sha256_bytes
-from movie_assets.store.paths import STAGING_DIR, is_internal, is_movie_id, validate_movie_id, validate_relative
+from movie_assets.store.paths import (
+    STAGING_DIR,
+    is_internal,
+    is_movie_id,
+    validate_internal,
+    validate_movie_id,
+    validate_relative,
+)
 from movie_assets.store.registry import backend_class
 
 
@@ -52,9 +59,15 @@ class MovieFS:
         """The storage root (for messages)."""
         return self.storage.root
 
-    def resolve(self, relative: str = "") -> str:
-        """Absolute backend path of `relative` inside the movie root; the path is validated."""
-        rel = relative if relative in ("", STAGING_DIR) else validate_relative(relative)
+    def resolve(self, relative: str = "", internal: bool = False) -> str:
+        """Absolute backend path of `relative` inside the movie root; the path is validated.
+
+        `internal` also admits the store's bookkeeping names (temp files, the staging area), for clean-up.
+        """
+        if relative in ("", STAGING_DIR):
+            rel = relative
+        else:
+            rel = validate_internal(relative) if internal else validate_relative(relative)
         return f"{self.base}/{rel}" if rel else self.base
 
     # ---- reads ----------------------------------------------------------------------------------
@@ -76,8 +89,8 @@ class MovieFS:
                 out.append(rel)
         return sorted(out)
 
-    def modified_time(self, relative: str) -> float:
-        return self.backend.modified_time(self.resolve(relative))
+    def modified_time(self, relative: str, internal: bool = False) -> float:
+        return self.backend.modified_time(self.resolve(relative, internal))
 
     def scan(self, prefix: str = "", hidden: bool = False) -> list[FileStat]:
         """Files under `prefix` with size and modification time, in one listing (no per-file stat calls).
@@ -151,8 +164,9 @@ class MovieFS:
         """A file being written that becomes visible only on `publish` (create-only)."""
         return StagedFile(self)
 
-    def delete(self, relative: str) -> None:
-        self.backend.delete(self.resolve(relative))
+    def delete(self, relative: str, internal: bool = False) -> None:
+        """Remove a file; `internal` admits bookkeeping names (GC sweeping write debris)."""
+        self.backend.delete(self.resolve(relative, internal))
 
     @contextlib.contextmanager
     def lock(self, relative: str) -> Iterator[None]:

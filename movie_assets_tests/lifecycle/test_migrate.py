@@ -56,3 +56,51 @@ def test_migrate_refuses_urls_outside_the_revision_folder(tmp_path):
     with pytest.raises(MigrationError, match="outside its revision folder"):
         Migrator(storage.movie("harbour")).migrate(legacy)
     assert ManifestService(storage.movie("harbour")).history() == [], "a bad folder publishes nothing"
+
+
+def test_migrate_never_follows_a_link_out_of_the_legacy_folder(tmp_path):
+    legacy = tmp_path / "legacy"
+    shutil.copytree(FIXTURE, legacy)
+    secret = tmp_path / "outside" / "shadow"
+    secret.parent.mkdir()
+    secret.write_bytes(b"root:$6$secret-hash:19000:0:99999:7:::\n")
+    (legacy / "v1" / "notes.txt").symlink_to(secret)
+    (legacy / "v2" / "passwd.txt").symlink_to("/etc/passwd")
+    storage = StorageContext(StorageConfig.from_url(str(tmp_path / "builds")))
+    report = Migrator(storage.movie("harbour")).migrate(legacy)
+    assert len(report.created) == 3
+    assert sorted(w.split(":")[0].rsplit("/", 1)[-1] for w in report.warnings) == ["notes.txt", "passwd.txt"]
+    assert all("symbolic link, skipped" in w for w in report.warnings)
+    fs = storage.movie("harbour")
+    stored = [fs.read(rel) for rel in fs.list("blobs")]
+    assert secret.read_bytes() not in stored and Path("/etc/passwd").read_bytes() not in stored
+    for revision in ManifestService(fs).history():
+        assert not any("notes" in a or "passwd" in a for a in ManifestService(fs).load(revision).artefacts)
+
+
+def test_migrate_killed_between_manifest_and_pointer_finishes_on_rerun(tmp_path, monkeypatch):
+    storage = StorageContext(StorageConfig.from_url(str(tmp_path / "builds")))
+    fs = storage.movie("harbour")
+    swaps = []
+    real_swap = type(fs).compare_and_swap
+
+    def dies_on_the_second_swap(self, relative, expected, data):
+        swaps.append(relative)
+        if len(swaps) == 2:
+            raise KeyboardInterrupt("killed between writing rev-0002 and swapping current.json")
+        return real_swap(self, relative, expected, data)
+
+    monkeypatch.setattr(type(fs), "compare_and_swap", dies_on_the_second_swap)
+    with pytest.raises(KeyboardInterrupt):
+        Migrator(fs).migrate(FIXTURE)
+    monkeypatch.undo()
+    service = ManifestService(fs)
+    assert service.load_pointer().revision == "rev-0001" and fs.exists("manifests/rev-0002.json")
+
+    report = Migrator(storage.movie("harbour")).migrate(FIXTURE)
+    assert service.load_pointer().revision == "rev-0003", "the rerun completes the migration"
+    assert report.created == ["v2 -> rev-0002 (finishing an interrupted migration)", "v10 -> rev-0003"]
+    assert service.published() == ["rev-0001", "rev-0002", "rev-0003"]
+    assert verify(fs).ok
+    again = Migrator(storage.movie("harbour")).migrate(FIXTURE)
+    assert again.created == [] and len(again.skipped) == 3
