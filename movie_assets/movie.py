@@ -8,14 +8,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from movie_assets.errors import MovieExists, NotFound, StorageError, UnknownMovie
+from movie_assets.errors import BlueprintError, MovieExists, NotFound, StorageError, UnknownMovie
 from movie_assets.lifecycle.checkpoints import Checkpoints
 from movie_assets.lifecycle.metrics import record_metrics
 from movie_assets.lifecycle.publish import publish
 from movie_assets.lifecycle.readable import refresh_readable
 from movie_assets.pipeline.blueprint import expand_graph
 from movie_assets.pipeline.blueprint.graph import ProducerGraph
-from movie_assets.pipeline.blueprint.inputs import normalise_edits, resolve_inputs
+from movie_assets.pipeline.blueprint.inputs import check_loop_indices, loop_counts, normalise_edits, resolve_inputs
 from movie_assets.pipeline.blueprint.load import load_blueprint
 from movie_assets.pipeline.blueprint.schema import TIMELINE_MIME, Blueprint
 from movie_assets.pipeline.models import ExecutionPlan, JobResult, RunResult
@@ -72,17 +72,21 @@ class MovieStore:
     def init(self, blueprint: Blueprint, inputs: Mapping[str, Any], edited_by: str = "init") -> list[InputEvent]:
         """Create the movie: store its blueprint (create-only) and log its initial inputs."""
         values = normalise_edits(blueprint, inputs)
-        resolve_inputs(blueprint, values)  # missing required inputs fail before anything is written
+        resolved = resolve_inputs(blueprint, values)  # missing required inputs fail before anything is written
+        check_loop_indices(blueprint, values, loop_counts(blueprint, resolved))
         if not self.fs.write_if_absent(BLUEPRINT_FILE, blueprint.to_yaml().encode("utf-8")):
             raise MovieExists(f"movie {self.movie_id!r} already exists")
         return [self.events.append_input(k, v, edited_by) for k, v in values.items()]
 
     def blueprint(self) -> Blueprint:
+        where = f"{self.movie_id}/{BLUEPRINT_FILE}"
         try:
             text = self.fs.read(BLUEPRINT_FILE).decode("utf-8")
         except NotFound:
             raise UnknownMovie(f"no movie {self.movie_id!r} under {self.storage.root}") from None
-        return load_blueprint(text, name=f"{self.movie_id}/{BLUEPRINT_FILE}")
+        except UnicodeDecodeError:
+            raise BlueprintError([("<document>", "not UTF-8 text")], where) from None
+        return load_blueprint(text, name=where)
 
     def set_blueprint(self, blueprint: Blueprint) -> None:
         """Replace the blueprint (e.g. a producer version bump); the next plan reruns what it changes."""
@@ -91,7 +95,11 @@ class MovieStore:
 
     def edit(self, edits: Mapping[str, Any], edited_by: str = "user") -> list[InputEvent]:
         """Validate edits against the blueprint, then append one InputEvent per (expanded) key."""
-        values = normalise_edits(self.blueprint(), edits)
+        blueprint = self.blueprint()
+        values = normalise_edits(blueprint, edits)
+        manifest, _ = self.current()
+        raw, _ = effective_inputs(blueprint, manifest, self.events, values)  # counts as they will be
+        check_loop_indices(blueprint, values, loop_counts(blueprint, resolve_inputs(blueprint, raw)))
         return [self.events.append_input(k, v, edited_by) for k, v in values.items()]
 
     def current(self) -> tuple[Manifest, str | None]:
@@ -109,6 +117,7 @@ class MovieStore:
     def plan(self, pending_edits: Mapping[str, Any] | None = None, save: bool = False) -> ExecutionPlan:
         """Plan the next revision against the live manifest; `save` writes runs/<rev>-plan.json."""
         manifest, digest = self.current()
+        present = self.blobs.present()  # one listing, not a stat per artefact
         plan = Planner().compute_plan(
             self.movie_id,
             manifest,
@@ -116,15 +125,16 @@ class MovieStore:
             self.events,
             self.blueprint(),
             pending_edits=pending_edits,
-            succeeded=self.succeeded_index(),
+            succeeded=self.succeeded_index(present.__contains__),
+            blob_exists=present.__contains__,
         )
         if save:
             self.plans.save(plan)
         return plan
 
-    def succeeded_index(self) -> SucceededIndex:
+    def succeeded_index(self, blob_exists: Callable[[str], bool] | None = None) -> SucceededIndex:
         """Reusable producer results: the newest checkpoint plus the artefact log after it."""
-        return self.checkpoints.succeeded_index(self.events, self.blobs.has)
+        return self.checkpoints.succeeded_index(self.events, blob_exists or self.blobs.has)
 
     def run(
         self,

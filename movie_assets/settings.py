@@ -7,6 +7,7 @@
 | MOVIE_ASSETS_EVENT_LOG | file (JSONL in the store) or redis (streams) | file |
 | MOVIE_ASSETS_REDIS_URL | the Redis server of the redis event log | |
 | MOVIE_ASSETS_REDIS_PREFIX | key prefix of the streams | movie_assets |
+| MOVIE_ASSETS_REDIS_DURABILITY | aof (server fsyncs every write), replicas:N (WAIT), or none | aof |
 | MOVIE_ASSETS_OFFLINE | run jobs of unconfigured providers with the offline producers | false |
 """
 
@@ -37,6 +38,7 @@ class Settings(BaseSettings):
     event_log: Literal["file", "redis"] = "file"
     redis_url: str | None = None
     redis_prefix: str = "movie_assets"
+    redis_durability: str = "aof"
     offline: bool = False
 
     @field_validator("storage_options", mode="before")
@@ -73,7 +75,7 @@ class Settings(BaseSettings):
                 raise InvalidValue("MOVIE_ASSETS_EVENT_LOG=redis needs MOVIE_ASSETS_REDIS_URL")
             from movie_assets.store.redis_events import RedisEventLog
 
-            return RedisEventLog(fs, self.redis_url, self.redis_prefix)
+            return RedisEventLog(fs, self.redis_url, self.redis_prefix, self.redis_durability)
         return FileEventLog(fs)
 
     def movie_store(self, movie_id: str, storage: StorageContext | None = None) -> MovieStore:

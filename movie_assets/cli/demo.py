@@ -11,13 +11,12 @@ from movie_assets.cli.common import (
     app,
     console,
     handle_errors,
-    storage,
+    movie_store,
 )
 from movie_assets.cli.movies import _regenerate
 from movie_assets.errors import (
     InvalidValue,
 )
-from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import resolve_blueprint
 
 DEMO_INPUTS = {
@@ -58,7 +57,7 @@ def demo(
     offline: bool = typer.Option(False, "--offline", help="Run jobs of unconfigured providers offline."),
 ) -> None:
     """Create (if needed) and regenerate a demo movie, then export its final cut."""
-    store = MovieStore(storage(), movie)
+    store = movie_store(movie)
     if not store.exists():
         store.init(resolve_blueprint(blueprint), DEMO_INPUTS)
         console.print(f"created demo movie [bold]{movie}[/bold] under {store.storage.root}")

@@ -17,6 +17,7 @@ from movie_assets.cli.common import (
     parse_duration,
     storage,
 )
+from movie_assets.cli.movies import _regenerate
 from movie_assets.lifecycle.gc import GarbageCollector
 from movie_assets.lifecycle.history import diff as diff_revisions
 from movie_assets.lifecycle.history import history as history_of
@@ -25,6 +26,8 @@ from movie_assets.lifecycle.history import verify as verify_movie
 from movie_assets.lifecycle.metrics import load_metrics
 from movie_assets.lifecycle.migrate import Migrator
 from movie_assets.lifecycle.readable import refresh_readable
+from movie_assets.lifecycle.repair import QUARANTINE
+from movie_assets.lifecycle.repair import repair as repair_movie
 from movie_assets.movie import MovieStore
 
 
@@ -71,7 +74,7 @@ def history(movie: str) -> None:
 @handle_errors
 def diff(movie: str, rev_a: str, rev_b: str) -> None:
     """Artefacts added / removed / changed and inputs changed between two revisions."""
-    result = diff_revisions(storage().movie(movie), rev_a, rev_b)
+    result = diff_revisions(existing_movie(movie).fs, rev_a, rev_b)
     if result.empty:
         console.print(f"{rev_a} and {rev_b} have the same content")
         return
@@ -86,24 +89,45 @@ def diff(movie: str, rev_a: str, rev_b: str) -> None:
 @handle_errors
 def rollback(movie: str, revision: str) -> None:
     """Publish a new revision with the content of REVISION (history is never rewritten)."""
-    context = storage()
-    pointer = rollback_to(context.movie(movie), revision)
-    store = MovieStore(context, movie)
-    refresh_readable(context.movie(movie), store.blueprint(), store.manifests.load(pointer.revision))
+    store = existing_movie(movie)
+    pointer = rollback_to(store.fs, revision)
+    refresh_readable(store.fs, store.blueprint(), store.manifests.load(pointer.revision))
     console.print(f"{movie}: {pointer.revision} published with the content of {revision}")
 
 
 @app.command()
 @handle_errors
-def verify(movie: str) -> None:
+def verify(
+    movie: str = typer.Argument(..., help="The movie to check."),
+    repair: bool = typer.Option(
+        False, "--repair", help="Quarantine bad log lines and corrupt blobs, then regenerate what they took."
+    ),
+    offline: bool = typer.Option(False, "--offline", help="With --repair: remake offline what needs a provider."),
+) -> None:
     """Check every manifest, every referenced blob (re-hashed), current.json and the logs."""
-    report = verify_movie(storage().movie(movie))
+    store = existing_movie(movie)
+    if repair:
+        _repair(store, offline)
+    report = verify_movie(store.fs, store.events)
     if not report.ok:
         for problem in report.problems:
-            err.print(f"[red]problem:[/red] {problem}", highlight=False)
+            err.print(Text("problem: ", style="red") + Text(problem), highlight=False)
         err.print(f"{movie}: {len(report.problems)} problem(s)")
         raise typer.Exit(1)
     console.print(f"{movie}: ok ({report.revisions} manifests, {report.blobs_checked} blobs verified)")
+
+
+def _repair(store: MovieStore, offline: bool) -> None:
+    done = repair_movie(store.fs, store.events)
+    for line in done.quarantined_lines:
+        console.print(Text("quarantined line ", style="yellow") + Text(line), highlight=False)
+    for blob_hash in done.quarantined_blobs:
+        console.print(Text(f"quarantined corrupt blob {blob_hash} -> {QUARANTINE}/", style="yellow"))
+    for blob_hash in done.missing_old:
+        err.print(Text(f"cannot remake blob {blob_hash}: only older revisions name it", style="red"))
+    if done.needs_regenerate:
+        console.print(f"{store.movie_id}: remaking {len(done.missing_live)} blob(s) of the live revision")
+        _regenerate(store, concurrency=2, offline=offline)
 
 
 @app.command()

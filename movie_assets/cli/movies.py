@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import typer
-import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -15,8 +14,10 @@ from movie_assets.cli.common import (
     console,
     err,
     handle_errors,
+    movie_store,
     parse_assignments,
-    storage,
+    read_yaml,
+    write_verified,
 )
 from movie_assets.errors import (
     InvalidValue,
@@ -37,11 +38,11 @@ def init(
     set_: list[str] = typer.Option([], "--set", help="KEY=VALUE overrides."),
 ) -> None:
     """Create a movie from a blueprint and its initial inputs."""
-    values = yaml.safe_load(inputs.read_text()) if inputs else {}
+    values = read_yaml(inputs) if inputs else {}
     if values is not None and not isinstance(values, dict):
         raise InvalidValue(f"{inputs}: expected a mapping of input names to values")
     values = {**(values or {}), **parse_assignments(set_)}
-    events = MovieStore(storage(), movie).init(resolve_blueprint(blueprint), values)
+    events = movie_store(movie).init(resolve_blueprint(blueprint), values)
     console.print(f"created movie [bold]{movie}[/bold] ({len(events)} input events)")
 
 
@@ -49,7 +50,7 @@ def init(
 @handle_errors
 def edit(movie: str, assignments: list[str]) -> None:
     """Append input edits: KEY=VALUE (loop inputs as Name[i]=VALUE)."""
-    events = MovieStore(storage(), movie).edit(parse_assignments(assignments))
+    events = movie_store(movie).edit(parse_assignments(assignments))
     for event in events:
         console.print(f"#{event.id} {event.key} = {event.value!r}")
 
@@ -73,7 +74,7 @@ def print_plan(plan: ExecutionPlan) -> None:
 @handle_errors
 def plan(movie: str) -> None:
     """Show what the next regenerate would run and why; writes nothing."""
-    print_plan(MovieStore(storage(), movie).plan())
+    print_plan(movie_store(movie).plan())
 
 
 @app.command()
@@ -84,7 +85,7 @@ def regenerate(
     offline: bool = typer.Option(False, "--offline", help="Run jobs of unconfigured providers offline."),
 ) -> None:
     """Plan, run the dirty producers and commit the next revision."""
-    store = MovieStore(storage(), movie)
+    store = movie_store(movie)
     _regenerate(store, concurrency, offline)
 
 
@@ -131,7 +132,7 @@ def _regenerate(store: MovieStore, concurrency: int, offline: bool = False):
 @handle_errors
 def status(movie: str) -> None:
     """Live revision, pending edits and what a regenerate would do."""
-    store = MovieStore(storage(), movie)
+    store = movie_store(movie)
     manifest, digest = store.current()
     plan = store.plan()
     console.print(f"[bold]{movie}[/bold] live: {manifest.revision} ({digest or 'never committed'})")
@@ -153,7 +154,7 @@ def status(movie: str) -> None:
 @handle_errors
 def show(movie: str, revision: str = typer.Option(None, "--revision", "-r")) -> None:
     """Print a revision's inputs and artefacts."""
-    store = MovieStore(storage(), movie)
+    store = movie_store(movie)
     manifest = store.manifests.load(RevisionId(revision)) if revision else store.current()[0]
     console.print(f"[bold]{movie}[/bold] {manifest.revision} (parent {manifest.parent}) {manifest.created_at}")
     inputs = Table("input", "value")
@@ -175,11 +176,9 @@ def export(
     revision: str = typer.Option(None, "--revision", "-r"),
 ) -> None:
     """Write one artefact of a revision to a file (hash-verified)."""
-    store = MovieStore(storage(), movie)
+    store = movie_store(movie)
     manifest = store.manifests.load(RevisionId(revision)) if revision else store.current()[0]
     if artefact not in manifest.artefacts:
         raise InvalidValue(f"{manifest.revision} has no artefact {artefact!r}; see `movie-assets show {movie}`")
-    with open(output, "wb") as handle:
-        for chunk in store.blobs.open(manifest.artefacts[artefact].blob):
-            handle.write(chunk)
+    write_verified(output, store.blobs.open(manifest.artefacts[artefact].blob))
     console.print(f"wrote {output} ({manifest.artefacts[artefact].blob.size} bytes)")

@@ -199,7 +199,7 @@ class Migrator:
                 report.blobs_stored += 1
             artefacts["legacy/timeline"] = ArtefactEntry(blob=ref, job_id="legacy", inputs_hash=ref.hash)
         stamp_source = folder / "timeline.json" if (folder / "timeline.json").exists() else folder
-        created = datetime.datetime.fromtimestamp(stamp_source.stat().st_mtime, tz=datetime.timezone.utc)
+        created = datetime.datetime.fromtimestamp(stamp_source.stat().st_mtime, tz=datetime.UTC)
         return Manifest(
             movie_id=self.movie_id,
             revision=RevisionId.from_number(1),

@@ -7,16 +7,19 @@ text again. They are conveniences, never inputs: the blob named in the manifest 
 
 from __future__ import annotations
 
-from movie_assets.errors import NotFound
+import logging
+
+from movie_assets.errors import MovieAssetsError, NotFound
 from movie_assets.pipeline.blueprint import expand_graph
 from movie_assets.pipeline.blueprint.schema import Blueprint
 from movie_assets.pipeline.models import OutputSpec
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.hashing import sha256_bytes
-from movie_assets.store.models import Manifest
+from movie_assets.store.models import BlobRef, Manifest
 from movie_assets.store.storage import MovieFS
 
 TEXT_DIR = "artifacts/text"
+log = logging.getLogger(__name__)
 
 
 def readable_path(output: OutputSpec) -> str | None:
@@ -37,10 +40,17 @@ def refresh_readable(fs: MovieFS, blueprint: Blueprint, manifest: Manifest) -> i
             if path is None or entry is None:
                 continue
             try:
-                if sha256_bytes(fs.read(path)) == entry.blob.hash:
-                    continue
-            except NotFound:
-                pass
-            fs.write_atomic(path, blobs.get(entry.blob))
-            written += 1
+                written += _refresh_one(fs, blobs, path, entry.blob)
+            except MovieAssetsError as exc:  # one bad copy (path, missing blob, full disk) skips only itself
+                log.warning("%s: readable copy %s not refreshed: %s", fs.movie_id, path, exc)
     return written
+
+
+def _refresh_one(fs: MovieFS, blobs: BlobStore, path: str, blob: BlobRef) -> int:
+    try:
+        if sha256_bytes(fs.read(path)) == blob.hash:
+            return 0
+    except NotFound:
+        pass
+    fs.write_atomic(path, blobs.get(blob))
+    return 1

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable
 
 import dagster as dg
 
-from movie_assets.errors import InvalidValue
 from movie_assets.movie import MovieStore
 from movie_assets.orchestration.assets import build_movie_assets
 from movie_assets.orchestration.io_manager import CasIOManager
@@ -18,27 +16,20 @@ from movie_assets.orchestration.resources import EventLogResource, StorageResour
 from movie_assets.orchestration.sensors import build_input_sensor, build_schedule
 from movie_assets.pipeline.models import ExecutionPlan
 from movie_assets.pipeline.produce import ProduceFn
+from movie_assets.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ROOT_ENV = "MOVIE_ASSETS_ROOT"
-STORAGE_OPTIONS_ENV = "MOVIE_ASSETS_STORAGE_OPTIONS"
-EVENT_LOG_ENV = "MOVIE_ASSETS_EVENT_LOG"
-REDIS_URL_ENV = "MOVIE_ASSETS_REDIS_URL"
-OFFLINE_ENV = "MOVIE_ASSETS_OFFLINE"
-
 
 def resources_from_env() -> tuple[StorageResource, EventLogResource]:
-    """Storage and event log from the environment: MOVIE_ASSETS_ROOT (path or URL, default ./builds),
-    MOVIE_ASSETS_STORAGE_OPTIONS (JSON object of driver options), MOVIE_ASSETS_EVENT_LOG (file|redis),
-    MOVIE_ASSETS_REDIS_URL."""
-    options = json.loads(os.environ.get(STORAGE_OPTIONS_ENV) or "{}")
-    if not isinstance(options, dict):
-        raise InvalidValue(f"{STORAGE_OPTIONS_ENV} must be a JSON object")
-    storage = StorageResource(url=os.environ.get(ROOT_ENV, "builds"), options={k: str(v) for k, v in options.items()})
+    """Storage and event log from the one Settings object every face reads (see movie_assets.settings)."""
+    settings = Settings.load()
+    storage = StorageResource(url=settings.root, options={k: str(v) for k, v in settings.storage_options.items()})
     events = EventLogResource(
-        backend=os.environ.get(EVENT_LOG_ENV, "file"),  # type: ignore[arg-type]
-        redis_url=os.environ.get(REDIS_URL_ENV) or None,
+        backend=settings.event_log,
+        redis_url=settings.redis_url,
+        redis_prefix=settings.redis_prefix,
+        redis_durability=settings.redis_durability,
     )
     return storage, events
 
@@ -48,7 +39,7 @@ def default_produce() -> ProduceFn:
     MOVIE_ASSETS_OFFLINE=1, jobs of unconfigured providers run offline (recorded in their events)."""
     from movie_assets.producers.registry import registry_from_environ
 
-    return registry_from_environ(os.environ, os.environ.get(OFFLINE_ENV, "").lower() in ("1", "true", "yes"))
+    return registry_from_environ(os.environ, Settings.load().offline)
 
 
 def producer_preflight(produce_factory: Callable[[], ProduceFn]) -> Callable[[ExecutionPlan], dict[str, list[str]]]:

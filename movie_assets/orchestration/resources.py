@@ -27,6 +27,7 @@ class EventLogResource(dg.ConfigurableResource):
     backend: Literal["file", "redis"] = "file"
     redis_url: str | None = None
     redis_prefix: str = "movie_assets"
+    redis_durability: str = "aof"
 
     def for_movie(self, storage: StorageContext, movie_id: str) -> EventLog:
         if self.backend == "redis":
@@ -34,7 +35,7 @@ class EventLogResource(dg.ConfigurableResource):
                 raise InvalidValue("the redis event log backend needs redis_url")
             from movie_assets.store.redis_events import RedisEventLog
 
-            return RedisEventLog(storage.movie(movie_id), self.redis_url, self.redis_prefix)
+            return RedisEventLog(storage.movie(movie_id), self.redis_url, self.redis_prefix, self.redis_durability)
         return FileEventLog(storage.movie(movie_id))
 
 

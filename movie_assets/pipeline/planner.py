@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
@@ -69,7 +69,10 @@ class Planner:
         target_revision: RevisionId | None = None,
         pending_edits: Mapping[str, Any] | None = None,
         succeeded: SucceededIndex | None = None,
+        blob_exists: Callable[[str], bool] | None = None,
     ) -> ExecutionPlan:
+        """The next revision's plan. With `blob_exists`, a job whose recorded outputs are gone from the
+        store (deleted, or quarantined as corrupt) is dirty and reruns, with the jobs that read it."""
         raw, cursor = effective_inputs(blueprint, manifest, event_log, pending_edits)
         graph = expand_graph(blueprint, raw)
         if succeeded is None:
@@ -92,7 +95,7 @@ class Planner:
         for job_id in graph.topological_order():
             node = graph.nodes[job_id]
             previous = manifest.jobs.get(job_id)
-            decision = decide(node, input_hashes, artefact_hashes, previous, succeeded)
+            decision = decide(node, input_hashes, artefact_hashes, previous, succeeded, blob_exists)
             if decision is not None and decision.reused is not None:
                 if decision.source == "manifest":
                     carried[job_id] = previous  # type: ignore[assignment]
@@ -101,7 +104,11 @@ class Planner:
                     reused.append(job_id)
                 artefact_hashes.update({a: b.hash for a, b in decision.reused.items()})
                 continue
-            reasons, direct = _why_dirty(node, previous, input_hashes, artefact_hashes, dirty.keys())
+            if decision is not None and previous is not None and previous.inputs_hash == decision.signature:
+                gone = sorted(b.hash[:12] for b in previous.outputs.values() if blob_exists and not blob_exists(b.hash))
+                reasons, direct = [f"output blob missing from the store: {', '.join(gone)}"], True
+            else:
+                reasons, direct = _why_dirty(node, previous, input_hashes, artefact_hashes, dirty.keys())
             dirty[job_id] = descriptor(node, reasons, direct, decision.signature if decision else None)
 
         layers = kahn_layers({j: graph.nodes[j].upstream_jobs for j in dirty})

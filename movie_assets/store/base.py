@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
-from movie_assets.errors import NotFound
+from movie_assets.errors import NotFound, StorageError
 
 if TYPE_CHECKING:
     import fsspec
@@ -115,6 +115,11 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def lock(self, path: str) -> contextlib.AbstractContextManager[None]:
         """An exclusive lock named after `path`, released even if its holder dies (no stale locks)."""
+
+    def translate(self, exc: BaseException, what: str) -> StorageError | None:
+        """The StorageError to raise for a driver-specific failure of an operation on `what` (None: not
+        ours). OS errors are translated for every driver by the caller."""
+        return None
 
 
 class FsspecBackend(Backend, abc.ABC):

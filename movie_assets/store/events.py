@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import ValidationError
@@ -43,6 +43,8 @@ class EventLog(Protocol):
     def last_artefact_id(self) -> str | None: ...
 
     def archive(self, revision: str, input_cursor: str | None, artefact_cursor: str | None) -> None: ...
+
+    def quarantine_bad_lines(self) -> list[str]: ...
 
 
 def new_input_event(key: str, value: Any, edited_by: str = "user", event_id: str = PENDING_ID) -> InputEvent:
@@ -92,7 +94,10 @@ class FileEventLog:
         try:
             return int(json.loads(last)["id"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidDocument(f"{self._where(relative)}: last line has no sequence id ({exc})") from None
+            raise InvalidDocument(
+                f"{self._where(relative)}: last line has no sequence id ({exc}); "
+                "`movie-assets verify --repair` moves bad lines aside"
+            ) from None
 
     # ---- reads --------------------------------------------------------------------------------
     def stream_inputs(self, after: str | None = None) -> Iterator[InputEvent]:
@@ -187,6 +192,50 @@ class FileEventLog:
             return kept + torn  # a torn tail stays unterminated, for the next append to cut
 
         self.fs.update(relative, strip)
+
+    # ---- repair -------------------------------------------------------------------------------
+    def quarantine_bad_lines(self) -> list[str]:
+        """Move every unparsable complete line of the live logs to `events/quarantine/`, keeping every
+        good line (and lines appended meanwhile) in place; what was moved, one description a line."""
+        moved = []
+        for relative, model in ((INPUTS_LOG, InputEvent), (ARTEFACTS_LOG, ArtefactEvent)):
+            try:
+                data = self.fs.read(relative)
+            except NotFound:
+                continue
+            bad = _bad_lines(data, model)
+            if not bad:
+                continue
+            stamp = utc_now().replace(":", "").replace("-", "")[:15]
+            kept_aside = f"events/quarantine/{relative.rsplit('/', 1)[-1]}.{stamp}.jsonl"
+            self.fs.write_atomic(kept_aside, b"".join(raw + b"\n" for _, raw in bad))  # first: nothing is lost
+            self.fs.update(relative, _dropping({raw for _, raw in bad}))
+            moved += [f"{self._where(relative)} line {number} -> {kept_aside}" for number, raw in bad]
+        return moved
+
+
+def _dropping(doomed: set[bytes]) -> Callable[[bytes | None], bytes]:
+    """An update removing the given complete lines and keeping everything else (a torn tail too)."""
+
+    def change(current: bytes | None) -> bytes:
+        body, newline, torn = (current or b"").rpartition(b"\n")
+        if not newline:
+            return current or b""
+        return b"".join(raw + b"\n" for raw in body.split(b"\n") if raw not in doomed) + torn
+
+    return change
+
+
+def _bad_lines(data: bytes, model: type[StrictModel]) -> list[tuple[int, bytes]]:
+    """(line number, bytes) of complete lines that do not parse as `model` (a torn tail is not one)."""
+    body, newline, _torn = data.rpartition(b"\n")
+    bad = []
+    for number, raw in enumerate(body.split(b"\n") if newline else [], start=1):
+        try:
+            model.model_validate_json(raw)
+        except ValidationError:
+            bad.append((number, raw))
+    return bad
 
 
 def _consumed(raw: bytes, cursor: int) -> bool:
@@ -285,7 +334,10 @@ def parse_jsonl(data: bytes, model: type[E], where: str, keep: Any = None) -> It
                 return
             first = exc.errors()[0]
             loc = ".".join(str(p) for p in first["loc"]) or "<line>"
-            raise InvalidDocument(f"{where} line {number}: malformed event ({loc}: {first['msg']})") from None
+            raise InvalidDocument(
+                f"{where} line {number}: malformed event ({loc}: {first['msg']}); "
+                "`movie-assets verify --repair` moves bad lines aside"
+            ) from None
         if keep is None or keep(event):
             yield event
 

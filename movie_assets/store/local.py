@@ -111,9 +111,14 @@ class LocalBackend(FsspecBackend):
             try:
                 last = _cut_torn_tail_and_read_last_line(fd, path)
                 line = build(last)
-                written = os.write(fd, line)
-                if written != len(line):  # pragma: no cover - regular files write fully or raise
-                    raise OSError(errno.EIO, f"short append to {path}")
+                size = os.lseek(fd, 0, os.SEEK_END)
+                try:
+                    written = os.write(fd, line)
+                    if written != len(line):  # a full disk may take part of the line
+                        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (only part of the line fit)")
+                except OSError:
+                    os.ftruncate(fd, size)  # never leave a torn line behind a failed append
+                    raise
                 if self.fsync:
                     os.fsync(fd)
                 return line

@@ -98,6 +98,6 @@ class MemoryBackend(FsspecBackend):
     def touch(self, path: str) -> None:
         with _MEMORY_LOCK:
             try:
-                self.fs.store[path].modified = datetime.datetime.now(tz=datetime.timezone.utc)
+                self.fs.store[path].modified = datetime.datetime.now(tz=datetime.UTC)
             except KeyError:
                 raise NotFound(path) from None

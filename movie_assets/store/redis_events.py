@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 from pydantic import ValidationError
 
-from movie_assets.errors import InvalidDocument
+from movie_assets.errors import InvalidDocument, InvalidValue, StorageError
 from movie_assets.store.events import E, archive_path, new_input_event, newest_archived_id, read_archives, write_archive
 from movie_assets.store.models import ArtefactEvent, InputEvent
 from movie_assets.store.storage import MovieFS
 
 FIELD = b"e"
+DURABILITY_MODES = "aof (default: the server must run appendonly yes + appendfsync always), replicas:N, or none"
 
 
 def stream_id(value: str | bytes) -> tuple[int, int]:
@@ -27,14 +30,66 @@ def _after(value: str) -> str:
     return f"{ms}-{seq + 1}"
 
 
-class RedisEventLog:
-    """XADD to append, XRANGE after a cursor to read; archives go to `events/<rev>.<kind>.jsonl`."""
+def parse_durability(text: str) -> tuple[str, int]:
+    """`aof`, `none` or `replicas:N` -> (mode, replicas)."""
+    mode, _, count = text.strip().lower().partition(":")
+    if mode in ("aof", "none") and not count:
+        return mode, 0
+    if mode == "replicas" and count.isdigit() and int(count) >= 1:
+        return mode, int(count)
+    raise InvalidValue(f"unknown redis durability {text!r}: use {DURABILITY_MODES}")
 
-    def __init__(self, fs: MovieFS, client: redis.Redis | str, prefix: str = "movie_assets") -> None:
+
+class RedisEventLog:
+    """XADD to append, XRANGE after a cursor to read; archives go to `events/<rev>.<kind>.jsonl`.
+
+    An append is acknowledged only once it is durable: by default the server must persist every
+    write before answering (appendonly yes, appendfsync always), checked before the first write, so
+    a crash of redis-server never loses an acknowledged edit; `replicas:N` instead WAITs for N
+    replicas after each append; `none` accepts the risk.
+    """
+
+    def __init__(
+        self, fs: MovieFS, client: redis.Redis | str, prefix: str = "movie_assets", durability: str = "aof"
+    ) -> None:
         self.fs = fs
         self.movie_id = fs.movie_id
-        self.client = redis.Redis.from_url(client) if isinstance(client, str) else client
+        if isinstance(client, str):
+            parts = urlsplit(client)
+            self.where = f"redis at {parts.hostname}:{parts.port or 6379}"  # never the password
+            self.client = redis.Redis.from_url(client, socket_connect_timeout=5, socket_timeout=30)
+        else:
+            self.where, self.client = "redis", client
         self.streams = {kind: f"{prefix}:{fs.movie_id}:{kind}" for kind in ("inputs", "artefacts")}
+        self.durability = parse_durability(durability)
+        self._durable_checked = False
+
+    @contextlib.contextmanager
+    def _talking(self) -> Iterator[None]:
+        """Turn a lost or refused connection into one StorageError naming the server."""
+        try:
+            yield
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            raise StorageError(f"{self.where} is unreachable: {exc}") from None
+
+    def _check_durable(self) -> None:
+        mode, _ = self.durability
+        if mode != "aof" or self._durable_checked:
+            return
+        try:
+            config = {_text(k): _text(v) for k, v in self.client.config_get("append*").items()}
+        except redis.exceptions.ResponseError as exc:
+            raise StorageError(
+                f"{self.where}: cannot check persistence (CONFIG GET refused: {exc}); set "
+                "MOVIE_ASSETS_REDIS_DURABILITY to replicas:N or none"
+            ) from None
+        if config.get("appendonly") != "yes" or config.get("appendfsync") != "always":
+            raise StorageError(
+                f"{self.where} would lose acknowledged edits in a crash (appendonly {config.get('appendonly')}, "
+                f"appendfsync {config.get('appendfsync')}): run it with --appendonly yes --appendfsync always, "
+                "or set MOVIE_ASSETS_REDIS_DURABILITY (replicas:N, or none to accept the risk)"
+            )
+        self._durable_checked = True
 
     # ---- appends ------------------------------------------------------------------------------
     def append_input(self, key: str, value: Any, edited_by: str = "user") -> InputEvent:
@@ -44,7 +99,15 @@ class RedisEventLog:
         return self._append("artefacts", event)
 
     def _append(self, kind: str, event: E) -> E:
-        new_id = self.client.xadd(self.streams[kind], {FIELD: event.canonical()})
+        with self._talking():
+            self._check_durable()
+            new_id = self.client.xadd(self.streams[kind], {FIELD: event.canonical()})
+            mode, replicas = self.durability
+            if mode == "replicas" and (acked := self.client.wait(replicas, 10_000)) < replicas:
+                raise StorageError(
+                    f"{self.where}: append {new_id.decode()} reached {acked} of {replicas} replicas in 10 s; "
+                    "it is not acknowledged"
+                )
         return event.model_copy(update={"id": new_id.decode()})
 
     # ---- reads --------------------------------------------------------------------------------
@@ -55,6 +118,10 @@ class RedisEventLog:
         return self._stream("artefacts", ArtefactEvent, after)
 
     def _stream(self, kind: str, model: type[E], after: str | None) -> Iterator[E]:
+        with self._talking():
+            yield from self._read(kind, model, after)
+
+    def _read(self, kind: str, model: type[E], after: str | None) -> Iterator[E]:
         stream = self.streams[kind]
         trimmed = self.client.get(f"{stream}:trimmed")
         last: str | None = after
@@ -87,15 +154,41 @@ class RedisEventLog:
 
     def _last(self, kind: str) -> str | None:
         stream = self.streams[kind]
-        newest = self.client.xrevrange(stream, max="+", min="-", count=1)
-        if newest:
-            return newest[0][0].decode()
-        trimmed = self.client.get(f"{stream}:trimmed")
+        with self._talking():
+            newest = self.client.xrevrange(stream, max="+", min="-", count=1)
+            if newest:
+                return newest[0][0].decode()
+            trimmed = self.client.get(f"{stream}:trimmed")
         return trimmed.decode() if trimmed else None
+
+    # ---- repair -------------------------------------------------------------------------------
+    def quarantine_bad_lines(self) -> list[str]:
+        """Copy every malformed stream entry to `events/quarantine/`, then XDEL it; what was moved."""
+        moved = []
+        with self._talking():
+            for kind, model in (("inputs", InputEvent), ("artefacts", ArtefactEvent)):
+                stream = self.streams[kind]
+                bad = []
+                for entry_id, fields in self.client.xrange(stream, min="-", max="+"):
+                    try:
+                        self._parse(model, stream, entry_id, fields)
+                    except InvalidDocument:
+                        bad.append((entry_id, fields.get(FIELD, b"")))
+                if not bad:
+                    continue
+                aside = f"events/quarantine/{kind}.redis.{bad[0][0].decode().replace('-', '_')}.jsonl"
+                self.fs.write_atomic(aside, b"".join(raw + b"\n" for _, raw in bad))
+                self.client.xdel(stream, *[entry_id for entry_id, _ in bad])
+                moved += [f"{stream} entry {entry_id.decode()} -> {aside}" for entry_id, _ in bad]
+        return moved
 
     # ---- commit-time archive -------------------------------------------------------------------
     def archive(self, revision: str, input_cursor: str | None, artefact_cursor: str | None) -> None:
         """Archive each stream up to its cursor, then trim; trims only after every archive is written."""
+        with self._talking():
+            self._archive(revision, input_cursor, artefact_cursor)
+
+    def _archive(self, revision: str, input_cursor: str | None, artefact_cursor: str | None) -> None:
         written = []
         for kind, cursor in (("inputs", input_cursor), ("artefacts", artefact_cursor)):
             if cursor is None:
@@ -117,3 +210,7 @@ class RedisEventLog:
             pipe.xtrim(stream, minid=_after(cursor), approximate=False)
             pipe.set(f"{stream}:trimmed", cursor)
             pipe.execute()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -114,6 +114,12 @@ class S3Backend(FsspecBackend):
             "URL to serialise writers instead"
         )
 
+    def translate(self, exc: BaseException, what: str) -> StorageError | None:
+        """botocore/aiohttp failures that s3fs does not turn into OSError (an endpoint that is down)."""
+        if type(exc).__module__.split(".")[0] in ("botocore", "aiobotocore", "aiohttp", "s3fs"):
+            return StorageError(f"{what}: the S3 request failed ({type(exc).__name__}: {exc})")
+        return None
+
     # ---- operations --------------------------------------------------------------------------------
     def read(self, path: str) -> bytes:
         found = self._get(path)

@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-from movie_assets.errors import InvalidValue
+from movie_assets.errors import InvalidValue, MovieAssetsError, NotFound, StorageError
 from movie_assets.store.base import Backend, FileStat
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.hashing import sha256_bytes
@@ -25,12 +25,19 @@ from movie_assets.store.paths import (
 from movie_assets.store.registry import backend_class
 
 
+class _NoTranslation:
+    def translate(self, exc: BaseException, what: str) -> None:
+        return None
+
+
 class StorageContext:
     """A storage root: which movies it holds, and a MovieFS per movie."""
 
     def __init__(self, config: StorageConfig | None = None) -> None:
         self.config = config or StorageConfig()
-        self.backend: Backend = backend_class(self.config.driver)(self.config)
+        backend = backend_class(self.config.driver)
+        with translated(_NoTranslation(), self.config.root):
+            self.backend: Backend = backend(self.config)
 
     @property
     def root(self) -> str:
@@ -42,7 +49,28 @@ class StorageContext:
 
     def list_movies(self) -> list[str]:
         """Movie ids present under the root (folders with a valid id)."""
-        return sorted(m for m in self.backend.list_dirs(self.backend.root) if is_movie_id(m))
+        with translated(self.backend, self.backend.root):
+            names = self.backend.list_dirs(self.backend.root)
+        return sorted(m for m in names if is_movie_id(m))
+
+
+@contextlib.contextmanager
+def translated(backend: Backend, what: str) -> Iterator[None]:
+    """OS and driver failures (disk full, read-only, permission, a server down) become one StorageError
+    naming the path and the cause, so every face reports them as bad input, never as a traceback."""
+    try:
+        yield
+    except MovieAssetsError:
+        raise
+    except FileNotFoundError as exc:
+        raise NotFound(f"{what}: not found") from exc
+    except OSError as exc:
+        raise StorageError(f"{what}: {exc.strerror or exc}") from exc
+    except Exception as exc:
+        mapped = backend.translate(exc, what)
+        if mapped is None:
+            raise
+        raise mapped from exc
 
 
 class MovieFS:
@@ -72,25 +100,36 @@ class MovieFS:
 
     # ---- reads ----------------------------------------------------------------------------------
     def read(self, relative: str) -> bytes:
-        return self.backend.read(self.resolve(relative))
+        path = self.resolve(relative)
+        with translated(self.backend, path):
+            return self.backend.read(path)
 
     def open_read(self, relative: str) -> BinaryIO:
-        return self.backend.open_read(self.resolve(relative))
+        path = self.resolve(relative)
+        with translated(self.backend, path):
+            return self.backend.open_read(path)
 
     def exists(self, relative: str) -> bool:
-        return self.backend.exists(self.resolve(relative))
+        path = self.resolve(relative)
+        with translated(self.backend, path):
+            return self.backend.exists(path)
 
     def list(self, prefix: str = "") -> list[str]:
         """Relative paths of all files under `prefix` (recursive, sorted, internal files hidden)."""
         out = []
-        for path in self.backend.find(self.resolve(prefix)):
+        start = self.resolve(prefix)
+        with translated(self.backend, start):
+            found = self.backend.find(start)
+        for path in found:
             rel = path[len(self.base) + 1 :]
             if not is_internal(rel):
                 out.append(rel)
         return sorted(out)
 
     def modified_time(self, relative: str, internal: bool = False) -> float:
-        return self.backend.modified_time(self.resolve(relative, internal))
+        path = self.resolve(relative, internal)
+        with translated(self.backend, path):
+            return self.backend.modified_time(path)
 
     def scan(self, prefix: str = "", hidden: bool = False) -> list[FileStat]:
         """Files under `prefix` with size and modification time, in one listing (no per-file stat calls).
@@ -98,7 +137,10 @@ class MovieFS:
         `hidden` also returns internal files (temp files, lock files, the staging area) for clean-up.
         """
         out = []
-        for path, size, mtime in self.backend.scan(self.resolve(prefix)):
+        start = self.resolve(prefix)
+        with translated(self.backend, start):
+            found = self.backend.scan(start)
+        for path, size, mtime in found:
             rel = path[len(self.base) + 1 :]
             if hidden or not is_internal(rel):
                 out.append(FileStat(rel, size, mtime))
@@ -107,15 +149,21 @@ class MovieFS:
     # ---- writes ---------------------------------------------------------------------------------
     def touch(self, relative: str) -> None:
         """Set the file's modification time to now (content untouched); NotFound if it is gone."""
-        self.backend.touch(self.resolve(relative))
+        path = self.resolve(relative)
+        with translated(self.backend, path):
+            self.backend.touch(path)
 
     def write_atomic(self, relative: str, data: bytes) -> None:
         """Replace the file's content all at once: readers see the old or the new bytes, never a mix."""
-        self.backend.write_atomic(self.resolve(relative), data)
+        path = self.resolve(relative)
+        with translated(self.backend, path):
+            self.backend.write_atomic(path, data)
 
     def write_if_absent(self, relative: str, data: bytes) -> bool:
         """Create the file with `data` unless it exists. True if this call created it."""
-        return self.backend.write_if_absent(self.resolve(relative), data)
+        path = self.resolve(relative)
+        with translated(self.backend, path):
+            return self.backend.write_if_absent(path, data)
 
     def compare_and_swap(
         self, relative: str, expected: str | None | Callable[[bytes | None], bool], data: bytes
@@ -134,7 +182,9 @@ class MovieFS:
                     return current is None
                 return current is not None and sha256_bytes(current) == expected
 
-        self.backend.compare_and_swap(self.resolve(relative), check, data)
+        path = self.resolve(relative)
+        with translated(self.backend, path):
+            self.backend.compare_and_swap(path, check, data)
 
     def append_line(self, relative: str, make_line: bytes | Callable[[bytes | None], bytes]) -> bytes:
         """Append one line atomically (exclusive across processes for local files).
@@ -150,7 +200,9 @@ class MovieFS:
                 raise InvalidValue("append_line needs exactly one line ending with a newline")
             return line
 
-        return self.backend.append_line(self.resolve(relative), checked)
+        path = self.resolve(relative)
+        with translated(self.backend, path):
+            return self.backend.append_line(path, checked)
 
     def update(self, relative: str, change: Callable[[bytes | None], bytes]) -> bytes:
         """Atomic read-modify-write: `change` maps the current bytes (None if absent) to the new bytes.
@@ -158,7 +210,9 @@ class MovieFS:
         No other update, append or compare-and-swap of the same path can interleave; `change` may be
         called more than once (on S3 it is retried when a concurrent writer wins) and must be pure.
         """
-        return self.backend.update(self.resolve(relative), change)
+        path = self.resolve(relative)
+        with translated(self.backend, path):
+            return self.backend.update(path, change)
 
     def stage(self) -> StagedFile:
         """A file being written that becomes visible only on `publish` (create-only)."""
@@ -166,13 +220,21 @@ class MovieFS:
 
     def delete(self, relative: str, internal: bool = False) -> None:
         """Remove a file; `internal` admits bookkeeping names (GC sweeping write debris)."""
-        self.backend.delete(self.resolve(relative, internal))
+        path = self.resolve(relative, internal)
+        with translated(self.backend, path):
+            self.backend.delete(path)
 
     @contextlib.contextmanager
     def lock(self, relative: str) -> Iterator[None]:
         """Exclusive lock named after a path (not held by readers)."""
-        with self.backend.lock(self.resolve(relative)):
+        path = self.resolve(relative)
+        with translated(self.backend, f"lock {path}"):
+            lock = self.backend.lock(path)
+            lock.__enter__()
+        try:
             yield
+        finally:
+            lock.__exit__(None, None, None)
 
 
 class StagedFile:
@@ -180,15 +242,20 @@ class StagedFile:
 
     def __init__(self, fs: MovieFS) -> None:
         self._fs = fs
-        self._handle = fs.backend.stage_open(fs.resolve(STAGING_DIR))
+        staging = fs.resolve(STAGING_DIR)
+        with translated(fs.backend, staging):
+            self._handle = fs.backend.stage_open(staging)
         self.published: bool | None = None
 
     def write(self, data: bytes) -> None:
-        self._handle.write(data)
+        with translated(self._fs.backend, self._fs.resolve(STAGING_DIR)):
+            self._handle.write(data)
 
     def publish(self, relative: str) -> bool:
         """Move the staged bytes to `relative` unless it exists; True if this call created it."""
-        self.published = self._fs.backend.stage_publish(self._handle, self._fs.resolve(relative))
+        path = self._fs.resolve(relative)
+        with translated(self._fs.backend, path):
+            self.published = self._fs.backend.stage_publish(self._handle, path)
         return self.published
 
     def discard(self) -> None:

@@ -4,7 +4,9 @@ import json
 
 import dagster as dg
 import pytest
+from typer.testing import CliRunner
 
+from movie_assets.cli import app
 from movie_assets.movie import MovieStore
 from movie_assets.orchestration import build_definitions
 from movie_assets.orchestration.keys import regenerate_job_name
@@ -78,7 +80,9 @@ def test_cloud_mode_end_to_end(moto_s3, redis_server, postgres, monkeypatch, tmp
         sensor = defs.resolve_sensor_def("input_log_sensor")
         resources = {"storage": defs.resources["storage"], "events": defs.resources["events"]}
         cursor = json.dumps({MOVIE: manifest.input_cursor})
-        store.edit({"SegmentText[1]": "The second scene, seen from the clouds."})
+        # the edit goes through the CLI, configured by the same environment as the Dagster definitions
+        edited = CliRunner().invoke(app, ["edit", MOVIE, "SegmentText[1]=The second scene, seen from the clouds."])
+        assert edited.exit_code == 0, edited.output
         tick = sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=cursor))
         [request] = tick.run_requests
         for observation in tick.asset_events:

@@ -8,6 +8,7 @@ from typing import Any
 
 from movie_assets.errors import BlueprintError, InvalidValue
 from movie_assets.pipeline.blueprint.schema import NAME, Blueprint, InputSpec
+from movie_assets.store.hashing import canonical_json
 
 _KEY = re.compile(rf"^(?P<name>{NAME})(?:\[(?P<index>\d+)\])?$")
 
@@ -18,6 +19,10 @@ def parse_input_key(key: str) -> tuple[str, int | None]:
         raise InvalidValue(f"invalid input key {key!r} (expected Name or Name[index])")
     index = match.group("index")
     return match.group("name"), int(index) if index is not None else None
+
+
+# an input is copied into every later manifest: a multi-megabyte value would bloat each revision
+MAX_VALUE_BYTES = 256 * 1024
 
 
 def _is_int(value: Any) -> bool:
@@ -39,6 +44,12 @@ _CHECKS = {
 
 def coerce_value(spec: InputSpec, value: Any) -> Any:
     """Check (and lightly coerce) a value against an input type; InvalidValue with the reason."""
+    size = len(canonical_json(value))
+    if size > MAX_VALUE_BYTES:
+        raise InvalidValue(
+            f"a value of {size:,} bytes is over the {MAX_VALUE_BYTES:,}-byte limit for inputs (every revision "
+            "keeps its inputs): give large material as an artefact instead"
+        )
     if spec.type == "enum":
         if value not in (spec.values or []):
             raise InvalidValue(f"expected one of {spec.values}, got {value!r}")
@@ -78,8 +89,8 @@ def normalise_edits(bp: Blueprint, edits: Mapping[str, Any]) -> dict[str, Any]:
                     out[f"{name}[{i}]"] = coerce_value(spec, item)
             elif not spec.loop and index is not None:
                 raise InvalidValue(f"{name} is not a loop input; it has no index")
-            else:
-                out[key] = coerce_value(spec, value)
+            else:  # one spelling per key: SegmentText[01] is SegmentText[1]
+                out[name if index is None else f"{name}[{index}]"] = coerce_value(spec, value)
         except ValueError as exc:
             problems.append((f"inputs.{key}", str(exc)))
     if problems:
@@ -114,3 +125,32 @@ def _resolve_one(
         resolved[key] = coerce_value(spec, spec.default)
     elif spec.required:
         problems.append((f"inputs.{key}", "missing required input"))
+
+
+def loop_counts(bp: Blueprint, resolved: Mapping[str, Any]) -> dict[str, int]:
+    """How many times each loop runs, from resolved input values."""
+    counts = {}
+    for name, loop in bp.loops.items():
+        count = resolved.get(loop.count)
+        counts[name] = count if isinstance(count, int) else 0
+    return counts
+
+
+def check_loop_indices(bp: Blueprint, values: Mapping[str, Any], counts: Mapping[str, int]) -> None:
+    """Refuse edits of loop instances that do not exist (an edit that could never take effect)."""
+    problems = []
+    for key in values:
+        name, index = parse_input_key(key)
+        spec = bp.inputs[name]
+        if spec.loop and index is not None and index >= counts.get(spec.loop, 0):
+            count_input = bp.loops[spec.loop].count
+            have = counts.get(spec.loop, 0)
+            problems.append(
+                (
+                    f"inputs.{key}",
+                    f"{spec.loop} {index} does not exist: {count_input} is {have} (indices 0-{have - 1}); "
+                    f"raise {count_input} in the same edit to add it",
+                )
+            )
+    if problems:
+        raise BlueprintError(problems, "inputs")
