@@ -103,6 +103,8 @@ def dagster_dev(tmp_path_factory):
         log.close()
 
 
+# a multiprocess Dagster run costs seconds per step: ~2 min on a busy 2-core machine, so 3x headroom
+@pytest.mark.timeout(600)
 def test_dagster_dev_asset_graph_and_launch(dagster_dev):
     port, location, store, tmp_path = dagster_dev
     data = _graphql(port, "{ assetNodes { assetKey { path } groupName opVersion dependencyKeys { path } } }")
