@@ -1,0 +1,161 @@
+"""`movie-assets mcp`: the Model Context Protocol on stdio, a thin face over MovieStore for agents.
+
+Tools make and steer movies (the same calls as the CLI); resources expose a movie's manifest,
+timeline and artefacts (text inline, media as blob references). A refused call comes back as an
+MCP tool error carrying the CLI's message.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+
+from movie_assets.errors import MovieAssetsError, NotFound, UnknownMovie
+from movie_assets.lifecycle.history import diff
+from movie_assets.movie import MovieStore
+from movie_assets.pipeline.blueprint.load import builtin_blueprints, resolve_blueprint
+from movie_assets.settings import Settings
+from movie_assets.store.blobs import blob_path
+from movie_assets.store.models import RevisionId
+
+TEXT_LIMIT = 20_000
+
+
+def _refusals_as_tool_errors(fn: Callable) -> Callable:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except MovieAssetsError as exc:
+            raise ToolError(str(exc)) from None
+
+    return wrapper
+
+
+class MovieTools:
+    """What an agent may do; each method one MovieStore call, as the CLI makes it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.storage = settings.storage()
+
+    def _existing(self, movie: str) -> MovieStore:
+        store = self.settings.movie_store(movie, self.storage)
+        if not store.exists():
+            raise UnknownMovie(f"no movie {movie!r} under {self.storage.root}")
+        return store
+
+    def list_blueprints(self) -> list[dict]:
+        """The shipped blueprints: name, version and what each makes."""
+        return [
+            {
+                "name": n,
+                "version": (bp := resolve_blueprint(n)).meta.version,
+                "description": bp.meta.description.strip(),
+            }
+            for n in builtin_blueprints()
+        ]
+
+    def describe_blueprint(self, name: str) -> dict:
+        """A blueprint's inputs (type, loop, default) and producers (version, loops, outputs)."""
+        bp = resolve_blueprint(name)
+        inputs = {k: {"type": s.type, "loop": s.loop, "default": s.default} for k, s in bp.inputs.items()}
+        producers = {
+            k: {"version": p.version, "loops": p.loops, "outputs": list(p.outputs)} for k, p in bp.producers.items()
+        }
+        return {"id": bp.meta.id, "inputs": inputs, "producers": producers}
+
+    def create_movie(self, movie: str, blueprint: str, inputs: dict[str, Any]) -> dict:
+        """Create a movie from a blueprint and its initial input values."""
+        events = self.settings.movie_store(movie, self.storage).init(resolve_blueprint(blueprint), inputs)
+        return {"movie": movie, "input_events": len(events)}
+
+    def edit_inputs(self, movie: str, edits: dict[str, Any]) -> list[dict]:
+        """Append input edits (e.g. {"SegmentText[1]": "..."}); regenerate applies them."""
+        events = self._existing(movie).edit(edits, edited_by="mcp")
+        return [{"id": e.id, "key": e.key, "value": e.value} for e in events]
+
+    def plan(self, movie: str) -> dict:
+        """What the next regenerate would run and why; writes nothing."""
+        result = self._existing(movie).plan()
+        jobs = [{"job": j.job_id, "why": j.reasons} for j in result.jobs]
+        return {"revision": str(result.revision), "jobs": jobs, "reused": result.reused}
+
+    def regenerate(self, movie: str) -> dict:
+        """Plan, run the dirty producers and commit the next revision; returns it and what it cost."""
+        from movie_assets.producers.registry import registry_from_environ
+
+        outcome = self._existing(movie).regenerate(registry_from_environ(os.environ, self.settings.offline))
+        if outcome.run is None:
+            return {"committed": False, "revision": str(outcome.plan.base_revision), "message": "nothing to do"}
+        if not outcome.committed:
+            failed = {j: r.error for j, r in outcome.run.results.items() if r.status == "failed"}
+            raise ToolError(f"run failed, nothing was published: {failed}")
+        cost = sum(r.cost for r in outcome.run.results.values())
+        return {"committed": True, "revision": str(outcome.pointer.revision), "cost_usd": round(cost, 6)}
+
+    def show_revision(self, movie: str, revision: str | None = None) -> dict:
+        """A revision's inputs and artefacts (mime type, size, blob hash); the live one by default."""
+        store = self._existing(movie)
+        manifest = store.manifests.load(RevisionId(revision)) if revision else store.current()[0]
+        artefacts = {
+            a: {"mime_type": e.blob.mime_type, "size": e.blob.size, "blob": e.blob.hash}
+            for a, e in manifest.artefacts.items()
+        }
+        inputs = {k: e.value for k, e in manifest.inputs.items()}
+        return {"revision": str(manifest.revision), "inputs": inputs, "artefacts": artefacts}
+
+    def diff_revisions(self, movie: str, a: str, b: str) -> dict:
+        """Inputs and artefacts that changed between two revisions."""
+        d = diff(self._existing(movie).fs, a, b)
+        return {"added": d.added, "removed": d.removed, "changed": d.changed, "inputs_changed": d.inputs_changed}
+
+    # ---- resources ------------------------------------------------------------------------------
+    def manifest(self, movie: str) -> str:
+        """The live manifest of a movie."""
+        return self._existing(movie).current()[0].canonical().decode()
+
+    def timeline(self, movie: str) -> str:
+        """The live revision's timeline: tracks of clips with start, duration and blob."""
+        timeline = self._existing(movie).current()[0].timeline
+        return timeline.model_dump_json() if timeline else "null"
+
+    def artefact(self, movie: str, artefact: str) -> str:
+        """One artefact of the live revision ('~' stands for '/' in its id): text inline, media by blob."""
+        store = self._existing(movie)
+        artefact_id = artefact.replace("~", "/")
+        entry = store.current()[0].artefacts.get(artefact_id)
+        if entry is None:
+            raise NotFound(f"no artefact {artefact_id!r} in the live revision")
+        body: dict[str, Any] = {"artefact": artefact_id, "mime_type": entry.blob.mime_type, "blob": entry.blob.hash}
+        if entry.blob.mime_type.startswith("text/"):
+            body["text"] = store.blobs.get(entry.blob).decode("utf-8", errors="replace")[:TEXT_LIMIT]
+        else:
+            body.update(size=entry.blob.size, path=store.fs.resolve(blob_path(entry.blob.hash)))
+        return json.dumps(body)
+
+
+TOOLS = ["list_blueprints", "describe_blueprint", "create_movie", "edit_inputs", "plan", "regenerate"]
+TOOLS += ["show_revision", "diff_revisions"]
+RESOURCES = {
+    "manifest": "movie://{movie}/manifest",
+    "timeline": "movie://{movie}/timeline",
+    "artefact": "movie://{movie}/artefacts/{artefact}",
+}
+
+
+def build_server(settings: Settings | None = None) -> MCPServer:
+    """The MCP server for the movies under the configured storage root."""
+    tools = MovieTools(settings or Settings.load())
+    server = MCPServer("movie_assets", instructions="Make, steer and inspect AI-made movies stored as revisions.")
+    for name in TOOLS:
+        server.tool(name=name)(_refusals_as_tool_errors(getattr(tools, name)))
+    for name, uri in RESOURCES.items():
+        server.resource(uri, name=name, mime_type="application/json")(_refusals_as_tool_errors(getattr(tools, name)))
+    return server

@@ -1,0 +1,201 @@
+"""`movie-assets view`: a Starlette app over MovieStore, like the CLI a thin face with no logic of its own.
+
+Pages are rendered on the server (Jinja2); the only script is the vendored static/app.js that polls
+a run's progress. Every POST carries a CSRF token (double submit: a cookie and a form field, both an
+HMAC of a per-process secret), ids are validated by the store's own rules, and unknown movies,
+revisions or artefacts are a 404 page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+import movie_assets.viewer.media as media
+import movie_assets.viewer.views as views
+from movie_assets.errors import InvalidId, InvalidValue, MovieAssetsError, NotFound, UnknownMovie
+from movie_assets.lifecycle.history import diff as diff_revisions
+from movie_assets.movie import MovieStore
+from movie_assets.pipeline.produce import ProduceFn
+from movie_assets.settings import Settings
+from movie_assets.store.models import RevisionId
+from movie_assets.store.paths import validate_artefact_id
+from movie_assets.viewer.provenance import provenance
+from movie_assets.viewer.runs import Regenerations
+
+HERE = Path(__file__).parent
+CSRF_COOKIE = "movie_assets_csrf"
+MAX_FORM_BYTES = 1024 * 1024
+
+
+def create_app(
+    settings: Settings | None = None,
+    produce_factory: Callable[[], ProduceFn] | None = None,
+    dagster_url: str | None = None,
+) -> Starlette:
+    """The viewer for every movie under the configured storage root."""
+    viewer = Viewer(settings or Settings.load(), produce_factory, dagster_url)
+    routes = [
+        Route("/", viewer.index),
+        Route("/movies/{movie}", viewer.movie_page),
+        Route("/movies/{movie}/history", viewer.history_page),
+        Route("/movies/{movie}/diff", viewer.diff_page),
+        Route("/movies/{movie}/artefacts/{artefact:path}", viewer.artefact_page),
+        Route("/movies/{movie}/media/{revision}/{artefact:path}", viewer.media_file),
+        Route("/movies/{movie}/edit", viewer.edit, methods=["POST"]),
+        Route("/movies/{movie}/regenerate", viewer.regenerate, methods=["POST"]),
+        Route("/movies/{movie}/progress", viewer.progress),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    handlers = {NotFound: viewer.not_found, InvalidId: viewer.not_found, UnknownMovie: viewer.not_found}
+    handlers.update({MovieAssetsError: viewer.refused, HTTPException: viewer.refused, ValueError: viewer.refused})
+    app = Starlette(routes=routes, exception_handlers=handlers)  # type: ignore[arg-type]
+    app.state.runs = viewer.runs
+    return app
+
+
+class Viewer:
+    """The pages and actions; each one a MovieStore call and a template."""
+
+    def __init__(
+        self, settings: Settings, produce_factory: Callable[[], ProduceFn] | None, dagster_url: str | None
+    ) -> None:
+        self.settings = settings
+        self.storage = settings.storage()
+        self.dagster_url = dagster_url.rstrip("/") if dagster_url else None
+        self._secret = secrets.token_bytes(32)
+        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.runs = Regenerations(produce_factory or self._default_produce)
+
+    def _default_produce(self) -> ProduceFn:
+        from movie_assets.producers.registry import registry_from_environ
+
+        return registry_from_environ(os.environ, self.settings.offline)
+
+    # ---- helpers --------------------------------------------------------------------------------
+    def store_of(self, movie: str) -> MovieStore:
+        store = self.settings.movie_store(movie, self.storage)
+        if not store.exists() and not store.fs.exists("current.json"):
+            raise UnknownMovie(f"no movie {movie!r}")
+        return store
+
+    def token(self) -> str:
+        return hmac.new(self._secret, b"csrf", hashlib.sha256).hexdigest()
+
+    def render(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
+        context.update(request=request, csrf=self.token(), dagster_url=self.dagster_url)
+        context.setdefault("title", "")
+        response = self.templates.TemplateResponse(request, name, context, status_code=status)
+        response.set_cookie(CSRF_COOKIE, self.token(), httponly=True, samesite="strict")
+        return response
+
+    async def checked_form(self, request: Request) -> dict[str, str]:
+        if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+            raise InvalidValue("the form is too large")
+        form = await request.form()
+        sent, cookie = str(form.get("csrf", "")), request.cookies.get(CSRF_COOKIE, "")
+        if not (hmac.compare_digest(sent, self.token()) and hmac.compare_digest(cookie, self.token())):
+            raise HTTPException(403, "the form's CSRF token is missing or stale: reload the page")
+        return {k: str(v) for k, v in form.items()}
+
+    # ---- pages ----------------------------------------------------------------------------------
+    async def index(self, request: Request) -> Response:
+        rows = [views.movie_row(self.settings.movie_store(m, self.storage)) for m in self.storage.list_movies()]
+        return self.render(request, "index.html", movies=rows, root=self.storage.root, title="Movies")
+
+    async def movie_page(self, request: Request) -> Response:
+        store = self.store_of(request.path_params["movie"])
+        revision = request.query_params.get("revision")
+        view = views.movie_view(store, RevisionId(revision) if revision else None)
+        return self.render(request, "movie.html", view=view, run=self.runs.get(store.movie_id), title=store.movie_id)
+
+    async def history_page(self, request: Request) -> Response:
+        store = self.store_of(request.path_params["movie"])
+        rows = views.history_rows(store)
+        return self.render(request, "history.html", movie=store.movie_id, rows=rows, title=f"{store.movie_id}: history")
+
+    async def diff_page(self, request: Request) -> Response:
+        store = self.store_of(request.path_params["movie"])
+        revisions = [str(r) for r in store.manifests.history()]
+        if len(revisions) < 2:
+            raise NotFound(f"{store.movie_id} has one revision: nothing to compare")
+        a = RevisionId(request.query_params.get("a") or revisions[-2])
+        b = RevisionId(request.query_params.get("b") or revisions[-1])
+        result = diff_revisions(store.fs, a, b)
+        changes = views.diff_media(store, result)
+        title = f"{store.movie_id}: {a} → {b}"
+        context = {"movie": store.movie_id, "diff": result, "changes": changes, "revisions": revisions}
+        return self.render(request, "diff.html", title=title, **context)
+
+    async def artefact_page(self, request: Request) -> Response:
+        store = self.store_of(request.path_params["movie"])
+        artefact_id = validate_artefact_id(request.path_params["artefact"])
+        revision = request.query_params.get("revision")
+        manifest, _ = views.load_revision(store, RevisionId(revision) if revision else None)
+        info = provenance(store, manifest, artefact_id)
+        return self.render(request, "artefact.html", info=info, movie=store.movie_id, title=artefact_id)
+
+    async def media_file(self, request: Request) -> Response:
+        store = self.store_of(request.path_params["movie"])
+        manifest = store.manifests.load(RevisionId(request.path_params["revision"]))
+        artefact_id = validate_artefact_id(request.path_params["artefact"])
+        entry = manifest.artefacts.get(artefact_id)
+        if entry is None:
+            raise NotFound(f"{manifest.revision} has no artefact {artefact_id!r}")
+        return media.blob_response(request, store.blobs, entry.blob)
+
+    # ---- actions --------------------------------------------------------------------------------
+    async def edit(self, request: Request) -> Response:
+        store = self.store_of(request.path_params["movie"])
+        form = await self.checked_form(request)
+        key, value = form.get("key", ""), form.get("value", "")
+        spec = store.blueprint().inputs.get(key.split("[", 1)[0])
+        typed: Any = _scalar(spec.type, value) if spec is not None and spec.type in ("int", "float", "bool") else value
+        store.edit({key: typed}, edited_by="viewer")
+        return RedirectResponse(f"/movies/{store.movie_id}#inputs", status_code=303)
+
+    async def regenerate(self, request: Request) -> Response:
+        store = self.store_of(request.path_params["movie"])
+        await self.checked_form(request)
+        self.runs.start(store)
+        return RedirectResponse(f"/movies/{store.movie_id}#progress", status_code=303)
+
+    async def progress(self, request: Request) -> Response:
+        store = self.store_of(request.path_params["movie"])
+        state = self.runs.get(store.movie_id)
+        return JSONResponse(state.as_json() if state else {"movie": store.movie_id, "status": "idle"})
+
+    # ---- errors ---------------------------------------------------------------------------------
+    async def not_found(self, request: Request, exc: Exception) -> Response:
+        return self.render(request, "error.html", status=404, message=str(exc), title="Not found")
+
+    async def refused(self, request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 400
+        message = exc.detail if isinstance(exc, HTTPException) else str(exc)
+        title = "Not found" if status == 404 else "Refused"
+        return self.render(request, "error.html", status=status, message=message, title=title)
+
+
+def _scalar(kind: str, text: str) -> Any:
+    """Form text to the input's type (forms only send strings)."""
+    try:
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text)
+    except ValueError:
+        raise InvalidValue(f"{text!r} is not a number") from None
+    return text.strip().lower() in ("1", "true", "yes", "on")
