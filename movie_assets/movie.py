@@ -6,24 +6,25 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
-from movie_assets.errors import BlueprintError, MovieExists, NotFound, StorageError, UnknownMovie
+from movie_assets.errors import BlueprintError, InvalidValue, MovieExists, NotFound, StorageError, UnknownMovie
 from movie_assets.lifecycle.checkpoints import Checkpoints
 from movie_assets.lifecycle.metrics import record_metrics
 from movie_assets.lifecycle.publish import publish
 from movie_assets.lifecycle.readable import refresh_readable
 from movie_assets.pipeline.blueprint import expand_graph
-from movie_assets.pipeline.blueprint.graph import ProducerGraph
+from movie_assets.pipeline.blueprint.graph import ProducerGraph, ProducerNode
 from movie_assets.pipeline.blueprint.inputs import check_loop_indices, loop_counts, normalise_edits, resolve_inputs
 from movie_assets.pipeline.blueprint.load import load_blueprint
 from movie_assets.pipeline.blueprint.schema import TIMELINE_MIME, Blueprint
-from movie_assets.pipeline.models import ExecutionPlan, JobResult, RunResult
+from movie_assets.pipeline.models import ExecutionPlan, JobResult, OutputSpec, RunResult
 from movie_assets.pipeline.planner import Planner, effective_inputs
 from movie_assets.pipeline.plans import PlanStore
 from movie_assets.pipeline.produce import ProduceFn
 from movie_assets.pipeline.runner import Runner
 from movie_assets.pipeline.signature import SucceededIndex
+from movie_assets.pipeline.steering import check_replacement, pin_key, take_key
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.events import EventLog, FileEventLog
 from movie_assets.store.hashing import json_hash
@@ -36,6 +37,7 @@ from movie_assets.store.models import (
     TimelineDocument,
     empty_manifest,
 )
+from movie_assets.store.paths import validate_artefact_id
 from movie_assets.store.storage import StorageContext
 
 BLUEPRINT_FILE = "blueprint.yaml"
@@ -101,6 +103,49 @@ class MovieStore:
         raw, _ = effective_inputs(blueprint, manifest, self.events, values)  # counts as they will be
         check_loop_indices(blueprint, values, loop_counts(blueprint, resolve_inputs(blueprint, raw)))
         return [self.events.append_input(k, v, edited_by) for k, v in values.items()]
+
+    # ---- steering: your own takes ----------------------------------------------------------------
+    def _owner(self, artefact_id: str) -> tuple[ProducerNode, OutputSpec]:
+        graph, _ = self.graph()
+        for node in graph.nodes.values():
+            for output in node.outputs:
+                if output.artefact_id == artefact_id:
+                    return node, output
+        raise InvalidValue(f"{self.movie_id} has no artefact {artefact_id!r}; see `movie-assets show {self.movie_id}`")
+
+    def override(self, artefact_id: str, data: bytes | BinaryIO, edited_by: str = "user") -> InputEvent:
+        """Pin a file of yours as an artefact: stored as a blob, logged as an input edit; on regenerate
+        the producer of that artefact does not run and everything reading it does."""
+        node, output = self._owner(validate_artefact_id(artefact_id))
+        if len(node.outputs) > 1:
+            raise InvalidValue(f"{node.job_id} makes {len(node.outputs)} artefacts together; one cannot be replaced")
+        head = data[:64] if isinstance(data, bytes | bytearray) else data.read(64)
+        if not isinstance(data, bytes | bytearray):
+            data.seek(0)
+        check_replacement(artefact_id, output.mime_type, bytes(head))
+        ref = self.blobs.put(data, output.mime_type)
+        return self.events.append_input(pin_key(artefact_id), ref.model_dump(mode="json"), edited_by)
+
+    def unpin(self, artefact_id: str, edited_by: str = "user") -> InputEvent:
+        """Give a pinned artefact back to its producer (its earlier result is reused when it still fits)."""
+        raw = self.effective_inputs()
+        if raw.get(pin_key(artefact_id)) is None:
+            raise InvalidValue(f"{artefact_id!r} is not pinned in {self.movie_id}")
+        return self.events.append_input(pin_key(artefact_id), None, edited_by)
+
+    def reroll(self, job_id: str, edited_by: str = "user") -> InputEvent:
+        """Ask a job for another take; earlier takes stay in history (and come back if you unroll)."""
+        graph, _ = self.graph()
+        if job_id not in graph.nodes:
+            raise InvalidValue(f"{self.movie_id} has no job {job_id!r}; see `movie-assets plan {self.movie_id}`")
+        take = int(self.effective_inputs().get(take_key(job_id)) or 0) + 1
+        return self.events.append_input(take_key(job_id), take, edited_by)
+
+    def effective_inputs(self) -> dict[str, Any]:
+        """The inputs (with pins and takes) as the next plan will see them."""
+        manifest, _ = self.current()
+        raw, _ = effective_inputs(self.blueprint(), manifest, self.events)
+        return raw
 
     def current(self) -> tuple[Manifest, str | None]:
         current = self.manifests.load_current()

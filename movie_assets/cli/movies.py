@@ -182,3 +182,38 @@ def export(
         raise InvalidValue(f"{manifest.revision} has no artefact {artefact!r}; see `movie-assets show {movie}`")
     write_verified(output, store.blobs.open(manifest.artefacts[artefact].blob))
     console.print(f"wrote {output} ({manifest.artefacts[artefact].blob.size} bytes)")
+
+
+@app.command()
+@handle_errors
+def override(
+    movie: str = typer.Argument(..., help="The movie."),
+    artefact: str = typer.Argument(..., help="The artefact to replace, e.g. segment-0001/script/text."),
+    file: Path = typer.Argument(..., help="Your file; its type must match the artefact's."),
+) -> None:
+    """Pin your own file as an artefact: its producer stops running, what reads it reruns."""
+    with open(file, "rb") as handle:
+        event = movie_store(movie).override(artefact, handle)
+    console.print(f"#{event.id} pinned {artefact} = {event.value['hash'][:12]} ({event.value['size']} bytes)")
+
+
+@app.command()
+@handle_errors
+def unpin(
+    movie: str = typer.Argument(..., help="The movie."),
+    artefact: str = typer.Argument(..., help="The pinned artefact to give back to its producer."),
+) -> None:
+    """Give a pinned artefact back to its producer."""
+    event = movie_store(movie).unpin(artefact)
+    console.print(f"#{event.id} unpinned {artefact}")
+
+
+@app.command()
+@handle_errors
+def reroll(
+    movie: str = typer.Argument(..., help="The movie."),
+    job: str = typer.Argument(..., help="The job to redo, e.g. segment-0001/video_clip or music."),
+) -> None:
+    """Ask a job for another take (earlier takes stay in history)."""
+    event = movie_store(movie).reroll(job)
+    console.print(f"#{event.id} {job}: take {event.value} on the next regenerate")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from movie_assets.errors import InvalidDocument, InvalidValue, NotFound
 from movie_assets.lifecycle.readable import TEXT_DIR
 from movie_assets.pipeline.models import ExecutionPlan, RunProgress
+from movie_assets.pipeline.steering import PIN
 from movie_assets.store.base import FileStat
 from movie_assets.store.blobs import GC_LOCK, blob_path
 from movie_assets.store.events import EventLog, FileEventLog
@@ -47,6 +48,7 @@ class _Marks:
     pointer_hash: str | None
     seen: set[RevisionId]
     artefact_cursor: str | None
+    input_cursor: str | None
 
 
 @dataclass
@@ -87,7 +89,9 @@ class GarbageCollector:
     def _mark(self, cutoff: float) -> _Marks:
         pointer = self.manifests.load_pointer()
         current = self.manifests.load_current().manifest
-        marks = _Marks(set(), cutoff, pointer.hash if pointer else None, set(), current.artefact_cursor)
+        marks = _Marks(
+            set(), cutoff, pointer.hash if pointer else None, set(), current.artefact_cursor, current.input_cursor
+        )
         for revision in self.manifests.history():
             marks.hashes |= self._manifest_hashes(revision, marks.hashes)
             marks.seen.add(revision)
@@ -115,6 +119,11 @@ class GarbageCollector:
             if event.output:
                 marks.hashes.add(event.output.hash)
             marks.artefact_cursor = event.id
+        # a user's file pinned as an artefact is referenced by its input edit until a revision names it
+        for edit in self.events.stream_inputs(after=marks.input_cursor):
+            if edit.key.startswith(PIN) and isinstance(edit.value, dict) and is_sha256(edit.value.get("hash")):
+                marks.hashes.add(edit.value["hash"])
+            marks.input_cursor = edit.id
 
     def _catch_up(self, marks: _Marks) -> None:
         """Mark what was committed or logged since the mark phase (called under the GC lock)."""

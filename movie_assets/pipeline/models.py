@@ -52,6 +52,7 @@ class JobDescriptor(StrictModel):
     reasons: list[str] = Field(default_factory=list)
     direct: bool = False
     planned_hash: str | None = None
+    take: int = 0  # 0: the producer's first take; more after a reroll
 
 
 class ExecutionPlan(StrictModel):

@@ -10,13 +10,16 @@ from typing import Any
 from movie_assets.pipeline.blueprint import Blueprint, ProducerNode, expand_graph, kahn_layers
 from movie_assets.pipeline.blueprint import normalise_edits as _normalise
 from movie_assets.pipeline.models import ExecutionPlan, JobDescriptor
-from movie_assets.pipeline.signature import SucceededIndex, decide, job_record
+from movie_assets.pipeline.signature import Decision, SucceededIndex, decide, job_record, pinned_record
+from movie_assets.pipeline.steering import Steering, is_steering
 from movie_assets.store.events import EventLog
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.models import InputEntry, JobRecord, Manifest, RevisionId, utc_now
 
 
-def descriptor(node: ProducerNode, reasons: list[str], direct: bool, planned_hash: str | None) -> JobDescriptor:
+def descriptor(
+    node: ProducerNode, reasons: list[str], direct: bool, planned_hash: str | None, take: int = 0
+) -> JobDescriptor:
     return JobDescriptor(
         job_id=node.job_id,
         path=node.path,
@@ -33,6 +36,7 @@ def descriptor(node: ProducerNode, reasons: list[str], direct: bool, planned_has
         reasons=reasons,
         direct=direct,
         planned_hash=planned_hash,
+        take=take,
     )
 
 
@@ -50,7 +54,8 @@ def effective_inputs(
         cursor = event.id
     if pending_edits:
         raw.update(_normalise(blueprint, pending_edits))
-    return raw, cursor
+    # an unpinned artefact or a take reset leaves no trace in the next revision's inputs
+    return {k: v for k, v in raw.items() if v is not None or not is_steering(k)}, cursor
 
 
 @dataclass
@@ -92,10 +97,19 @@ class Planner:
         carried: dict[str, JobRecord] = {}
         reused: list[str] = []
         dirty: dict[str, JobDescriptor] = {}
+        steering = Steering.of(raw)
         for job_id in graph.topological_order():
             node = graph.nodes[job_id]
             previous = manifest.jobs.get(job_id)
-            decision = decide(node, input_hashes, artefact_hashes, previous, succeeded, blob_exists)
+            pinned = steering.pinned([o.artefact_id for o in node.outputs])
+            if pinned:  # the user's file stands in for the producer: nothing runs, readers see its hash
+                record = pinned_record(node, pinned)
+                same = previous is not None and previous.inputs_hash == record.inputs_hash
+                carried[job_id] = previous if same else record  # type: ignore[assignment]
+                artefact_hashes.update({a: b.hash for a, b in pinned.items()})
+                continue
+            take = steering.takes.get(job_id, 0)
+            decision = decide(node, input_hashes, artefact_hashes, previous, succeeded, blob_exists, take)
             if decision is not None and decision.reused is not None:
                 if decision.source == "manifest":
                     carried[job_id] = previous  # type: ignore[assignment]
@@ -104,12 +118,10 @@ class Planner:
                     reused.append(job_id)
                 artefact_hashes.update({a: b.hash for a, b in decision.reused.items()})
                 continue
-            if decision is not None and previous is not None and previous.inputs_hash == decision.signature:
-                gone = sorted(b.hash[:12] for b in previous.outputs.values() if blob_exists and not blob_exists(b.hash))
-                reasons, direct = [f"output blob missing from the store: {', '.join(gone)}"], True
-            else:
+            reasons, direct = _reasons(node, previous, decision, take, blob_exists)
+            if not reasons:
                 reasons, direct = _why_dirty(node, previous, input_hashes, artefact_hashes, dirty.keys())
-            dirty[job_id] = descriptor(node, reasons, direct, decision.signature if decision else None)
+            dirty[job_id] = descriptor(node, reasons, direct, decision.signature if decision else None, take)
 
         layers = kahn_layers({j: graph.nodes[j].upstream_jobs for j in dirty})
         return ExecutionPlan(
@@ -128,6 +140,28 @@ class Planner:
             removed=sorted(set(manifest.jobs) - set(graph.nodes)),
             changed_inputs=changed_inputs,
         )
+
+
+def _reasons(
+    node: ProducerNode,
+    previous: JobRecord | None,
+    decision: Decision | None,
+    take: int,
+    blob_exists: Callable[[str], bool] | None,
+) -> tuple[list[str], bool]:
+    """Reasons only the planner's own decision can give: outputs gone from the store, a reroll."""
+    if decision is None or previous is None:
+        return [], False
+    if previous.inputs_hash == decision.signature:
+        gone = sorted(b.hash[:12] for b in previous.outputs.values() if blob_exists and not blob_exists(b.hash))
+        return [f"output blob missing from the store: {', '.join(gone)}"], True
+    return ([f"reroll: take {take}"], True) if take and _same_deps(node, previous) else ([], False)
+
+
+def _same_deps(node: ProducerNode, previous: JobRecord) -> bool:
+    """True when only the take can have changed the signature (same version and dependencies)."""
+    ids = {key.split("=", 1)[1] for key in previous.deps}
+    return previous.producer_version == node.version and ids == {r.id for refs in node.deps.values() for r in refs}
 
 
 def _why_dirty(

@@ -13,7 +13,7 @@ from typing import Literal
 
 from movie_assets.pipeline.blueprint import ProducerNode
 from movie_assets.pipeline.models import JobDescriptor
-from movie_assets.store.hashing import inputs_hash
+from movie_assets.store.hashing import inputs_hash, json_hash
 from movie_assets.store.models import ArtefactEvent, BlobRef, JobRecord
 
 
@@ -88,6 +88,7 @@ def decide(
     previous: JobRecord | None,
     index: SucceededIndex,
     blob_exists: Callable[[str], bool] | None = None,
+    take: int | None = None,
 ) -> Decision | None:
     """Signature and reuse decision for one job; None while an upstream hash is unknown (it must run first).
 
@@ -97,7 +98,9 @@ def decide(
     deps = signature_deps(job, input_hashes, artefact_hashes)
     if deps is None:
         return None
-    signature = inputs_hash(job.producer, version_of(job), deps, job.indices)
+    if take is None:
+        take = getattr(job, "take", 0)
+    signature = inputs_hash(job.producer, version_of(job), deps, job.indices, take)
     wanted = [o.artefact_id for o in job.outputs]
     reused: dict[str, BlobRef] | None = None
     source: Source | None = None
@@ -108,6 +111,12 @@ def decide(
     if reused is not None and blob_exists is not None and not all(blob_exists(b.hash) for b in reused.values()):
         reused, source = None, None
     return Decision(signature, deps, reused, source)
+
+
+def pinned_record(job: ProducerNode | JobDescriptor, outputs: dict[str, BlobRef]) -> JobRecord:
+    """The record of a job whose output the user supplied: no producer runs, the pin is the signature."""
+    signature = json_hash({"pinned": {a: b.hash for a, b in sorted(outputs.items())}})
+    return job_record(job, signature, {}, outputs)
 
 
 def version_of(job: ProducerNode | JobDescriptor) -> str:

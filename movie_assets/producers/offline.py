@@ -17,13 +17,18 @@ VOICES = {"calm": 180.0, "bright": 260.0, "deep": 120.0}
 _WORDS = "light river city night memory signal garden machine voice morning ocean thread window".split()
 
 
+def _take(request: ProduceRequest) -> tuple[int, ...]:
+    """Seed parts of a reroll: nothing for the first take, so first takes keep their bytes."""
+    return (request.job.take,) if request.job.take else ()
+
+
 def script(request: ProduceRequest) -> ProduceResult:
     """Narration text of one segment: the user's text if given, else written from title and topic."""
     index = request.job.indices.get("segment", 0)
     text = (request.value("text") or "").strip()
     if not text:
         title, topic = request.value("title"), request.value("topic")
-        seed = media.seed_of(title, topic, index)
+        seed = media.seed_of(title, topic, index, *_take(request))
         extra = " ".join(_WORDS[(seed >> (4 * k)) % len(_WORDS)] for k in range(4))
         text = f"Part {index + 1} of {title}. A scene about {topic}: {extra}."
     return ProduceResult({"text": text.encode("utf-8")}, cost=0.0001 * len(text))
@@ -44,13 +49,14 @@ def prompt(request: ProduceRequest) -> ProduceResult:
 def image(request: ProduceRequest) -> ProduceResult:
     text = request.value("prompt")
     idx = request.job.indices
-    picture = media.card(WIDTH, HEIGHT, media.seed_of(text, idx.get("image", 0)), text[:48], f"image {idx}")
+    seed = media.seed_of(text, idx.get("image", 0), *_take(request))
+    picture = media.card(WIDTH, HEIGHT, seed, text[:48], f"image {idx}")
     return ProduceResult({"image": media.png_bytes(picture)}, cost=0.02)
 
 
 def video_clip(request: ProduceRequest) -> ProduceResult:
     text = request.value("prompt")
-    seed = media.seed_of(text)
+    seed = media.seed_of(text, *_take(request))
     frames = (
         media.card(WIDTH, HEIGHT, seed, text[:48], f"frame {n}", phase=n / FPS).tobytes()
         for n in range(int(CLIP_SECONDS * FPS))
@@ -60,12 +66,13 @@ def video_clip(request: ProduceRequest) -> ProduceResult:
 
 def narration(request: ProduceRequest) -> ProduceResult:
     text = request.value("script")
-    samples = media.speech_like(text, VOICES.get(request.value("voice"), 180.0))
+    pitch = VOICES.get(request.value("voice"), 180.0) * (1 + 0.04 * request.job.take)  # another take, another read
+    samples = media.speech_like(text, pitch)
     return ProduceResult({"audio": media.wav_bytes(samples)}, cost=0.00002 * len(text))
 
 
 def music(request: ProduceRequest) -> ProduceResult:
-    samples = media.music_bed(media.seed_of(request.value("prompt")), MUSIC_SECONDS)
+    samples = media.music_bed(media.seed_of(request.value("prompt"), *_take(request)), MUSIC_SECONDS)
     return ProduceResult({"audio": media.wav_bytes(samples)}, cost=0.05)
 
 

@@ -68,16 +68,20 @@ def inputs_hash(
     producer_version: str,
     deps: Mapping[str, str],
     indices: Mapping[str, int] | None = None,
+    take: int = 0,
 ) -> str:
-    """Job signature: hash of producer, version, sorted (dep id, dep hash) and loop indices.
+    """Job signature: hash of producer, version, sorted (dep id, dep hash), loop indices and take.
 
     Loop indices are part of the signature so two segments with identical upstream hashes are still
-    two different jobs (a producer may use its index, e.g. to title a segment).
+    two different jobs (a producer may use its index, e.g. to title a segment). A take above 0 (a
+    reroll) makes another signature, so another result; take 0 leaves every signature as it was.
     """
-    payload = {
+    payload: dict = {
         "producer": producer,
         "version": producer_version,
         "deps": sorted([k, v] for k, v in deps.items()),
         "indices": dict(sorted((indices or {}).items())),
     }
+    if take:
+        payload["take"] = take
     return json_hash(payload)

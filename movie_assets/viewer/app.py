@@ -30,6 +30,7 @@ from movie_assets.errors import InvalidId, InvalidValue, MovieAssetsError, NotFo
 from movie_assets.lifecycle.history import diff as diff_revisions
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.produce import ProduceFn
+from movie_assets.pipeline.steering import pin_key, take_key
 from movie_assets.settings import Settings
 from movie_assets.store.models import RevisionId
 from movie_assets.store.paths import validate_artefact_id
@@ -39,6 +40,7 @@ from movie_assets.viewer.runs import Regenerations
 HERE = Path(__file__).parent
 CSRF_COOKIE = "movie_assets_csrf"
 MAX_FORM_BYTES = 1024 * 1024
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
 
 def create_app(
@@ -57,6 +59,9 @@ def create_app(
         Route("/movies/{movie}/media/{revision}/{artefact:path}", viewer.media_file),
         Route("/movies/{movie}/edit", viewer.edit, methods=["POST"]),
         Route("/movies/{movie}/regenerate", viewer.regenerate, methods=["POST"]),
+        Route("/movies/{movie}/override", viewer.override, methods=["POST"]),
+        Route("/movies/{movie}/unpin", viewer.unpin, methods=["POST"]),
+        Route("/movies/{movie}/reroll", viewer.reroll, methods=["POST"]),
         Route("/movies/{movie}/progress", viewer.progress),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
@@ -102,14 +107,14 @@ class Viewer:
         response.set_cookie(CSRF_COOKIE, self.token(), httponly=True, samesite="strict")
         return response
 
-    async def checked_form(self, request: Request) -> dict[str, str]:
-        if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
-            raise InvalidValue("the form is too large")
-        form = await request.form()
+    async def checked_form(self, request: Request, limit: int = MAX_FORM_BYTES) -> dict[str, Any]:
+        if int(request.headers.get("content-length") or 0) > limit:
+            raise InvalidValue(f"the upload is over the {limit // (1024 * 1024)} MiB limit")
+        form = await request.form(max_part_size=limit)
         sent, cookie = str(form.get("csrf", "")), request.cookies.get(CSRF_COOKIE, "")
         if not (hmac.compare_digest(sent, self.token()) and hmac.compare_digest(cookie, self.token())):
             raise HTTPException(403, "the form's CSRF token is missing or stale: reload the page")
-        return {k: str(v) for k, v in form.items()}
+        return {k: v if hasattr(v, "read") else str(v) for k, v in form.items()}
 
     # ---- pages ----------------------------------------------------------------------------------
     async def index(self, request: Request) -> Response:
@@ -146,7 +151,11 @@ class Viewer:
         revision = request.query_params.get("revision")
         manifest, _ = views.load_revision(store, RevisionId(revision) if revision else None)
         info = provenance(store, manifest, artefact_id)
-        return self.render(request, "artefact.html", info=info, movie=store.movie_id, title=artefact_id)
+        steering = store.effective_inputs()
+        pending_pin = steering.get(pin_key(artefact_id))
+        take = steering.get(take_key(info.media.job_id)) or 0
+        context = {"info": info, "movie": store.movie_id, "pinned": pending_pin, "take": take}
+        return self.render(request, "artefact.html", title=artefact_id, **context)
 
     async def media_file(self, request: Request) -> Response:
         store = self.store_of(request.path_params["movie"])
@@ -171,6 +180,30 @@ class Viewer:
         store = self.store_of(request.path_params["movie"])
         await self.checked_form(request)
         self.runs.start(store)
+        return RedirectResponse(f"/movies/{store.movie_id}#progress", status_code=303)
+
+    async def override(self, request: Request) -> Response:
+        store = self.store_of(request.path_params["movie"])
+        form = await self.checked_form(request, MAX_UPLOAD_BYTES)
+        artefact_id, upload = str(form.get("artefact", "")), form.get("file")
+        if upload is None or not hasattr(upload, "read"):
+            raise InvalidValue("choose a file to upload")
+        data = await upload.read(MAX_UPLOAD_BYTES + 1)
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise InvalidValue(f"the upload is over the {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB limit")
+        store.override(artefact_id, data, edited_by="viewer")
+        return RedirectResponse(f"/movies/{store.movie_id}/artefacts/{artefact_id}", status_code=303)
+
+    async def unpin(self, request: Request) -> Response:
+        store = self.store_of(request.path_params["movie"])
+        artefact_id = (await self.checked_form(request)).get("artefact", "")
+        store.unpin(artefact_id, edited_by="viewer")
+        return RedirectResponse(f"/movies/{store.movie_id}/artefacts/{artefact_id}", status_code=303)
+
+    async def reroll(self, request: Request) -> Response:
+        store = self.store_of(request.path_params["movie"])
+        form = await self.checked_form(request)
+        store.reroll(form.get("job", ""), edited_by="viewer")
         return RedirectResponse(f"/movies/{store.movie_id}#progress", status_code=303)
 
     async def progress(self, request: Request) -> Response:

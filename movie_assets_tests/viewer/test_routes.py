@@ -135,3 +135,55 @@ def test_an_edit_the_store_refuses_is_a_page_with_its_message(client):
     csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
     response = client.post(f"/movies/{MOVIE}/edit", data={"key": "SegmentText[7]", "value": "x", "csrf": csrf})
     assert response.status_code == 400 and "NumOfSegments is 3" in response.text
+
+
+def _csrf(client) -> str:
+    page = client.get(f"/movies/{MOVIE}").text
+    return page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+
+
+def test_upload_pins_a_file_reroll_asks_for_a_take_and_unpin_gives_it_back(client, built):
+    csrf = _csrf(client)
+    page = client.get(f"/movies/{MOVIE}/artefacts/segment-0001/script/text")
+    assert "Upload and pin" in page.text and "Reroll segment-0001/script" in page.text
+    uploaded = client.post(
+        f"/movies/{MOVIE}/override",
+        data={"csrf": csrf, "artefact": "segment-0001/script/text"},
+        files={"file": ("mine.txt", b"My own words for the second scene.", "text/plain")},
+        follow_redirects=False,
+    )
+    assert uploaded.status_code == 303
+    assert "pinned" in client.get(f"/movies/{MOVIE}/artefacts/segment-0001/script/text").text
+    assert "segment-0001/script" not in built.plan().job_ids
+    rerolled = client.post(f"/movies/{MOVIE}/reroll", data={"csrf": csrf, "job": "music"}, follow_redirects=False)
+    assert rerolled.status_code == 303 and [j.take for j in built.plan().jobs if j.job_id == "music"] == [1]
+    unpinned = client.post(
+        f"/movies/{MOVIE}/unpin", data={"csrf": csrf, "artefact": "segment-0001/script/text"}, follow_redirects=False
+    )
+    assert unpinned.status_code == 303 and "@pin:segment-0001/script/text" not in built.effective_inputs()
+
+
+def test_an_upload_of_the_wrong_type_or_over_the_limit_is_refused(client, built, monkeypatch):
+    import movie_assets.viewer.app as viewer_app
+
+    csrf = _csrf(client)
+    wrong = client.post(
+        f"/movies/{MOVIE}/override",
+        data={"csrf": csrf, "artefact": "segment-0000/narration/audio"},
+        files={"file": ("voice.wav", b"not a wav at all", "audio/wav")},
+    )
+    assert wrong.status_code == 400 and "is audio/wav; the file given is text/plain" in wrong.text
+    monkeypatch.setattr(viewer_app, "MAX_UPLOAD_BYTES", 1024)
+    big = client.post(
+        f"/movies/{MOVIE}/override",
+        data={"csrf": csrf, "artefact": "segment-0000/script/text"},
+        files={"file": ("big.txt", b"x" * 4096, "text/plain")},
+    )
+    assert big.status_code == 400 and "limit" in big.text
+    no_token = client.post(
+        f"/movies/{MOVIE}/override",
+        data={"artefact": "segment-0000/script/text"},
+        files={"file": ("a.txt", b"x", "text/plain")},
+    )
+    assert no_token.status_code == 403
+    assert not any(k.startswith("@pin:") for k in built.effective_inputs())

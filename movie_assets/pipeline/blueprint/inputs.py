@@ -8,6 +8,7 @@ from typing import Any
 
 from movie_assets.errors import BlueprintError, InvalidValue
 from movie_assets.pipeline.blueprint.schema import NAME, Blueprint, InputSpec
+from movie_assets.pipeline.steering import check_steering, is_steering
 from movie_assets.store.hashing import canonical_json
 
 _KEY = re.compile(rf"^(?P<name>{NAME})(?:\[(?P<index>\d+)\])?$")
@@ -72,6 +73,12 @@ def normalise_edits(bp: Blueprint, edits: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     problems = []
     for key, value in edits.items():
+        if is_steering(key):  # pins and takes: checked by their own rules, not the blueprint's
+            try:
+                out[key] = check_steering(key, value)
+            except ValueError as exc:
+                problems.append((f"inputs.{key}", str(exc)))
+            continue
         try:
             name, index = parse_input_key(key)
         except ValueError as exc:
@@ -140,6 +147,8 @@ def check_loop_indices(bp: Blueprint, values: Mapping[str, Any], counts: Mapping
     """Refuse edits of loop instances that do not exist (an edit that could never take effect)."""
     problems = []
     for key in values:
+        if is_steering(key):
+            continue
         name, index = parse_input_key(key)
         spec = bp.inputs[name]
         if spec.loop and index is not None and index >= counts.get(spec.loop, 0):

@@ -1,0 +1,101 @@
+"""Steering a movie beyond its inputs: pinning your own file as an artefact, asking a job for another take.
+
+Both are logged as input events under reserved keys, so they are versioned, folded and published
+like any input (a revision's manifest records its pins and takes):
+- `@pin:<artefact id>` = {hash, size, mime_type} of a stored blob, or None to unpin;
+- `@take:<job id>` = the take number (0 is the producer's first), or None to go back to take 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from movie_assets.errors import InvalidValue
+from movie_assets.store.models import BlobRef
+
+PIN = "@pin:"
+TAKE = "@take:"
+
+
+def is_steering(key: str) -> bool:
+    return key.startswith((PIN, TAKE))
+
+
+def pin_key(artefact_id: str) -> str:
+    return f"{PIN}{artefact_id}"
+
+
+def take_key(job_id: str) -> str:
+    return f"{TAKE}{job_id}"
+
+
+def check_steering(key: str, value: Any) -> Any:
+    """The value of a steering edit, checked; InvalidValue with the reason."""
+    if value is None:
+        return None
+    if key.startswith(PIN):
+        try:
+            return BlobRef.model_validate(value).model_dump(mode="json")
+        except ValueError:
+            raise InvalidValue(f"{key}: a pin is a blob reference {{hash, size, mime_type}}") from None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidValue(f"{key}: a take is a whole number from 0")
+    return value
+
+
+@dataclass
+class Steering:
+    pins: dict[str, BlobRef] = field(default_factory=dict)  # artefact id -> the user's blob
+    takes: dict[str, int] = field(default_factory=dict)  # job id -> take
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> Steering:
+        steering = cls()
+        for key, value in values.items():
+            if value is None:
+                continue
+            if key.startswith(PIN):
+                steering.pins[key[len(PIN) :]] = BlobRef.model_validate(value)
+            elif key.startswith(TAKE):
+                steering.takes[key[len(TAKE) :]] = int(value)
+        return steering
+
+    def pinned(self, artefact_ids: list[str]) -> dict[str, BlobRef]:
+        return {a: self.pins[a] for a in artefact_ids if a in self.pins}
+
+
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"GIF8", 0, "image/gif"),
+    (b"WAVE", 8, "audio/wav"),
+    (b"ftyp", 4, "video/mp4"),
+    (b"ID3", 0, "audio/mpeg"),
+    (b"OggS", 0, "audio/ogg"),
+)
+
+
+def sniff(head: bytes) -> str:
+    """The type a file's first bytes show (what it is, whatever its name says)."""
+    for magic, offset, mime in _MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return mime
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        # a multi-byte character cut at the end of the sample is still text
+        try:
+            text = head[:-3].decode("utf-8")
+        except UnicodeDecodeError:
+            return "application/octet-stream"
+    return "text/plain" if "\x00" not in text else "application/octet-stream"
+
+
+def check_replacement(artefact_id: str, declared: str, head: bytes) -> None:
+    """Refuse a user's file whose content is not of the type the artefact's producer makes."""
+    found = sniff(head)
+    fits = found == declared or (declared.startswith("text/") and found == "text/plain")
+    if not fits:
+        raise InvalidValue(f"{artefact_id} is {declared}; the file given is {found}")
