@@ -17,6 +17,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from movie_assets.errors import MovieAssetsError, NotFound, UnknownMovie
+from movie_assets.lifecycle.estimate import estimate_cost
 from movie_assets.lifecycle.history import diff
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import builtin_blueprints, resolve_blueprint
@@ -82,10 +83,21 @@ class MovieTools:
         return [{"id": e.id, "key": e.key, "value": e.value} for e in events]
 
     def plan(self, movie: str) -> dict:
-        """What the next regenerate would run and why; writes nothing."""
-        result = self._existing(movie).plan()
-        jobs = [{"job": j.job_id, "why": j.reasons} for j in result.jobs]
-        return {"revision": str(result.revision), "jobs": jobs, "reused": result.reused}
+        """What the next regenerate would run, why, and its estimated cost (from earlier runs); writes nothing."""
+        store = self._existing(movie)
+        result = store.plan()
+        estimate = estimate_cost(result, store.events)
+        jobs = [
+            {"job": j.job_id, "why": j.reasons, "estimated_cost_usd": estimate.per_job.get(j.job_id)}
+            for j in result.jobs
+        ]
+        return {
+            "revision": str(result.revision),
+            "jobs": jobs,
+            "reused": result.reused,
+            "estimated_cost_usd": round(estimate.total, 6),
+            "jobs_without_estimate": estimate.unknown,
+        }
 
     def regenerate(self, movie: str) -> dict:
         """Plan, run the dirty producers and commit the next revision; returns it and what it cost."""

@@ -9,6 +9,7 @@
 | MOVIE_ASSETS_REDIS_PREFIX | key prefix of the streams | movie_assets |
 | MOVIE_ASSETS_REDIS_DURABILITY | aof (server fsyncs every write), replicas:N (WAIT), or none | aof |
 | MOVIE_ASSETS_OFFLINE | run jobs of unconfigured providers with the offline producers | false |
+| MOVIE_ASSETS_VIEWER_URL | where `movie-assets view` is served, for links from the Dagster UI | |
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Settings(BaseSettings):
     redis_prefix: str = "movie_assets"
     redis_durability: str = "aof"
     offline: bool = False
+    viewer_url: str | None = None
 
     @field_validator("storage_options", mode="before")
     @classmethod

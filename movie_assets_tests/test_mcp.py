@@ -48,6 +48,7 @@ def test_an_agent_creates_plans_regenerates_and_reads_a_movie(tmp_path):
         assert created["input_events"] >= 2
         plan = _json(await session.call_tool("plan", {"movie": "agentfilm"}))
         assert plan["revision"] == "rev-0001" and len(plan["jobs"]) > 3
+        assert plan["estimated_cost_usd"] == 0 and len(plan["jobs_without_estimate"]) == len(plan["jobs"])
         done = _json(await session.call_tool("regenerate", {"movie": "agentfilm"}))
         assert done["committed"] and done["revision"] == "rev-0001" and done["cost_usd"] > 0
         _json(
@@ -55,6 +56,8 @@ def test_an_agent_creates_plans_regenerates_and_reads_a_movie(tmp_path):
                 "edit_inputs", {"movie": "agentfilm", "edits": {"SegmentText[1]": "A second scene."}}
             )
         )
+        replan = _json(await session.call_tool("plan", {"movie": "agentfilm"}))
+        assert replan["estimated_cost_usd"] > 0 and replan["jobs_without_estimate"] == []
         again = _json(await session.call_tool("regenerate", {"movie": "agentfilm"}))
         assert again["revision"] == "rev-0002"
         changes = _json(

@@ -22,6 +22,7 @@ from movie_assets.cli.common import (
 from movie_assets.errors import (
     InvalidValue,
 )
+from movie_assets.lifecycle.estimate import CostEstimate, estimate_cost
 from movie_assets.lifecycle.metrics import load_metrics
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import resolve_blueprint
@@ -55,7 +56,7 @@ def edit(movie: str, assignments: list[str]) -> None:
         console.print(f"#{event.id} {event.key} = {event.value!r}")
 
 
-def print_plan(plan: ExecutionPlan) -> None:
+def print_plan(plan: ExecutionPlan, estimate: CostEstimate | None = None) -> None:
     console.print(
         f"[bold]{plan.movie_id}[/bold] {plan.base_revision} -> {plan.revision}: {len(plan.jobs)} jobs in "
         f"{len(plan.layers)} layers, {len(plan.carried)} carried, {len(plan.reused)} reused from the log"
@@ -68,13 +69,18 @@ def print_plan(plan: ExecutionPlan) -> None:
             table.add_row(str(number), job.job_id, "yes" if job.direct else "", "; ".join(job.reasons))
     if plan.layers:
         console.print(table)
+    if estimate is not None and plan.jobs:
+        unknown = f" ({len(estimate.unknown)} jobs never ran before: not counted)" if estimate.unknown else ""
+        console.print(f"estimated cost ${estimate.total:.4f}, from this movie's earlier runs{unknown}")
 
 
 @app.command()
 @handle_errors
 def plan(movie: str) -> None:
-    """Show what the next regenerate would run and why; writes nothing."""
-    print_plan(movie_store(movie).plan())
+    """Show what the next regenerate would run, why, and what it will probably cost; writes nothing."""
+    store = movie_store(movie)
+    plan = store.plan()
+    print_plan(plan, estimate_cost(plan, store.events))
 
 
 @app.command()

@@ -10,6 +10,7 @@ from movie_assets.orchestration.resources import EventLogResource, StorageResour
 from movie_assets.pipeline.models import JobResult
 from movie_assets.pipeline.produce import ProduceResult
 from movie_assets.pipeline.recorder import JobRecorder, PreparedJob
+from movie_assets.settings import Settings
 from movie_assets.store.models import JobRecord
 
 
@@ -43,6 +44,7 @@ class CasIOManager(dg.ConfigurableIOManager):
         if obj is None:
             return
         movie_id, _ = job_id_of(context.asset_key)
+        viewer_url = Settings.load().viewer_url
         store = movie_store(self.storage, self.events, movie_id)
         # the IO manager only stores: producing happened in the asset, recording is the pipeline's
         recorder = JobRecorder(store.blobs, store.events)
@@ -65,6 +67,9 @@ class CasIOManager(dg.ConfigurableIOManager):
             metadata[f"{name}_blob"] = blob.hash
             metadata[f"{name}_size"] = dg.MetadataValue.int(blob.size)
             metadata[f"{name}_mime_type"] = blob.mime_type
+            if viewer_url:  # the viewer plays and explains it; Dagster cannot play media
+                link = f"{viewer_url.rstrip('/')}/movies/{movie_id}/artefacts/{artefact_id}"
+                metadata[f"{name}_in_viewer"] = dg.MetadataValue.url(link)
         context.add_output_metadata(metadata)
 
     def load_input(self, context: dg.InputContext) -> JobRecord:

@@ -85,7 +85,8 @@ def test_definitions_match_the_blueprint(root, store):
     assert [s.name for s in defs.sensors] == ["input_log_sensor"]
 
 
-def test_materialize_in_process_commits_rev_0001(root, store, instance):
+def test_materialize_in_process_commits_rev_0001(root, store, instance, monkeypatch):
+    monkeypatch.setenv("MOVIE_ASSETS_VIEWER_URL", "http://127.0.0.1:8765/")
     defs = _defs(root)
     result = _materialize_all(defs, instance, store)
     manifest, digest = store.current()
@@ -100,6 +101,9 @@ def test_materialize_in_process_commits_rev_0001(root, store, instance):
         version = event.asset_materialization.tags[DATA_VERSION_TAG]
         assert version == next(iter(record.outputs.values())).hash
         assert event.asset_materialization.metadata["record"].value["inputs_hash"] == record.inputs_hash
+        [(artefact_id, _)] = record.outputs.items()
+        link = event.asset_materialization.metadata[f"{artefact_id.rsplit('/', 1)[-1]}_in_viewer"].value
+        assert link == f"http://127.0.0.1:8765/movies/{MOVIE}/artefacts/{artefact_id}", "Dagster links to the viewer"
     commit = instance.get_latest_materialization_event(manifest_key(MOVIE)).asset_materialization
     assert commit.tags[DATA_VERSION_TAG] == digest and commit.metadata["revision"].value == "rev-0001"
     checks = result.get_asset_check_evaluations()
