@@ -141,6 +141,12 @@ class MovieStore:
         take = int(self.effective_inputs().get(take_key(job_id)) or 0) + 1
         return self.events.append_input(take_key(job_id), take, edited_by)
 
+    def delete(self) -> None:
+        """Remove the movie and all its history from the store; UnknownMovie if there is none."""
+        if not self.exists() and not self.fs.exists("current.json"):
+            raise UnknownMovie(f"no movie {self.movie_id!r} under {self.storage.root}")
+        self.fs.remove_all()
+
     def effective_inputs(self) -> dict[str, Any]:
         """The inputs (with pins and takes) as the next plan will see them."""
         manifest, _ = self.current()

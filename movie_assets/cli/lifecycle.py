@@ -142,3 +142,22 @@ def migrate(legacy_dir: Path, movie: str) -> None:
     for line in report.skipped:
         console.print(f"[dim]unchanged[/dim] {line}")
     console.print(f"{movie}: {len(report.created)} revisions created, {report.blobs_stored} blobs stored")
+
+
+@app.command()
+@handle_errors
+def delete(
+    movie: str = typer.Argument(..., help="The movie to delete, with every revision and blob."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete a movie and its whole history from the store (asks first)."""
+    store = existing_movie(movie)
+    files = store.fs.scan("", hidden=True)
+    summary = (
+        f"{movie}: {len(store.manifests.history())} revisions, {len(files)} files, {sum(f.size for f in files):,} bytes"
+    )
+    if not yes and not typer.confirm(f"delete {summary}?", default=False):
+        err.print("nothing deleted")
+        raise typer.Exit(1)
+    store.delete()
+    console.print(f"deleted {summary}")

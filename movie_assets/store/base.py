@@ -113,6 +113,10 @@ class Backend(abc.ABC):
         """Remove the file; NotFound if it is already gone."""
 
     @abc.abstractmethod
+    def remove_tree(self, path: str) -> None:
+        """Remove `path` and everything below it (a whole movie); NotFound if nothing is there."""
+
+    @abc.abstractmethod
     def lock(self, path: str) -> contextlib.AbstractContextManager[None]:
         """An exclusive lock named after `path`, released even if its holder dies (no stale locks)."""
 
@@ -168,6 +172,11 @@ class FsspecBackend(Backend, abc.ABC):
             self.fs.rm_file(path)
         except FileNotFoundError:
             raise NotFound(path) from None
+
+    def remove_tree(self, path: str) -> None:
+        if not self.fs.exists(path):
+            raise NotFound(path)
+        self.fs.rm(path, recursive=True)
 
     def scan(self, path: str) -> list[tuple[str, int, float]]:
         try:

@@ -95,6 +95,10 @@ class MemoryBackend(FsspecBackend):
                 if name.startswith(prefix)
             ]
 
+    def remove_tree(self, path: str) -> None:
+        with _MEMORY_LOCK:
+            super().remove_tree(path)
+
     def touch(self, path: str) -> None:
         with _MEMORY_LOCK:
             try:

@@ -214,6 +214,11 @@ class MovieFS:
         with translated(self.backend, path):
             return self.backend.update(path, change)
 
+    def remove_all(self) -> None:
+        """Remove the whole movie folder: every revision, blob and log (the movie id becomes free)."""
+        with translated(self.backend, self.base):
+            self.backend.remove_tree(self.base)
+
     def stage(self) -> StagedFile:
         """A file being written that becomes visible only on `publish` (create-only)."""
         return StagedFile(self)

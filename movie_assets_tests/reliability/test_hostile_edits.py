@@ -77,3 +77,19 @@ producers:
 """
     with pytest.raises(BlueprintError, match="output names are identifiers"):
         load_blueprint(yaml)
+
+
+def test_a_misspelt_blueprint_name_suggests_the_right_one(tmp_path):
+    result = _cli(tmp_path / "b", "init", MOVIE, "-b", "audio-onyl", "--set", "Title=x")
+    assert result.exit_code == 2 and "did you mean audio-only?" in result.output
+
+
+def test_delete_asks_first_and_then_removes_the_whole_movie(tmp_path):
+    root = tmp_path / "b"
+    assert _cli(root, "init", MOVIE, "-b", "audio-only", "--set", "Title=Gone soon").exit_code == 0
+    assert _cli(root, "init", "keep", "-b", "audio-only", "--set", "Title=Stays").exit_code == 0
+    declined = CliRunner().invoke(app, ["--root", str(root), "delete", MOVIE], input="n\n")
+    assert declined.exit_code == 1 and (root / MOVIE).exists()
+    confirmed = CliRunner().invoke(app, ["--root", str(root), "delete", MOVIE], input="y\n")
+    assert confirmed.exit_code == 0 and not (root / MOVIE).exists() and (root / "keep").exists()
+    assert _cli(root, "delete", MOVIE, "--yes").exit_code == 2, "a movie that is not there"

@@ -96,3 +96,14 @@ def test_create_only_publish_has_one_winner_across_processes(tmp_path):
     storage = StorageContext(StorageConfig(driver="local", root=root))
     assert storage.movie("m").read("race/target").startswith(b"writer ")
     assert os.listdir(storage.movie("m").resolve(".staging")) == []
+
+
+def test_remove_all_takes_the_whole_movie_and_only_it(storage):
+    storage.movie("m").write_atomic("a/b.json", b"1")
+    storage.movie("m").write_atomic("blobs/ab/x", b"2")
+    storage.movie("other").write_atomic("c.txt", b"3")
+    storage.movie("m").remove_all()
+    assert storage.list_movies() == ["other"] and storage.movie("m").list() == []
+    assert storage.movie("other").read("c.txt") == b"3"
+    with pytest.raises(NotFound):
+        storage.movie("m").remove_all()

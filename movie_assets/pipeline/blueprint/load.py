@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib.resources
 from pathlib import Path
 
@@ -42,9 +43,18 @@ def builtin_blueprints() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in files.iterdir() if p.name.endswith(".yaml"))
 
 
+def _unknown(name: str) -> str:
+    """`no shipped blueprint 'audio-onyl' (did you mean audio-only?); known: ...`"""
+    known = builtin_blueprints()
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"no shipped blueprint {name!r}{hint}; known: {', '.join(known)}"
+
+
 def load_builtin(name: str) -> Blueprint:
+    """A blueprint shipped in the package, by name."""
     if name not in builtin_blueprints():
-        raise BlueprintError([("<name>", f"no shipped blueprint {name!r}; known: {builtin_blueprints()}")], name)
+        raise BlueprintError([("<name>", _unknown(name))], name)
     text = importlib.resources.files("movie_assets.blueprints").joinpath(f"{name}.yaml").read_text("utf-8")
     return load_blueprint(text, name=f"{name}.yaml")
 
@@ -55,5 +65,6 @@ def resolve_blueprint(name_or_path: str) -> Blueprint:
         return load_builtin(name_or_path)
     path = Path(name_or_path)
     if not path.is_file():
-        raise BlueprintError([("<name>", f"{name_or_path!r} is neither a shipped blueprint nor a file")], name_or_path)
+        message = _unknown(name_or_path) + "; nor is it a YAML file"
+        raise BlueprintError([("<name>", message)], name_or_path)
     return load_blueprint(path)
