@@ -79,12 +79,15 @@ def test_concurrent_appends_from_processes_stay_intact(tmp_path):
 
 def test_concurrent_appends_from_threads(storage):
     events = FileEventLog(storage.movie("m"))
+    # on S3 every append is a compare-and-swap of the whole object: fewer lines show the same race
+    per_writer = 30 if storage.config.driver == "s3" else 100
     threads = [
-        threading.Thread(target=lambda w=w: [events.append_input(f"k{w}", i) for i in range(100)]) for w in range(4)
+        threading.Thread(target=lambda w=w: [events.append_input(f"k{w}", i) for i in range(per_writer)])
+        for w in range(4)
     ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     ids = [int(e.id) for e in events.stream_inputs()]
-    assert ids == list(range(1, 401))
+    assert ids == list(range(1, 4 * per_writer + 1))

@@ -1,0 +1,18 @@
+"""The command line starts without the heavy parts it does not need (measured in a fresh interpreter)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("dagster", "boto3", "botocore", "s3fs", "redis", "numpy", "PIL", "imageio", "mcp", "uvicorn", "starlette")
+
+
+def test_help_imports_no_orchestrator_cloud_client_or_media_library():
+    probe = f"import sys, movie_assets.cli\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == [], f"imported at start-up: {loaded}"
+    help_text = subprocess.run(
+        [sys.executable, "-m", "movie_assets.cli", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "regenerate" in help_text and "view" in help_text and "mcp" in help_text
