@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Callable
 
 import dagster as dg
@@ -59,6 +60,20 @@ def build_definitions(
     sensor_interval: int = 15,
 ) -> dg.Definitions:
     """Definitions for every movie under the storage root (default: configured from the environment)."""
+    # observable source assets are a beta API in dagster 1.13 and warn once per asset built, which
+    # floods every load of the code location with hundreds of identical lines; the API is pinned.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=dg.BetaWarning)
+        warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+        return _build_definitions(storage, events, produce_factory, sensor_interval)
+
+
+def _build_definitions(
+    storage: StorageResource | None,
+    events: EventLogResource | None,
+    produce_factory: Callable[[], ProduceFn],
+    sensor_interval: int,
+) -> dg.Definitions:
     env_storage, env_events = resources_from_env()
     storage = storage or env_storage
     events = events or env_events

@@ -243,3 +243,12 @@ def test_sensor_and_schedule_hold_a_plan_whose_provider_is_not_configured(root, 
     monkeypatch.setenv("MOVIE_ASSETS_OFFLINE", "1")  # explicit offline fallback: the run is requested
     tick = sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=None))
     assert len(tick.run_requests) == 1
+
+
+def test_loading_the_definitions_prints_no_beta_warning_flood(root, store):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _defs(root)
+    assert [str(w.message)[:80] for w in caught if "beta" in str(w.message).lower()] == []
