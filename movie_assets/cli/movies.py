@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sys
+from collections import Counter
 from pathlib import Path
 
 import typer
@@ -56,31 +59,76 @@ def edit(movie: str, assignments: list[str]) -> None:
         console.print(f"#{event.id} {event.key} = {event.value!r}")
 
 
-def print_plan(plan: ExecutionPlan, estimate: CostEstimate | None = None) -> None:
+SUMMARY_ROWS = 20  # a plan longer than this is summarised unless --all
+
+
+def print_plan(plan: ExecutionPlan, estimate: CostEstimate | None = None, everything: bool = True) -> None:
+    """The plan as tables; a long one (printing 10,000 rows takes seconds) as counts, reasons and the
+    first rows unless `everything`."""
     console.print(
         f"[bold]{plan.movie_id}[/bold] {plan.base_revision} -> {plan.revision}: {len(plan.jobs)} jobs in "
         f"{len(plan.layers)} layers, {len(plan.carried)} carried, {len(plan.reused)} reused from the log"
     )
     if plan.changed_inputs:
-        console.print("changed inputs: " + ", ".join(plan.changed_inputs))
+        shown = plan.changed_inputs if everything else plan.changed_inputs[:SUMMARY_ROWS]
+        more = len(plan.changed_inputs) - len(shown)
+        console.print("changed inputs: " + ", ".join(shown) + (f" (+{more} more)" if more else ""))
+    rows = [(n, job) for n, layer in enumerate(plan.layers, start=1) for job in layer]
+    short = not everything and len(rows) > SUMMARY_ROWS
+    if short:
+        _print_plan_summary(plan)
     table = Table("layer", "job", "direct", "why dirty")
-    for number, layer in enumerate(plan.layers, start=1):
-        for job in layer:
-            table.add_row(str(number), job.job_id, "yes" if job.direct else "", "; ".join(job.reasons))
-    if plan.layers:
+    for number, job in rows[:SUMMARY_ROWS] if short else rows:
+        table.add_row(str(number), job.job_id, "yes" if job.direct else "", "; ".join(job.reasons))
+    if rows:
         console.print(table)
+    if short:
+        console.print(f"… and {len(rows) - SUMMARY_ROWS} more jobs: --all lists every one, --json gives the plan")
     if estimate is not None and plan.jobs:
         unknown = f" ({len(estimate.unknown)} jobs never ran before: not counted)" if estimate.unknown else ""
         console.print(f"estimated cost ${estimate.total:.4f}, from this movie's earlier runs{unknown}")
 
 
+def _print_plan_summary(plan: ExecutionPlan) -> None:
+    by_producer = Counter(job.producer for job in plan.jobs)
+    layers = Table("layer", "jobs", "producers")
+    for number, layer in enumerate(plan.layers, start=1):
+        producers = Counter(job.producer for job in layer)
+        layers.add_row(str(number), str(len(layer)), ", ".join(f"{p} ×{n}" for p, n in producers.most_common()))
+    console.print(layers)
+    reasons = Counter(_reason_kind(reason) for job in plan.jobs for reason in job.reasons)
+    why = Table("why dirty", "jobs")
+    for reason, count in reasons.most_common(10):
+        why.add_row(reason, str(count))
+    console.print(why)
+    console.print("by producer: " + ", ".join(f"{p} ×{n}" for p, n in by_producer.most_common()))
+
+
+def _reason_kind(reason: str) -> str:
+    """A reason without the ids in it, so reasons group: `input SegmentText[4] changed` -> `input … changed`."""
+    words = reason.split(" ")
+    if len(words) >= 3 and words[0] in ("input", "artefact"):
+        return f"{words[0]} … {' '.join(words[2:])}"
+    return reason.split(":", 1)[0]
+
+
 @app.command()
 @handle_errors
-def plan(movie: str) -> None:
+def plan(
+    movie: str = typer.Argument(..., help="The movie to plan."),
+    everything: bool = typer.Option(False, "--all", help="List every job, however long the plan."),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON (for machines)."),
+) -> None:
     """Show what the next regenerate would run, why, and what it will probably cost; writes nothing."""
     store = movie_store(movie)
     plan = store.plan()
-    print_plan(plan, estimate_cost(plan, store.events))
+    estimate = estimate_cost(plan, store.events)
+    if as_json:
+        document = plan.model_dump(mode="json")
+        document["estimated_cost_usd"] = {"total": estimate.total, "not_counted": estimate.unknown}
+        sys.stdout.write(json.dumps(document) + "\n")
+        return
+    print_plan(plan, estimate, everything)
 
 
 @app.command()

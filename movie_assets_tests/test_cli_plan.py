@@ -1,0 +1,45 @@
+"""`movie-assets plan` stays readable for long plans: a summary by default, --all and --json on request."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from movie_assets.cli import app
+
+
+def _cli(root, *args):
+    return CliRunner().invoke(app, ["--root", str(root), *args])
+
+
+def test_a_long_plan_is_summarised_and_all_or_json_give_every_job(tmp_path):
+    root = tmp_path / "b"
+    assert (
+        _cli(root, "init", "long", "-b", "audio-only", "--set", "Title=Long", "--set", "NumOfSegments=15").exit_code
+        == 0
+    )
+    summary = _cli(root, "plan", "long")
+    assert summary.exit_code == 0
+    assert "more jobs: --all lists every one" in summary.output and "by producer:" in summary.output
+    assert "narration ×15" in summary.output and "new job (not in the current revision)" in summary.output
+    assert "segment-0014/narration" not in summary.output, "rows past the first 20 are not printed"
+
+    everything = _cli(root, "plan", "long", "--all")
+    assert everything.exit_code == 0 and "segment-0014/narration" in everything.output
+
+    as_json = _cli(root, "plan", "long", "--json")
+    document = json.loads(as_json.output)
+    jobs = [job["job_id"] for layer in document["layers"] for job in layer]
+    assert "segment-0014/narration" in jobs and document["revision"] == "rev-0001"
+    assert document["estimated_cost_usd"]["not_counted"], "a first plan has no history to go by"
+
+
+def test_a_short_plan_is_printed_whole(tmp_path):
+    root = tmp_path / "b"
+    assert (
+        _cli(root, "init", "short", "-b", "audio-only", "--set", "Title=Short", "--set", "NumOfSegments=1").exit_code
+        == 0
+    )
+    result = _cli(root, "plan", "short")
+    assert result.exit_code == 0 and "more jobs" not in result.output and "segment-0000/narration" in result.output
