@@ -65,8 +65,17 @@ class Regenerations:
         return state, True
 
     def _run(self, store: MovieStore, state: RunState) -> None:
+        try:
+            self._regenerate(store, state)
+        except MovieAssetsError as exc:
+            state.status, state.message = "failed", str(exc)
+        except Exception as exc:  # noqa: BLE001 - a background thread reports, it has nobody to raise to
+            state.status, state.message = "failed", f"{type(exc).__name__}: {exc}"
+
+    def _regenerate(self, store: MovieStore, state: RunState) -> None:
+        produce = self.produce_factory()  # one registry per run: provider discovery is not free
+
         def on_plan(plan: ExecutionPlan) -> None:
-            produce = self.produce_factory()
             missing = getattr(produce, "missing", None)
             if missing and (problems := missing(plan.jobs)):
                 raise MovieAssetsError(f"providers not configured: {sorted(problems)}")
@@ -76,14 +85,7 @@ class Regenerations:
             state.done += 1
             state.current = f"{result.job_id} [{result.status}]"
 
-        try:
-            outcome = store.regenerate(self.produce_factory(), on_result=on_result, on_plan=on_plan)
-        except MovieAssetsError as exc:
-            state.status, state.message = "failed", str(exc)
-            return
-        except Exception as exc:  # noqa: BLE001 - a background thread reports, it has nobody to raise to
-            state.status, state.message = "failed", f"{type(exc).__name__}: {exc}"
-            return
+        outcome = store.regenerate(produce, on_result=on_result, on_plan=on_plan)
         if outcome.run is None:
             state.status, state.message = "up-to-date", f"nothing to do at {outcome.plan.base_revision}"
         elif outcome.committed:
