@@ -22,8 +22,10 @@ from movie_assets.pipeline.blueprint.graph import ProducerGraph, ProducerNode
 from movie_assets.pipeline.models import RunResult
 from movie_assets.pipeline.planner import descriptor
 from movie_assets.pipeline.produce import ProduceFn
-from movie_assets.pipeline.recorder import data_version_of
+from movie_assets.pipeline.recorder import PreparedJob, data_version_of
 from movie_assets.pipeline.runner import Runner
+from movie_assets.pipeline.signature import Decision, pinned_record
+from movie_assets.pipeline.steering import Steering
 from movie_assets.store.hashing import sha256_bytes
 from movie_assets.store.models import BlobRef
 
@@ -100,12 +102,17 @@ def _job_asset(movie_id: str, node: ProducerNode, group: str, produce_factory: C
         current = graph.nodes.get(node.job_id)
         if current is None:
             raise dg.Failure(f"{node.job_id} is not part of {movie_id}'s current inputs; reload the definitions")
-        job = descriptor(current, [], False, None)
+        steering = Steering.of(store.effective_inputs())  # the user's pins and takes, as the planner sees them
+        job = descriptor(current, [], False, None, steering.takes.get(node.job_id, 0))
         known = {a: b for record in records.values() for a, b in record.outputs.items()}
         manifest, _ = store.current()
         revision = context.run.tags.get(REVISION_TAG) or manifest.revision.next()
         runner = Runner(store.storage.movie(movie_id), store.events, produce_factory())
         prepared = runner.prepare_job(job, entries, known, manifest, store.succeeded_index(), revision)
+        pinned = steering.pinned([o.artefact_id for o in job.outputs])
+        if pinned:  # the user's file stands in for the producer, exactly as in the planner
+            pin = Decision(pinned_record(job, pinned).inputs_hash, {}, pinned, "pin")
+            prepared = PreparedJob(job, revision, pin, prepared.request)
         if prepared.reused is not None:
             context.log.info(f"{node.job_id}: signature {prepared.signature[:12]} reused from {prepared.reused_from}")
             return dg.Output(JobOutcome(prepared), data_version=dg.DataVersion(prepared.data_version()))

@@ -68,7 +68,7 @@ class SucceededIndex:
         return None
 
 
-Source = Literal["manifest", "artefact log"]
+Source = Literal["manifest", "artefact log", "pin"]
 
 
 @dataclass(frozen=True)

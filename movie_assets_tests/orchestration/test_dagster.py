@@ -252,3 +252,18 @@ def test_loading_the_definitions_prints_no_beta_warning_flood(root, store):
         warnings.simplefilter("always")
         _defs(root)
     assert [str(w.message)[:80] for w in caught if "beta" in str(w.message).lower()] == []
+
+
+def test_a_reroll_and_a_pin_run_through_dagster_as_they_do_through_the_cli(root, store, instance):
+    store.regenerate(make_produce())
+    before = store.current()[0]
+    store.reroll("music")
+    store.override("segment-0001/script/text", b"Words the user wrote.")
+    defs = _defs(root)
+    _materialize_all(defs, instance, store)
+    after, _ = store.current()
+    assert after.revision == "rev-0002"
+    assert after.artefacts["music/audio"].blob.hash != before.artefacts["music/audio"].blob.hash, "a new take"
+    script = after.artefacts["segment-0001/script/text"].blob
+    assert store.blobs.get(script) == b"Words the user wrote."
+    assert not store.plan().has_changes(), "Dagster committed what the planner expects"
