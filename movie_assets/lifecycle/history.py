@@ -131,9 +131,9 @@ def verify(fs: MovieFS, events: EventLog | None = None) -> VerifyReport:
     """Every manifest parses, every referenced blob exists and hashes right, current.json points at a
     stored manifest with the recorded hash, and the event logs parse. Collects all problems."""
     report = VerifyReport(fs.movie_id)
-    referenced = _verify_manifests(fs, report)
+    referenced, chained = _verify_manifests(fs, report)
     _verify_blobs(BlobStore(fs), referenced, report)
-    _verify_pointer(fs, report)
+    _verify_pointer(fs, report, chained)
     log = events or FileEventLog(fs)
     for name, stream in (("inputs", log.stream_inputs), ("artefacts", log.stream_artefacts)):
         try:
@@ -144,9 +144,11 @@ def verify(fs: MovieFS, events: EventLog | None = None) -> VerifyReport:
     return report
 
 
-def _verify_manifests(fs: MovieFS, report: VerifyReport) -> set[str]:
-    """Parse every stored manifest; the blob hashes they reference."""
+def _verify_manifests(fs: MovieFS, report: VerifyReport) -> tuple[set[str], bool]:
+    """Parse every stored manifest; the blob hashes they reference, and whether any was built on a
+    published revision (then a pointer must exist)."""
     referenced: set[str] = set()
+    chained = False
     for rel in fs.list("manifests"):
         report.revisions += 1
         try:
@@ -157,7 +159,8 @@ def _verify_manifests(fs: MovieFS, report: VerifyReport) -> set[str]:
         if manifest_path(manifest.revision) != rel:
             report.problems.append(f"{fs.movie_id}/{rel} holds revision {manifest.revision}")
         referenced |= manifest.blob_hashes()
-    return referenced
+        chained = chained or manifest.parent_hash is not None
+    return referenced, chained
 
 
 def _verify_blobs(blobs: BlobStore, referenced: set[str], report: VerifyReport) -> None:
@@ -171,7 +174,7 @@ def _verify_blobs(blobs: BlobStore, referenced: set[str], report: VerifyReport) 
             report.problems.append(str(exc))
 
 
-def _verify_pointer(fs: MovieFS, report: VerifyReport) -> None:
+def _verify_pointer(fs: MovieFS, report: VerifyReport, chained: bool) -> None:
     where = f"{fs.movie_id}/{CURRENT}"
     try:
         pointer = ManifestService(fs).load_pointer()
@@ -179,8 +182,10 @@ def _verify_pointer(fs: MovieFS, report: VerifyReport) -> None:
         report.problems.append(str(exc))
         return
     if pointer is None:
-        if report.revisions and not report.problems:
-            report.problems.append(f"{where} is missing although manifests exist")
+        # manifests that no published revision precedes are a first commit killed before its pointer
+        # swap: nothing was ever published, and the next commit (or migrate rerun) goes on from there
+        if chained and not report.problems:
+            report.problems.append(f"{where} is missing although published revisions exist")
         return
     try:
         if sha256_bytes(fs.read(pointer.manifest)) != pointer.hash:

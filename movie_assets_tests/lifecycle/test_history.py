@@ -93,3 +93,16 @@ def test_metrics_count_retries_and_cost(local_storage):
     assert result.exit_code == 0 and "1 retries" in result.output
     result = CliRunner().invoke(app, ["--root", local_storage.root, "history", "film"])
     assert result.exit_code == 0 and "rev-0001" in result.output
+
+
+def test_verify_tells_an_interrupted_first_commit_from_a_lost_pointer(local_storage):
+    store = small_movie(local_storage)
+    fs = local_storage.movie("film")
+    first = fs.read("current.json")
+    fs.delete("current.json")  # only rev-0001 exists: as if its commit died before the pointer swap
+    assert verify(fs).ok, "nothing was ever published: consistent, the next commit goes on"
+    fs.write_atomic("current.json", first)
+    store.edit({"SegmentText[0]": "a second revision"})
+    assert store.regenerate(CountingProduce()).committed
+    fs.delete("current.json")  # rev-0002 was built on a published rev-0001: a pointer must exist
+    assert any("current.json is missing although published revisions exist" in p for p in verify(fs).problems)
