@@ -16,7 +16,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from movie_assets.errors import MovieAssetsError, NotFound, UnknownMovie
+from movie_assets.errors import MovieAssetsError, NotFound
 from movie_assets.lifecycle.estimate import estimate_cost
 from movie_assets.lifecycle.history import diff
 from movie_assets.movie import MovieStore
@@ -47,10 +47,7 @@ class MovieTools:
         self.storage = settings.storage()
 
     def _existing(self, movie: str) -> MovieStore:
-        store = self.settings.movie_store(movie, self.storage)
-        if not store.exists():
-            raise UnknownMovie(f"no movie {movie!r} under {self.storage.root}")
-        return store
+        return self.settings.movie_store(movie, self.storage).require()
 
     def list_blueprints(self) -> list[dict]:
         """The shipped blueprints: name, version and what each makes."""

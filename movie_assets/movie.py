@@ -68,6 +68,13 @@ class MovieStore:
         self.plans = PlanStore(fs)
         self.checkpoints = Checkpoints(fs)
 
+    def require(self) -> MovieStore:
+        """This store, if the movie exists (made by init, or migrated: manifests without a blueprint);
+        UnknownMovie otherwise. Every face checks a movie id through here."""
+        if not self.exists() and not self.fs.exists("current.json"):
+            raise UnknownMovie(f"no movie {self.movie_id!r} under {self.storage.root}")
+        return self
+
     def exists(self) -> bool:
         return self.fs.exists(BLUEPRINT_FILE)
 
@@ -143,9 +150,7 @@ class MovieStore:
 
     def delete(self) -> None:
         """Remove the movie and all its history from the store; UnknownMovie if there is none."""
-        if not self.exists() and not self.fs.exists("current.json"):
-            raise UnknownMovie(f"no movie {self.movie_id!r} under {self.storage.root}")
-        self.fs.remove_all()
+        self.require().fs.remove_all()
 
     def effective_inputs(self) -> dict[str, Any]:
         """The inputs (with pins and takes) as the next plan will see them."""

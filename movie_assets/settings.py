@@ -29,6 +29,17 @@ from movie_assets.store.storage import MovieFS, StorageContext
 DEFAULT_ROOT = "builds"
 
 
+def event_log(fs: MovieFS, kind: str, redis_url: str | None, prefix: str, durability: str) -> EventLog:
+    """A movie's event log: JSONL files in the store (`file`) or Redis streams (`redis`)."""
+    if kind == "redis":
+        if not redis_url:
+            raise InvalidValue("the redis event log needs a Redis URL (MOVIE_ASSETS_REDIS_URL)")
+        from movie_assets.store.redis_events import RedisEventLog
+
+        return RedisEventLog(fs, redis_url, prefix, durability)
+    return FileEventLog(fs)
+
+
 class Settings(BaseSettings):
     """Where movies live and which event log they use; every face builds its stores from this."""
 
@@ -72,13 +83,7 @@ class Settings(BaseSettings):
 
     def event_log_for(self, fs: MovieFS) -> EventLog:
         """The configured event log of one movie."""
-        if self.event_log == "redis":
-            if not self.redis_url:
-                raise InvalidValue("MOVIE_ASSETS_EVENT_LOG=redis needs MOVIE_ASSETS_REDIS_URL")
-            from movie_assets.store.redis_events import RedisEventLog
-
-            return RedisEventLog(fs, self.redis_url, self.redis_prefix, self.redis_durability)
-        return FileEventLog(fs)
+        return event_log(fs, self.event_log, self.redis_url, self.redis_prefix, self.redis_durability)
 
     def movie_store(self, movie_id: str, storage: StorageContext | None = None) -> MovieStore:
         """A MovieStore wired to the configured storage and event log."""

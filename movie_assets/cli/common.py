@@ -18,7 +18,6 @@ from rich.text import Text
 from movie_assets.errors import (
     InvalidValue,
     MovieAssetsError,
-    UnknownMovie,
 )
 from movie_assets.movie import MovieStore
 from movie_assets.settings import Settings
@@ -98,10 +97,7 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
 
 def existing_movie(movie: str) -> MovieStore:
     """A store for a movie that exists (made by init, or migrated: manifests without a blueprint)."""
-    store = movie_store(movie)
-    if not store.exists() and not store.fs.exists("current.json"):
-        raise UnknownMovie(f"no movie {movie!r} under {store.storage.root}")
-    return store
+    return movie_store(movie).require()
 
 
 def parse_duration(text: str) -> float:

@@ -4,10 +4,10 @@ from typing import Literal
 
 import dagster as dg
 
-from movie_assets.errors import InvalidValue
 from movie_assets.movie import MovieStore
+from movie_assets.settings import event_log
 from movie_assets.store.config import StorageConfig
-from movie_assets.store.events import EventLog, FileEventLog
+from movie_assets.store.events import EventLog
 from movie_assets.store.storage import StorageContext
 
 
@@ -30,13 +30,8 @@ class EventLogResource(dg.ConfigurableResource):
     redis_durability: str = "aof"
 
     def for_movie(self, storage: StorageContext, movie_id: str) -> EventLog:
-        if self.backend == "redis":
-            if not self.redis_url:
-                raise InvalidValue("the redis event log backend needs redis_url")
-            from movie_assets.store.redis_events import RedisEventLog
-
-            return RedisEventLog(storage.movie(movie_id), self.redis_url, self.redis_prefix, self.redis_durability)
-        return FileEventLog(storage.movie(movie_id))
+        fs = storage.movie(movie_id)
+        return event_log(fs, self.backend, self.redis_url, self.redis_prefix, self.redis_durability)
 
 
 def movie_store(storage: StorageResource, events: EventLogResource, movie_id: str) -> MovieStore:

@@ -92,10 +92,7 @@ class Viewer:
 
     # ---- helpers --------------------------------------------------------------------------------
     def store_of(self, movie: str) -> MovieStore:
-        store = self.settings.movie_store(movie, self.storage)
-        if not store.exists() and not store.fs.exists("current.json"):
-            raise UnknownMovie(f"no movie {movie!r}")
-        return store
+        return self.settings.movie_store(movie, self.storage).require()
 
     def token(self) -> str:
         return hmac.new(self._secret, b"csrf", hashlib.sha256).hexdigest()
