@@ -10,6 +10,7 @@ from typing import Any, BinaryIO
 
 from movie_assets.errors import BlueprintError, InvalidValue, MovieExists, NotFound, StorageError, UnknownMovie
 from movie_assets.lifecycle.checkpoints import Checkpoints
+from movie_assets.lifecycle.exports import export_path, write_final_cut
 from movie_assets.lifecycle.metrics import record_metrics
 from movie_assets.lifecycle.publish import publish
 from movie_assets.lifecycle.readable import refresh_readable
@@ -162,6 +163,15 @@ class MovieStore:
         current = self.manifests.load_current()
         return current.manifest, current.hash
 
+    def final_cut(self, manifest: Manifest) -> str | None:
+        """The revision's final cut under exports/ (relative to the movie), if it was written."""
+        rel = export_path(manifest)
+        return rel if rel is not None and self.fs.exists(rel) else None
+
+    def fingerprint(self) -> str:
+        """A cheap token that changes whenever the movie does (a commit or a new input event)."""
+        return f"{self.manifests.current_hash() or '-'}:{self.events.last_input_id() or '-'}"
+
     def graph(self) -> tuple[ProducerGraph, dict[str, InputEntry]]:
         """The producer graph for the effective inputs (live manifest + input log tail) and their entries."""
         manifest, _ = self.current()
@@ -247,6 +257,10 @@ class MovieStore:
             self.events.archive(manifest.revision, manifest.input_cursor, manifest.artefact_cursor)
         except Exception as exc:
             log.warning("%s: archiving the event logs after %s failed: %s", self.movie_id, manifest.revision, exc)
+        try:
+            write_final_cut(self.fs, self.blobs, manifest)
+        except Exception as exc:
+            log.warning("%s: writing the final cut of %s failed: %s", self.movie_id, manifest.revision, exc)
         try:
             refresh_readable(self.fs, self.blueprint(), manifest)
         except Exception as exc:

@@ -18,6 +18,7 @@ from movie_assets.cli.movies import _regenerate
 from movie_assets.errors import (
     InvalidValue,
 )
+from movie_assets.lifecycle.exports import final_artefact, write_final_cut
 from movie_assets.pipeline.blueprint.load import resolve_blueprint
 
 DEMO_INPUTS = {
@@ -64,13 +65,12 @@ def demo(
         console.print(f"created demo movie [bold]{movie}[/bold] under {store.storage.root}")
     _regenerate(store, concurrency, offline)
     manifest, _ = store.current()
-    final = [a for a, e in manifest.artefacts.items() if a.startswith("export/")]
-    if not final:
+    found = final_artefact(manifest)
+    if found is None:
         raise InvalidValue(f"{movie}: no export artefact in {manifest.revision}")
-    entry = manifest.artefacts[final[0]]
-    extension = {"video/mp4": "mp4", "audio/wav": "wav"}.get(entry.blob.mime_type, "bin")
-    rel = f"exports/{manifest.revision}.{extension}"
-    store.fs.write_atomic(rel, store.blobs.get(entry.blob))
+    entry = found[1]
+    rel = write_final_cut(store.fs, store.blobs, manifest)  # normally already written by the commit
+    assert rel is not None
     where = store.fs.resolve(rel)
     console.print(f"[bold green]final cut[/bold green] ({manifest.revision}, {entry.blob.size} bytes): {where}")
     if store.storage.config.driver == "local":

@@ -1,20 +1,19 @@
-"""Dagster face of movie_assets: assets per producer job, CAS IO manager, sensor, schedules, checks."""
+"""Dagster face of movie_assets: blueprints are code (one asset per producer), movies are partitions."""
 
 from __future__ import annotations
 
 import logging
 import os
-import warnings
 from collections.abc import Callable
 
 import dagster as dg
 
-from movie_assets.movie import MovieStore
-from movie_assets.orchestration.assets import build_movie_assets
-from movie_assets.orchestration.io_manager import CasIOManager
-from movie_assets.orchestration.keys import group_name, regenerate_job_name
+from movie_assets.errors import MovieAssetsError
+from movie_assets.orchestration.assets import build_blueprint_assets
 from movie_assets.orchestration.resources import EventLogResource, StorageResource
-from movie_assets.orchestration.sensors import build_input_sensor, build_schedule
+from movie_assets.orchestration.sensors import build_movie_sensor
+from movie_assets.orchestration.sync import BlueprintAssets
+from movie_assets.pipeline.blueprint import Blueprint, builtin_blueprints, load_blueprint, load_builtin
 from movie_assets.pipeline.models import ExecutionPlan
 from movie_assets.pipeline.produce import ProduceFn
 from movie_assets.settings import Settings
@@ -53,73 +52,57 @@ def producer_preflight(produce_factory: Callable[[], ProduceFn]) -> Callable[[Ex
     return check
 
 
+def code_blueprints(storage: StorageResource) -> list[Blueprint]:
+    """The shipped blueprints plus the ones registered under the root (a registered one wins by id)."""
+    found = {bp.meta.id: bp for bp in (load_builtin(name) for name in builtin_blueprints())}
+    try:
+        registered = storage.context().registered_blueprints()
+    except MovieAssetsError as exc:  # an unreachable root must not take the code location down
+        log.error("registered blueprints not read: %s", exc)
+        registered = {}
+    for name, text in registered.items():
+        try:
+            bp = load_blueprint(text.decode("utf-8"), name=f".blueprints/{name}.yaml")
+        except (MovieAssetsError, UnicodeDecodeError) as exc:
+            log.error("skipping registered blueprint %s: %s", name, exc)
+            continue
+        found[bp.meta.id] = bp
+    return [found[k] for k in sorted(found)]
+
+
 def build_definitions(
     storage: StorageResource | None = None,
     events: EventLogResource | None = None,
     produce_factory: Callable[[], ProduceFn] = default_produce,
     sensor_interval: int = 15,
+    executor: dg.ExecutorDefinition | None = None,
 ) -> dg.Definitions:
-    """Definitions for every movie under the storage root (default: configured from the environment)."""
-    # observable source assets are a beta API in dagster 1.13 and warn once per asset built, which
-    # floods every load of the code location with hundreds of identical lines; the API is pinned.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=dg.BetaWarning)
-        warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-        return _build_definitions(storage, events, produce_factory, sensor_interval)
+    """Definitions for every blueprint (shipped and registered); movies are partitions found by the sensor.
 
-
-def _build_definitions(
-    storage: StorageResource | None,
-    events: EventLogResource | None,
-    produce_factory: Callable[[], ProduceFn],
-    sensor_interval: int,
-) -> dg.Definitions:
+    Nothing here lists the movies, so loading is flat in their number and a new movie needs no reload."""
     env_storage, env_events = resources_from_env()
     storage = storage or env_storage
     events = events or env_events
-    context = storage.context()
+    catalogue = {bp.meta.id: BlueprintAssets.of(bp) for bp in code_blueprints(storage)}
     assets: list = []
-    checks: list = []
-    jobs: list = []
-    schedules: list = []
-    movies: list[str] = []
-    for movie_id in context.list_movies():
-        store = MovieStore(context, movie_id, events.for_movie(context, movie_id))
-        if not store.exists():
-            continue
-        try:
-            graph, _ = store.graph()
-            movie_assets, movie_checks = build_movie_assets(movie_id, graph, produce_factory)
-        except Exception as exc:  # one broken movie must not take the whole code location down
-            log.error("skipping movie %s: %s", movie_id, exc)
-            continue
-        movies.append(movie_id)
-        assets += movie_assets
-        checks += movie_checks
-        job = dg.define_asset_job(
-            regenerate_job_name(movie_id),
-            selection=dg.AssetSelection.groups(group_name(movie_id)),
-            description=f"Materialise {movie_id}'s producers and publish the next revision",
-        )
-        jobs.append(job)
-    known = {key for a in assets if isinstance(a, dg.AssetsDefinition) for key in a.keys}
-    known |= {a.key for a in assets if isinstance(a, dg.SourceAsset)}
-    preflight = producer_preflight(produce_factory)
-    for movie_id, job in zip(movies, jobs, strict=True):
-        schedules.append(build_schedule(movie_id, known, job, preflight))
-    sensors = [build_input_sensor(movies, known, jobs, sensor_interval, preflight)] if movies else []
+    for entry in catalogue.values():
+        assets += build_blueprint_assets(entry.blueprint, produce_factory)
+    sensor = build_movie_sensor(
+        catalogue, sensor_interval, producer_preflight(produce_factory), Settings.load().viewer_url
+    )
     return dg.Definitions(
         assets=assets,
-        asset_checks=checks,
-        jobs=jobs,
-        sensors=sensors,
-        schedules=schedules,
-        resources={
-            "storage": storage,
-            "events": events,
-            "cas_io_manager": CasIOManager(storage=storage, events=events),
-        },
+        sensors=[sensor],
+        executor=executor or _executor_from_env(),
+        resources={"storage": storage, "events": events},
     )
 
 
-__all__ = ["CasIOManager", "EventLogResource", "StorageResource", "build_definitions"]
+def _executor_from_env() -> dg.ExecutorDefinition:
+    # in-process suits a laptop (a step costs no new interpreter); the cloud mode sets multiprocess
+    if os.environ.get("MOVIE_ASSETS_DAGSTER_EXECUTOR", "multiprocess") == "in_process":
+        return dg.in_process_executor
+    return dg.multiprocess_executor
+
+
+__all__ = ["EventLogResource", "StorageResource", "build_definitions"]

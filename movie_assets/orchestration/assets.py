@@ -1,206 +1,264 @@
-"""Asset factory: one asset per producer job of a movie, input source assets, the manifest asset, checks."""
+"""Assets of one blueprint: an input asset per blueprint input, an asset per producer, the manifest.
 
+Every asset is partitioned by movie (and loop index for loop producers). Materialising a partition
+asks the planner what the movie needs and runs only that partition's dirty jobs; everything else is
+taken from the store, so Dagster and the CLI always agree on what a movie is.
+"""
+
+import functools
 import time
+import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import dagster as dg
 
-from movie_assets.errors import BlobIntegrityError, BlobNotFound, InvalidValue, ManifestConflict
-from movie_assets.orchestration.io_manager import JobOutcome, latest_record
+from movie_assets.errors import InvalidValue, ManifestConflict, ProducerError
+from movie_assets.movie import MovieStore
 from movie_assets.orchestration.keys import (
     BASE_HASH_TAG,
+    MOVIE_DIM,
     NO_BASE,
     RESERVED,
     REVISION_TAG,
     group_name,
     input_key,
-    job_key,
     manifest_key,
+    partitions_for,
+    producer_key,
+    split_partition,
+    tag_value,
 )
+from movie_assets.orchestration.metadata import record_metadata
 from movie_assets.orchestration.resources import EventLogResource, StorageResource, movie_store
-from movie_assets.pipeline.blueprint.graph import ProducerGraph, ProducerNode
-from movie_assets.pipeline.models import RunResult
-from movie_assets.pipeline.planner import descriptor
+from movie_assets.pipeline.blueprint import Blueprint
+from movie_assets.pipeline.blueprint.shape import ProducerShape, blueprint_shape, sinks
+from movie_assets.pipeline.models import ExecutionPlan, RunResult
 from movie_assets.pipeline.produce import ProduceFn
-from movie_assets.pipeline.recorder import PreparedJob, data_version_of
+from movie_assets.pipeline.recorder import data_version_of
 from movie_assets.pipeline.runner import Runner
-from movie_assets.pipeline.signature import Decision, pinned_record
-from movie_assets.pipeline.steering import Steering
-from movie_assets.store.hashing import sha256_bytes
-from movie_assets.store.models import BlobRef
+from movie_assets.settings import Settings
+from movie_assets.store.models import JobRecord
 
 
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in name)
-
-
-def build_movie_assets(
-    movie_id: str, graph: ProducerGraph, produce_factory: Callable[[], ProduceFn]
-) -> tuple[list, list]:
-    """(assets, asset checks) of one movie's expanded graph."""
-    clash = RESERVED & {node.path[0] for node in graph.nodes.values()}
+def build_blueprint_assets(bp: Blueprint, produce_factory: Callable[[], ProduceFn]) -> list:
+    """Input specs, producer assets and the manifest asset of one blueprint."""
+    shape = blueprint_shape(bp)
+    clash = RESERVED & set(shape)
     if clash:
-        raise InvalidValue(f"{movie_id}: producer names {sorted(clash)} are reserved for Dagster asset keys")
-    group = group_name(movie_id)
-    blueprint = graph.blueprint
-    assets: list = []
-    checks: list = []
-    for key in graph.inputs:
-        assets.append(_input_asset(movie_id, key, blueprint.inputs[key.split("[")[0]].description, group))
-    for node in graph.nodes.values():
-        assets.append(_job_asset(movie_id, node, group, produce_factory))
-        checks.append(_blob_check(movie_id, node))
-    assets.append(_manifest_asset(movie_id, [job_key(movie_id, n.path) for n in graph.nodes.values()], group))
-    return assets, checks
+        raise InvalidValue(f"{bp.meta.id}: producer names {sorted(clash)} are reserved for Dagster asset keys")
+    group = group_name(bp.meta.id)
+    out: list = [
+        dg.AssetSpec(
+            key=input_key(group, name),
+            group_name=group,
+            description=f"Input {name} ({spec.type}). {spec.description}".strip(),
+            partitions_def=partitions_for(group, spec.loop),
+            kinds={"input"},
+        )
+        for name, spec in bp.inputs.items()
+    ]
+    loops = {name: spec.loop for name, spec in bp.inputs.items()}
+    for producer in shape.values():
+        out.append(_producer_asset(bp, group, producer, shape, loops, produce_factory))
+    out.append(_manifest_asset(bp, group, sinks(shape), shape))
+    return out
 
 
-def _input_asset(movie_id: str, key: str, description: str, group: str):
-    @dg.observable_source_asset(
-        key=input_key(movie_id, key),
-        group_name=group,
-        description=f"User input {key}. {description}".strip(),
-    )
-    def _observe(storage: StorageResource, events: EventLogResource) -> dg.DataVersion:
-        _, entries = movie_store(storage, events, movie_id).graph()
-        return dg.DataVersion(entries[key].hash if key in entries else "absent")
-
-    return _observe
+def dependency(group: str, key: dg.AssetKey, loop: str | None, upstream_loop: str | None) -> dg.AssetDep:
+    """A dependency whose partitions line up: same movie, and same index when both loop."""
+    if loop == upstream_loop:
+        return dg.AssetDep(key)
+    return dg.AssetDep(key, partition_mapping=_same_movie(loop is None or upstream_loop is None))
 
 
-def _job_asset(movie_id: str, node: ProducerNode, group: str, produce_factory: Callable[[], ProduceFn]):
-    upstream = sorted(node.upstream_jobs)
-    ins = {f"up_{_safe(job)}": dg.AssetIn(key=job_key(movie_id, job.split("/"))) for job in upstream}
-    input_deps = sorted({ref.id for refs in node.deps.values() for ref in refs if ref.kind == "input"})
-    outputs = ", ".join(f"{o.name} ({o.mime_type})" for o in node.outputs)
-    spec = node.producer
-    description = (
-        f"Producer `{spec}` v{node.version} ({node.provider}/{node.implementation})"
-        + (f", {', '.join(f'{k} {v}' for k, v in node.indices.items())}" if node.indices else "")
-        + f". Outputs: {outputs}."
-    )
+@functools.cache
+def _same_movie(one_side_single: bool) -> dg.PartitionMapping:
+    # these mappings are marked beta in dagster 1.13 and warn on every construction; the version is
+    # pinned and the behaviour tested here, so they are built once with the warning silenced
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        if one_side_single:
+            return dg.MultiToSingleDimensionPartitionMapping(MOVIE_DIM)
+        movie = dg.DimensionPartitionMapping(MOVIE_DIM, dg.IdentityPartitionMapping())
+        return dg.MultiPartitionMapping({MOVIE_DIM: movie})
+
+
+def _producer_asset(
+    bp: Blueprint,
+    group: str,
+    producer: ProducerShape,
+    shape: dict[str, ProducerShape],
+    input_loops: dict[str, str | None],
+    produce_factory: Callable[[], ProduceFn],
+):
+    spec = bp.producers[producer.name]
+    deps = [dependency(group, input_key(group, i), producer.loop, input_loops[i]) for i in sorted(producer.inputs)]
+    deps += [dependency(group, producer_key(group, u), producer.loop, shape[u].loop) for u in sorted(producer.upstream)]
+    outputs = ", ".join(f"{name} ({o.mime_type})" for name, o in spec.outputs.items())
+    per = f"per {producer.loop} of each movie" if producer.loop else "once per movie"
+    model = spec.model or spec.implementation or producer.name
 
     @dg.asset(
-        key=job_key(movie_id, node.path),
+        key=producer_key(group, producer.name),
         group_name=group,
-        code_version=node.version,
-        description=description,
-        ins=ins,
-        deps=[input_key(movie_id, k) for k in input_deps],
-        io_manager_key="cas_io_manager",
-        metadata={
-            "producer": spec,
-            "job_id": node.job_id,
-            "segment": node.indices.get("segment", -1),
-            "outputs": outputs,
-            "provider": node.provider,
-        },
-        kinds={"python"},
+        code_version=spec.version,
+        description=f"{spec.description or producer.name} — runs {per}. Outputs: {outputs}.",
+        partitions_def=partitions_for(group, producer.loop),
+        deps=deps,
+        kinds=set(sorted(producer.kinds)[:3]),
+        tags={"producer": tag_value(producer.name), "provider": tag_value(spec.provider)},
+        metadata={"provider": spec.provider, "model": model, "version": spec.version, "outputs": outputs},
     )
-    def _produce(context: dg.AssetExecutionContext, storage: StorageResource, events: EventLogResource, **records):
-        store = movie_store(storage, events, movie_id)
-        graph, entries = store.graph()
-        current = graph.nodes.get(node.job_id)
-        if current is None:
-            raise dg.Failure(f"{node.job_id} is not part of {movie_id}'s current inputs; reload the definitions")
-        steering = Steering.of(store.effective_inputs())  # the user's pins and takes, as the planner sees them
-        job = descriptor(current, [], False, None, steering.takes.get(node.job_id, 0))
-        known = {a: b for record in records.values() for a, b in record.outputs.items()}
-        manifest, _ = store.current()
-        revision = context.run.tags.get(REVISION_TAG) or manifest.revision.next()
-        runner = Runner(store.storage.movie(movie_id), store.events, produce_factory())
-        prepared = runner.prepare_job(job, entries, known, manifest, store.succeeded_index(), revision)
-        pinned = steering.pinned([o.artefact_id for o in job.outputs])
-        if pinned:  # the user's file stands in for the producer, exactly as in the planner
-            pin = Decision(pinned_record(job, pinned).inputs_hash, {}, pinned, "pin")
-            prepared = PreparedJob(job, revision, pin, prepared.request)
-        if prepared.reused is not None:
-            context.log.info(f"{node.job_id}: signature {prepared.signature[:12]} reused from {prepared.reused_from}")
-            return dg.Output(JobOutcome(prepared), data_version=dg.DataVersion(prepared.data_version()))
-        started = time.monotonic()
+    def _materialize(context: dg.AssetExecutionContext, storage: StorageResource, events: EventLogResource):
+        movie_id, index = split_partition(context.partition_key, producer.loop)
+        store = _store_for(storage, events, movie_id, bp)
+        outcome = run_partition(store, producer.name, producer.loop, index, produce_factory(), context.run.tags)
+        for line in outcome.log:
+            context.log.info(line)
+        if outcome.error:
+            raise dg.Failure(outcome.error)
+        metadata = record_metadata(store, outcome.records, Settings.load().viewer_url, outcome.status)
+        metadata["cost_usd"] = dg.MetadataValue.float(outcome.cost)
+        metadata["model"] = model
+        return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(outcome.data_version))
+
+    return _materialize
+
+
+def _store_for(storage: StorageResource, events: EventLogResource, movie_id: str, bp: Blueprint) -> MovieStore:
+    store = movie_store(storage, events, movie_id).require()
+    own = store.blueprint()
+    if own.meta.id != bp.meta.id:
+        raise dg.Failure(f"movie {movie_id} is made from blueprint {own.meta.id!r}, not {bp.meta.id!r}")
+    if own.hash != bp.hash:  # blueprints are code: a deployed change (say a version bump) applies here
+        store.set_blueprint(bp)
+    return store
+
+
+@dataclass
+class PartitionOutcome:
+    """What materialising one (producer, partition) did."""
+
+    records: list[JobRecord] = field(default_factory=list)
+    status: str = "up to date"
+    cost: float = 0.0
+    error: str | None = None
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def data_version(self) -> str:
+        outputs = {a: b for r in self.records for a, b in r.outputs.items()}
+        return data_version_of(outputs) if outputs else NO_BASE
+
+
+def run_partition(
+    store: MovieStore, producer: str, loop: str | None, index: int | None, produce: ProduceFn, tags: dict
+) -> PartitionOutcome:
+    """Run the planner's dirty jobs of one producer for one movie (and loop index), reusing what it can."""
+    plan = store.plan()
+    revision = tags.get(REVISION_TAG) or str(plan.revision)
+
+    def mine(job_id: str, producer_name: str, indices: dict[str, int]) -> bool:
+        return producer_name == producer and (loop is None or indices.get(loop) == index)
+
+    outcome = PartitionOutcome()
+    carried = [r for r in plan.carried.values() if mine(r.job_id, r.producer, r.indices)]
+    dirty = [j for layer in plan.layers for j in layer if mine(j.job_id, j.producer, j.indices)]
+    outcome.records += carried
+    if not dirty:
+        return outcome
+    manifest, _ = store.current()
+    runner = Runner(store.fs, store.events, produce)
+    index_ = store.succeeded_index()
+    known = {a: b for r in plan.carried.values() for a, b in r.outputs.items()}
+    statuses = set()
+    for job in dirty:
         try:
-            produced = runner.produce(prepared.request)
-            refs = {
-                o.artefact_id: BlobRef(
-                    hash=sha256_bytes(produced.outputs[o.name]),
-                    size=len(produced.outputs[o.name]),
-                    mime_type=o.mime_type,
-                )
-                for o in job.outputs
-            }
-        except Exception as exc:
-            runner.recorder.failure(job, revision, prepared.signature, f"{type(exc).__name__}: {exc}")
-            raise dg.Failure(f"{node.job_id} failed: {type(exc).__name__}: {exc}") from exc
-        outcome = JobOutcome(prepared, produced, time.monotonic() - started)
-        return dg.Output(outcome, data_version=dg.DataVersion(data_version_of(refs)))
+            prepared = runner.prepare_job(job, plan.inputs, known, manifest, index_, revision)
+        except ProducerError as exc:
+            outcome.error = f"{job.job_id}: {exc} (materialise its upstream partitions first)"
+            return outcome
+        if prepared.reused is not None:
+            result = runner.recorder.reuse(prepared)
+            outcome.log.append(f"{job.job_id}: signature {prepared.signature[:12]} reused from {prepared.reused_from}")
+        else:
+            started = time.monotonic()
+            try:
+                produced = runner.produce(prepared.request)
+                result = runner.recorder.success(prepared, produced, time.monotonic() - started)
+            except Exception as exc:  # recorded as a failed result, then the step fails
+                message = f"{type(exc).__name__}: {exc}"
+                runner.recorder.failure(job, revision, prepared.signature, message, time.monotonic() - started)
+                outcome.error = f"{job.job_id} failed: {message}"
+                return outcome
+            outcome.log.append(f"{job.job_id}: produced ({', '.join(job.reasons)})")
+        assert result.record is not None
+        known.update(result.record.outputs)
+        outcome.records.append(result.record)
+        outcome.cost += result.cost
+        statuses.add(result.status)
+    outcome.status = "produced" if "succeeded" in statuses else "reused"
+    return outcome
 
-    return _produce
 
-
-def _manifest_asset(movie_id: str, job_keys: list[dg.AssetKey], group: str):
+def _manifest_asset(bp: Blueprint, group: str, final: list[str], shape: dict[str, ProducerShape]):
     @dg.asset(
-        key=manifest_key(movie_id),
+        key=manifest_key(group),
         group_name=group,
-        deps=job_keys,
+        deps=[dependency(group, producer_key(group, name), None, shape[name].loop) for name in final],
+        partitions_def=partitions_for(group, None),
         description=(
-            "Publishes the next revision: replans (every producer must be up to date), builds the manifest "
-            "and swaps current.json only if the run's base revision is still live."
+            "Publishes a movie's next revision: replans (every producer must be up to date), builds the "
+            "manifest, swaps current.json only if the run's base is still live, then writes the final cut "
+            "under exports/, the readable copies and the metrics, exactly as the CLI does."
         ),
-        kinds={"python"},
+        kinds={"json"},
     )
     def _commit(context: dg.AssetExecutionContext, storage: StorageResource, events: EventLogResource):
-        store = movie_store(storage, events, movie_id)
+        store = _store_for(storage, events, context.partition_key, bp)
         plan = store.plan()
-        if plan.jobs:
-            raise dg.Failure(f"{movie_id}: producers still dirty, nothing published: {plan.job_ids}")
-        expected = context.run.tags.get(BASE_HASH_TAG)
-        if expected is not None and (None if expected == NO_BASE else expected) != plan.manifest_base_hash:
-            raise dg.Failure(
-                f"{movie_id}: the live manifest moved since this run was planned "
-                f"(planned on {expected}, live {plan.manifest_base_hash}); nothing published"
-            )
-        if not plan.has_changes():
-            return dg.MaterializeResult(
-                metadata={"revision": str(plan.base_revision), "committed": False},
-                data_version=dg.DataVersion(plan.manifest_base_hash or NO_BASE),
-            )
-        try:
-            pointer = store.commit(RunResult(plan=plan))
-        except ManifestConflict as exc:
-            raise dg.Failure(str(exc)) from exc
-        manifest, _ = store.current()
-        return dg.MaterializeResult(
-            metadata={
-                "revision": str(pointer.revision),
-                "manifest_hash": pointer.hash,
-                "committed": True,
-                "artefacts": dg.MetadataValue.int(len(manifest.artefacts)),
-                "changed_inputs": ", ".join(plan.changed_inputs),
-                "reused_jobs": dg.MetadataValue.int(len(plan.reused)),
-            },
-            data_version=dg.DataVersion(pointer.hash),
-        )
+        return commit_result(store, plan, context.run.tags.get(BASE_HASH_TAG))
 
     return _commit
 
 
-def _blob_check(movie_id: str, node: ProducerNode):
-    key = job_key(movie_id, node.path)
-
-    @dg.asset_check(asset=key, name="blobs_intact", description="Every stored output blob exists and matches its hash")
-    def _check(context: dg.AssetCheckExecutionContext, storage: StorageResource, events: EventLogResource):
-        store = movie_store(storage, events, movie_id)
-        record = latest_record(context.instance, key, store)
-        if record is None:
-            return dg.AssetCheckResult(passed=False, metadata={"problem": "never materialized"})
-        problems = []
-        for artefact_id, blob in record.outputs.items():
-            try:
-                store.blobs.verify(blob.hash)
-            except (BlobNotFound, BlobIntegrityError) as exc:
-                problems.append(f"{artefact_id}: {exc}")
-        return dg.AssetCheckResult(
-            passed=not problems,
-            metadata={"blobs": dg.MetadataValue.int(len(record.outputs)), "problems": "\n".join(problems) or "none"},
+def commit_result(store: MovieStore, plan: ExecutionPlan, expected: str | None) -> dg.MaterializeResult:
+    """Publish what the producers made, or fail without publishing anything."""
+    if plan.jobs:
+        raise dg.Failure(f"{store.movie_id}: producers still dirty, nothing published: {', '.join(plan.job_ids)}")
+    if expected is not None and (None if expected == NO_BASE else expected) != plan.manifest_base_hash:
+        raise dg.Failure(
+            f"{store.movie_id}: the live manifest moved since this run was planned "
+            f"(planned on {expected}, live {plan.manifest_base_hash}); nothing published"
         )
+    if not plan.has_changes():
+        return dg.MaterializeResult(
+            metadata=manifest_metadata(store, committed=False),
+            data_version=dg.DataVersion(plan.manifest_base_hash or NO_BASE),
+        )
+    try:
+        pointer = store.commit(RunResult(plan=plan))
+    except ManifestConflict as exc:
+        raise dg.Failure(str(exc)) from exc
+    metadata = manifest_metadata(store, committed=True)
+    metadata["changed_inputs"] = ", ".join(plan.changed_inputs)[:500] or "none"
+    metadata["reused_jobs"] = dg.MetadataValue.int(len(plan.reused))
+    return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(pointer.hash))
 
-    return _check
+
+def manifest_metadata(store: MovieStore, committed: bool) -> dict:
+    """Revision, hash, artefact count and a link to the revision's final cut."""
+    manifest, digest = store.current()
+    out: dict = {
+        "revision": str(manifest.revision),
+        "manifest_hash": digest or NO_BASE,
+        "committed": committed,
+        "artefacts": dg.MetadataValue.int(len(manifest.artefacts)),
+    }
+    final = store.final_cut(manifest)
+    if final is not None:
+        where = store.fs.resolve(final)
+        local = store.storage.config.driver == "local"
+        out["final_cut"] = dg.MetadataValue.path(where) if local else dg.MetadataValue.url(where)
+    return out

@@ -1,12 +1,18 @@
-"""The input-log sensor (plan on new edits, request exactly the dirty assets) and periodic schedules."""
+"""The one sensor: discovers movies, mirrors the store into Dagster, and requests exactly what is dirty.
+
+Its cursor keeps, per movie, a fingerprint (live manifest hash + last input event id). An idle tick is
+one listing of the root and one cheap fingerprint per movie; only a movie whose fingerprint moved is
+planned, and at most `batch` of them per tick, so a first sight of thousands of movies spreads over
+ticks instead of timing out one.
+"""
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 import dagster as dg
-from dagster._core.definitions.data_version import DATA_VERSION_TAG
+from dagster._core.definitions.events import AssetKeyPartitionKey
 
+from movie_assets.errors import MovieAssetsError
 from movie_assets.movie import MovieStore
 from movie_assets.orchestration.keys import (
     BASE_HASH_TAG,
@@ -14,54 +20,17 @@ from movie_assets.orchestration.keys import (
     MOVIE_TAG,
     NO_BASE,
     REVISION_TAG,
-    input_key,
-    job_key,
+    loop_partitions,
     manifest_key,
-    regenerate_job_name,
+    movies_partitions,
+    partition_key,
+    producer_key,
 )
-from movie_assets.orchestration.resources import EventLogResource, StorageResource, movie_store
-from movie_assets.pipeline.blueprint.inputs import normalise_edits
+from movie_assets.orchestration.resources import EventLogResource, StorageResource
+from movie_assets.orchestration.sync import BlueprintAssets, StoreSync, pending_inputs
 from movie_assets.pipeline.models import ExecutionPlan
 from movie_assets.producers.registry import describe_missing
-
-
-def input_observations(store: MovieStore, keys: set[str] | None, known: set[dg.AssetKey]) -> list:
-    """AssetObservations carrying the input hash as data version, for `keys` (None = every input)."""
-    _, entries = store.graph()
-    out = []
-    for key, entry in sorted(entries.items()):
-        asset_key = input_key(store.movie_id, key)
-        if (keys is None or key in keys) and asset_key in known:
-            out.append(dg.AssetObservation(asset_key=asset_key, tags={DATA_VERSION_TAG: entry.hash}))
-    return out
-
-
-def observe_inputs(instance: dg.DagsterInstance, store: MovieStore, known: set[dg.AssetKey]) -> int:
-    """Report every input's current hash to the instance (what a sensor tick does on first sight)."""
-    observations = input_observations(store, None, known)
-    for observation in observations:
-        instance.report_runless_asset_event(observation)
-    return len(observations)
-
-
-def run_request_for(plan: ExecutionPlan, known: set[dg.AssetKey], run_key: str | None) -> dg.RunRequest | None:
-    """A run of exactly the plan's dirty assets plus the manifest; None if an asset is not defined yet."""
-    keys = [job_key(plan.movie_id, job.path) for job in plan.jobs]
-    if any(k not in known for k in keys):
-        return None
-    why = "; ".join(f"{job.job_id}: {', '.join(job.reasons)}" for job in plan.jobs)
-    return dg.RunRequest(
-        run_key=run_key,
-        job_name=regenerate_job_name(plan.movie_id),
-        asset_selection=[*keys, manifest_key(plan.movie_id)],
-        tags={
-            MOVIE_TAG: plan.movie_id,
-            REVISION_TAG: str(plan.revision),
-            BASE_HASH_TAG: plan.manifest_base_hash or NO_BASE,
-            DIRTY_TAG: why[:4000] or "reuse only",
-        },
-    )
-
+from movie_assets.store.models import RevisionId
 
 Preflight = Callable[[ExecutionPlan], dict[str, list[str]]]
 
@@ -78,71 +47,151 @@ def blocked(plan: ExecutionPlan, preflight: Preflight) -> str | None:
     return f"{plan.movie_id}: {plan.revision} not requested: {'; '.join(describe_missing(problems, limit=3))}"
 
 
-def build_input_sensor(
-    movie_ids: list[str],
-    known: set[dg.AssetKey],
-    jobs: list[Any],
-    interval: int = 15,
-    preflight: Preflight = _no_preflight,
-) -> dg.SensorDefinition:
-    @dg.sensor(
-        name="input_log_sensor",
-        jobs=jobs,
-        minimum_interval_seconds=interval,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Tails each movie's inputs.log; plans on new edits and requests exactly the dirty assets.",
+def dirty_partitions(plan: ExecutionPlan, assets: BlueprintAssets) -> set[AssetKeyPartitionKey]:
+    """The plan's dirty jobs as (asset, partition)s, plus the movie's manifest partition."""
+    out = {AssetKeyPartitionKey(manifest_key(assets.group), plan.movie_id)}
+    for job in plan.jobs:
+        loop = assets.shape[job.producer].loop
+        where = partition_key(plan.movie_id, loop, job.indices.get(loop) if loop else None)
+        out.add(AssetKeyPartitionKey(producer_key(assets.group, job.producer), where))
+    return out
+
+
+def backfill_request(plan: ExecutionPlan, assets: BlueprintAssets, asset_graph) -> dg.RunRequest:
+    """One backfill per movie: Dagster orders the partitions (segments before the timeline)."""
+    from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
+
+    subset = AssetGraphSubset.from_asset_partition_set(dirty_partitions(plan, assets), asset_graph)
+    why = "; ".join(f"{job.job_id}: {', '.join(job.reasons)}" for job in plan.jobs)
+    return dg.RunRequest.for_asset_graph_subset(
+        subset,
+        tags={
+            MOVIE_TAG: plan.movie_id,
+            REVISION_TAG: str(plan.revision),
+            BASE_HASH_TAG: plan.manifest_base_hash or NO_BASE,
+            DIRTY_TAG: why[:4000] or "reuse only",
+        },
     )
-    def _sensor(context: dg.SensorEvaluationContext, storage: StorageResource, events: EventLogResource):
-        cursor: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-        requests, observations, skipped = [], [], []
-        for movie_id in movie_ids:
-            store = movie_store(storage, events, movie_id)
-            last = cursor.get(movie_id)
-            new = list(store.events.stream_inputs(after=last))
-            if not new:
-                continue
-            blueprint = store.blueprint()
-            touched = set()
-            for event in new:
-                touched.update(normalise_edits(blueprint, {event.key: event.value}))
-            observations += input_observations(store, None if last is None else touched, known)
-            plan = store.plan(save=True)
-            if plan.has_changes():
-                if why := blocked(plan, preflight):
-                    skipped.append(why)
-                    continue  # keep the cursor: planned again once the provider is configured
-                request = run_request_for(plan, known, run_key=f"{movie_id}:{plan.revision}:{new[-1].id}")
-                if request is None:
-                    skipped.append(f"{movie_id}: new assets in {plan.revision}; reload the code location")
-                    continue  # keep the cursor so the edit is planned again after a reload
-                requests.append(request)
-            cursor[movie_id] = new[-1].id
-        if skipped:
-            context.log.warning("; ".join(skipped))
+
+
+class MovieTick:
+    """One sensor evaluation over the store."""
+
+    def __init__(self, context, storage: StorageResource, events: EventLogResource, catalogue, preflight, viewer):
+        self.context = context
+        self.instance: dg.DagsterInstance = context.instance
+        self.storage = storage.context()
+        self.events = events
+        self.catalogue: dict[str, BlueprintAssets] = catalogue
+        self.preflight = preflight
+        self.viewer = viewer
+        self.state = json.loads(context.cursor) if context.cursor else {}
+        self.movies: dict[str, dict] = self.state.setdefault("movies", {})
+        self.loops: dict[str, int] = self.state.setdefault("loops", {})
+        self.requests: list[dg.RunRequest] = []
+        self.notes: list[str] = []
+
+    def run(self, batch: int) -> dg.SensorResult:
+        listed = self.storage.list_movies()
+        self._forget(set(self.movies) - set(listed))
+        worked = 0
+        for movie_id in listed:
+            store = MovieStore(self.storage, movie_id, self.events.for_movie(self.storage, movie_id))
+            try:
+                fingerprint = store.fingerprint()
+                if self.movies.get(movie_id, {}).get("fp") == fingerprint:
+                    continue
+                if worked >= batch:
+                    self.notes.append("more changed movies than one tick handles; the rest next tick")
+                    break
+                worked += 1
+                self._movie(store, fingerprint)
+            except MovieAssetsError as exc:  # one broken movie must not stop the others
+                self.notes.append(f"{movie_id}: {exc}")
+        if self.notes:
+            self.context.log.warning("; ".join(self.notes))
         return dg.SensorResult(
-            run_requests=requests,
-            asset_events=observations,
-            cursor=json.dumps(cursor, sort_keys=True),
-            skip_reason=None if requests else ("; ".join(skipped) or "no new input events"),
+            run_requests=self.requests,
+            cursor=json.dumps(self.state, sort_keys=True, separators=(",", ":")),
+            skip_reason=None if self.requests else ("; ".join(self.notes)[:1000] or "no movie changed"),
         )
 
-    return _sensor
+    def _forget(self, gone: set[str]) -> None:
+        for movie_id in gone:
+            group = self.movies.pop(movie_id).get("group")
+            name = movies_partitions(group).name if group else None
+            if name and self.instance.has_dynamic_partition(name, movie_id):
+                self.instance.delete_dynamic_partition(name, movie_id)
+
+    def _movie(self, store: MovieStore, fingerprint: str) -> None:
+        movie_id = store.movie_id
+        bp_id = store.blueprint().meta.id
+        assets = self.catalogue.get(bp_id)
+        seen = self.movies.get(movie_id, {})
+        if assets is None:
+            self.notes.append(f"{movie_id}: blueprint {bp_id!r} is not in this code location; register it")
+            self.movies[movie_id] = {"fp": fingerprint}
+            return
+        partitions = movies_partitions(assets.group).name
+        if not self.instance.has_dynamic_partition(partitions, movie_id):
+            self.instance.add_dynamic_partitions(partitions, [movie_id])
+        sync = StoreSync(self.instance, assets, self.viewer)
+        manifest, digest = store.current()
+        if digest is not None and digest != seen.get("head") and not sync.committed_by_dagster(movie_id, digest):
+            previous = None
+            if seen.get("rev") and seen.get("head"):
+                previous = store.manifests.load(RevisionId(seen["rev"]), expected_hash=seen["head"])
+            sync.report_revision(store, manifest, digest, previous)
+        plan = store.plan(save=True)
+        self._grow_loops(plan, assets)
+        sync.observe_inputs(store, plan.inputs if digest is None else pending_inputs(plan.inputs, manifest))
+        if plan.has_changes():
+            why = blocked(plan, self.preflight)
+            if why:  # keep the old fingerprint: planned again once the provider is configured
+                self.notes.append(why)
+                self.movies[movie_id] = {"fp": "blocked", "head": digest, "rev": str(manifest.revision)}
+                self.movies[movie_id]["group"] = assets.group
+                return
+            self.requests.append(backfill_request(plan, assets, self.context.repository_def.asset_graph))
+        self.movies[movie_id] = {
+            "fp": fingerprint,
+            "head": digest,
+            "rev": str(manifest.revision),
+            "group": assets.group,
+        }
+
+    def _grow_loops(self, plan: ExecutionPlan, assets: BlueprintAssets) -> None:
+        needed: dict[str, int] = {}
+        for job in [*plan.jobs, *plan.carried.values()]:
+            for loop, index in job.indices.items():
+                needed[loop] = max(needed.get(loop, 0), index + 1)
+        for loop, count in needed.items():
+            known = self.loops.get(loop, 0)
+            if count > known:
+                self.instance.add_dynamic_partitions(loop_partitions(loop).name, [str(i) for i in range(known, count)])
+                self.loops[loop] = count
 
 
-def build_schedule(movie_id: str, known: set[dg.AssetKey], job: Any, preflight: Preflight = _no_preflight):
-    @dg.schedule(
-        name=f"{job.name}_hourly",
-        job=job,
-        cron_schedule="0 * * * *",
-        description=f"Periodic regeneration of {movie_id}: plans and runs whatever is dirty.",
+def build_movie_sensor(
+    catalogue: dict[str, BlueprintAssets],
+    interval: int = 15,
+    preflight: Preflight = _no_preflight,
+    viewer_url: str | None = None,
+    batch: int = 50,
+) -> dg.SensorDefinition:
+    """The sensor over every movie of every blueprint in `catalogue`."""
+
+    @dg.sensor(
+        name="movie_sensor",
+        asset_selection=dg.AssetSelection.all(),
+        minimum_interval_seconds=interval,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            "Discovers movies, mirrors revisions committed outside Dagster and every input edit into the "
+            "asset catalogue, and backfills exactly the dirty (asset, partition)s plus the manifest."
+        ),
     )
-    def _schedule(context: dg.ScheduleEvaluationContext, storage: StorageResource, events: EventLogResource):
-        plan = movie_store(storage, events, movie_id).plan(save=True)
-        if not plan.has_changes():
-            return dg.SkipReason(f"{movie_id} is up to date at {plan.base_revision}")
-        if why := blocked(plan, preflight):
-            return dg.SkipReason(why)
-        request = run_request_for(plan, known, run_key=None)
-        return request or dg.SkipReason(f"{movie_id}: new assets in {plan.revision}; reload the code location")
+    def _sensor(context: dg.SensorEvaluationContext, storage: StorageResource, events: EventLogResource):
+        return MovieTick(context, storage, events, catalogue, preflight, viewer_url).run(batch)
 
-    return _schedule
+    return _sensor

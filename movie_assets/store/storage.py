@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-from movie_assets.errors import InvalidValue, MovieAssetsError, NotFound, StorageError
+from movie_assets.errors import InvalidId, InvalidValue, MovieAssetsError, NotFound, StorageError
 from movie_assets.store.base import Backend, FileStat
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.hashing import sha256_bytes
@@ -30,6 +30,9 @@ class _NoTranslation:
         return None
 
 
+BLUEPRINTS_DIR = ".blueprints"
+
+
 class StorageContext:
     """A storage root: which movies it holds, and a MovieFS per movie."""
 
@@ -46,6 +49,22 @@ class StorageContext:
     def movie(self, movie_id: str) -> MovieFS:
         """The files of one movie (the id is validated here, once)."""
         return MovieFS(self, movie_id)
+
+    def registered_blueprints(self) -> dict[str, bytes]:
+        """Blueprint YAML files registered under `<root>/.blueprints/` (a name no movie id can take)."""
+        folder = f"{self.backend.root.rstrip('/')}/{BLUEPRINTS_DIR}"
+        with translated(self.backend, folder):
+            files = [p for p in self.backend.find(folder) if p.endswith((".yaml", ".yml"))]
+            return {p.rsplit("/", 1)[-1].rsplit(".", 1)[0]: self.backend.read(p) for p in sorted(files)}
+
+    def register_blueprint(self, name: str, text: bytes) -> str:
+        """Store a blueprint under `<root>/.blueprints/<name>.yaml` for every face to find; its path."""
+        if not is_movie_id(name):
+            raise InvalidId(f"blueprint name {name!r}: use letters, digits, '-' and '_'")
+        path = f"{self.backend.root.rstrip('/')}/{BLUEPRINTS_DIR}/{name}.yaml"
+        with translated(self.backend, path):
+            self.backend.write_atomic(path, text)
+        return path
 
     def list_movies(self) -> list[str]:
         """Movie ids present under the root (folders with a valid id)."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from movie_assets.errors import MovieAssetsError, NotFound
 from movie_assets.movie import MovieStore
+from movie_assets.pipeline.blueprint.shape import asset_group, partition_label
 from movie_assets.store.models import Manifest
 from movie_assets.viewer.views import Media, media_of
 
@@ -37,11 +39,14 @@ def provenance(store: MovieStore, manifest: Manifest, artefact_id: str) -> Prove
     if record is None:
         return info  # migrated from the legacy layout: no producer recorded
     info.producer, info.version, info.signature = record.producer, record.producer_version, record.inputs_hash
-    info.dagster_path = f"{store.movie_id}/{entry.job_id}"
     try:
-        spec = store.blueprint().producers.get(record.producer)
+        bp = store.blueprint()
+        spec = bp.producers.get(record.producer)
         if spec is not None:
             info.provider, info.model = spec.provider, spec.model or ""
+            loop = spec.loops[0] if spec.loops else None
+            where = partition_label(store.movie_id, loop, record.indices.get(loop) if loop else None)
+            info.dagster_path = f"{asset_group(bp.meta.id)}/{record.producer}?partition={quote(where)}"
     except MovieAssetsError:
         pass
     for key in sorted(record.deps):

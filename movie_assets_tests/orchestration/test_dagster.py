@@ -1,22 +1,24 @@
-"""Dagster: definitions, in-process materialisation, the input-log sensor, STALE vs planner."""
+"""Dagster: blueprints are code, movies and segments are partitions, the sensor mirrors the store."""
 
-import json
+import warnings
 
 import dagster as dg
 import pytest
-from dagster._core.definitions.data_version import DATA_VERSION_TAG, CachingStaleStatusResolver, StaleStatus
-from dagster._core.loader import LoadingContextForTest
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from movie_assets.movie import MovieStore
 from movie_assets.orchestration import EventLogResource, StorageResource, build_definitions
-from movie_assets.orchestration.keys import input_key, job_key, manifest_key, regenerate_job_name
-from movie_assets.orchestration.sensors import observe_inputs
+from movie_assets.orchestration.keys import manifest_key, producer_key
 from movie_assets.pipeline.blueprint.load import load_builtin
+from movie_assets.pipeline.blueprint.shape import partition_label
 from movie_assets.producers.registry import make_produce
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.storage import StorageContext
 
+from .partitions import run_backfill, stale_partitions
+
 MOVIE = "demo-film"
+GROUP = "video_audio_music"
 
 
 @pytest.fixture
@@ -25,8 +27,13 @@ def root(tmp_path):
 
 
 @pytest.fixture
-def store(root):
-    store = MovieStore(StorageContext(StorageConfig(root=root)), MOVIE)
+def storage(root):
+    return StorageContext(StorageConfig(root=root))
+
+
+@pytest.fixture
+def store(storage):
+    store = MovieStore(storage, MOVIE)
     store.init(load_builtin("video-audio-music"), {"Title": "Dagster film", "NumOfSegments": 3})
     return store
 
@@ -37,167 +44,229 @@ def instance():
         yield instance
 
 
-def _defs(root):
-    return build_definitions(StorageResource(url=root), EventLogResource())
+@pytest.fixture
+def resources(root):
+    return {"storage": StorageResource(url=root), "events": EventLogResource()}
 
 
-def _known(defs):
-    return set(defs.resolve_asset_graph().get_all_asset_keys())
+def _defs(root, **kwargs):
+    return build_definitions(StorageResource(url=root), EventLogResource(), **kwargs)
 
 
-def _materialize_all(defs, instance, store):
-    observe_inputs(instance, store, _known(defs))
-    result = defs.resolve_job_def(regenerate_job_name(MOVIE)).execute_in_process(instance=instance)
-    assert result.success
-    return result
+class Sensor:
+    """Ticks the one sensor with its cursor carried over, as the daemon does."""
+
+    def __init__(self, defs, instance, resources):
+        self.defs, self.instance, self.resources = defs, instance, resources
+        self.sensor = defs.resolve_sensor_def("movie_sensor")
+        self.cursor = None
+
+    def tick(self):
+        context = dg.build_sensor_context(
+            instance=self.instance, resources=self.resources, cursor=self.cursor, definitions=self.defs
+        )
+        result = self.sensor(context)
+        self.cursor = result.cursor
+        return result
 
 
-def _stale(defs, instance) -> set[str]:
-    graph = defs.resolve_asset_graph()
-    resolver = CachingStaleStatusResolver(instance, graph, LoadingContextForTest(instance))
-    out = set()
-    for key in graph.materializable_asset_keys:
-        if key.path[1] not in ("inputs", "manifest") and resolver.get_status(key) == StaleStatus.STALE:
-            out.add("/".join(key.path[1:]))
-    return out
+def _partitions(request) -> set[tuple[str, str]]:
+    return {(k.asset_key.path[-1], k.partition_key) for k in request.asset_graph_subset.iterate_asset_partitions()}
 
 
-def test_definitions_match_the_blueprint(root, store):
+def _planned(store) -> set[tuple[str, str]]:
+    """The planner's directly dirty jobs as (producer, partition)."""
+    plan = store.plan()
+    return {
+        (j.producer, partition_label(MOVIE, "segment" if "segment" in j.indices else None, j.indices.get("segment")))
+        for j in plan.jobs
+        if j.job_id in plan.directly_dirty
+    }
+
+
+def test_definitions_are_the_blueprints_and_load_without_listing_the_store(root, monkeypatch):
+    def no_listing(self):
+        raise AssertionError("definitions must not list the movies")
+
+    monkeypatch.setattr(StorageContext, "list_movies", no_listing)
     defs = _defs(root)
     graph = defs.resolve_asset_graph()
-    producer_graph, entries = store.graph()
-    assert len(producer_graph.nodes) == 16
-    for job_id, node in producer_graph.nodes.items():
-        key = job_key(MOVIE, node.path)
-        asset = graph.get(key)
-        assert asset.code_version == node.version
-        expected = {job_key(MOVIE, up.split("/")) for up in node.upstream_jobs}
-        expected |= {input_key(MOVIE, r.id) for refs in node.deps.values() for r in refs if r.kind == "input"}
-        assert set(asset.parent_keys) == expected, job_id
-        assert asset.group_name == "demo_film"
-    assert set(graph.get(manifest_key(MOVIE)).parent_keys) == {
-        job_key(MOVIE, n.path) for n in producer_graph.nodes.values()
-    }
-    assert {input_key(MOVIE, k) for k in entries} <= set(graph.get_all_asset_keys())
-    assert graph.get(job_key(MOVIE, ["segment-0001", "video_clip"])).parent_keys == {
-        job_key(MOVIE, ["segment-0001", "video_prompt"])
-    }
-    assert [s.name for s in defs.sensors] == ["input_log_sensor"]
+    assert {key.path[0] for key in graph.get_all_asset_keys()} >= {"audio_only", "image_audio", GROUP}
+    clip = graph.get(producer_key(GROUP, "video_clip"))
+    assert clip.group_name == GROUP and clip.code_version == "1"
+    assert set(clip.kinds) == {"video"} and clip.parent_keys == {producer_key(GROUP, "video_prompt")}
+    assert isinstance(clip.partitions_def, dg.MultiPartitionsDefinition)
+    timeline = graph.get(producer_key(GROUP, "timeline"))
+    assert isinstance(timeline.partitions_def, dg.DynamicPartitionsDefinition)
+    assert timeline.parent_keys == {producer_key(GROUP, n) for n in ("video_clip", "narration", "music")}
+    assert graph.get(manifest_key(GROUP)).parent_keys == {producer_key(GROUP, "export")}, "no tangle into manifest"
+    script = graph.get(producer_key(GROUP, "script"))
+    assert {k.path[-1] for k in script.parent_keys} == {"Title", "Topic", "SegmentText"}
+    assert [s.name for s in defs.sensors] == ["movie_sensor"]
 
 
-def test_materialize_in_process_commits_rev_0001(root, store, instance, monkeypatch):
-    monkeypatch.setenv("MOVIE_ASSETS_VIEWER_URL", "http://127.0.0.1:8765/")
-    defs = _defs(root)
-    result = _materialize_all(defs, instance, store)
-    manifest, digest = store.current()
-    assert manifest.revision == "rev-0001" and len(manifest.artefacts) == 16
-    assert all(store.blobs.has(e.blob.hash) for e in manifest.artefacts.values())
-    events = list(store.events.stream_artefacts())
-    assert sum(e.status == "succeeded" for e in events) == 16
-    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
-    assert manifest_key(MOVIE) in materialized and len(materialized) == 17
-    for job_id, record in manifest.jobs.items():
-        event = instance.get_latest_materialization_event(job_key(MOVIE, job_id.split("/")))
-        version = event.asset_materialization.tags[DATA_VERSION_TAG]
-        assert version == next(iter(record.outputs.values())).hash
-        assert event.asset_materialization.metadata["record"].value["inputs_hash"] == record.inputs_hash
-        [(artefact_id, _)] = record.outputs.items()
-        link = event.asset_materialization.metadata[f"{artefact_id.rsplit('/', 1)[-1]}_in_viewer"].value
-        assert link == f"http://127.0.0.1:8765/movies/{MOVIE}/artefacts/{artefact_id}", "Dagster links to the viewer"
-    commit = instance.get_latest_materialization_event(manifest_key(MOVIE)).asset_materialization
-    assert commit.tags[DATA_VERSION_TAG] == digest and commit.metadata["revision"].value == "rev-0001"
-    checks = result.get_asset_check_evaluations()
-    assert len(checks) == 16 and all(c.passed for c in checks)
-    # the core planner agrees nothing is left to do
-    assert store.plan().jobs == []
+def test_loading_the_definitions_warns_nothing(root):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _defs(root)
+    assert [str(w.message)[:80] for w in caught if "dagster" in (w.filename or "")] == []
 
 
-def test_sensor_requests_exactly_the_dirty_assets(root, store, instance):
+def test_a_movie_built_by_the_cli_shows_as_materialized_and_fresh(root, store, instance, resources, monkeypatch):
+    monkeypatch.delenv("MOVIE_ASSETS_VIEWER_URL", raising=False)
     store.regenerate(make_produce())
     defs = _defs(root)
-    sensor = defs.resolve_sensor_def("input_log_sensor")
-    resources = {"storage": StorageResource(url=root), "events": EventLogResource()}
+    tick = Sensor(defs, instance, resources).tick()
+    assert tick.run_requests == []
+    assert instance.get_dynamic_partitions(f"{GROUP}_movies") == [MOVIE]
+    assert instance.get_dynamic_partitions("segment") == ["0", "1", "2"]
+    stale, missing = stale_partitions(defs, instance)
+    assert stale == set() and missing == set(), "a built movie is neither stale nor never materialized"
+    manifest, digest = store.current()
+    record = manifest.jobs["segment-0001/script"]
+    event = instance.get_latest_data_version_record(producer_key(GROUP, "script"), False, f"{MOVIE}|1")
+    materialization = event.asset_materialization
+    assert materialization.tags[DATA_VERSION_TAG] == record.outputs["segment-0001/script/text"].hash
+    meta = materialization.metadata
+    assert meta["text text"].value.strip() == store.blobs.get(record.outputs["segment-0001/script/text"]).decode()
+    assert meta["text"].value.endswith(record.outputs["segment-0001/script/text"].hash), "links to the blob file"
+    assert len(str(meta)) < 4000, "no multi-KB dumps"
+    commit = instance.get_latest_data_version_record(manifest_key(GROUP), False, MOVIE).asset_materialization
+    assert commit.tags[DATA_VERSION_TAG] == digest
+    title = instance.fetch_observations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey([GROUP, "inputs", "Title"]), asset_partitions=[MOVIE]), limit=1
+    ).records[0]
+    assert title.asset_observation.metadata["value"].value == "Dagster film"
 
-    first = sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=None))
-    assert first.run_requests == []  # all init events are already in rev-0001
-    cursor = first.cursor
-    assert json.loads(cursor) == {MOVIE: store.events.last_input_id()}
 
+def test_an_edit_backfills_exactly_the_dirty_partitions_and_commits_like_the_cli(root, store, instance, resources):
+    store.regenerate(make_produce())
+    defs = _defs(root)
+    sensor = Sensor(defs, instance, resources)
+    sensor.tick()
     store.edit({"SegmentText[1]": "A rewritten second scene."})
-    tick = sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=cursor))
+    planned = _planned(store)
+    tick = sensor.tick()
     [request] = tick.run_requests
-    selected = {"/".join(k.path[1:]) for k in request.asset_selection}
-    assert selected == {
-        "segment-0001/script",
-        "segment-0001/narration",
-        "segment-0001/video_prompt",
-        "segment-0001/video_clip",
-        "timeline",
-        "export",
-        "manifest",
+    assert _partitions(request) == {
+        ("script", f"{MOVIE}|1"),
+        ("narration", f"{MOVIE}|1"),
+        ("video_prompt", f"{MOVIE}|1"),
+        ("video_clip", f"{MOVIE}|1"),
+        ("timeline", MOVIE),
+        ("export", MOVIE),
+        ("manifest", MOVIE),
     }
-    assert request.job_name == regenerate_job_name(MOVIE)
     assert request.tags["movie_assets/revision"] == "rev-0002"
     assert "SegmentText[1] changed" in request.tags["movie_assets/why_dirty"]
-    assert [o.asset_key for o in tick.asset_events] == [input_key(MOVIE, "SegmentText[1]")]
-    assert store.storage.movie(MOVIE).exists("runs/rev-0002-plan.json")
+    assert stale_partitions(defs, instance)[0] == planned == {("script", f"{MOVIE}|1")}
+    assert sensor.tick().run_requests == [], "one request per change"
 
-    quiet = sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=tick.cursor))
-    assert quiet.run_requests == []
+    runs = run_backfill(defs, instance, request, resources)
+    assert len(runs) == 2, "the segment's assets in one run, then the movie's"
+    manifest, digest = store.current()
+    assert manifest.revision == "rev-0002"
+    assert store.fs.exists("exports/rev-0002.mp4"), "a Dagster commit writes the final cut like the CLI"
+    assert store.fs.exists("metrics/rev-0002.json") or store.fs.list("metrics")
+    assert stale_partitions(defs, instance) == (set(), set())
+    assert sensor.tick().run_requests == [] and not store.plan().has_changes()
+    commit = instance.get_latest_data_version_record(manifest_key(GROUP), False, MOVIE).asset_materialization
+    assert commit.tags[DATA_VERSION_TAG] == digest and commit.metadata["final_cut"].value.endswith("rev-0002.mp4")
 
-    # running the requested selection publishes rev-0002
-    job = defs.resolve_job_def(regenerate_job_name(MOVIE))
-    run = job.execute_in_process(instance=instance, asset_selection=request.asset_selection, tags=request.tags)
-    assert run.success and store.current()[0].revision == "rev-0002"
 
-
-def test_manifest_refuses_when_the_base_moved(root, store, instance):
+def test_stale_partitions_equal_the_planners_directly_dirty_jobs(root, store, instance, resources):
     store.regenerate(make_produce())
     defs = _defs(root)
-    store.edit({"Voice": "deep"})
+    sensor = Sensor(defs, instance, resources)
+    sensor.tick()
+    store.edit({"SegmentText[2]": "The third scene, rewritten.", "Style": "noir"})
+    sensor.tick()
+    planned = _planned(store)
+    assert planned == {("script", f"{MOVIE}|2")} | {("video_prompt", f"{MOVIE}|{i}") for i in range(3)}
+    assert stale_partitions(defs, instance)[0] == planned
+
+
+def test_a_deployed_version_bump_marks_every_movie_stale_and_materialising_applies_it(
+    root, storage, store, instance, resources
+):
+    other = MovieStore(storage, "second-film")
+    other.init(load_builtin("video-audio-music"), {"Title": "Another", "NumOfSegments": 2})
+    for movie in (store, other):
+        movie.regenerate(make_produce())
+    Sensor(_defs(root), instance, resources).tick()
+    data = load_builtin("video-audio-music").model_dump(by_alias=True)
+    data["producers"]["narration"]["version"] = "2"
+    bumped = type(store.blueprint()).model_validate(data)
+    storage.register_blueprint("video-audio-music", bumped.to_yaml().encode())
+    defs = _defs(root)  # a new deployment of the code location
+    stale, _ = stale_partitions(defs, instance)
+    assert stale == {("narration", f"{MOVIE}|{i}") for i in range(3)} | {
+        ("narration", f"second-film|{i}") for i in range(2)
+    }
+    result = dg.materialize(
+        list(defs.assets),
+        selection=[producer_key(GROUP, "narration")],
+        partition_key=f"{MOVIE}|0",
+        instance=instance,
+        resources=resources,
+    )
+    assert result.success
+    assert store.blueprint().producers["narration"].version == "2"
+    assert ("narration", f"{MOVIE}|0") not in stale_partitions(defs, instance)[0]
+
+
+def test_new_movies_and_longer_loops_need_no_reload(root, storage, store, instance, resources):
+    defs = _defs(root)
+    sensor = Sensor(defs, instance, resources)
+    [request] = sensor.tick().run_requests  # never built: everything, in one backfill
+    assert len(_partitions(request)) == 3 * 4 + 4 + 1
+    run_backfill(defs, instance, request, resources)
+    store.edit({"NumOfSegments": 4})
+    late = MovieStore(storage, "late-film")
+    late.init(load_builtin("audio-only"), {"Title": "Late", "NumOfSegments": 1})
+    requests = sensor.tick().run_requests
+    assert instance.get_dynamic_partitions("segment") == ["0", "1", "2", "3"]
+    assert instance.get_dynamic_partitions("audio_only_movies") == ["late-film"]
+    mine = next(r for r in requests if r.tags["movie_assets/movie"] == MOVIE)
+    assert {p for _, p in _partitions(mine)} == {f"{MOVIE}|3", MOVIE}
+
+
+def test_an_idle_tick_only_compares_fingerprints(root, storage, instance, resources, monkeypatch):
+    for i in range(5):
+        MovieStore(storage, f"film-{i}").init(load_builtin("audio-only"), {"Title": f"F{i}", "NumOfSegments": 1})
+    sensor = Sensor(_defs(root), instance, resources)
+    assert len(sensor.tick().run_requests) == 5
+
+    def no_plan(self, *args, **kwargs):
+        raise AssertionError("an unchanged movie must not be planned")
+
+    monkeypatch.setattr(MovieStore, "plan", no_plan)
+    assert sensor.tick().run_requests == []
+
+
+def test_the_manifest_refuses_when_the_base_moved(root, store, instance, resources):
+    store.regenerate(make_produce())
+    defs = _defs(root)
+    Sensor(defs, instance, resources).tick()
     plan = store.plan()
     store.edit({"Voice": "bright"})
     store.regenerate(make_produce())  # another committer wins
     live = store.manifests.load_current()
-    job = defs.resolve_job_def(regenerate_job_name(MOVIE))
-    tags = {"movie_assets/base_hash": plan.manifest_base_hash, "movie_assets/revision": str(plan.revision)}
-    run = job.execute_in_process(
-        instance=instance, asset_selection=[manifest_key(MOVIE)], tags=tags, raise_on_error=False
+    result = dg.materialize(
+        list(defs.assets),
+        selection=[manifest_key(GROUP)],
+        partition_key=MOVIE,
+        instance=instance,
+        resources=resources,
+        tags={"movie_assets/base_hash": plan.manifest_base_hash},
+        raise_on_error=False,
     )
-    assert not run.success
+    assert not result.success
     assert store.manifests.load_current() == live
 
 
-def test_stale_equals_planner_direct_dirty(root, store, instance):
-    defs = _defs(root)
-    _materialize_all(defs, instance, store)
-    assert _stale(defs, instance) == set()
-
-    store.edit({"SegmentText[2]": "The third scene, rewritten.", "Style": "noir"})
-    observe_inputs(instance, store, _known(defs))
-    plan = store.plan()
-    stale = _stale(defs, instance)
-    assert stale == plan.directly_dirty
-    assert stale == {"segment-0002/script"} | {f"segment-000{i}/video_prompt" for i in range(3)}
-    graph, _ = store.graph()
-    assert graph.downstream(stale) == set(plan.job_ids)
-
-    # a producer version bump: Dagster sees a new code version, the planner a new signature
-    result = defs.resolve_job_def(regenerate_job_name(MOVIE)).execute_in_process(instance=instance)
-    assert result.success and _stale(defs, instance) == set()
-    blueprint = store.blueprint()
-    data = blueprint.model_dump(by_alias=True)
-    data["producers"]["narration"]["version"] = "2"
-    store.set_blueprint(type(blueprint).model_validate(data))
-    defs = _defs(root)
-    plan = store.plan()
-    assert _stale(defs, instance) == plan.directly_dirty == {f"segment-000{i}/narration" for i in range(3)}
-    assert store.graph()[0].downstream(plan.directly_dirty) == set(plan.job_ids)
-
-
-def test_early_cutoff_inside_dagster(root, store, instance):
-    defs = _defs(root)
-    _materialize_all(defs, instance, store)
+def test_an_up_to_date_partition_is_reused_not_produced(root, store, instance, resources):
+    store.regenerate(make_produce())
     calls = []
 
     def counting():
@@ -209,61 +278,47 @@ def test_early_cutoff_inside_dagster(root, store, instance):
 
         return produce
 
-    defs = build_definitions(StorageResource(url=root), EventLogResource(), produce_factory=counting)
-    keys = [job_key(MOVIE, ["segment-0000", "script"]), job_key(MOVIE, ["segment-0000", "narration"])]
-    result = defs.resolve_job_def(regenerate_job_name(MOVIE)).execute_in_process(
-        instance=instance, asset_selection=keys
+    defs = _defs(root, produce_factory=counting)
+    Sensor(defs, instance, resources).tick()
+    result = dg.materialize(
+        list(defs.assets),
+        selection=[producer_key(GROUP, "script"), producer_key(GROUP, "narration")],
+        partition_key=f"{MOVIE}|0",
+        instance=instance,
+        resources=resources,
     )
-    assert result.success and calls == []  # same signatures: reused, not produced
-    events = [e for e in store.events.stream_artefacts() if e.job_id == "segment-0000/narration"]
-    assert events[-1].status == "skipped" and events[-1].diagnostics["reused_from"] == "manifest"
+    assert result.success and calls == []
+    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "narration"]
+    assert event.materialization.metadata["status"].value == "up to date"
 
 
-def test_sensor_and_schedule_hold_a_plan_whose_provider_is_not_configured(root, instance, monkeypatch):
+def test_the_sensor_holds_a_plan_whose_provider_is_not_configured(root, storage, instance, resources, monkeypatch):
     for key in ("ELEVENLABS_API_KEY", "MOVIE_ASSETS_OFFLINE"):
         monkeypatch.delenv(key, raising=False)
     blueprint = load_builtin("audio-only")
     narration = blueprint.producers["narration"].model_copy(update={"provider": "elevenlabs"})
     blueprint = blueprint.model_copy(update={"producers": {**blueprint.producers, "narration": narration}})
-    store = MovieStore(StorageContext(StorageConfig(root=root)), MOVIE)
-    store.init(blueprint, {"Title": "Wired", "NumOfSegments": 2})
-    defs = _defs(root)  # default producers: credentials from the (empty) environment
-    resources = {"storage": StorageResource(url=root), "events": EventLogResource()}
-    sensor = defs.resolve_sensor_def("input_log_sensor")
-    tick = sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=None))
+    MovieStore(storage, MOVIE).init(blueprint, {"Title": "Wired", "NumOfSegments": 2})
+    sensor = Sensor(_defs(root), instance, resources)
+    tick = sensor.tick()
     assert tick.run_requests == []
-    assert "rev-0001 not requested: provider 'elevenlabs' is not configured (set ELEVENLABS_API_KEY)" in (
-        tick.skip_reason.skip_message
-    )
-    assert tick.cursor in (None, "{}"), "the cursor stays put so the edit is planned again once configured"
-    [schedule] = [s for s in defs.schedules if s.name.startswith(regenerate_job_name(MOVIE))]
-    skipped = schedule(dg.build_schedule_context(instance=instance, resources=resources))
-    assert "ELEVENLABS_API_KEY" in skipped.skip_message
-
-    monkeypatch.setenv("MOVIE_ASSETS_OFFLINE", "1")  # explicit offline fallback: the run is requested
-    tick = sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=None))
-    assert len(tick.run_requests) == 1
+    assert "provider 'elevenlabs' is not configured (set ELEVENLABS_API_KEY)" in tick.skip_reason.skip_message
+    monkeypatch.setenv("MOVIE_ASSETS_OFFLINE", "1")  # explicit offline fallback: now it is requested
+    assert len(sensor.tick().run_requests) == 1
 
 
-def test_loading_the_definitions_prints_no_beta_warning_flood(root, store):
-    import warnings
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        _defs(root)
-    assert [str(w.message)[:80] for w in caught if "beta" in str(w.message).lower()] == []
-
-
-def test_a_reroll_and_a_pin_run_through_dagster_as_they_do_through_the_cli(root, store, instance):
+def test_a_reroll_and_a_pin_run_through_dagster_as_through_the_cli(root, store, instance, resources):
     store.regenerate(make_produce())
     before = store.current()[0]
+    defs = _defs(root)
+    sensor = Sensor(defs, instance, resources)
+    sensor.tick()
     store.reroll("music")
     store.override("segment-0001/script/text", b"Words the user wrote.")
-    defs = _defs(root)
-    _materialize_all(defs, instance, store)
+    [request] = sensor.tick().run_requests
+    run_backfill(defs, instance, request, resources)
     after, _ = store.current()
     assert after.revision == "rev-0002"
     assert after.artefacts["music/audio"].blob.hash != before.artefacts["music/audio"].blob.hash, "a new take"
-    script = after.artefacts["segment-0001/script/text"].blob
-    assert store.blobs.get(script) == b"Words the user wrote."
+    assert store.blobs.get(after.artefacts["segment-0001/script/text"].blob) == b"Words the user wrote."
     assert not store.plan().has_changes(), "Dagster committed what the planner expects"

@@ -1,0 +1,43 @@
+"""The final cut of a revision as a plain file: `exports/<revision>.<ext>`.
+
+Written after every commit, whichever face committed (CLI, viewer, MCP or Dagster), so a movie maker
+finds the film of each revision in the same place. Like the readable copies it is a convenience: the
+blob named in the manifest is the truth.
+"""
+
+from __future__ import annotations
+
+from movie_assets.store.blobs import BlobStore
+from movie_assets.store.models import ArtefactEntry, Manifest
+from movie_assets.store.storage import MovieFS
+
+EXTENSIONS = {"video/mp4": "mp4", "audio/wav": "wav", "audio/mpeg": "mp3", "image/png": "png"}
+
+
+def final_artefact(manifest: Manifest) -> tuple[str, ArtefactEntry] | None:
+    """The revision's exported artefact (`export/...`), or None when its blueprint exports nothing."""
+    for artefact_id, entry in sorted(manifest.artefacts.items()):
+        if artefact_id.startswith("export/"):
+            return artefact_id, entry
+    return None
+
+
+def export_path(manifest: Manifest) -> str | None:
+    """Where the revision's final cut is written (relative to the movie), or None."""
+    found = final_artefact(manifest)
+    if found is None:
+        return None
+    extension = EXTENSIONS.get(found[1].blob.mime_type, "bin")
+    return f"exports/{manifest.revision}.{extension}"
+
+
+def write_final_cut(fs: MovieFS, blobs: BlobStore, manifest: Manifest) -> str | None:
+    """Copy the final cut's blob to `exports/` (once per revision); its path, or None."""
+    rel = export_path(manifest)
+    found = final_artefact(manifest)
+    if rel is None or found is None:
+        return None
+    if fs.exists(rel):
+        return rel
+    fs.write_atomic(rel, blobs.get(found[1].blob))
+    return rel

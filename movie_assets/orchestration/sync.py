@@ -1,0 +1,173 @@
+"""Store truth into Dagster: input values as observations, revisions committed elsewhere as materializations.
+
+A revision committed by the CLI, the viewer or MCP is reported as runless materializations of exactly
+the (asset, partition)s whose jobs changed, in dependency order and with provenance (code version and
+an input event pointer), so Dagster shows such a movie as materialized and not stale, and a later
+input edit or code bump still marks exactly the right partitions stale.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import dagster as dg
+from dagster._core.definitions.data_version import (
+    CODE_VERSION_TAG,
+    DATA_VERSION_IS_USER_PROVIDED_TAG,
+    DATA_VERSION_TAG,
+    INPUT_DATA_VERSION_TAG_PREFIX,
+    INPUT_EVENT_POINTER_TAG_PREFIX,
+)
+
+from movie_assets.movie import MovieStore
+from movie_assets.orchestration.keys import (
+    NO_BASE,
+    group_name,
+    input_key,
+    manifest_key,
+    partition_key,
+    producer_key,
+)
+from movie_assets.orchestration.metadata import record_metadata
+from movie_assets.pipeline.blueprint import Blueprint, kahn_layers
+from movie_assets.pipeline.blueprint.inputs import parse_input_key
+from movie_assets.pipeline.blueprint.shape import ProducerShape, blueprint_shape, sinks
+from movie_assets.pipeline.recorder import data_version_of
+from movie_assets.pipeline.steering import is_steering
+from movie_assets.store.models import InputEntry, JobRecord, Manifest
+
+VALUE_PREVIEW = 300
+
+
+@dataclass
+class BlueprintAssets:
+    """What the definitions built for one blueprint: its group and producer shape."""
+
+    blueprint: Blueprint
+    group: str
+    shape: dict[str, ProducerShape]
+    order: list[str]
+
+    @classmethod
+    def of(cls, bp: Blueprint) -> BlueprintAssets:
+        shape = blueprint_shape(bp)
+        order = [name for layer in kahn_layers({n: set(s.upstream) for n, s in shape.items()}) for name in layer]
+        return cls(bp, group_name(bp.meta.id), shape, order)
+
+    def parents(self, producer: str) -> list[dg.AssetKey]:
+        shape = self.shape[producer]
+        return [input_key(self.group, i) for i in sorted(shape.inputs)] + [
+            producer_key(self.group, u) for u in sorted(shape.upstream)
+        ]
+
+
+class StoreSync:
+    """Writes observations and materializations of one movie into a Dagster instance."""
+
+    def __init__(self, instance: dg.DagsterInstance, assets: BlueprintAssets, viewer_url: str | None = None) -> None:
+        self.instance = instance
+        self.assets = assets
+        self.viewer_url = viewer_url
+
+    def observe_inputs(self, store: MovieStore, entries: dict[str, InputEntry]) -> int:
+        """One observation per input (and loop index) whose data version is the value's hash."""
+        bp = self.assets.blueprint
+        count = 0
+        for key, entry in sorted(entries.items()):
+            if is_steering(key):
+                continue  # pins and takes steer producers; they are not blueprint inputs
+            name, index = parse_input_key(key)
+            if name not in bp.inputs:
+                continue  # kept from a larger loop, or dropped from the blueprint
+            value = entry.value if isinstance(entry.value, str) else repr(entry.value)
+            observation = dg.AssetObservation(
+                asset_key=input_key(self.assets.group, name),
+                partition=partition_key(store.movie_id, bp.inputs[name].loop, index),
+                tags={DATA_VERSION_TAG: entry.hash},
+                metadata={"value": value[:VALUE_PREVIEW], "hash": entry.hash[:16]},
+            )
+            self.instance.report_runless_asset_event(observation)
+            count += 1
+        return count
+
+    def committed_by_dagster(self, movie_id: str, digest: str) -> bool:
+        """True when the manifest asset's latest materialization of the movie is this very revision."""
+        record = self.instance.get_latest_data_version_record(manifest_key(self.assets.group), False, movie_id)
+        if record is None or record.asset_materialization is None:
+            return False
+        return record.asset_materialization.tags.get(DATA_VERSION_TAG) == digest
+
+    def report_revision(self, store: MovieStore, manifest: Manifest, digest: str, previous: Manifest | None) -> int:
+        """Materializations of the partitions whose jobs changed since `previous` (all of them if None)."""
+        changed: dict[tuple[str, str], list[JobRecord]] = defaultdict(list)
+        slices: dict[tuple[str, str], list[JobRecord]] = defaultdict(list)
+        for record in manifest.jobs.values():
+            shape = self.assets.shape.get(record.producer)
+            if shape is None:
+                continue
+            index = record.indices.get(shape.loop) if shape.loop else None
+            where = (record.producer, partition_key(store.movie_id, shape.loop, index))
+            slices[where].append(record)
+            old = previous.jobs.get(record.job_id) if previous else None
+            if old is None or old.inputs_hash != record.inputs_hash or old.outputs != record.outputs:
+                changed[where] = slices[where]
+        entries = manifest.inputs if previous is None else _changed_inputs(manifest, previous)
+        count = self.observe_inputs(store, entries)
+        status = f"committed outside Dagster as {manifest.revision}"
+        for producer in self.assets.order:
+            for (name, partition), records in sorted(changed.items()):
+                if name == producer:
+                    self._materialize(store, name, partition, records, status)
+                    count += 1
+        final = self.assets.shape and sinks(self.assets.shape)
+        tags = self._provenance("sync", digest, [producer_key(self.assets.group, n) for n in final or []])
+        self.instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                asset_key=manifest_key(self.assets.group),
+                partition=store.movie_id,
+                tags=tags,
+                metadata={"revision": str(manifest.revision), "manifest_hash": digest, "committed": status},
+            )
+        )
+        return count + 1
+
+    def _materialize(self, store: MovieStore, producer: str, partition: str, records: list[JobRecord], status: str):
+        records = sorted(records, key=lambda r: r.job_id)
+        outputs = {a: b for r in records for a, b in r.outputs.items()}
+        version = records[0].producer_version
+        tags = self._provenance(
+            version, data_version_of(outputs) if outputs else NO_BASE, self.assets.parents(producer)
+        )
+        self.instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                asset_key=producer_key(self.assets.group, producer),
+                partition=partition,
+                tags=tags,
+                metadata=record_metadata(store, records, self.viewer_url, status),
+            )
+        )
+
+    def _provenance(self, code_version: str, data_version: str, parents: Iterable[dg.AssetKey]) -> dict[str, str]:
+        # every parent event written so far is at or before this pointer; a later one (an edit observed
+        # after this revision) is what makes the partition stale, exactly as for a Dagster-run step
+        pointer = str(self.instance.event_log_storage.get_maximum_record_id() or 0)
+        tags = {
+            CODE_VERSION_TAG: code_version,
+            DATA_VERSION_TAG: data_version,
+            DATA_VERSION_IS_USER_PROVIDED_TAG: "true",
+        }
+        for parent in parents:
+            tags[f"{INPUT_DATA_VERSION_TAG_PREFIX}/{parent.to_user_string()}"] = "partitioned"
+            tags[f"{INPUT_EVENT_POINTER_TAG_PREFIX}/{parent.to_user_string()}"] = pointer
+        return tags
+
+
+def _changed_inputs(manifest: Manifest, previous: Manifest) -> dict[str, InputEntry]:
+    return {k: e for k, e in manifest.inputs.items() if k not in previous.inputs or previous.inputs[k].hash != e.hash}
+
+
+def pending_inputs(entries: dict[str, InputEntry], manifest: Manifest) -> dict[str, InputEntry]:
+    """Effective inputs that differ from the live revision's (edits not yet committed)."""
+    return {k: e for k, e in entries.items() if k not in manifest.inputs or manifest.inputs[k].hash != e.hash}
