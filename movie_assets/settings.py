@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     redis_durability: str = "aof"
     offline: bool = False
     viewer_url: str | None = None
+    dagster_executor: Literal["multiprocess", "in_process"] = "multiprocess"
+    sensor_interval: int = Field(default=15, ge=1)
 
     @field_validator("storage_options", mode="before")
     @classmethod

@@ -74,7 +74,7 @@ def build_definitions(
     storage: StorageResource | None = None,
     events: EventLogResource | None = None,
     produce_factory: Callable[[], ProduceFn] = default_produce,
-    sensor_interval: int = 15,
+    sensor_interval: int | None = None,
     executor: dg.ExecutorDefinition | None = None,
 ) -> dg.Definitions:
     """Definitions for every blueprint (shipped and registered); movies are partitions found by the sensor.
@@ -87,9 +87,9 @@ def build_definitions(
     assets: list = []
     for entry in catalogue.values():
         assets += build_blueprint_assets(entry.blueprint, produce_factory)
-    sensor = build_movie_sensor(
-        catalogue, sensor_interval, producer_preflight(produce_factory), Settings.load().viewer_url
-    )
+    settings = Settings.load()
+    interval = sensor_interval or settings.sensor_interval
+    sensor = build_movie_sensor(catalogue, interval, producer_preflight(produce_factory), settings.viewer_url)
     return dg.Definitions(
         assets=assets,
         sensors=[sensor],
@@ -99,8 +99,8 @@ def build_definitions(
 
 
 def _executor_from_env() -> dg.ExecutorDefinition:
-    # in-process suits a laptop (a step costs no new interpreter); the cloud mode sets multiprocess
-    if os.environ.get("MOVIE_ASSETS_DAGSTER_EXECUTOR", "multiprocess") == "in_process":
+    # in-process suits a laptop (a step costs no new interpreter); the cloud mode keeps multiprocess
+    if Settings.load().dagster_executor == "in_process":
         return dg.in_process_executor
     return dg.multiprocess_executor
 

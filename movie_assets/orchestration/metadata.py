@@ -54,5 +54,5 @@ def record_metadata(
             out[f"{name} type"] = blob.mime_type
             preview = text_preview(store, blob)
             if preview is not None:
-                out[f"{name} text"] = preview
+                out[f"{name} preview"] = preview
     return out

@@ -128,7 +128,7 @@ def test_a_movie_built_by_the_cli_shows_as_materialized_and_fresh(root, store, i
     materialization = event.asset_materialization
     assert materialization.tags[DATA_VERSION_TAG] == record.outputs["segment-0001/script/text"].hash
     meta = materialization.metadata
-    assert meta["text text"].value.strip() == store.blobs.get(record.outputs["segment-0001/script/text"]).decode()
+    assert meta["text preview"].value.strip() == store.blobs.get(record.outputs["segment-0001/script/text"]).decode()
     assert meta["text"].value.endswith(record.outputs["segment-0001/script/text"].hash), "links to the blob file"
     assert len(str(meta)) < 4000, "no multi-KB dumps"
     commit = instance.get_latest_data_version_record(manifest_key(GROUP), False, MOVIE).asset_materialization
