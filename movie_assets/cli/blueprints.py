@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typer
 from rich.table import Table
 
 from movie_assets.cli.common import (
     blueprints_app,
     console,
     handle_errors,
+    settings,
 )
 from movie_assets.pipeline.blueprint.load import builtin_blueprints, load_blueprint, resolve_blueprint
 
@@ -17,19 +19,22 @@ from movie_assets.pipeline.blueprint.load import builtin_blueprints, load_bluepr
 @blueprints_app.command("list")
 @handle_errors
 def blueprints_list() -> None:
-    """List the shipped blueprints."""
-    table = Table("name", "version", "producers", "description")
-    for name in builtin_blueprints():
-        bp = resolve_blueprint(name)
-        table.add_row(name, bp.meta.version, str(len(bp.producers)), bp.meta.description.strip()[:70])
+    """List the shipped blueprints and the ones registered under the storage root."""
+    table = Table("name", "source", "version", "producers", "description")
+    registered = settings().storage().registered_blueprints()
+    for name, source in [*((n, "shipped") for n in builtin_blueprints()), *((n, "registered") for n in registered)]:
+        bp = resolve_blueprint(name, registered)
+        table.add_row(name, source, bp.meta.version, str(len(bp.producers)), bp.meta.description.strip()[:70])
     console.print(table)
 
 
 @blueprints_app.command("describe")
 @handle_errors
-def blueprints_describe(name: str) -> None:
+def blueprints_describe(
+    name: str = typer.Argument(..., help="A shipped or registered blueprint name, or a YAML file path."),
+) -> None:
     """Show a blueprint's inputs, loops and producers."""
-    bp = resolve_blueprint(name)
+    bp = resolve_blueprint(name, settings().storage().registered_blueprints())
     console.print(f"[bold]{bp.meta.id}[/bold] v{bp.meta.version}: {bp.meta.name}")
     inputs = Table("input", "type", "loop", "default / required")
     for key, spec in bp.inputs.items():
@@ -49,7 +54,18 @@ def blueprints_describe(name: str) -> None:
 
 @blueprints_app.command("validate")
 @handle_errors
-def blueprints_validate(path: Path) -> None:
+def blueprints_validate(path: Path = typer.Argument(..., help="The blueprint YAML file to check.")) -> None:
     """Validate a blueprint YAML file; every problem is listed with its YAML path."""
     bp = load_blueprint(path)
     console.print(f"[green]ok[/green]: {bp.meta.id} v{bp.meta.version}, {len(bp.producers)} producers")
+
+
+@blueprints_app.command("register")
+@handle_errors
+def blueprints_register(
+    path: Path = typer.Argument(..., help="The blueprint YAML file to register (validated first)."),
+) -> None:
+    """Register a blueprint under the storage root: `init -b` finds it and Dagster shows it as an asset group."""
+    bp = load_blueprint(path)
+    where = settings().storage().register_blueprint(bp.meta.id, bp.to_yaml().encode("utf-8"))
+    console.print(f"[green]registered[/green] {bp.meta.id} v{bp.meta.version} at {where}")

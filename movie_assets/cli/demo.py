@@ -53,15 +53,15 @@ def providers() -> None:
 @app.command()
 @handle_errors
 def demo(
-    movie: str = typer.Option("demo", "--movie"),
-    blueprint: str = typer.Option("video-audio-music", "--blueprint", "-b"),
-    concurrency: int = typer.Option(2, "--concurrency", "-c", min=1),
+    movie: str = typer.Option("demo", "--movie", help="Id of the demo movie."),
+    blueprint: str = typer.Option("video-audio-music", "--blueprint", "-b", help="Blueprint of a new demo movie."),
+    concurrency: int = typer.Option(2, "--concurrency", "-c", min=1, help="Jobs run at once within a layer."),
     offline: bool = typer.Option(False, "--offline", help="Run jobs of unconfigured providers offline."),
 ) -> None:
     """Create (if needed) and regenerate a demo movie, then export its final cut."""
     store = movie_store(movie)
     if not store.exists():
-        store.init(resolve_blueprint(blueprint), DEMO_INPUTS)
+        store.init(resolve_blueprint(blueprint, settings().storage().registered_blueprints()), DEMO_INPUTS)
         console.print(f"created demo movie [bold]{movie}[/bold] under {store.storage.root}")
     _regenerate(store, concurrency, offline)
     manifest, _ = store.current()

@@ -34,7 +34,7 @@ from movie_assets.movie import MovieStore
 @app.command()
 @handle_errors
 def gc(
-    movie: str,
+    movie: str = typer.Argument(..., help="The movie whose unreferenced blobs to collect."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Report what would be freed; delete nothing."),
     grace: str = typer.Option("1h", "--grace", help="Keep anything younger than this (runs in flight)."),
 ) -> None:
@@ -50,7 +50,7 @@ def gc(
 
 @app.command()
 @handle_errors
-def history(movie: str) -> None:
+def history(movie: str = typer.Argument(..., help="The movie.")) -> None:
     """Every revision, oldest first, with its metrics."""
     store = existing_movie(movie)
     table = Table("revision", "parent", "created", "artefacts", "jobs run", "retries", "cost", "seconds", "")
@@ -72,7 +72,11 @@ def history(movie: str) -> None:
 
 @app.command()
 @handle_errors
-def diff(movie: str, rev_a: str, rev_b: str) -> None:
+def diff(
+    movie: str = typer.Argument(..., help="The movie."),
+    rev_a: str = typer.Argument(..., help="The older revision, e.g. rev-0001."),
+    rev_b: str = typer.Argument(..., help="The newer revision, e.g. rev-0002."),
+) -> None:
     """Artefacts added / removed / changed and inputs changed between two revisions."""
     result = diff_revisions(existing_movie(movie).fs, rev_a, rev_b)
     if result.empty:
@@ -87,7 +91,10 @@ def diff(movie: str, rev_a: str, rev_b: str) -> None:
 
 @app.command()
 @handle_errors
-def rollback(movie: str, revision: str) -> None:
+def rollback(
+    movie: str = typer.Argument(..., help="The movie."),
+    revision: str = typer.Argument(..., help="The revision to make live again (published as a new revision)."),
+) -> None:
     """Publish a new revision with the content of REVISION (history is never rewritten)."""
     store = existing_movie(movie)
     pointer = rollback_to(store.fs, revision)
@@ -132,7 +139,10 @@ def _repair(store: MovieStore, offline: bool) -> None:
 
 @app.command()
 @handle_errors
-def migrate(legacy_dir: Path, movie: str) -> None:
+def migrate(
+    legacy_dir: Path = typer.Argument(..., help="The legacy movie folder to import."),
+    movie: str = typer.Argument(..., help="Id of the movie to create from it."),
+) -> None:
     """Import a legacy movie (one folder per revision) as blobs and manifests; safe to re-run."""
     report = Migrator(storage().movie(movie)).migrate(legacy_dir)
     for line in report.warnings:

@@ -20,6 +20,7 @@ from movie_assets.cli.common import (
     movie_store,
     parse_assignments,
     read_yaml,
+    settings,
     write_verified,
 )
 from movie_assets.errors import (
@@ -36,7 +37,7 @@ from movie_assets.store.models import RevisionId
 @app.command()
 @handle_errors
 def init(
-    movie: str,
+    movie: str = typer.Argument(..., help="Id of the new movie (letters, digits, - and _)."),
     blueprint: str = typer.Option(..., "--blueprint", "-b", help="Shipped blueprint name or YAML file."),
     inputs: Path = typer.Option(None, "--inputs", "-i", help="YAML file of input values."),
     set_: list[str] = typer.Option([], "--set", help="KEY=VALUE overrides."),
@@ -46,13 +47,17 @@ def init(
     if values is not None and not isinstance(values, dict):
         raise InvalidValue(f"{inputs}: expected a mapping of input names to values")
     values = {**(values or {}), **parse_assignments(set_)}
-    events = movie_store(movie).init(resolve_blueprint(blueprint), values)
+    registered = settings().storage().registered_blueprints()
+    events = movie_store(movie).init(resolve_blueprint(blueprint, registered), values)
     console.print(f"created movie [bold]{movie}[/bold] ({len(events)} input events)")
 
 
 @app.command()
 @handle_errors
-def edit(movie: str, assignments: list[str]) -> None:
+def edit(
+    movie: str = typer.Argument(..., help="The movie to edit."),
+    assignments: list[str] = typer.Argument(..., help='KEY=VALUE edits, e.g. "SegmentText[1]=A new line."'),
+) -> None:
     """Append input edits: KEY=VALUE (loop inputs as Name[i]=VALUE)."""
     events = movie_store(movie).edit(parse_assignments(assignments))
     for event in events:
@@ -134,8 +139,8 @@ def plan(
 @app.command()
 @handle_errors
 def regenerate(
-    movie: str,
-    concurrency: int = typer.Option(2, "--concurrency", "-c", min=1),
+    movie: str = typer.Argument(..., help="The movie to regenerate."),
+    concurrency: int = typer.Option(2, "--concurrency", "-c", min=1, help="Jobs run at once within a layer."),
     offline: bool = typer.Option(False, "--offline", help="Run jobs of unconfigured providers offline."),
 ) -> None:
     """Plan, run the dirty producers and commit the next revision."""
@@ -184,7 +189,7 @@ def _regenerate(store: MovieStore, concurrency: int, offline: bool = False):
 
 @app.command()
 @handle_errors
-def status(movie: str) -> None:
+def status(movie: str = typer.Argument(..., help="The movie.")) -> None:
     """Live revision, pending edits and what a regenerate would do."""
     store = movie_store(movie)
     manifest, digest = store.current()
@@ -206,7 +211,10 @@ def status(movie: str) -> None:
 
 @app.command()
 @handle_errors
-def show(movie: str, revision: str = typer.Option(None, "--revision", "-r")) -> None:
+def show(
+    movie: str = typer.Argument(..., help="The movie."),
+    revision: str = typer.Option(None, "--revision", "-r", help="A revision such as rev-0002 (default: live)."),
+) -> None:
     """Print a revision's inputs and artefacts."""
     store = movie_store(movie)
     manifest = store.manifests.load(RevisionId(revision)) if revision else store.current()[0]
@@ -224,10 +232,10 @@ def show(movie: str, revision: str = typer.Option(None, "--revision", "-r")) -> 
 @app.command()
 @handle_errors
 def export(
-    movie: str,
-    artefact: str,
-    output: Path = typer.Option(..., "--output", "-o"),
-    revision: str = typer.Option(None, "--revision", "-r"),
+    movie: str = typer.Argument(..., help="The movie."),
+    artefact: str = typer.Argument(..., help="The artefact id, e.g. export/movie."),
+    output: Path = typer.Option(..., "--output", "-o", help="File to write."),
+    revision: str = typer.Option(None, "--revision", "-r", help="A revision such as rev-0002 (default: live)."),
 ) -> None:
     """Write one artefact of a revision to a file (hash-verified)."""
     store = movie_store(movie)

@@ -322,3 +322,28 @@ def test_a_reroll_and_a_pin_run_through_dagster_as_through_the_cli(root, store, 
     assert after.artefacts["music/audio"].blob.hash != before.artefacts["music/audio"].blob.hash, "a new take"
     assert store.blobs.get(after.artefacts["segment-0001/script/text"].blob) == b"Words the user wrote."
     assert not store.plan().has_changes(), "Dagster committed what the planner expects"
+
+
+def test_dg_lists_the_blueprints_assets_and_the_sensor(root, tmp_path):
+    import json
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    dg_cli = shutil.which("dg")
+    if dg_cli is None:
+        pytest.skip("dagster-dg-cli is not installed")
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [dg_cli, "list", "defs", "--json"],
+        cwd=repo,
+        env={**os.environ, "MOVIE_ASSETS_ROOT": root},
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    listed = json.loads(out.stdout)
+    narration = next(a for a in listed["assets"] if a["asset_key"] == f"{GROUP}/narration")
+    assert narration["kinds"] == ["audio"] and narration["group_name"] == GROUP
+    assert [s["name"] for s in listed["sensors"]] == ["movie_sensor"]

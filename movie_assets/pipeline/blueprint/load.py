@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.resources
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -59,10 +60,16 @@ def load_builtin(name: str) -> Blueprint:
     return load_blueprint(text, name=f"{name}.yaml")
 
 
-def resolve_blueprint(name_or_path: str) -> Blueprint:
-    """A shipped blueprint by name, or a YAML file by path."""
+def resolve_blueprint(name_or_path: str, registered: Mapping[str, bytes] | None = None) -> Blueprint:
+    """A shipped blueprint by name, one registered under the storage root, or a YAML file by path."""
     if name_or_path in builtin_blueprints():
         return load_builtin(name_or_path)
+    if registered and name_or_path in registered:
+        try:
+            text = registered[name_or_path].decode("utf-8")
+        except UnicodeDecodeError:
+            raise BlueprintError([("<document>", "not UTF-8 text")], name_or_path) from None
+        return load_blueprint(text, name=f".blueprints/{name_or_path}.yaml")
     path = Path(name_or_path)
     if not path.is_file():
         message = _unknown(name_or_path) + "; nor is it a YAML file"

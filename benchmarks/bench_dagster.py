@@ -1,0 +1,126 @@
+"""The Dagster face at scale: definitions load, sensor ticks (first sight, idle, one edit) for 1, 100
+and 1,000 movies, and what a step costs to start in the multiprocess executor.
+
+    python benchmarks/bench_dagster.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import dagster as dg  # noqa: E402
+from _common import machine, table, timed  # noqa: E402
+
+from movie_assets.movie import MovieStore  # noqa: E402
+from movie_assets.orchestration import EventLogResource, StorageResource, build_definitions  # noqa: E402
+from movie_assets.pipeline.blueprint.load import load_builtin  # noqa: E402
+from movie_assets.store.config import StorageConfig  # noqa: E402
+from movie_assets.store.storage import StorageContext  # noqa: E402
+
+
+def _movies(root: str, count: int) -> StorageContext:
+    storage = StorageContext(StorageConfig(root=root))
+    blueprint = load_builtin("audio-only")
+    for i in range(count):
+        MovieStore(storage, f"film-{i:04d}").init(blueprint, {"Title": f"Film {i}", "NumOfSegments": 2})
+    return storage
+
+
+def scale(count: int) -> list[object]:
+    with tempfile.TemporaryDirectory() as tmp, dg.instance_for_test() as instance:
+        root = f"{tmp}/builds"
+        storage = _movies(root, count)
+        resources = {"storage": StorageResource(url=root), "events": EventLogResource()}
+        load, defs = timed(lambda: build_definitions(resources["storage"], resources["events"]), repeat=3)
+        sensor = defs.resolve_sensor_def("movie_sensor")
+        cursor = None
+
+        def tick():
+            nonlocal cursor
+            result = sensor(
+                dg.build_sensor_context(instance=instance, resources=resources, cursor=cursor, definitions=defs)
+            )
+            cursor = result.cursor
+            return result
+
+        start, ticks, requested = time.perf_counter(), 0, 0
+        while True:  # first sight spreads over ticks of at most 50 movies each
+            result = tick()
+            ticks += 1
+            requested += len(result.run_requests)
+            if requested >= count:
+                break
+        first = time.perf_counter() - start
+        idle, _ = timed(tick, repeat=3)
+        MovieStore(storage, "film-0000").edit({"SegmentText[1]": "An edit."})
+        edit, result = timed(tick, repeat=1)
+        assert len(result.run_requests) == 1
+        return [count, load, first, ticks, idle, edit]
+
+
+def step_start(quick: bool) -> list[list[object]]:
+    """One partition's two steps (script, narration) in process vs in the multiprocess executor."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, dg.instance_for_test() as instance:
+        root = f"{tmp}/builds"
+        os.environ["MOVIE_ASSETS_ROOT"] = root
+        _movies(root, 2)  # one fresh movie per executor, so neither run is a reuse
+        defs = build_definitions()
+        graph = defs.resolve_asset_graph()
+        instance.add_dynamic_partitions("audio_only_movies", ["film-0000", "film-0001"])
+        instance.add_dynamic_partitions("segment", ["0", "1"])
+        keys = [dg.AssetKey(["audio_only", "script"]), dg.AssetKey(["audio_only", "narration"])]
+        assert all(graph.has(k) for k in keys)
+        for name, executor in (("in process", dg.in_process_executor), ("multiprocess", dg.multiprocess_executor)):
+            os.environ["MOVIE_ASSETS_DAGSTER_EXECUTOR"] = (
+                "in_process" if executor is dg.in_process_executor else "multiprocess"
+            )
+            samples = []
+            for segment in ("0", "1")[: 1 if quick else 2]:
+                start = time.perf_counter()
+                with dg.execute_job(
+                    dg.reconstructable(_partition_job),
+                    instance,
+                    tags={"dagster/partition": f"film-0000|{segment}"},
+                ) as result:
+                    assert result.success
+                samples.append(time.perf_counter() - start)
+            rows.append([name, 2, min(samples), min(samples) / 2])
+    return rows
+
+
+def _partition_job():
+    defs = build_definitions()
+    keys = [dg.AssetKey(["audio_only", "script"]), dg.AssetKey(["audio_only", "narration"])]
+    job = dg.define_asset_job("bench_partition", selection=keys)
+    return dg.Definitions(
+        assets=defs.assets, jobs=[job], resources=defs.resources, executor=defs.executor
+    ).resolve_job_def("bench_partition")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for CI")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    sizes = [1, 10] if args.quick else [1, 100, 1000]
+    table(
+        "Definitions load and sensor ticks vs number of movies (seconds)",
+        ["movies", "definitions load", "first sight (all ticks)", "ticks", "idle tick", "tick after one edit"],
+        [scale(n) for n in sizes],
+    )
+    table(
+        "Step start-up: one partition, two steps (seconds)",
+        ["executor", "steps", "run wall", "per step"],
+        step_start(args.quick),
+    )
+
+
+if __name__ == "__main__":
+    main()
