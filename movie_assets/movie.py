@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -43,6 +44,19 @@ from movie_assets.store.storage import StorageContext
 
 BLUEPRINT_FILE = "blueprint.yaml"
 log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Run without the cyclic collector: a 10k-job plan allocates ~150k objects and no cycles, and
+    collections triggered by those allocations cost as much as the planning itself."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True)
@@ -182,9 +196,16 @@ class MovieStore:
 
     def plan(self, pending_edits: Mapping[str, Any] | None = None, save: bool = False) -> ExecutionPlan:
         """Plan the next revision against the live manifest; `save` writes runs/<rev>-plan.json."""
+        with paused_gc():
+            plan = self._plan(pending_edits)
+        if save:
+            self.plans.save(plan)
+        return plan
+
+    def _plan(self, pending_edits: Mapping[str, Any] | None) -> ExecutionPlan:
         manifest, digest = self.current()
         present = self.blobs.present()  # one listing, not a stat per artefact
-        plan = Planner().compute_plan(
+        return Planner().compute_plan(
             self.movie_id,
             manifest,
             digest,
@@ -194,9 +215,6 @@ class MovieStore:
             succeeded=self.succeeded_index(present.__contains__),
             blob_exists=present.__contains__,
         )
-        if save:
-            self.plans.save(plan)
-        return plan
 
     def succeeded_index(self, blob_exists: Callable[[str], bool] | None = None) -> SucceededIndex:
         """Reusable producer results: the newest checkpoint plus the artefact log after it."""

@@ -48,11 +48,16 @@ class ProducerGraph:
     blueprint: Blueprint
     inputs: dict[str, Any]
     nodes: dict[str, ProducerNode] = field(default_factory=dict)
+    _order: list[str] | None = field(default=None, repr=False, compare=False)
 
     def topological_order(self) -> list[str]:
-        """Job ids, dependencies first (Kahn); CycleError naming the nodes left if there is a cycle."""
-        layers = kahn_layers({j: n.upstream_jobs for j, n in self.nodes.items()})
-        return [j for layer in layers for j in layer]
+        """Job ids, dependencies first (Kahn); CycleError naming the nodes left if there is a cycle.
+
+        Computed once per graph (expansion checks for cycles, the planner then walks the same order)."""
+        if self._order is None or len(self._order) != len(self.nodes):
+            layers = kahn_layers({j: n.upstream_jobs for j, n in self.nodes.items()})
+            self._order = [j for layer in layers for j in layer]
+        return self._order
 
     def downstream(self, job_ids: set[str]) -> set[str]:
         """The given jobs and everything that depends on them."""
