@@ -17,10 +17,10 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from movie_assets.errors import MovieAssetsError, NotFound
-from movie_assets.lifecycle.estimate import estimate_cost
 from movie_assets.lifecycle.history import diff
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import builtin_blueprints, resolve_blueprint
+from movie_assets.pipeline.prices import estimate
 from movie_assets.settings import Settings
 from movie_assets.store.blobs import blob_path
 from movie_assets.store.models import RevisionId
@@ -80,20 +80,19 @@ class MovieTools:
         return [{"id": e.id, "key": e.key, "value": e.value} for e in events]
 
     def plan(self, movie: str) -> dict:
-        """What the next regenerate would run, why, and its estimated cost (from earlier runs); writes nothing."""
+        """What the next regenerate would run, why, and its estimated cost (price table); writes nothing."""
         store = self._existing(movie)
         result = store.plan()
-        estimate = estimate_cost(result, store.events)
+        cost = estimate(result.jobs, self.settings.price_table())
         jobs = [
-            {"job": j.job_id, "why": j.reasons, "estimated_cost_usd": estimate.per_job.get(j.job_id)}
-            for j in result.jobs
+            {"job": j.job_id, "why": j.reasons, "estimated_cost_usd": cost.per_job.get(j.job_id)} for j in result.jobs
         ]
         return {
             "revision": str(result.revision),
             "jobs": jobs,
             "reused": result.reused,
-            "estimated_cost_usd": round(estimate.total, 6),
-            "jobs_without_estimate": estimate.unknown,
+            "estimated_cost_usd": cost.total,
+            "jobs_without_estimate": cost.unpriced,
         }
 
     def regenerate(self, movie: str) -> dict:

@@ -295,14 +295,21 @@ class MovieStore:
         concurrency: int = 2,
         on_result: Callable[[JobResult], None] | None = None,
         on_plan: Callable[[ExecutionPlan], None] | None = None,
+        up_to_layer: int | None = None,
     ) -> RegenerateOutcome:
-        """Plan, run and commit; nothing is published when a job fails or the base moved."""
+        """Plan, run and commit; nothing is published when a job fails or the base moved.
+
+        With `up_to_layer`, only layers 1..N run and nothing is published when the plan is longer:
+        their results are logged, so the next regenerate reuses them."""
         plan = self.plan()
         if on_plan:
             on_plan(plan)
         if not plan.has_changes():
             return RegenerateOutcome(plan, None, None)
         self.plans.save(plan)
+        if up_to_layer is not None and up_to_layer < len(plan.layers):
+            partial = plan.model_copy(update={"layers": plan.layers[:up_to_layer]})
+            return RegenerateOutcome(plan, self.run(partial, produce, concurrency, on_result), None)
         run = self.run(plan, produce, concurrency, on_result)
         if not run.succeeded:
             return RegenerateOutcome(plan, run, None)

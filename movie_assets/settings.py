@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +25,9 @@ from movie_assets.movie import MovieStore
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.events import EventLog, FileEventLog
 from movie_assets.store.storage import MovieFS, StorageContext
+
+if TYPE_CHECKING:
+    from movie_assets.pipeline.prices import PriceTable
 
 DEFAULT_ROOT = "builds"
 
@@ -55,6 +58,8 @@ class Settings(BaseSettings):
     viewer_url: str | None = None
     dagster_executor: Literal["multiprocess", "in_process"] = "multiprocess"
     sensor_interval: int = Field(default=15, ge=1)
+    prices: str | None = None  # a YAML price table whose entries override the shipped ones
+    confirm_above_usd: float = Field(default=1.0, ge=0)  # regenerate asks before spending more
 
     @field_validator("storage_options", mode="before")
     @classmethod
@@ -76,6 +81,12 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
             raise InvalidValue(f"bad movie_assets settings: {problems}") from None
+
+    def price_table(self) -> PriceTable:
+        """The shipped price table with the user's overrides (MOVIE_ASSETS_PRICES) on top."""
+        from movie_assets.pipeline.prices import load_prices
+
+        return load_prices(self.prices)
 
     def storage_config(self) -> StorageConfig:
         return StorageConfig.from_url(self.root, **self.storage_options)

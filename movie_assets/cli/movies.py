@@ -26,11 +26,11 @@ from movie_assets.cli.common import (
 from movie_assets.errors import (
     InvalidValue,
 )
-from movie_assets.lifecycle.estimate import CostEstimate, estimate_cost
 from movie_assets.lifecycle.metrics import load_metrics
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import resolve_blueprint
 from movie_assets.pipeline.models import ExecutionPlan, JobResult
+from movie_assets.pipeline.prices import CostEstimate, PriceTable, estimate
 from movie_assets.store.models import RevisionId
 
 
@@ -82,16 +82,18 @@ def print_plan(plan: ExecutionPlan, estimate: CostEstimate | None = None, everyt
     short = not everything and len(rows) > SUMMARY_ROWS
     if short:
         _print_plan_summary(plan)
-    table = Table("layer", "job", "direct", "why dirty")
+    table = Table("layer", "job", "direct", "est. USD", "why dirty")
     for number, job in rows[:SUMMARY_ROWS] if short else rows:
-        table.add_row(str(number), job.job_id, "yes" if job.direct else "", "; ".join(job.reasons))
+        usd = estimate.per_job.get(job.job_id) if estimate else None
+        price = "?" if usd is None else f"{usd:.4f}"
+        table.add_row(str(number), job.job_id, "yes" if job.direct else "", price, "; ".join(job.reasons))
     if rows:
         console.print(table)
     if short:
         console.print(f"… and {len(rows) - SUMMARY_ROWS} more jobs: --all lists every one, --json gives the plan")
     if estimate is not None and plan.jobs:
-        unknown = f" ({len(estimate.unknown)} jobs never ran before: not counted)" if estimate.unknown else ""
-        console.print(f"estimated cost ${estimate.total:.4f}, from this movie's earlier runs{unknown}")
+        unpriced = f" ({len(estimate.unpriced)} jobs not in the price table: not counted)" if estimate.unpriced else ""
+        console.print(f"estimated cost [bold]${estimate.total:.4f}[/bold] (price table){unpriced}")
 
 
 def _print_plan_summary(plan: ExecutionPlan) -> None:
@@ -127,13 +129,13 @@ def plan(
     """Show what the next regenerate would run, why, and what it will probably cost; writes nothing."""
     store = movie_store(movie)
     plan = store.plan()
-    estimate = estimate_cost(plan, store.events)
+    cost = estimate(plan.jobs, settings().price_table())
     if as_json:
         document = plan.model_dump(mode="json")
-        document["estimated_cost_usd"] = {"total": estimate.total, "not_counted": estimate.unknown}
+        document["estimated_cost_usd"] = {"total": cost.total, "per_job": cost.per_job, "unpriced": cost.unpriced}
         sys.stdout.write(json.dumps(document) + "\n")
         return
-    print_plan(plan, estimate, everything)
+    print_plan(plan, cost, everything)
 
 
 @app.command()
@@ -142,13 +144,50 @@ def regenerate(
     movie: str = typer.Argument(..., help="The movie to regenerate."),
     concurrency: int = typer.Option(2, "--concurrency", "-c", min=1, help="Jobs run at once within a layer."),
     offline: bool = typer.Option(False, "--offline", help="Run jobs of unconfigured providers offline."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Spend without asking, whatever the estimate."),
+    max_cost: float = typer.Option(
+        None, "--max-cost", min=0, help="Refuse (run nothing) if the estimate is above USD."
+    ),
+    up_to_layer: int = typer.Option(
+        None, "--up-to-layer", min=1, help="Run layers 1..N only and publish nothing (later runs reuse them)."
+    ),
 ) -> None:
-    """Plan, run the dirty producers and commit the next revision."""
+    """Plan, check the cost, run the dirty producers and commit the next revision."""
     store = movie_store(movie)
-    _regenerate(store, concurrency, offline)
+    budget = Budget(settings().price_table(), max_cost, None if yes else settings().confirm_above_usd)
+    _regenerate(store, concurrency, offline, budget, up_to_layer)
 
 
-def _regenerate(store: MovieStore, concurrency: int, offline: bool = False):
+class Budget:
+    """The spending rule of one regenerate: a hard cap, and a threshold above which a person confirms."""
+
+    def __init__(self, table: PriceTable, max_cost: float | None, confirm_above: float | None) -> None:
+        self.table, self.max_cost, self.confirm_above = table, max_cost, confirm_above
+
+    def check(self, plan: ExecutionPlan) -> CostEstimate:
+        """Refuse (InvalidValue: nothing has run) when the plan costs more than allowed."""
+        cost = estimate(plan.jobs, self.table)
+        unpriced = f" (+{len(cost.unpriced)} unpriced jobs)" if cost.unpriced else ""
+        if self.max_cost is not None and cost.total > self.max_cost:
+            raise InvalidValue(
+                f"estimated ${cost.total:.4f}{unpriced} is above --max-cost ${self.max_cost:.4f}; nothing was run"
+            )
+        if self.confirm_above is not None and cost.total > self.confirm_above:
+            question = f"{plan.revision} is estimated at ${cost.total:.4f}{unpriced}; spend it?"
+            if not sys.stdin.isatty():
+                raise InvalidValue(f"{question} Pass --yes to confirm (no terminal to ask); nothing was run")
+            if not typer.confirm(question):
+                raise InvalidValue("not confirmed; nothing was run")
+        return cost
+
+
+def _regenerate(
+    store: MovieStore,
+    concurrency: int,
+    offline: bool = False,
+    budget: Budget | None = None,
+    up_to_layer: int | None = None,
+):
     from movie_assets.producers.registry import describe_missing, registry_from_environ
 
     registry = registry_from_environ(os.environ, offline)  # the CLI is where credentials are read
@@ -163,15 +202,26 @@ def _regenerate(store: MovieStore, concurrency: int, offline: bool = False):
             if problems:
                 missing = "\n  ".join(describe_missing(problems))
                 raise InvalidValue(f"cannot run this plan, nothing was run:\n  {missing}")
-            progress.update(task, description=f"{plan.revision}", total=len(plan.jobs))
+            if budget is not None:
+                progress.stop()  # a confirmation prompt must not fight the progress bar
+                budget.check(plan)
+                progress.start()
+            jobs = plan.layers[:up_to_layer] if up_to_layer else plan.layers
+            progress.update(task, description=f"{plan.revision}", total=sum(len(layer) for layer in jobs))
 
         def on_result(result: JobResult) -> None:
             progress.advance(task)
             progress.update(task, description=f"{result.job_id} [{result.status}]")
 
-        outcome = store.regenerate(registry, concurrency, on_result=on_result, on_plan=on_plan)
+        outcome = store.regenerate(registry, concurrency, on_result=on_result, on_plan=on_plan, up_to_layer=up_to_layer)
     if outcome.run is None:
         console.print(f"{store.movie_id}: up to date at {outcome.plan.base_revision}; nothing to do")
+    elif up_to_layer and outcome.run.succeeded and not outcome.committed:
+        console.print(
+            f"stopped after layer {up_to_layer} of {len(outcome.plan.layers)}: {len(outcome.run.produced)} produced, "
+            f"cost ${sum(r.cost for r in outcome.run.results.values()):.4f}; nothing published "
+            "(the next regenerate reuses these results)"
+        )
     elif outcome.committed:
         run = outcome.run
         console.print(

@@ -1,11 +1,17 @@
 """Offline producers: real media made deterministically from the job's inputs, no network.
 
-Each returns a simulated cost (USD) so metrics have something real to aggregate.
+Each charges the shipped price table's simulated price (USD), so metrics and estimates have something
+real to aggregate and compare.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from collections.abc import Callable
+
 import movie_assets.producers.media as media
+from movie_assets.pipeline.prices import shipped_prices
 from movie_assets.pipeline.produce import ProduceRequest, ProduceResult
 from movie_assets.store.hashing import canonical_json
 from movie_assets.store.models import TimelineClip, TimelineDocument, TimelineTrack
@@ -164,15 +170,33 @@ def _timeline_frames(document: TimelineDocument, load):
         yield from (blank for _ in range(max(int(document.duration * fps), 1)))
 
 
+def _priced(fn: Callable[[ProduceRequest], ProduceResult]) -> Callable[[ProduceRequest], ProduceResult]:
+    """Offline producers charge the shipped price table's simulated price, so a plan's estimate and
+    the reported cost agree to the cent (a real provider reports what it billed instead)."""
+
+    @functools.wraps(fn)
+    def priced(request: ProduceRequest) -> ProduceResult:
+        result = fn(request)
+        job = request.job
+        usd = shipped_prices().price(OFFLINE, job.model, job.implementation)
+        return dataclasses.replace(result, cost=usd if usd is not None else result.cost)
+
+    return priced
+
+
+OFFLINE = "offline"
 OFFLINE_PRODUCERS = {
-    "script": script,
-    "prompt": prompt,
-    "image": image,
-    "video_clip": video_clip,
-    "narration": narration,
-    "music": music,
-    "timeline": timeline,
-    "export": export,
+    name: _priced(fn)
+    for name, fn in {
+        "script": script,
+        "prompt": prompt,
+        "image": image,
+        "video_clip": video_clip,
+        "narration": narration,
+        "music": music,
+        "timeline": timeline,
+        "export": export,
+    }.items()
 }
 
 __all__ = ["OFFLINE_PRODUCERS"]

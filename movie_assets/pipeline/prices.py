@@ -1,0 +1,97 @@
+"""The price table: what one job of a provider's model costs, before anything runs.
+
+Shipped as `movie_assets/prices.yaml`; a user's file of the same shape (MOVIE_ASSETS_PRICES) overrides
+entries. A job whose provider and model are in neither is *unpriced*: estimates list it instead of
+counting it as free.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
+
+from movie_assets.errors import InvalidValue
+
+
+class _Table(RootModel[dict[str, dict[str, float]]]):
+    """provider -> model (or implementation) -> USD per job."""
+
+
+class PriceTable(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    prices: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+    def price(self, provider: str, model: str | None, implementation: str) -> float | None:
+        """USD for one job, or None when the table does not know this provider and model."""
+        row = self.prices.get(provider, {})
+        for key in (model, implementation):
+            if key is not None and key in row:
+                return row[key]
+        return None
+
+    def merged(self, other: Mapping[str, Mapping[str, float]]) -> PriceTable:
+        prices = {p: dict(row) for p, row in self.prices.items()}
+        for provider, row in other.items():
+            prices.setdefault(provider, {}).update(row)
+        return PriceTable(prices=prices)
+
+
+def _parse(text: str, where: str) -> dict[str, dict[str, float]]:
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        table = _Table.model_validate(data or {}).root
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise InvalidValue(f"{where}: not a price table (provider: {{model: USD per job}}): {exc}") from None
+    negative = [f"{p}/{m}" for p, row in table.items() for m, usd in row.items() if usd < 0]
+    if negative:
+        raise InvalidValue(f"{where}: negative prices for {', '.join(negative)}")
+    return table
+
+
+@functools.cache
+def shipped_prices() -> PriceTable:
+    text = importlib.resources.files("movie_assets").joinpath("prices.yaml").read_text("utf-8")
+    return PriceTable(prices=_parse(text, "prices.yaml"))
+
+
+def load_prices(override: str | Path | None = None) -> PriceTable:
+    """The shipped table, with the entries of `override` (a YAML file) on top."""
+    table = shipped_prices()
+    if override:
+        path = Path(override)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InvalidValue(f"price table {path}: {exc.strerror or exc}") from None
+        table = table.merged(_parse(text, str(path)))
+    return table
+
+
+@dataclass
+class CostEstimate:
+    """A plan's expected cost: the total, each priced job, and the jobs the table cannot price."""
+
+    total: float = 0.0
+    per_job: dict[str, float] = field(default_factory=dict)
+    unpriced: list[str] = field(default_factory=list)
+
+
+def estimate(jobs: Iterable, table: PriceTable) -> CostEstimate:
+    """Sum the table's price of each job (JobDescriptors: provider, model, implementation)."""
+    out = CostEstimate()
+    for job in jobs:
+        usd = table.price(job.provider, job.model, job.implementation)
+        if usd is None:
+            out.unpriced.append(job.job_id)
+            continue
+        out.per_job[job.job_id] = usd
+        out.total += usd
+    out.total = round(out.total, 6)
+    return out
