@@ -83,17 +83,11 @@ def music(request: ProduceRequest) -> ProduceResult:
 
 
 def timeline(request: ProduceRequest) -> ProduceResult:
-    """Segments last as long as their narration; visuals fill each segment; music spans the movie."""
-    narrations = request.items("narrations")
-    starts, durations, start = [], [], 0.0
-    audio_clips = []
-    for item in narrations:
-        assert item.blob is not None
-        seconds = round(media.wav_duration(request.load(item.blob)), 3)
-        starts.append(start)
-        durations.append(seconds)
-        audio_clips.append(TimelineClip(artefact_id=item.id, start=start, duration=seconds, blob=item.blob))
-        start = round(start + seconds, 3)
+    """Place every clip: segments last as long as their narration (else `seconds` each, else a clip's
+    length); visuals fill each segment; music spans the movie (or `seconds` when it is alone)."""
+    durations = _segment_durations(request)
+    starts = [round(sum(durations[:i]), 3) for i in range(len(durations))]
+    total = round(sum(durations), 3)
     tracks = []
     if "videos" in request.inputs:
         clips = [
@@ -102,30 +96,47 @@ def timeline(request: ProduceRequest) -> ProduceResult:
         ]
         tracks.append(TimelineTrack(kind="video", clips=clips))
     if "images" in request.inputs:
-        by_segment: dict[int, list] = {}
-        for item in request.items("images"):
-            by_segment.setdefault(item.indices.get("segment", 0), []).append(item)
-        clips = []
-        for seg, items in sorted(by_segment.items()):
-            each = round(durations[seg] / len(items), 3)
-            for k, item in enumerate(items):
-                clips.append(
-                    TimelineClip(
-                        artefact_id=item.id, start=round(starts[seg] + k * each, 3), duration=each, blob=item.blob
-                    )
-                )
-        tracks.append(TimelineTrack(kind="image", clips=clips))
-    tracks.append(TimelineTrack(kind="audio", clips=audio_clips))
+        tracks.append(TimelineTrack(kind="image", clips=_image_clips(request.items("images"), starts, durations)))
+    if "narrations" in request.inputs:
+        clips = [
+            TimelineClip(artefact_id=n.id, start=starts[i], duration=durations[i], blob=n.blob)  # type: ignore[arg-type]
+            for i, n in enumerate(request.items("narrations"))
+        ]
+        tracks.append(TimelineTrack(kind="audio", clips=clips))
     if "music" in request.inputs:
         bed = request.items("music")[0]
-        tracks.append(
-            TimelineTrack(
-                kind="music",
-                clips=[TimelineClip(artefact_id=bed.id, start=0.0, duration=max(start, 0.001), blob=bed.blob)],
-            )  # type: ignore[arg-type]
-        )
-    document = TimelineDocument(duration=start, width=WIDTH, height=HEIGHT, fps=FPS, tracks=tracks)
+        if not durations:  # a music-only piece lasts as long as asked
+            total = float(request.value("seconds") or MUSIC_SECONDS) if "seconds" in request.inputs else MUSIC_SECONDS
+        clip = TimelineClip(artefact_id=bed.id, start=0.0, duration=max(total, 0.001), blob=bed.blob)  # type: ignore[arg-type]
+        tracks.append(TimelineTrack(kind="music", clips=[clip]))
+    document = TimelineDocument(duration=total, width=WIDTH, height=HEIGHT, fps=FPS, tracks=tracks)
     return ProduceResult({"timeline": canonical_json(document)}, cost=0.0)
+
+
+def _segment_durations(request: ProduceRequest) -> list[float]:
+    if "narrations" in request.inputs:
+        return [round(media.wav_duration(request.load(n.blob)), 3) for n in request.items("narrations")]  # type: ignore[arg-type]
+    if "videos" in request.inputs:
+        count = len(request.items("videos"))
+    elif "images" in request.inputs:
+        count = len({item.indices.get("segment", 0) for item in request.items("images")})
+    else:
+        return []
+    each = float(request.value("seconds")) if "seconds" in request.inputs else CLIP_SECONDS
+    return [each] * count
+
+
+def _image_clips(items: list, starts: list[float], durations: list[float]) -> list[TimelineClip]:
+    by_segment: dict[int, list] = {}
+    for item in items:
+        by_segment.setdefault(item.indices.get("segment", 0), []).append(item)
+    clips = []
+    for seg, group in sorted(by_segment.items()):
+        each = round(durations[seg] / len(group), 3)
+        for k, item in enumerate(group):
+            start = round(starts[seg] + k * each, 3)
+            clips.append(TimelineClip(artefact_id=item.id, start=start, duration=each, blob=item.blob))
+    return clips
 
 
 def export(request: ProduceRequest) -> ProduceResult:
