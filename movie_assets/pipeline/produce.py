@@ -52,7 +52,7 @@ class ProduceRequest:
 
 @dataclass
 class ProduceResult:
-    outputs: dict[str, bytes]
+    outputs: dict[str, Any]  # bytes, or a readable binary file the recorder streams into the store
     cost: float = 0.0
     diagnostics: dict[str, Any] = field(default_factory=dict)
 

@@ -129,8 +129,14 @@ class JobRecorder:
         stored = {}
         for output in job.outputs:
             data = produced.outputs[output.name]
+            if hasattr(data, "read"):  # a downloaded file: streamed into the store, never held whole
+                try:
+                    stored[output.artefact_id] = self.blobs.put(data, output.mime_type)
+                finally:
+                    data.close()
+                continue
             if not isinstance(data, bytes | bytearray):
-                raise ProducerError(f"output {output.name!r} is {type(data).__name__}, not bytes")
+                raise ProducerError(f"output {output.name!r} is {type(data).__name__}, not bytes or a file")
             stored[output.artefact_id] = self.blobs.put(bytes(data), output.mime_type)
         return stored
 

@@ -167,7 +167,9 @@ def _timeline_frames(document: TimelineDocument, load):
     for clip in clips:
         count = max(int(round(clip.duration * fps)), 1)
         if clip.blob.mime_type.startswith("video/"):
-            source, _ = media.decode_mp4(load(clip.blob))
+            source, size = media.decode_mp4(load(clip.blob))
+            if tuple(size) != (document.width, document.height):  # a model's 1280x720 clip in our frame
+                source = [_fit(frame, size, document.width, document.height) for frame in source]
         else:
             from io import BytesIO
 
@@ -193,6 +195,12 @@ def _priced(fn: Callable[[ProduceRequest], ProduceResult]) -> Callable[[ProduceR
         return dataclasses.replace(result, cost=usd if usd is not None else result.cost)
 
     return priced
+
+
+def _fit(frame: bytes, size: tuple[int, int], width: int, height: int) -> bytes:
+    from PIL import Image
+
+    return Image.frombytes("RGB", tuple(size), frame).resize((width, height)).tobytes()
 
 
 OFFLINE = "offline"

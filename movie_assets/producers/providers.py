@@ -25,15 +25,12 @@ from typing import Any
 import numpy as np
 
 import movie_assets.producers.media as media
-from movie_assets.errors import InvalidPlugin, InvalidValue, ProducerError
+from movie_assets.errors import InvalidPlugin, InvalidValue
 from movie_assets.pipeline.produce import ProduceFn, ProduceRequest, ProduceResult
+from movie_assets.producers.remote import ProviderError
 
 ENTRY_POINT_GROUP = "movie_assets.providers"
 PCM_RATE = 24_000  # both OpenAI's `pcm` speech format and ElevenLabs' `pcm_24000`: 16-bit LE mono
-
-
-class ProviderError(ProducerError):
-    """A provider call failed (HTTP error, unreadable answer); the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -218,12 +215,28 @@ def elevenlabs_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]
     return {"narration": narration}
 
 
+def _replicate(credentials: Mapping[str, str]) -> Mapping[str, ProduceFn]:
+    from movie_assets.producers.replicate_provider import replicate_producers  # its SDK is an optional extra
+
+    return replicate_producers(credentials)
+
+
 BUILTIN_PROVIDERS = {
     "openai": Provider("openai", ("OPENAI_API_KEY",), openai_producers, "script, prompt, image, narration"),
     "elevenlabs": Provider("elevenlabs", ("ELEVENLABS_API_KEY",), elevenlabs_producers, "narration"),
+    "replicate": Provider("replicate", ("REPLICATE_API_TOKEN",), _replicate, "image, video_clip, narration, music"),
 }
 ATTEMPTS_SETTING, BACKOFF_SETTING = "MOVIE_ASSETS_PROVIDER_ATTEMPTS", "MOVIE_ASSETS_PROVIDER_BACKOFF"
-OPTIONAL_SETTINGS = ("OPENAI_BASE_URL", "ELEVENLABS_BASE_URL", ATTEMPTS_SETTING, BACKOFF_SETTING)
+OPTIONAL_SETTINGS = (
+    "OPENAI_BASE_URL",
+    "ELEVENLABS_BASE_URL",
+    "REPLICATE_BASE_URL",
+    ATTEMPTS_SETTING,
+    BACKOFF_SETTING,
+    "MOVIE_ASSETS_PROVIDER_TIMEOUT",
+    "MOVIE_ASSETS_PROVIDER_POLL",
+    "MOVIE_ASSETS_MAX_OUTPUT_BYTES",
+)
 
 
 def discover_providers() -> dict[str, Provider]:

@@ -1,0 +1,137 @@
+"""Remote outputs into artefacts: stream a provider's output URL with a size cap, check what came back,
+and convert it to the type the blueprint declares (PNG, MP4, WAV).
+
+A model that answers with an HTML error page, nothing at all, or something too large is a failed job
+with a diagnostic that says so, never an artefact.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import tempfile
+import wave
+from collections.abc import Callable
+from typing import IO
+
+from movie_assets.errors import ProducerError
+
+DEFAULT_MAX_BYTES = 1 << 30  # 1 GiB: a long HD clip fits, a runaway answer does not
+SPOOL_BYTES = 8 << 20  # outputs up to 8 MiB stay in memory, larger ones spill to a temporary file
+
+
+class ProviderError(ProducerError):
+    """A provider call failed (HTTP error, unreadable or wrong answer); the message says which and why."""
+
+
+# (name, test on the first bytes), first match wins
+_SIGNATURES: list[tuple[str, Callable[[bytes], bool]]] = [
+    ("png", lambda h: h.startswith(b"\x89PNG\r\n\x1a\n")),
+    ("jpeg", lambda h: h.startswith(b"\xff\xd8\xff")),
+    ("gif", lambda h: h.startswith(b"GIF8")),
+    ("webp", lambda h: h[:4] == b"RIFF" and h[8:12] == b"WEBP"),
+    ("wav", lambda h: h[:4] == b"RIFF" and h[8:12] == b"WAVE"),
+    ("mp4", lambda h: h[4:8] == b"ftyp"),
+    ("webm", lambda h: h.startswith(b"\x1a\x45\xdf\xa3")),
+    ("mp3", lambda h: h.startswith(b"ID3") or (len(h) > 1 and h[0] == 0xFF and h[1] & 0xE0 == 0xE0)),
+    ("flac", lambda h: h.startswith(b"fLaC")),
+    ("ogg", lambda h: h.startswith(b"OggS")),
+    ("html", lambda h: h.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body"))),
+    ("json", lambda h: h.lstrip()[:1] in (b"{", b"[")),
+]
+
+
+def sniff(head: bytes) -> str:
+    """What the first bytes of a file are: png, jpeg, gif, webp, wav, mp4, webm, mp3, flac, ogg, html,
+    json, or unknown."""
+    return next((name for name, test in _SIGNATURES if test(head)), "unknown")
+
+
+ACCEPTED = {
+    "image": {"png", "jpeg", "webp", "gif"},
+    "video": {"mp4", "webm"},
+    "audio": {"wav", "mp3", "flac", "ogg", "mp4"},
+}
+
+
+def download(http, url: str, max_bytes: int = DEFAULT_MAX_BYTES) -> IO[bytes]:
+    """Stream `url` (an httpx.Client) into a spooled temporary file, refusing more than `max_bytes`."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    size = 0
+    try:
+        with http.stream("GET", url, follow_redirects=True) as response:
+            if response.status_code >= 400:
+                raise ProviderError(f"output {url}: HTTP {response.status_code}")
+            declared = int(response.headers.get("Content-Length") or 0)
+            if declared > max_bytes:
+                raise ProviderError(f"output {url} is {declared} bytes, over the {max_bytes}-byte cap")
+            for chunk in response.iter_bytes(1 << 16):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ProviderError(f"output {url} is over the {max_bytes}-byte cap; download stopped")
+                spool.write(chunk)
+    except ProviderError:
+        spool.close()
+        raise
+    except Exception as exc:  # the transport's own errors (timeouts, resets), named
+        spool.close()
+        raise ProviderError(f"output {url}: {type(exc).__name__}: {exc}") from exc
+    spool.seek(0)
+    return spool
+
+
+def as_declared(handle: IO[bytes], mime_type: str, where: str) -> bytes | IO[bytes]:
+    """Check a downloaded output against the declared mime type and convert it (PNG, WAV) if needed."""
+    head = handle.read(64)
+    handle.seek(0)
+    kind = sniff(head)
+    family = mime_type.split("/", 1)[0]
+    if not head:
+        raise ProviderError(f"{where}: the model answered with a 0-byte file, not {mime_type}")
+    if kind in ("html", "json") or kind not in ACCEPTED.get(family, {kind}):
+        preview = head[:60].decode("utf-8", "replace").strip()
+        raise ProviderError(f"{where}: expected {mime_type}, got {kind} ({preview!r})")
+    if mime_type == "image/png" and kind != "png":
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.open(handle).convert("RGB").save(buffer, "PNG")
+        return buffer.getvalue()
+    if mime_type == "audio/wav":
+        return to_wav(handle, kind)
+    if mime_type == "video/mp4" and kind != "mp4":
+        return _ffmpeg(handle, ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-f", "mp4"], ".mp4")
+    return handle
+
+
+def to_wav(handle: IO[bytes], kind: str) -> bytes:
+    """Any audio the models return, as the mono 16 kHz WAV every producer here speaks."""
+    import movie_assets.producers.media as media
+
+    if kind == "wav":
+        data = handle.read()
+        try:  # already 16-bit mono: only the rate may differ
+            samples, rate = media.read_wav(data)
+            return media.wav_bytes(media.resample(samples, rate))
+        except (ValueError, EOFError, wave.Error):
+            handle = io.BytesIO(data)  # stereo, float or 24-bit: ffmpeg converts it
+    data = _ffmpeg(handle, ["-ac", "1", "-ar", str(media.SAMPLE_RATE), "-f", "wav"], ".wav")
+    samples, rate = media.read_wav(data)
+    return media.wav_bytes(media.resample(samples, rate))
+
+
+def _ffmpeg(handle: IO[bytes], args: list[str], suffix: str) -> bytes:
+    import imageio_ffmpeg
+
+    with tempfile.TemporaryDirectory(prefix="movie-assets-") as tmp:
+        source, target = os.path.join(tmp, "in"), os.path.join(tmp, f"out{suffix}")
+        with open(source, "wb") as out:
+            while chunk := handle.read(1 << 20):
+                out.write(chunk)
+        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", source, *args, target]
+        done = subprocess.run(command, capture_output=True, timeout=600)
+        if done.returncode != 0:
+            raise ProviderError(f"could not convert the output: {done.stderr.decode('utf-8', 'replace')[-300:]}")
+        with open(target, "rb") as result:
+            return result.read()

@@ -1,0 +1,126 @@
+"""Replicate through its official SDK: images, video clips, speech and music from hosted models.
+
+A job's model names the Replicate model (`bytedance/seedream-4`, ...); without one, each media kind
+has a default. The prediction is created, polled until it settles (with a timeout) and cancelled if
+we give up or are interrupted; its output URL is streamed into the blob store with a size cap and a
+content check. Rate limits and gateway errors are retried by the SDK's own transport.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from movie_assets.errors import InvalidPlugin
+from movie_assets.pipeline.prices import shipped_prices
+from movie_assets.pipeline.produce import ProduceFn, ProduceRequest, ProduceResult
+from movie_assets.producers.remote import DEFAULT_MAX_BYTES, ProviderError, as_declared, download
+
+PROVIDER = "replicate"
+DEFAULT_MODELS = {
+    "image": "bytedance/seedream-4",
+    "video_clip": "bytedance/seedance-1-lite",
+    "narration": "minimax/speech-02-hd",
+    "music": "stability-ai/stable-audio-2.5",
+}
+# how a producer's ports become the model's parameters; a producer's `params.input` adds or overrides
+MODEL_INPUTS: dict[str, Callable[[ProduceRequest], dict[str, Any]]] = {
+    "image": lambda r: {"prompt": r.value("prompt"), "aspect_ratio": "16:9"},
+    "video_clip": lambda r: {"prompt": r.value("prompt"), "duration": 5, "aspect_ratio": "16:9"},
+    "narration": lambda r: {"text": r.value("script")},
+    "music": lambda r: {"prompt": r.value("prompt"), "duration": 10},
+}
+SETTLED = ("succeeded", "failed", "canceled")
+
+
+def _sdk():
+    try:
+        import httpx
+        import replicate
+        from replicate.client import RetryTransport
+    except ImportError:
+        raise InvalidPlugin("the replicate provider needs its SDK: pip install 'movie_assets[replicate]'") from None
+    return httpx, replicate, RetryTransport
+
+
+def replicate_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]:
+    """image, video_clip, narration and music, each one Replicate prediction."""
+    httpx, replicate, retry_transport = _sdk()
+    attempts = int(credentials.get("MOVIE_ASSETS_PROVIDER_ATTEMPTS") or 4)
+    transport = retry_transport(
+        httpx.HTTPTransport(),
+        max_attempts=attempts,
+        max_backoff_wait=float(credentials.get("MOVIE_ASSETS_PROVIDER_BACKOFF") or 60),
+        retryable_methods=["GET", "POST"],  # a 429 or 503 on create means it was not accepted: safe to resend
+        retry_status_codes=[429, 503, 504],
+    )
+    client = replicate.Client(
+        api_token=credentials["REPLICATE_API_TOKEN"],
+        base_url=credentials.get("REPLICATE_BASE_URL") or None,
+        transport=transport,
+    )
+    http = httpx.Client(timeout=httpx.Timeout(30.0, read=120.0))
+    timeout = float(credentials.get("MOVIE_ASSETS_PROVIDER_TIMEOUT") or 900)
+    poll = float(credentials.get("MOVIE_ASSETS_PROVIDER_POLL") or 1.0)
+    cap = int(credentials.get("MOVIE_ASSETS_MAX_OUTPUT_BYTES") or DEFAULT_MAX_BYTES)
+
+    def producer(implementation: str) -> ProduceFn:
+        def produce(request: ProduceRequest) -> ProduceResult:
+            job = request.job
+            model = job.model or DEFAULT_MODELS[implementation]
+            inputs = {**MODEL_INPUTS[implementation](request), **job.params.get("input", {})}
+            output = job.outputs[0]
+            prediction = _settle(client, model, inputs, timeout, poll)
+            url = _first_url(prediction.output, f"{model} prediction {prediction.id}")
+            data = as_declared(download(http, url, cap), output.mime_type, f"{model} prediction {prediction.id}")
+            usd = shipped_prices().price(PROVIDER, model, implementation)
+            diagnostics = {
+                "provider": PROVIDER,
+                "model": model,
+                "prediction": prediction.id,
+                "predict_time_s": (prediction.metrics or {}).get("predict_time"),
+            }
+            return ProduceResult({output.name: data}, cost=usd or 0.0, diagnostics=diagnostics)
+
+        return produce
+
+    return {name: producer(name) for name in DEFAULT_MODELS}
+
+
+def _settle(client, model: str, inputs: dict[str, Any], timeout: float, poll: float):
+    """Create a prediction and wait until it settles; cancel it on timeout or interruption."""
+    from replicate.exceptions import ReplicateError
+
+    try:
+        prediction = client.predictions.create(model=model, input=inputs)
+    except ReplicateError as exc:
+        raise ProviderError(f"{model}: prediction refused: {exc}") from None
+    except Exception as exc:  # transport errors after the SDK's retries
+        raise ProviderError(f"{model}: {type(exc).__name__}: {exc}") from exc
+    deadline = time.monotonic() + timeout
+    try:
+        while prediction.status not in SETTLED:
+            if time.monotonic() > deadline:
+                raise ProviderError(f"{model} prediction {prediction.id} still {prediction.status} after {timeout:g} s")
+            time.sleep(poll)
+            prediction.reload()
+    except BaseException:  # a timeout, Ctrl-C or a cancelled run: stop paying for it
+        try:
+            prediction.cancel()
+        except Exception:  # noqa: S110 - the original error is the one to report
+            pass
+        raise
+    if prediction.status != "succeeded":
+        raise ProviderError(
+            f"{model} prediction {prediction.id} {prediction.status}: {prediction.error or 'no detail'}"
+        )
+    return prediction
+
+
+def _first_url(output: Any, where: str) -> str:
+    candidates = output if isinstance(output, list) else [output]
+    for item in candidates:
+        if isinstance(item, str) and item.startswith(("http://", "https://")):
+            return item
+    raise ProviderError(f"{where}: no output URL in {str(output)[:200]}")
