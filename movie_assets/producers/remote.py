@@ -12,7 +12,7 @@ import os
 import subprocess
 import tempfile
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import IO
 
 from movie_assets.errors import ProducerError
@@ -135,3 +135,32 @@ def _ffmpeg(handle: IO[bytes], args: list[str], suffix: str) -> bytes:
             raise ProviderError(f"could not convert the output: {done.stderr.decode('utf-8', 'replace')[-300:]}")
         with open(target, "rb") as result:
             return result.read()
+
+
+def pcm_to_wav(pcm: bytes, rate: int) -> bytes:
+    """16-bit LE mono PCM at `rate` -> the WAV format every producer uses (mono, media.SAMPLE_RATE)."""
+    import numpy as np
+
+    import movie_assets.producers.media as media
+
+    if len(pcm) % 2:
+        pcm = pcm[:-1]
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32767.0
+    return media.wav_bytes(media.resample(samples, rate, media.SAMPLE_RATE))
+
+
+ATTEMPTS_SETTING, BACKOFF_SETTING = "MOVIE_ASSETS_PROVIDER_ATTEMPTS", "MOVIE_ASSETS_PROVIDER_BACKOFF"
+
+
+def retry_settings(settings: Mapping[str, str]) -> tuple[int, float]:
+    """(attempts, longest backoff in seconds) for the SDKs' own retry machinery."""
+    from movie_assets.errors import InvalidValue
+
+    try:
+        attempts = int(settings.get(ATTEMPTS_SETTING) or 4)
+        backoff = float(settings.get(BACKOFF_SETTING) or 60.0)
+    except ValueError:
+        raise InvalidValue(f"{ATTEMPTS_SETTING} must be an integer and {BACKOFF_SETTING} a number of seconds") from None
+    if attempts < 1 or backoff < 0:
+        raise InvalidValue(f"{ATTEMPTS_SETTING} must be at least 1 and {BACKOFF_SETTING} not negative")
+    return attempts, backoff

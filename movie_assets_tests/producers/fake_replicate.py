@@ -85,12 +85,19 @@ class FakeReplicate:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 server.requests.append(
-                    {"method": "POST", "path": self.path, "headers": dict(self.headers), "body": body}
+                    {
+                        "method": "POST",
+                        "path": self.path,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "body": body,
+                    }
                 )
                 self._send(*server.post(self.path, body))
 
             def do_GET(self) -> None:
-                server.requests.append({"method": "GET", "path": self.path, "headers": dict(self.headers)})
+                server.requests.append(
+                    {"method": "GET", "path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}}
+                )
                 self._send(*server.get(self.path))
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

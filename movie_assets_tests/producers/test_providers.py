@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 
 from movie_assets.cli import app
 from movie_assets.movie import MovieStore
-from movie_assets.producers.providers import PCM_RATE, discover_providers
+from movie_assets.producers.elevenlabs_provider import PCM_RATE
+from movie_assets.producers.providers import discover_providers
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.events import FileEventLog
 from movie_assets.store.storage import StorageContext
@@ -37,6 +38,7 @@ class ApiServer:
         self.requests: list[dict] = []
         self.fail_images: int | None = None  # HTTP status every image call answers with, if set
         self.busy = 0  # how many chat calls answer 429 (Retry-After: 0) first
+        self.bad_script = False  # structured script answers break the schema
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -47,7 +49,12 @@ class ApiServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 url = urlparse(self.path)
                 server.requests.append(
-                    {"path": url.path, "query": parse_qs(url.query), "headers": dict(self.headers), "body": body}
+                    {
+                        "path": url.path,
+                        "query": parse_qs(url.query),
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "body": body,
+                    }
                 )
                 status, kind, payload = server.answer(url.path, body)
                 self.send_response(status)
@@ -70,7 +77,12 @@ class ApiServer:
         if path == "/v1/chat/completions":
             user = body["messages"][-1]["content"]
             text = f"[{body['model']}] written for: {user[:60]}"
-            return 200, "application/json", json.dumps({"choices": [{"message": {"content": text}}]}).encode()
+            if body.get("response_format", {}).get("type") == "json_schema":  # structured output
+                text = json.dumps({"txt" if self.bad_script else "text": text})
+            message = {"role": "assistant", "content": text}
+            answer = {"id": "c1", "object": "chat.completion", "created": 0, "model": body["model"]}
+            answer["choices"] = [{"index": 0, "message": message, "finish_reason": "stop"}]
+            return 200, "application/json", json.dumps(answer).encode()
         if path == "/v1/images/generations":
             if self.fail_images:
                 return self.fail_images, "application/json", b'{"error": {"message": "the image service is down"}}'
@@ -81,9 +93,12 @@ class ApiServer:
                 "application/json",
                 json.dumps({"data": [{"b64_json": base64.b64encode(buffer.getvalue()).decode()}]}).encode(),
             )
-        if path == "/v1/audio/speech" or path.startswith("/v1/text-to-speech/"):
-            text = body.get("input") or body.get("text")
-            return 200, "application/octet-stream", tone(len(text) * 0.01)
+        if path == "/v1/audio/speech":  # OpenAI: the WAV asked for
+            return 200, "audio/wav", wav_of(tone(len(body["input"]) * 0.01))
+        if path.startswith("/v1/text-to-speech/"):  # ElevenLabs: raw PCM as output_format says
+            return 200, "application/octet-stream", tone(len(body["text"]) * 0.01)
+        if path == "/v1/music":
+            return 200, "audio/wav", wav_of(tone(body["music_length_ms"] / 1000))
         return 404, "application/json", b'{"error": "no such endpoint"}'
 
     def close(self) -> None:
@@ -100,6 +115,16 @@ def tone(seconds: float) -> bytes:
     return b"".join(
         int(8000 * math.sin(2 * math.pi * 220 * n / PCM_RATE)).to_bytes(2, "little", signed=True) for n in range(count)
     )
+
+
+def wav_of(pcm: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(PCM_RATE)
+        out.writeframes(pcm)
+    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -180,10 +205,10 @@ def test_networked_producers_over_http(tmp_path, api):
     chats = api.paths("/v1/chat/completions")
     assert len(chats) == 4  # two scripts (no SegmentText given) and two image prompts
     openai_calls = chats + api.paths("/v1/images/")
-    assert all(r["headers"]["Authorization"] == "Bearer sk-test" for r in openai_calls)
+    assert all(r["headers"]["authorization"] == "Bearer sk-test" for r in openai_calls)
     assert len(api.paths("/v1/images/generations")) == 4  # 2 segments x 2 images
     speech = api.paths("/v1/text-to-speech/")
-    assert len(speech) == 2 and all(r["headers"]["Xi-Api-Key"] == "el-test" for r in speech)
+    assert len(speech) == 2 and all(r["headers"]["xi-api-key"] == "el-test" for r in speech)
     assert speech[0]["path"] == "/v1/text-to-speech/narrator%201" and speech[0]["query"] == {
         "output_format": ["pcm_24000"]
     }
@@ -205,11 +230,12 @@ def test_networked_producers_over_http(tmp_path, api):
 def test_provider_error_fails_the_run_and_the_rerun_reuses(tmp_path, api):
     runner, root = init_movie(tmp_path)
     api.fail_images = 500
-    result = runner.invoke(app, ["--root", root, "regenerate", "wire"], env=keys(api))
+    env = {**keys(api), "MOVIE_ASSETS_PROVIDER_ATTEMPTS": "2"}
+    result = runner.invoke(app, ["--root", root, "regenerate", "wire"], env=env)
     assert result.exit_code == 1
     output = " ".join(result.output.split())
-    assert "HTTP 500" in output and "the image service is down" in output and "(attempt 4/4)" in output
-    assert len(api.paths("/v1/images/")) == 4 * 4, "each of the 4 image jobs tried 4 times"
+    assert "HTTP 500" in output and "the image service is down" in output and "(after 2 attempts)" in output
+    assert len(api.paths("/v1/images/")) == 4 * 2, "the SDK retried each of the 4 image jobs once"
     assert store_of(root).current()[1] is None
     chats = len(api.paths("/v1/chat/completions"))
 
@@ -257,3 +283,41 @@ def test_plugin_providers_are_discovered_through_entry_points(tmp_path, monkeypa
     (dist / "entry_points.txt").write_text("[movie_assets.providers]\nbroken = studio_plugin:not_a_provider\n")
     with pytest.raises(TypeError, match="'broken'.*is not a movie_assets Provider"):
         discover_providers()
+
+
+def test_a_script_that_breaks_its_schema_is_a_failed_job_not_an_artefact(tmp_path, api):
+    runner, root = init_movie(tmp_path)
+    api.bad_script = True
+    result = runner.invoke(app, ["--root", root, "regenerate", "wire"], env=keys(api))
+    assert result.exit_code == 1
+    assert "does not match the script schema" in " ".join(result.output.split())
+    chat = api.paths("/v1/chat/completions")[0]["body"]
+    assert chat["response_format"]["json_schema"]["schema"]["required"] == ["text"], "structured output asked"
+    store = store_of(root)
+    assert not any(e.job_id.endswith("/script") and e.status == "succeeded" for e in store.events.stream_artefacts())
+
+
+def test_elevenlabs_music_through_its_sdk_becomes_the_track(tmp_path, api):
+    doc = yaml.safe_load((importlib.resources.files("movie_assets.blueprints") / "music-only.yaml").read_text())
+    doc["producers"]["music"]["provider"] = "elevenlabs"
+    doc["producers"]["music"]["params"] = {"seconds": 3}
+    path = tmp_path / "music.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    root = str(tmp_path / "builds")
+    runner = CliRunner()
+    assert runner.invoke(app, ["--root", root, "init", "song", "-b", str(path), "--set", "Title=Song"]).exit_code == 0
+    result = runner.invoke(app, ["--root", root, "regenerate", "song"], env=keys(api))
+    assert result.exit_code == 0, result.output
+    [call] = api.paths("/v1/music")
+    assert call["body"]["music_length_ms"] == 3000 and call["headers"]["xi-api-key"] == "el-test"
+    store = MovieStore(StorageContext(StorageConfig.from_url(root)), "song")
+    manifest, _ = store.current()
+    with wave.open(io.BytesIO(store.blobs.get(manifest.artefacts["music/audio"].blob))) as audio:
+        assert audio.getframerate() == 16_000 and abs(audio.getnframes() / 16_000 - 3) < 0.05
+
+
+def test_keys_never_land_in_the_movie_folder(tmp_path, api):
+    runner, root = init_movie(tmp_path)
+    assert runner.invoke(app, ["--root", root, "regenerate", "wire"], env=keys(api)).exit_code == 0
+    files = [p for p in (tmp_path / "builds").rglob("*") if p.is_file()]
+    assert files and not [p for p in files if b"sk-test" in p.read_bytes() or b"el-test" in p.read_bytes()]

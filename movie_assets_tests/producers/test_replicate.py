@@ -66,7 +66,7 @@ def test_video_speech_and_music_from_replicate_make_a_valid_mp4(local_storage, r
     }
     speech_input = next(c["body"]["input"] for c in creates if "speech" in c["path"])
     assert speech_input["text"] == store.blobs.get(manifest.artefacts["segment-0000/script/text"].blob).decode()
-    assert all(c["headers"]["Authorization"] == f"Bearer {TOKEN}" for c in creates)
+    assert all(c["headers"]["authorization"] == f"Bearer {TOKEN}" for c in creates)
     event = next(e for e in store.events.stream_artefacts() if e.job_id == "segment-0001/video_clip")
     assert event.diagnostics["provider"] == "replicate" and event.cost == pytest.approx(0.18)
 
