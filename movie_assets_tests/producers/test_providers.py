@@ -70,7 +70,7 @@ class ApiServer:
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
-    def answer(self, path: str, body: dict) -> tuple[int, str, bytes]:
+    def answer(self, path: str, body: dict) -> tuple[int, str, bytes]:  # noqa: PLR0911 - one return per endpoint
         if path == "/v1/chat/completions" and self.busy > 0:
             self.busy -= 1
             return 429, "application/json", b'{"error": {"message": "rate limited"}}'
