@@ -17,12 +17,16 @@ TEXT_PREVIEW = 600
 
 
 def artefact_link(store: MovieStore, artefact_id: str, blob: BlobRef, viewer_url: str | None) -> dg.MetadataValue:
-    """The viewer page when one is configured, else the blob's file on a local root, else its S3 URL."""
+    """The viewer page when one is configured, else the blob's file on a local root, else a presigned
+    URL (S3), else the blob's name."""
     if viewer_url:
         return dg.MetadataValue.url(f"{viewer_url.rstrip('/')}/movies/{store.movie_id}/artefacts/{artefact_id}")
     where = store.fs.resolve(blob_path(blob.hash))
     if store.storage.config.driver == "local":
         return dg.MetadataValue.path(where)
+    shared = store.fs.share_url(blob_path(blob.hash))  # presigned on S3: a click plays it
+    if shared:
+        return dg.MetadataValue.url(shared)
     return dg.MetadataValue.url(where if "://" in where else f"{store.storage.config.driver}://{where}")
 
 

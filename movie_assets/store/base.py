@@ -120,6 +120,10 @@ class Backend(abc.ABC):
     def lock(self, path: str) -> contextlib.AbstractContextManager[None]:
         """An exclusive lock named after `path`, released even if its holder dies (no stale locks)."""
 
+    def share_url(self, path: str, seconds: int) -> str | None:
+        """A URL a browser may fetch the file from for `seconds`, or None when the driver has none."""
+        return None
+
     def translate(self, exc: BaseException, what: str) -> StorageError | None:
         """The StorageError to raise for a driver-specific failure of an operation on `what` (None: not
         ours). OS errors are translated for every driver by the caller."""

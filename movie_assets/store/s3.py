@@ -51,6 +51,13 @@ def _is_unsupported(exc: BaseException) -> bool:
 class S3Backend(FsspecBackend):
     """S3 through s3fs: conditional PUTs for create-only and compare-and-swap, Redis or lease locks."""
 
+    def share_url(self, path: str, seconds: int) -> str | None:
+        """A presigned GET URL, valid for `seconds`."""
+        try:
+            return self.fs.sign(path, expiration=seconds)
+        except Exception:  # no credentials to sign with: the caller falls back to the s3:// name
+            return None
+
     def __init__(self, config: StorageConfig) -> None:
         opts = {k: v for k, v in config.options.items() if v is not None}
         url = config.root[len("s3://") :] if config.root.startswith("s3://") else config.root

@@ -145,6 +145,12 @@ class MovieFS:
                 out.append(rel)
         return sorted(out)
 
+    def share_url(self, relative: str, seconds: int = 7 * 24 * 3600) -> str | None:
+        """A URL a browser may fetch the file from (presigned on S3), or None on drivers without one."""
+        path = self.resolve(relative)
+        with translated(self.backend, path):
+            return self.backend.share_url(path, seconds)
+
     def modified_time(self, relative: str, internal: bool = False) -> float:
         path = self.resolve(relative, internal)
         with translated(self.backend, path):

@@ -115,3 +115,17 @@ def test_cloud_mode_end_to_end(moto_s3, redis_server, postgres, monkeypatch, tmp
         # the trimmed history is still complete through the archives on S3
         assert [e.key for e in events.stream_inputs()][-1] == "SegmentText[1]"
         assert stale_partitions(defs, instance) == (set(), set())
+        _assert_presigned_link(instance)
+
+
+def _assert_presigned_link(instance) -> None:
+    """The edited script's materialization links a presigned URL that serves the blob."""
+    import urllib.request
+
+    script = instance.get_latest_data_version_record(
+        dg.AssetKey([cloud_job.GROUP, "script"]), False, f"{MOVIE}|1"
+    ).asset_materialization
+    link = script.metadata["text"].value
+    assert link.startswith("http") and "Signature=" in link, "a presigned URL to the blob on S3"
+    with urllib.request.urlopen(link, timeout=10) as response:
+        assert response.read().decode() == "The second scene, seen from the clouds."

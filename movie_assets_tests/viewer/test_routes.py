@@ -187,3 +187,12 @@ def test_an_upload_of_the_wrong_type_or_over_the_limit_is_refused(client, built,
     )
     assert no_token.status_code == 403
     assert not any(k.startswith("@pin:") for k in built.effective_inputs())
+
+
+def test_an_artefact_page_links_its_dagster_asset_partition(settings, built):
+    linked = TestClient(create_app(settings, produce_factory=make_produce, dagster_url="http://dagster:3000/"))
+    page = linked.get(f"/movies/{MOVIE}/artefacts/segment-0001/video_clip/video").text
+    group = built.blueprint().meta.id.replace("-", "_")
+    assert f'href="http://dagster:3000/assets/{group}/video_clip?partition={MOVIE}%7C1"' in page
+    music = linked.get(f"/movies/{MOVIE}/artefacts/music/audio").text
+    assert f'href="http://dagster:3000/assets/{group}/music?partition={MOVIE}"' in music
