@@ -10,9 +10,11 @@ from rich.table import Table
 from movie_assets.cli.common import (
     blueprints_app,
     console,
+    existing_movie,
     handle_errors,
     settings,
 )
+from movie_assets.errors import InvalidValue
 from movie_assets.pipeline.blueprint.load import builtin_blueprints, load_blueprint, resolve_blueprint
 
 
@@ -69,3 +71,20 @@ def blueprints_register(
     bp = load_blueprint(path)
     where = settings().storage().register_blueprint(bp.meta.id, bp.to_yaml().encode("utf-8"))
     console.print(f"[green]registered[/green] {bp.meta.id} v{bp.meta.version} at {where}")
+
+
+@blueprints_app.command("apply")
+@handle_errors
+def blueprints_apply(
+    movie: str = typer.Argument(..., help="The movie whose blueprint to replace."),
+    path: Path = typer.Argument(..., help="The edited blueprint YAML (its modules and prompt files beside it)."),
+) -> None:
+    """Give a movie an edited blueprint (a new prompt file, model choice or version); `plan` shows what it dirties."""
+    bp = load_blueprint(path)
+    store = existing_movie(movie)
+    if store.blueprint().meta.id != bp.meta.id:
+        raise InvalidValue(f"{movie} is made from {store.blueprint().meta.id!r}, not {bp.meta.id!r}")
+    store.set_blueprint(bp)
+    console.print(
+        f"[green]applied[/green] {bp.meta.id} v{bp.meta.version} to {movie}; `movie-assets plan {movie}` shows why"
+    )

@@ -32,6 +32,7 @@ from movie_assets.orchestration.keys import (
 from movie_assets.orchestration.metadata import record_metadata
 from movie_assets.orchestration.resources import EventLogResource, StorageResource, movie_store
 from movie_assets.pipeline.blueprint import Blueprint
+from movie_assets.pipeline.blueprint.graph import recipe_version
 from movie_assets.pipeline.blueprint.shape import ProducerShape, blueprint_shape, sinks
 from movie_assets.pipeline.models import ExecutionPlan, RunResult
 from movie_assets.pipeline.produce import ProduceFn
@@ -102,7 +103,7 @@ def _producer_asset(
     @dg.asset(
         key=producer_key(group, producer.name),
         group_name=group,
-        code_version=spec.version,
+        code_version=recipe_version(spec, spec.choice()[0]),  # version + default model choice + prompt
         description=f"{spec.description or producer.name} — runs {per}. Outputs: {outputs}.",
         partitions_def=partitions_for(group, producer.loop),
         deps=deps,

@@ -164,6 +164,22 @@ def _same_deps(node: ProducerNode, previous: JobRecord) -> bool:
     return previous.producer_version == node.version and ids == {r.id for refs in node.deps.values() for r in refs}
 
 
+def version_reasons(old: str, new: str) -> list[str]:
+    """Why two recipe versions (`1+model=gpt;prompt=ab12cd34`) differ, in words."""
+    old_base, _, old_recipe = old.partition("+")
+    new_base, _, new_recipe = new.partition("+")
+    before = dict(p.split("=", 1) for p in old_recipe.split(";") if "=" in p)
+    after = dict(p.split("=", 1) for p in new_recipe.split(";") if "=" in p)
+    reasons = [f"producer version {old_base} -> {new_base}"] if old_base != new_base else []
+    if before.get("model") != after.get("model"):
+        reasons.append(f"model choice {before.get('model', 'default')} -> {after.get('model', 'default')}")
+    if before.get("prompt") != after.get("prompt"):
+        reasons.append(
+            "prompt template changed" if before.get("prompt") and after.get("prompt") else "prompt added or removed"
+        )
+    return reasons or [f"producer version {old} -> {new}"]
+
+
 def _why_dirty(
     node: ProducerNode,
     previous: JobRecord | None,
@@ -176,7 +192,7 @@ def _why_dirty(
         return ["new job (not in the current revision)"], True
     reasons: list[str] = []
     if previous.producer_version != node.version:
-        reasons.append(f"producer version {previous.producer_version} -> {node.version}")
+        reasons += version_reasons(previous.producer_version, node.version)
     upstream_dirty = sorted(node.upstream_jobs & dirty_jobs)
     old_ids = {key.split("=", 1)[1]: h for key, h in previous.deps.items()}
     new_ids: set[str] = set()

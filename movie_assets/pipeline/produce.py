@@ -27,6 +27,9 @@ class ProduceInput:
     indices: dict[str, int] = field(default_factory=dict)
 
 
+_PLACEHOLDER = re.compile(r"{{\s*([A-Za-z_][A-Za-z0-9_]*)\s*}}")
+
+
 @dataclass
 class ProduceRequest:
     """What a producer gets: its job, its named inputs (lists for collectors) and a blob loader."""
@@ -48,6 +51,21 @@ class ProduceRequest:
     def items(self, port: str) -> list[ProduceInput]:
         item = self.inputs.get(port, [])
         return item if isinstance(item, list) else [item]
+
+    def prompt(self) -> tuple[str, str] | None:
+        """(system, user) of the producer's prompt template with `{{Port}}` filled in, or None."""
+        template = self.job.params.get("prompt")
+        if not template:
+            return None
+
+        def fill(text: str) -> str:
+            def one(match: re.Match) -> str:
+                value = self.value(match.group(1))
+                return "" if value is None else str(value)
+
+            return _PLACEHOLDER.sub(one, text).strip()
+
+        return fill(template.get("system", "")), fill(template.get("user", ""))
 
 
 @dataclass

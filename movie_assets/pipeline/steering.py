@@ -3,7 +3,8 @@
 Both are logged as input events under reserved keys, so they are versioned, folded and published
 like any input (a revision's manifest records its pins and takes):
 - `@pin:<artefact id>` = {hash, size, mime_type} of a stored blob, or None to unpin;
-- `@take:<job id>` = the take number (0 is the producer's first), or None to go back to take 0.
+- `@take:<job id>` = the take number (0 is the producer's first), or None to go back to take 0;
+- `@model:<producer>` = the id of one of the producer's model choices, or None for the blueprint's.
 """
 
 from __future__ import annotations
@@ -17,10 +18,15 @@ from movie_assets.store.models import BlobRef
 
 PIN = "@pin:"
 TAKE = "@take:"
+MODEL = "@model:"
 
 
 def is_steering(key: str) -> bool:
-    return key.startswith((PIN, TAKE))
+    return key.startswith((PIN, TAKE, MODEL))
+
+
+def model_key(producer: str) -> str:
+    return f"{MODEL}{producer}"
 
 
 def pin_key(artefact_id: str) -> str:
@@ -40,6 +46,10 @@ def check_steering(key: str, value: Any) -> Any:
             return BlobRef.model_validate(value).model_dump(mode="json")
         except ValueError:
             raise InvalidValue(f"{key}: a pin is a blob reference {{hash, size, mime_type}}") from None
+    if key.startswith(MODEL):
+        if not isinstance(value, str) or not value:
+            raise InvalidValue(f"{key}: a model choice is the id of one of the producer's models")
+        return value
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidValue(f"{key}: a take is a whole number from 0")
     return value

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import movie_assets.producers.media as media
 from movie_assets.pipeline.prices import shipped_prices
 from movie_assets.pipeline.produce import ProduceRequest, ProduceResult
+from movie_assets.producers.story import write_story
 from movie_assets.store.hashing import canonical_json
 from movie_assets.store.models import TimelineClip, TimelineDocument, TimelineTrack
 
@@ -28,10 +29,23 @@ def _take(request: ProduceRequest) -> tuple[int, ...]:
     return (request.job.take,) if request.job.take else ()
 
 
+def story(request: ProduceRequest) -> ProduceResult:
+    """The whole film from one prompt: title, summary and one narration line per segment (an array)."""
+    idea = request.value("prompt") or request.value("topic") or request.value("title") or "a short film"
+    lines = [o.name for o in request.job.outputs if o.name.startswith("NarrationScript[")]
+    told = write_story(idea, len(lines), request.value("audience") or "", request.job.take)
+    outputs = {"MovieTitle": (request.value("title") or told.title).encode("utf-8")}
+    outputs["MovieSummary"] = told.summary.encode("utf-8")
+    for name, line in zip(lines, told.lines, strict=True):
+        outputs[name] = line.encode("utf-8")
+    return ProduceResult(outputs)
+
+
 def script(request: ProduceRequest) -> ProduceResult:
-    """Narration text of one segment: the user's text if given, else written from title and topic."""
+    """Narration text of one segment: the user's text if given, else the story's line for it, else
+    written from title and topic."""
     index = request.job.indices.get("segment", 0)
-    text = (request.value("text") or "").strip()
+    text = (request.value("text") or "").strip() or (request.value("draft") or "").strip()
     if not text:
         title, topic = request.value("title"), request.value("topic")
         seed = media.seed_of(title, topic, index, *_take(request))
@@ -41,9 +55,13 @@ def script(request: ProduceRequest) -> ProduceResult:
 
 
 def prompt(request: ProduceRequest) -> ProduceResult:
-    """A readable prompt for the video, image or music model."""
+    """A readable prompt for the video, image or music model: the producer's template filled in when
+    it has one (what a language model would be asked), else a fixed phrasing."""
     kind = request.job.params.get("kind", "image")
-    if kind == "music":
+    rendered = request.prompt()
+    if rendered is not None:
+        text = rendered[1]
+    elif kind == "music":
         text = (
             f"{request.value('mood')} instrumental score for the film '{request.value('title')}', 8 seconds, loopable"
         )
@@ -207,6 +225,7 @@ OFFLINE = "offline"
 OFFLINE_PRODUCERS = {
     name: _priced(fn)
     for name, fn in {
+        "story": story,
         "script": script,
         "prompt": prompt,
         "image": image,

@@ -22,11 +22,11 @@ PLACES = [
 ]
 OBJECTS = ["a brass compass", "a faded letter", "an old radio", "a red kite", "a cracked lantern", "a paper map"]
 BEATS = [
-    ("setup", "In {place}, {name} keeps to small routines, and {object} sits forgotten on a shelf."),
-    ("incident", "One evening {object} changes everything: {subject} is suddenly close enough to touch."),
-    ("rising", "{name} follows the trail it opens, each step asking more courage than the last."),
+    ("setup", "In {place}, {name} lives a quiet life, until whispers begin about {subject}."),
+    ("incident", "One evening {object} turns up where it should not be, and it points straight at {subject}."),
+    ("rising", "{name} follows where it leads, each step asking more courage than the last."),
     ("turn", "Halfway there, {name} learns that {subject} was never what it seemed."),
-    ("climax", "At the decisive moment {name} has to choose, with {object} in hand and no time left."),
+    ("climax", "At the decisive moment {name} must choose, {object} in hand and no time left."),
     ("resolution", "When the dust settles, {place} looks different, and so does {name}."),
 ]
 STOP = set("a an the of and or to in on at for with about from into over under who that this is are was be".split())

@@ -29,8 +29,8 @@ def test_first_second_and_one_segment_edit(storage):
     assert first.committed and first.pointer.revision == "rev-0001"
     rev1, _ = store.current()
     graph_jobs = {j.job_id for j in first.plan.jobs}
-    assert len(graph_jobs) == 16 and set(rev1.jobs) == graph_jobs
-    assert len(rev1.artefacts) == 16 and all(store.blobs.has(h) for h in _blobs_of(rev1).values())
+    assert len(graph_jobs) == 17 and set(rev1.jobs) == graph_jobs  # the story, then 4 jobs x 3 segments, then 4
+    assert len(rev1.artefacts) == 16 + 5 and all(store.blobs.has(h) for h in _blobs_of(rev1).values())
     assert rev1.timeline is not None and {t.kind for t in rev1.timeline.tracks} == {"video", "audio", "music"}
     assert storage.movie("film").exists("prompts/segment/segment-0002/video.txt")
     script = rev1.artefacts["segment-0002/script/text"].blob
@@ -149,18 +149,24 @@ def test_early_cutoff_identical_bytes_stop_propagation(storage):
     assert {r.status for j, r in outcome.run.results.items() if j != "segment-0000/script"} == {"reused"}
 
 
-def test_segments_three_to_four_reuses_the_first_three(storage):
+def test_segments_three_to_four_reruns_the_story_and_only_what_its_changed_lines_feed(storage):
     store = _movie(storage)
     store.regenerate(CountingProduce())
+    before, _ = store.current()
     store.edit({"NumOfSegments": 4})
     produce = CountingProduce()
     outcome = store.regenerate(produce)
-    new_chain = [c.replace("0001", "0003") for c in SEG1_CHAIN]
-    assert sorted(outcome.plan.job_ids) == sorted(new_chain + ["timeline", "export"])
-    assert sorted(produce.calls) == sorted(new_chain + ["timeline", "export"])
+    after, _ = store.current()
+    lines = [f"story/NarrationScript[{i}]" for i in range(4)]
+    same = [a for a in lines[:3] if after.artefacts[a].blob.hash == before.artefacts[a].blob.hash]
+    assert same == lines[:2], "the arc is stretched over four segments: the third line changes, a fourth is new"
+    chain = [c.replace("0001", f"000{i}") for i in (2, 3) for c in SEG1_CHAIN]
+    assert sorted(produce.calls) == sorted(["story", *chain, "timeline", "export"]), (
+        "segments 0 and 1 and the music are reused: their inputs hash the same (early cutoff)"
+    )
     timeline = next(j for j in outcome.plan.jobs if j.job_id == "timeline")
     assert timeline.direct and any("added" in r for r in timeline.reasons)
-    assert len(store.current()[0].jobs) == 16 + 4
+    assert len(after.jobs) == 17 + 4
 
 
 def test_shrinking_then_growing_reuses_from_the_log(storage):

@@ -34,7 +34,7 @@ def test_pages_render_the_movie(client, built):
     assert 'class="clip video"' in page.text, "the timeline is drawn"
     assert client.get(f"/movies/{MOVIE}/history").status_code == 200
     art = client.get(f"/movies/{MOVIE}/artefacts/segment-0001/video_clip/video")
-    assert art.status_code == 200 and "cinematic video of: One storm" in art.text, "the prompt it was made from"
+    assert art.status_code == 200 and "cinematic shot, 16:9, slow camera move: One storm" in art.text, "its prompt"
 
 
 def test_media_is_served_whole_with_type_etag_and_immutable_caching(client, built):

@@ -10,8 +10,20 @@ from typing import Any
 
 from movie_assets.errors import CycleError
 from movie_assets.pipeline.blueprint.inputs import resolve_inputs
-from movie_assets.pipeline.blueprint.schema import Blueprint, Ref, parse_ref
+from movie_assets.pipeline.blueprint.schema import Blueprint, ProducerSpec, Ref, parse_ref
 from movie_assets.pipeline.models import DepRef, OutputSpec
+from movie_assets.pipeline.steering import MODEL
+
+
+def recipe_version(spec: ProducerSpec, choice_id: str | None) -> str:
+    """The producer's version, plus its model choice and prompt when it has them: either changing
+    changes every signature of the producer, and the planner reads which one from this string."""
+    parts = []
+    if choice_id is not None:
+        parts.append(f"model={choice_id}")
+    if spec.prompt is not None:
+        parts.append(f"prompt={spec.prompt.text_hash()[:8]}")
+    return f"{spec.version}+{';'.join(parts)}" if parts else spec.version
 
 
 def loop_label(loop: str, index: int) -> str:
@@ -107,7 +119,7 @@ def kahn_layers(deps: Mapping[str, set[str]]) -> list[list[str]]:
 def expand_graph(bp: Blueprint, inputs: Mapping[str, Any]) -> ProducerGraph:
     """Expand loops into concrete producer jobs (`segment-0000/script`...), one node per instance."""
     resolved = resolve_inputs(bp, inputs)
-    expander = _Expander(bp, resolved)
+    expander = _Expander(bp, resolved, inputs)
     graph = ProducerGraph(blueprint=bp, inputs=resolved)
     for name, spec in bp.producers.items():
         for combo in itertools.product(*[range(expander.counts[loop]) for loop in spec.loops]):
@@ -120,10 +132,11 @@ def expand_graph(bp: Blueprint, inputs: Mapping[str, Any]) -> ProducerGraph:
 class _Expander:
     """What expansion needs about a blueprint: loop counts, and which source feeds each producer port."""
 
-    def __init__(self, bp: Blueprint, resolved: Mapping[str, Any]) -> None:
+    def __init__(self, bp: Blueprint, resolved: Mapping[str, Any], inputs: Mapping[str, Any]) -> None:
         self.bp = bp
         self.resolved = resolved
         self.counts = {name: resolved[loop.count] for name, loop in bp.loops.items()}
+        self.picks = {key[len(MODEL) :]: value for key, value in inputs.items() if key.startswith(MODEL) and value}
         self.by_target: dict[tuple[str, str], tuple[str, Ref]] = {}
         for kind, conns in (("connection", bp.connections), ("collector", bp.collectors)):
             for conn in conns:
@@ -136,6 +149,7 @@ class _Expander:
 
     def node(self, name: str, indices: dict[str, int]) -> ProducerNode:
         spec = self.bp.producers[name]
+        choice_id, choice = spec.choice(self.picks.get(name))
         path = self.job_path(name, indices)
         job_id = "/".join(path)
         deps: dict[str, list[DepRef]] = {}
@@ -150,16 +164,21 @@ class _Expander:
                 deps[port] = refs
             elif refs:
                 deps[port] = refs
+        params = dict(spec.params)
+        if choice is not None:
+            params.update(choice.params)
+        if spec.prompt is not None:  # the template travels with the job; its text is in the signature
+            params["prompt"] = {"system": spec.prompt.system, "user": spec.prompt.user}
         return ProducerNode(
             job_id=job_id,
             path=path,
             producer=name,
-            version=spec.version,
-            implementation=spec.implementation or name,
-            provider=spec.provider,
-            model=spec.model,
+            version=recipe_version(spec, choice_id),
+            implementation=(choice.implementation if choice else None) or spec.implementation or name,
+            provider=choice.provider if choice else spec.provider,
+            model=choice.model if choice else spec.model,
             indices=indices,
-            params=dict(spec.params),
+            params=params,
             deps=deps,
             collected=collected,
             outputs=self._outputs(name, job_id, indices),
@@ -171,16 +190,18 @@ class _Expander:
             key = f"{src.node}[{indices[input_spec.loop]}]" if input_spec.loop else src.node
             return [DepRef(kind="input", id=key)] if key in self.resolved else []
         source = self.bp.producers[src.node]
-        if kind == "connection":
-            src_indices = {loop: indices[loop] for loop in source.loops}
-            return [DepRef(kind="artefact", id="/".join(self.job_path(src.node, src_indices) + [src.port]))]
-        # a collector: every instance of the source's loops that the target does not run in, by index
-        free = [loop for loop in source.loops if loop not in indices]
-        shared = {loop: indices[loop] for loop in source.loops if loop in indices}
+        array = source.outputs[src.port].array  # an array output's items are indexed like a loop
+        loops = source.loops + ([array] if array else [])
+        # a connection reads the source at the target's indices; a collector gathers every index of the
+        # source's loops that the target does not run in
+        free = [loop for loop in loops if loop not in indices] if kind == "collector" else []
+        shared = {loop: indices[loop] for loop in loops if loop in indices}
         refs = []
         for free_combo in itertools.product(*[range(self.counts[loop]) for loop in free]):
-            src_indices = {**shared, **dict(zip(free, free_combo, strict=True))}
-            refs.append(DepRef(kind="artefact", id="/".join(self.job_path(src.node, src_indices) + [src.port])))
+            at = {**shared, **dict(zip(free, free_combo, strict=True))}
+            port = f"{src.port}[{at[array]}]" if array else src.port
+            own = {loop: at[loop] for loop in source.loops}
+            refs.append(DepRef(kind="artefact", id="/".join(self.job_path(src.node, own) + [port])))
         return refs
 
     def _outputs(self, name: str, job_id: str, indices: Mapping[str, int]) -> list[OutputSpec]:
@@ -191,9 +212,9 @@ class _Expander:
             prompt = None
             if decl.prompt_file:
                 prompt = f"prompts/{folder}/{decl.prompt_file}.txt" if folder else f"prompts/{decl.prompt_file}.txt"
-            outputs.append(
-                OutputSpec(
-                    name=out_name, artefact_id=f"{job_id}/{out_name}", mime_type=decl.mime_type, prompt_file=prompt
+            items = [f"{out_name}[{i}]" for i in range(self.counts[decl.array])] if decl.array else [out_name]
+            for item in items:
+                outputs.append(
+                    OutputSpec(name=item, artefact_id=f"{job_id}/{item}", mime_type=decl.mime_type, prompt_file=prompt)
                 )
-            )
         return outputs

@@ -8,7 +8,7 @@ from typing import Any
 
 from movie_assets.errors import BlueprintError, InvalidValue
 from movie_assets.pipeline.blueprint.schema import NAME, Blueprint, InputSpec
-from movie_assets.pipeline.steering import check_steering, is_steering
+from movie_assets.pipeline.steering import MODEL, check_steering, is_steering, model_key
 from movie_assets.store.hashing import canonical_json
 
 _KEY = re.compile(rf"^(?P<name>{NAME})(?:\[(?P<index>\d+)\])?$")
@@ -73,9 +73,11 @@ def normalise_edits(bp: Blueprint, edits: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     problems = []
     for key, value in edits.items():
-        if is_steering(key):  # pins and takes: checked by their own rules, not the blueprint's
+        key = _model_pick(bp, key)  # `script.model=gpt-4o-mini` picks a model choice
+        if is_steering(key):  # pins, takes and model picks: checked by their own rules
             try:
                 out[key] = check_steering(key, value)
+                _check_pick(bp, key, out[key])
             except ValueError as exc:
                 problems.append((f"inputs.{key}", str(exc)))
             continue
@@ -103,6 +105,22 @@ def normalise_edits(bp: Blueprint, edits: Mapping[str, Any]) -> dict[str, Any]:
     if problems:
         raise BlueprintError(problems, "inputs")
     return out
+
+
+def _model_pick(bp: Blueprint, key: str) -> str:
+    producer, dot, rest = key.partition(".")
+    return model_key(producer) if dot and rest == "model" and producer in bp.producers else key
+
+
+def _check_pick(bp: Blueprint, key: str, value: Any) -> None:
+    if not key.startswith(MODEL) or value is None:
+        return
+    producer = bp.producers.get(key[len(MODEL) :])
+    if producer is None:
+        raise InvalidValue(f"no producer {key[len(MODEL) :]!r}; producers: {', '.join(bp.producers)}")
+    if value not in producer.models:
+        offered = ", ".join(producer.models) or "none (it has a single fixed model)"
+        raise InvalidValue(f"unknown model choice {value!r}; choose one of: {offered}")
 
 
 def resolve_inputs(bp: Blueprint, raw: Mapping[str, Any]) -> dict[str, Any]:

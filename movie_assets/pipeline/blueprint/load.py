@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import difflib
 import importlib.resources
+import tomllib
 from collections.abc import Mapping
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import yaml
@@ -15,27 +17,82 @@ from movie_assets.pipeline.blueprint.schema import Blueprint
 from movie_assets.pipeline.blueprint.validate import validate_blueprint
 
 
-def load_blueprint(source: str | Path, name: str | None = None) -> Blueprint:
-    """Parse and validate a blueprint from YAML text or a file path."""
+def load_blueprint(source: str | Path, name: str | None = None, base: Traversable | Path | None = None) -> Blueprint:
+    """Parse and validate a blueprint from YAML text or a file path.
+
+    Producer modules (`use: modules/x.yaml`) and prompt files (`prompt: {file: prompts/x.toml}`) are
+    read relative to `base` (a file's folder by default) and copied in, so the result is
+    self-contained: the copy a movie stores needs neither file again."""
     if isinstance(source, Path) or (
         isinstance(source, str) and "\n" not in source and source.endswith((".yaml", ".yml"))
     ):
         path = Path(source)
-        return load_blueprint(path.read_text(encoding="utf-8"), name=str(path))
+        return load_blueprint(path.read_text(encoding="utf-8"), name=str(path), base=base or path.parent)
     where = name or "blueprint"
-    try:
-        data = yaml.safe_load(source)
-    except yaml.YAMLError as exc:
-        raise BlueprintError([("<document>", f"not valid YAML: {exc}")], where) from None
-    if not isinstance(data, dict):
-        raise BlueprintError([("<document>", "a blueprint is a YAML mapping")], where)
+    data = _yaml_mapping(source, where)
+    producers = data.get("producers")
+    for key, entry in (producers if isinstance(producers, dict) else {}).items():
+        # a stored copy already carries its module's content; `use` then only records where it came from
+        if isinstance(entry, dict) and entry.get("use") and "outputs" not in entry:
+            data["producers"][key] = _with_module(entry, base, f"{where}: producers.{key}.use")
     try:
         blueprint = Blueprint.model_validate(data)
     except ValidationError as exc:
         problems = [(".".join(str(p) for p in err["loc"]) or "<document>", err["msg"]) for err in exc.errors()]
         raise BlueprintError(problems, where) from None
+    blueprint = _with_prompts(blueprint, base, where)
     validate_blueprint(blueprint, where)
     return blueprint
+
+
+def _yaml_mapping(text: str, where: str) -> dict:
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise BlueprintError([("<document>", f"not valid YAML: {exc}")], where) from None
+    if not isinstance(data, dict):
+        raise BlueprintError([("<document>", "a blueprint is a YAML mapping")], where)
+    return data
+
+
+def _read_beside(base: Traversable | Path | None, relative: str, where: str) -> str:
+    if base is None:
+        raise BlueprintError([("<file>", f"{relative} is relative to the blueprint's folder, which is unknown")], where)
+    if relative.startswith("/") or ".." in relative.replace("\\", "/").split("/"):
+        raise BlueprintError([("<file>", f"{relative}: give a path inside the blueprint's folder")], where)
+    try:
+        return base.joinpath(relative).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BlueprintError([("<file>", f"cannot read {relative}: {exc}")], where) from None
+
+
+def _with_module(entry: dict, base: Traversable | Path | None, where: str) -> dict:
+    """A producer entry on top of the module it `use`s: the entry's own keys win."""
+    module = _yaml_mapping(_read_beside(base, entry["use"], where), f"{where} ({entry['use']})")
+    return {**module, **entry}
+
+
+def _with_prompts(bp: Blueprint, base: Traversable | Path | None, where: str) -> Blueprint:
+    """Copy each prompt file's text into its producer (TOML: variables, systemPrompt, userPrompt)."""
+    changed = {}
+    for name, spec in bp.producers.items():
+        prompt = spec.prompt
+        if prompt is None or prompt.file is None or prompt.system or prompt.user:
+            continue
+        at = f"{where}: producers.{name}.prompt.file"
+        try:
+            doc = tomllib.loads(_read_beside(base, prompt.file, at))
+        except tomllib.TOMLDecodeError as exc:
+            raise BlueprintError([("<file>", f"{prompt.file} is not valid TOML: {exc}")], at) from None
+        text = prompt.model_copy(
+            update={
+                "variables": list(doc.get("variables", [])),
+                "system": str(doc.get("systemPrompt", "")),
+                "user": str(doc.get("userPrompt", "")),
+            }
+        )
+        changed[name] = spec.model_copy(update={"prompt": text})
+    return bp.model_copy(update={"producers": {**bp.producers, **changed}}) if changed else bp
 
 
 def builtin_blueprints() -> list[str]:
@@ -56,8 +113,8 @@ def load_builtin(name: str) -> Blueprint:
     """A blueprint shipped in the package, by name."""
     if name not in builtin_blueprints():
         raise BlueprintError([("<name>", _unknown(name))], name)
-    text = importlib.resources.files("movie_assets.blueprints").joinpath(f"{name}.yaml").read_text("utf-8")
-    return load_blueprint(text, name=f"{name}.yaml")
+    folder = importlib.resources.files("movie_assets.blueprints")
+    return load_blueprint(folder.joinpath(f"{name}.yaml").read_text("utf-8"), name=f"{name}.yaml", base=folder)
 
 
 def resolve_blueprint(name_or_path: str, registered: Mapping[str, bytes] | None = None) -> Blueprint:

@@ -39,7 +39,7 @@ from movie_assets.store.models import BlueprintRef
 ScalarType = Literal["string", "int", "float", "bool", "enum"]
 TIMELINE_MIME = "application/vnd.movie-assets.timeline+json"
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_REF = re.compile(rf"^(?P<node>{NAME})(?:\[(?P<idx>[A-Za-z_,\s]*)\])?(?:\.(?P<port>{NAME}))?$")
+_REF = re.compile(rf"^(?P<node>{NAME})(?:\[(?P<idx>[A-Za-z_,\s]*)\])?(?:\.(?P<port>{NAME})(?:\[(?P<item>{NAME})\])?)?$")
 
 
 class _Model(BaseModel):
@@ -78,10 +78,36 @@ class PortSpec(_Model):
 class OutputDecl(_Model):
     mime_type: str
     prompt_file: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]*$")
+    array: str | None = None  # a loop: one item per index (`Name[i]`), made by one job that does not loop
+
+
+class PromptSpec(_Model):
+    """A prompt template: `{{Name}}` placeholders name the producer's input ports.
+
+    Written in a TOML prompt file (`variables`, `systemPrompt`, `userPrompt`) beside the blueprint;
+    the loader copies the text in, so a movie's stored blueprint never depends on the file."""
+
+    file: str | None = None
+    variables: list[str] = Field(default_factory=list)
+    system: str = ""
+    user: str = ""
+
+    def text_hash(self) -> str:
+        return json_hash({"variables": self.variables, "system": self.system, "user": self.user})
+
+
+class ModelChoice(_Model):
+    """One way to run a producer: which provider and model, and the model's own parameters."""
+
+    provider: str = "offline"
+    model: str | None = None
+    implementation: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
 
 
 class ProducerSpec(_Model):
     version: str
+    use: str | None = None  # the producer module (YAML beside the blueprint) this one was made from
     loops: list[str] = Field(default_factory=list)
     implementation: str | None = None
     provider: str = "offline"
@@ -90,6 +116,16 @@ class ProducerSpec(_Model):
     params: dict[str, Any] = Field(default_factory=dict)
     inputs: dict[str, PortSpec] = Field(default_factory=dict)
     outputs: dict[str, OutputDecl]
+    prompt: PromptSpec | None = None
+    models: dict[str, ModelChoice] = Field(default_factory=dict)  # model choices by id
+    model_choice: str | None = None  # the blueprint's pick among `models` (default: the first)
+
+    def choice(self, picked: str | None = None) -> tuple[str | None, ModelChoice | None]:
+        """(id, choice) of the model choice in force: the picked one, the blueprint's, else the first."""
+        if not self.models:
+            return None, None
+        key = picked or self.model_choice or next(iter(self.models))
+        return key, self.models.get(key)
 
 
 class Connection(_Model):
@@ -122,6 +158,7 @@ class Ref:
     node: str
     indices: tuple[str, ...] | None
     port: str | None
+    item: str | None = None  # the loop indexing an array output: `story.NarrationScript[segment]`
 
 
 def parse_ref(text: str) -> Ref | None:
@@ -131,4 +168,4 @@ def parse_ref(text: str) -> Ref | None:
         return None
     idx = match.group("idx")
     indices = tuple(i.strip() for i in idx.split(",") if i.strip()) if idx is not None else None
-    return Ref(match.group("node"), indices, match.group("port"))
+    return Ref(match.group("node"), indices, match.group("port"), match.group("item"))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from movie_assets.errors import BlueprintError, CycleError
 from movie_assets.pipeline.blueprint.inputs import coerce_value
-from movie_assets.pipeline.blueprint.schema import NAME, Blueprint, Connection, Ref, parse_ref
+from movie_assets.pipeline.blueprint.schema import NAME, Blueprint, Connection, ProducerSpec, Ref, parse_ref
 
 _SCALARS = {"string", "int", "float", "bool", "enum"}
 
@@ -76,6 +76,24 @@ def _check_producers(bp: Blueprint, found: _Findings) -> None:
         for i, loop in enumerate(producer.loops):
             if loop not in bp.loops:
                 found.add(f"producers.{name}.loops[{i}]", f"unknown loop {loop!r}")
+        for output, decl in producer.outputs.items():
+            if decl.array is not None and (decl.array not in bp.loops or decl.array in producer.loops):
+                found.add(f"producers.{name}.outputs.{output}.array", f"{decl.array!r} is not a loop this job spans")
+        _check_recipe(name, producer, found)
+
+
+def _check_recipe(name: str, producer: ProducerSpec, found: _Findings) -> None:
+    """A model choice the producer offers; prompt placeholders its input ports fill."""
+    if producer.model_choice is not None and producer.model_choice not in producer.models:
+        offered = ", ".join(producer.models) or "none"
+        found.add(
+            f"producers.{name}.model_choice", f"unknown model choice {producer.model_choice!r}; offered: {offered}"
+        )
+    if producer.prompt is not None:
+        named = set(re.findall(r"{{\s*([A-Za-z_][A-Za-z0-9_]*)\s*}}", producer.prompt.system + producer.prompt.user))
+        unknown = sorted((named | set(producer.prompt.variables)) - set(producer.inputs))
+        if unknown:
+            found.add(f"producers.{name}.prompt", f"placeholders {unknown} are not inputs of {name!r}")
 
 
 def _check_connection(bp: Blueprint, kind: str, path: str, conn: Connection, found: _Findings) -> None:
@@ -94,8 +112,9 @@ def _check_connection(bp: Blueprint, kind: str, path: str, conn: Connection, fou
         found.edges[dst.node].add(src.node)
     target = bp.producers[dst.node]
     port = target.inputs[dst.port or ""]
-    if src.indices is not None and list(src.indices) != src_loops:
-        found.add(f"{path}.from", f"index [{','.join(src.indices)}] does not match loops {src_loops}")
+    own_loops = [loop for loop in src_loops if loop != src.item] if src.item else src_loops
+    if src.indices is not None and list(src.indices) != own_loops:
+        found.add(f"{path}.from", f"index [{','.join(src.indices)}] does not match loops {own_loops}")
     if not _types_match(src_type, port.type):
         found.add(path, f"type mismatch: {conn.from_!r} is {src_type}, {conn.to!r} expects {port.type}")
     _check_loop_shape(kind, path, conn, src_loops, target.loops, dst.node, found)
@@ -141,7 +160,11 @@ def _source_of(bp: Blueprint, kind: str, path: str, src: Ref, found: _Findings) 
     if src.port not in producer.outputs:
         found.add(f"{path}.from", f"producer {src.node!r} has no output {src.port!r}")
         return None
-    return producer.loops, producer.outputs[src.port].mime_type
+    decl = producer.outputs[src.port]
+    if src.item is not None and src.item != decl.array:
+        found.add(f"{path}.from", f"{src.port!r} is not an array over {src.item!r}")
+        return None
+    return producer.loops + ([decl.array] if decl.array else []), decl.mime_type
 
 
 def _check_loop_shape(
