@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import io
 from collections.abc import Callable
 
+from PIL import Image
+
 import movie_assets.producers.media as media
+import movie_assets.producers.scenes as scenes
 from movie_assets.pipeline.prices import shipped_prices
 from movie_assets.pipeline.produce import ProduceRequest, ProduceResult
 from movie_assets.producers.story import write_story
@@ -71,21 +75,24 @@ def prompt(request: ProduceRequest) -> ProduceResult:
 
 
 def image(request: ProduceRequest) -> ProduceResult:
+    """A still: the scene the prompt describes."""
     text = request.value("prompt")
-    idx = request.job.indices
-    seed = media.seed_of(text, idx.get("image", 0), *_take(request))
-    picture = media.card(WIDTH, HEIGHT, seed, text[:48], f"image {idx}")
-    return ProduceResult({"image": media.png_bytes(picture)}, cost=0.02)
+    seed = media.seed_of(text, request.job.indices.get("image", 0), *_take(request))
+    picture = scenes.paint(WIDTH, HEIGHT, seed, text).resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS)
+    return ProduceResult({"image": media.png_bytes(picture)})
 
 
 def video_clip(request: ProduceRequest) -> ProduceResult:
+    """A shot: a slow pan and zoom over the prompt's scene, captioned with the line it illustrates."""
     text = request.value("prompt")
     seed = media.seed_of(text, *_take(request))
+    scene = scenes.paint(WIDTH, HEIGHT, seed, text)
+    caption = scenes.caption_overlay(WIDTH, HEIGHT, text.split(": ", 1)[-1])
     frames = (
-        media.card(WIDTH, HEIGHT, seed, text[:48], f"frame {n}", phase=n / FPS).tobytes()
-        for n in range(int(CLIP_SECONDS * FPS))
+        (Image.alpha_composite(frame.convert("RGBA"), caption).convert("RGB") if caption else frame).tobytes()
+        for frame in scenes.ken_burns(scene, WIDTH, HEIGHT, int(CLIP_SECONDS * FPS), seed)
     )
-    return ProduceResult({"video": media.encode_mp4(frames, WIDTH, HEIGHT, FPS)}, cost=0.10)
+    return ProduceResult({"video": media.encode_mp4(frames, WIDTH, HEIGHT, FPS)})
 
 
 def narration(request: ProduceRequest) -> ProduceResult:
@@ -167,14 +174,26 @@ def export(request: ProduceRequest) -> ProduceResult:
             for clip in track.clips:
                 samples, rate = media.read_wav(request.load(clip.blob))
                 samples = media.resample(samples, rate)  # plug-in producers may deliver other rates
-                gain, loop = (1.0, False) if track.kind == "audio" else (0.25, True)
-                layers.append((samples, int(clip.start * media.SAMPLE_RATE), gain, loop))
+                start = int(clip.start * media.SAMPLE_RATE)
+                if track.kind == "music":  # the bed loops under the whole film, fading in and out
+                    samples = _faded_bed(samples, total - start)
+                layers.append((samples, start, 1.0 if track.kind == "audio" else 0.25, False))
     audio = media.wav_bytes(media.mix(total, layers))
     output = next(iter(o.name for o in request.job.outputs))
     if request.job.params.get("format", "mp4") == "wav":
         return ProduceResult({output: audio}, cost=0.0)
     frames = list(_timeline_frames(document, request.load))
     return ProduceResult({output: media.encode_mp4(frames, document.width, document.height, document.fps, audio)})
+
+
+def _faded_bed(samples, length: int):
+    """The music looped to `length` samples with a one-second fade-in and a two-second fade-out."""
+    import numpy as np
+
+    if length <= 0 or len(samples) == 0:
+        return samples[:0]
+    looped = np.tile(samples, length // len(samples) + 1)[:length]
+    return looped * media.envelope(length, media.SAMPLE_RATE, 2 * media.SAMPLE_RATE)
 
 
 def _timeline_frames(document: TimelineDocument, load):
@@ -189,14 +208,11 @@ def _timeline_frames(document: TimelineDocument, load):
             if tuple(size) != (document.width, document.height):  # a model's 1280x720 clip in our frame
                 source = [_fit(frame, size, document.width, document.height) for frame in source]
         else:
-            from io import BytesIO
-
-            from PIL import Image
-
-            picture = Image.open(BytesIO(load(clip.blob))).convert("RGB").resize((document.width, document.height))
-            source = [picture.tobytes()]
+            picture = Image.open(io.BytesIO(load(clip.blob))).convert("RGB")
+            seed = media.seed_of(clip.artefact_id)  # a slow pan and zoom over each still
+            source = [f.tobytes() for f in scenes.ken_burns(picture, document.width, document.height, count, seed)]
         for n in range(count):
-            yield source[n % len(source)] if source else blank
+            yield source[min(n, len(source) - 1)] if source else blank
     if not clips:
         yield from (blank for _ in range(max(int(document.duration * fps), 1)))
 
@@ -216,8 +232,6 @@ def _priced(fn: Callable[[ProduceRequest], ProduceResult]) -> Callable[[ProduceR
 
 
 def _fit(frame: bytes, size: tuple[int, int], width: int, height: int) -> bytes:
-    from PIL import Image
-
     return Image.frombytes("RGB", tuple(size), frame).resize((width, height)).tobytes()
 
 

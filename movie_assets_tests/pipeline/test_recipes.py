@@ -111,3 +111,20 @@ def test_recipe_mistakes_are_reported_with_their_yaml_path(tmp_path):
     )
     with pytest.raises(BlueprintError, match="'scene' is not a loop this job spans"):
         load_blueprint(array, base=folder)
+
+
+def test_a_frame_of_the_film_is_a_scene_with_a_readable_caption(local_storage):
+    import numpy as np
+
+    from movie_assets.producers.media import decode_mp4
+
+    store = _film(local_storage, segments=2)
+    manifest, _ = store.current()
+    frames, (width, height) = decode_mp4(store.blobs.get(manifest.artefacts["export/movie"].blob))
+    frame = np.frombuffer(frames[len(frames) // 4], np.uint8).reshape(height, width, 3).astype(float)
+    picture, band = frame[: int(height * 0.7)], frame[int(height * 0.8) :]
+    assert picture.std() > 20 and len(np.unique(picture.reshape(-1, 3)[:, 0] // 16)) > 4, "a scene, not a flat card"
+    assert band.mean() < 110 and (band > 200).mean() > 0.01, "light caption letters on a dark band"
+    clip = manifest.artefacts["segment-0000/video_clip/video"].blob
+    shots, _ = decode_mp4(store.blobs.get(clip))
+    assert shots[0] != shots[-1], "the camera moves (pan and zoom) within a shot"
