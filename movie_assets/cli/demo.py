@@ -22,6 +22,7 @@ from movie_assets.lifecycle.exports import final_artefact, write_final_cut
 from movie_assets.pipeline.blueprint.load import resolve_blueprint
 
 DEMO_INPUTS = {
+    "InquiryPrompt": "A lighthouse keeper who collects lost radio signals and one night hears a voice",
     "Title": "The Lighthouse Keeper",
     "Topic": "a lighthouse keeper who collects lost radio signals",
     "NumOfSegments": 3,
@@ -31,6 +32,14 @@ DEMO_INPUTS = {
         "At dawn she answers, and the lighthouse answers with her.",
     ],
 }
+
+
+def demo_inputs(bp) -> dict:
+    """The demo's inputs that this blueprint takes; a blueprint that writes its own story gets the prompt."""
+    keys = [k for k in DEMO_INPUTS if k in bp.inputs]
+    if "InquiryPrompt" in keys:
+        keys.remove("SegmentText")
+    return {k: DEMO_INPUTS[k] for k in keys}
 
 
 @app.command()
@@ -61,7 +70,8 @@ def demo(
     """Create (if needed) and regenerate a demo movie, then export its final cut."""
     store = movie_store(movie)
     if not store.exists():
-        store.init(resolve_blueprint(blueprint, settings().storage().registered_blueprints()), DEMO_INPUTS)
+        bp = resolve_blueprint(blueprint, settings().storage().registered_blueprints())
+        store.init(bp, demo_inputs(bp))
         console.print(f"created demo movie [bold]{movie}[/bold] under {store.storage.root}")
     _regenerate(store, concurrency, offline)
     manifest, _ = store.current()

@@ -140,13 +140,14 @@ def _styled(image: Image.Image, text: str) -> Image.Image:
 
 
 def caption_overlay(width: int, height: int, text: str) -> Image.Image | None:
-    """A translucent band with the caption wrapped to two readable lines (RGBA), or None."""
+    """A translucent band with the caption wrapped to at most three readable lines (RGBA), or None."""
     text = " ".join(text.split())
     if not text:
         return None
-    font = ImageFont.load_default(size=max(11, height // 14))
-    lines = textwrap.wrap(text, width=max(20, width // 7))[:2]
-    if len(textwrap.wrap(text, width=max(20, width // 7))) > 2:
+    font = ImageFont.load_default(size=max(10, height // 15))
+    wrapped = textwrap.wrap(text, width=max(20, width // 6))
+    lines = wrapped[:3]
+    if len(wrapped) > 3:
         lines[-1] = lines[-1][: max(0, len(lines[-1]) - 1)].rstrip() + "…"
     line_h = font.size + 4
     band = len(lines) * line_h + 8
