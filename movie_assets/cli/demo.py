@@ -44,8 +44,11 @@ def demo_inputs(bp) -> dict:
 
 @app.command()
 @handle_errors
-def providers() -> None:
-    """Producer providers: what each offers and whether its credentials are set."""
+def providers(
+    check: bool = typer.Option(False, "--check", help="Prove each configured provider's credentials (a free call)."),
+) -> None:
+    """Producer providers: what each offers and whether its credentials are set (and, with --check, valid)."""
+    from movie_assets.producers.checks import check_provider
     from movie_assets.producers.offline import OFFLINE_PRODUCERS
     from movie_assets.producers.providers import credentials_from, discover_providers
 
@@ -53,10 +56,17 @@ def providers() -> None:
     configured = credentials_from(os.environ, found)
     table = Table("provider", "producers", "credentials", "status")
     table.add_row("offline", ", ".join(OFFLINE_PRODUCERS), "none", "[green]ready[/green]")
+    failed = []
     for name, provider in sorted(found.items()):
         status = "[green]ready[/green]" if name in configured else "[yellow]not configured[/yellow]"
+        if check and name in configured:
+            ok, said = check_provider(name, configured[name])
+            status = f"[green]valid[/green]: {said}" if ok else f"[red]refused[/red]: {said}"
+            failed += [] if ok else [name]
         table.add_row(name, provider.description, ", ".join(provider.credentials) or "none", status)
     console.print(table)
+    if failed:
+        raise InvalidValue(f"credentials refused: {', '.join(failed)}")
 
 
 @app.command()

@@ -75,7 +75,7 @@ def test_cloud_mode_end_to_end(moto_s3, redis_server, postgres, monkeypatch, tmp
         assert first.run_requests == []
         assert stale_partitions(defs, instance) == (set(), set())
         manifest, _ = store.current()
-        assert manifest.revision == "rev-0001" and len(manifest.artefacts) == 12
+        assert manifest.revision == "rev-0001" and len(manifest.artefacts) == 16  # 12 + title, summary, 2 lines
         assert storage.movie(MOVIE).exists("events/rev-0001.inputs.jsonl")
         assert events.client.xlen(events.streams["inputs"]) == 0
 

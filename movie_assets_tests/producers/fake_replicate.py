@@ -153,8 +153,10 @@ class FakeReplicate:
             return 200, json.dumps(self._prediction(pid)).encode()
         return 404, b'{"detail": "not found"}'
 
-    def get(self, path: str):
+    def get(self, path: str):  # noqa: PLR0911 - one return per endpoint and outcome
         parts = path.strip("/").split("/")
+        if path == "/v1/account":
+            return 200, json.dumps({"type": "user", "username": "filmmaker", "name": "F", "github_url": None}).encode()
         if parts[:2] == ["v1", "predictions"]:
             pid = parts[2]
             p = self.predictions[pid]

@@ -65,6 +65,20 @@ class ApiServer:
                 self.end_headers()
                 self.wfile.write(payload)
 
+            def do_GET(self) -> None:  # the cheapest authenticated calls: list models
+                openai = self.headers.get("Authorization") == "Bearer sk-test"
+                eleven = self.headers.get("xi-api-key") == "el-test"
+                if self.path == "/v1/models" and (openai or eleven):
+                    models = [{"id": "gpt-4o-mini", "object": "model", "created": 0, "owned_by": "o", "model_id": "m"}]
+                    payload, status = json.dumps({"object": "list", "data": models} if openai else models).encode(), 200
+                else:
+                    payload, status = b'{"error": {"message": "Incorrect API key provided"}}', 401
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -321,3 +335,13 @@ def test_keys_never_land_in_the_movie_folder(tmp_path, api):
     assert runner.invoke(app, ["--root", root, "regenerate", "wire"], env=keys(api)).exit_code == 0
     files = [p for p in (tmp_path / "builds").rglob("*") if p.is_file()]
     assert files and not [p for p in files if b"sk-test" in p.read_bytes() or b"el-test" in p.read_bytes()]
+
+
+def test_providers_check_proves_keys_with_a_free_call_and_names_the_refused_ones(api):
+    runner = CliRunner()
+    good = runner.invoke(app, ["providers", "--check"], env=keys(api))
+    assert good.exit_code == 0, good.output
+    assert good.output.count("valid") == 2 and "1 models visible" in good.output
+    bad = runner.invoke(app, ["providers", "--check"], env={**keys(api), "OPENAI_API_KEY": "sk-wrong-key-123"})
+    assert bad.exit_code == 2 and "refused" in bad.output and "HTTP 401" in " ".join(bad.output.split())
+    assert "sk-wrong-key-123" not in bad.output, "a key is never echoed"

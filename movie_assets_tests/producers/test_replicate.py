@@ -129,3 +129,13 @@ def test_the_token_is_never_written_into_the_movie(local_storage, replicate_api)
     assert store.regenerate(registry_from_environ(_env(replicate_api))).committed
     leaked = [p for p in Path(local_storage.root).rglob("*") if p.is_file() and TOKEN.encode() in p.read_bytes()]
     assert leaked == []
+
+
+def test_providers_check_reads_the_replicate_account(replicate_api):
+    from typer.testing import CliRunner
+
+    from movie_assets.cli import app
+
+    checked = CliRunner().invoke(app, ["providers", "--check"], env=_env(replicate_api))
+    assert checked.exit_code == 0 and "account filmmaker" in checked.output, checked.output
+    assert [r["path"] for r in replicate_api.requests] == ["/v1/account"], "nothing billed, nothing created"
