@@ -93,7 +93,7 @@ def test_definitions_are_the_blueprints_and_load_without_listing_the_store(root,
     graph = defs.resolve_asset_graph()
     assert {key.path[0] for key in graph.get_all_asset_keys()} >= {"audio_only", "image_audio", GROUP}
     clip = graph.get(producer_key(GROUP, "video_clip"))
-    assert clip.group_name == GROUP and clip.code_version == "1"
+    assert clip.group_name == GROUP and clip.code_version == "1+model=offline", "version and model choice"
     assert set(clip.kinds) == {"video"} and clip.parent_keys == {producer_key(GROUP, "video_prompt")}
     assert isinstance(clip.partitions_def, dg.MultiPartitionsDefinition)
     timeline = graph.get(producer_key(GROUP, "timeline"))
@@ -302,7 +302,7 @@ def test_the_sensor_holds_a_plan_whose_provider_is_not_configured(root, storage,
     for key in ("ELEVENLABS_API_KEY", "MOVIE_ASSETS_OFFLINE"):
         monkeypatch.delenv(key, raising=False)
     blueprint = load_builtin("audio-only")
-    narration = blueprint.producers["narration"].model_copy(update={"provider": "elevenlabs"})
+    narration = blueprint.producers["narration"].model_copy(update={"model_choice": "elevenlabs"})
     blueprint = blueprint.model_copy(update={"producers": {**blueprint.producers, "narration": narration}})
     MovieStore(storage, MOVIE).init(blueprint, {"Title": "Wired", "NumOfSegments": 2})
     sensor = Sensor(_defs(root), instance, resources)

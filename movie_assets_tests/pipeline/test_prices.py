@@ -12,6 +12,7 @@ from movie_assets.cli import app
 from movie_assets.errors import InvalidValue
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import load_builtin
+from movie_assets.pipeline.blueprint.schema import ModelChoice
 from movie_assets.pipeline.prices import estimate, load_prices, shipped_prices
 
 from ..helpers import CountingProduce
@@ -47,7 +48,8 @@ def test_a_user_table_overrides_entries_and_an_unknown_model_is_listed_not_free(
     assert table.price("replicate", "my/model", "image") == 0.5
     assert table.price("replicate", "someone/else", "nope") is None
     bp = load_builtin("audio-only")
-    music = bp.producers["music"].model_copy(update={"provider": "replicate", "model": "someone/else"})
+    choices = {"theirs": ModelChoice(provider="replicate", model="someone/else")}
+    music = bp.producers["music"].model_copy(update={"models": choices, "model_choice": "theirs"})
     store = MovieStore(film.storage, "other")
     store.init(bp.model_copy(update={"producers": {**bp.producers, "music": music}}), {"Title": "X"})
     cost = estimate(store.plan().jobs, table)

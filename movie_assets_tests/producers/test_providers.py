@@ -5,7 +5,6 @@ the OpenAI / ElevenLabs adapters speaking HTTP to a loopback server that answers
 from __future__ import annotations
 
 import base64
-import importlib.resources
 import io
 import json
 import math
@@ -21,6 +20,7 @@ from typer.testing import CliRunner
 
 from movie_assets.cli import app
 from movie_assets.movie import MovieStore
+from movie_assets.pipeline.blueprint.load import load_builtin
 from movie_assets.producers.elevenlabs_provider import PCM_RATE
 from movie_assets.producers.providers import discover_providers
 from movie_assets.store.config import StorageConfig
@@ -150,10 +150,11 @@ def api():
 
 def provider_blueprint(tmp_path) -> str:
     """image-audio with script, prompts and images on OpenAI and narration on ElevenLabs."""
-    doc = yaml.safe_load((importlib.resources.files("movie_assets.blueprints") / "image-audio.yaml").read_text())
-    for name in ("script", "image_prompt", "image"):
+    doc = load_builtin("image-audio").model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    for name in ("script", "image_prompt"):
         doc["producers"][name]["provider"] = "openai"
-    doc["producers"]["narration"]["provider"] = "elevenlabs"
+    doc["producers"]["image"]["model_choice"] = "gpt-image"  # a model choice the image module offers
+    doc["producers"]["narration"]["model_choice"] = "elevenlabs"
     doc["producers"]["narration"]["params"] = {"voice_id": "narrator 1"}
     path = tmp_path / "networked.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -312,9 +313,9 @@ def test_a_script_that_breaks_its_schema_is_a_failed_job_not_an_artefact(tmp_pat
 
 
 def test_elevenlabs_music_through_its_sdk_becomes_the_track(tmp_path, api):
-    doc = yaml.safe_load((importlib.resources.files("movie_assets.blueprints") / "music-only.yaml").read_text())
-    doc["producers"]["music"]["provider"] = "elevenlabs"
-    doc["producers"]["music"]["params"] = {"seconds": 3}
+    doc = load_builtin("music-only").model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    doc["producers"]["music"]["model_choice"] = "elevenlabs-music"
+    doc["producers"]["music"]["models"]["elevenlabs-music"]["params"] = {"seconds": 3}
     path = tmp_path / "music.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     root = str(tmp_path / "builds")

@@ -17,6 +17,13 @@ from movie_assets.producers.registry import registry_from_environ
 from .fake_replicate import FakeReplicate
 
 TOKEN = "r8_fake_token_that_must_never_be_stored"
+# the Replicate model choice each shipped producer module offers
+ON_REPLICATE = {
+    "video_clip": "seedance-lite",
+    "narration": "minimax-speech",
+    "music": "stable-audio",
+    "image": "seedream",
+}
 
 
 @pytest.fixture
@@ -38,7 +45,7 @@ def _env(server: FakeReplicate, **extra: str) -> dict[str, str]:
 
 def _on_replicate(name: str, producers: list[str]):
     bp = load_builtin(name)
-    swapped = {p: bp.producers[p].model_copy(update={"provider": "replicate"}) for p in producers}
+    swapped = {p: bp.producers[p].model_copy(update={"model_choice": ON_REPLICATE[p]}) for p in producers}
     return bp.model_copy(update={"producers": {**bp.producers, **swapped}})
 
 
