@@ -29,6 +29,27 @@ class SegmentScript(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
 
 
+class StoryAnswer(BaseModel):
+    """What the story model must answer: the film's title, summary and one line per segment."""
+
+    model_config = ConfigDict(extra="forbid")
+    MovieTitle: str = Field(min_length=1, max_length=200)
+    MovieSummary: str = Field(min_length=1, max_length=2000)
+    NarrationScript: list[str] = Field(min_length=1)
+
+
+def story_format(segments: int) -> dict[str, Any]:
+    """JSON schema (structured output) of a story with exactly `segments` narration lines."""
+    lines = {"type": "array", "items": {"type": "string"}, "minItems": segments, "maxItems": segments}
+    schema = {
+        "type": "object",
+        "properties": {"MovieTitle": {"type": "string"}, "MovieSummary": {"type": "string"}, "NarrationScript": lines},
+        "required": ["MovieTitle", "MovieSummary", "NarrationScript"],
+        "additionalProperties": False,
+    }
+    return {"type": "json_schema", "json_schema": {"name": "story", "strict": True, "schema": schema}}
+
+
 SCRIPT_FORMAT = {
     "type": "json_schema",
     "json_schema": {
@@ -59,6 +80,7 @@ def openai_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]:
     )
     producers = _Producers(openai, client, attempts)
     return {
+        "story": producers.story,
         "script": producers.script,
         "prompt": producers.prompt,
         "image": producers.image,
@@ -112,6 +134,22 @@ class _Producers:
             except (ValueError, ValidationError) as exc:
                 raise ProviderError(f"script: the answer does not match the script schema: {str(exc)[:200]}") from None
         return self.result(request, {"text": text.encode("utf-8")}, request.job.model or "gpt-4o-mini")
+
+    def story(self, request: ProduceRequest) -> ProduceResult:
+        """The whole film's story in one structured answer, checked before it becomes artefacts."""
+        lines = [o.name for o in request.job.outputs if o.name.startswith("NarrationScript[")]
+        system, user = request.prompt() or ("Write a short film's story.", str(request.value("prompt") or ""))
+        raw = self.chat(request, system, user, response_format=story_format(len(lines)))
+        try:
+            answer = StoryAnswer.model_validate(json.loads(raw))
+        except (ValueError, ValidationError) as exc:
+            raise ProviderError(f"story: the answer does not match the story schema: {str(exc)[:200]}") from None
+        if len(answer.NarrationScript) != len(lines):
+            raise ProviderError(f"story: {len(answer.NarrationScript)} narration lines for {len(lines)} segments")
+        outputs = {"MovieTitle": (request.value("title") or answer.MovieTitle).encode("utf-8")}
+        outputs["MovieSummary"] = answer.MovieSummary.encode("utf-8")
+        outputs.update({name: line.encode("utf-8") for name, line in zip(lines, answer.NarrationScript, strict=True)})
+        return self.result(request, outputs, request.job.model or "gpt-4o-mini")
 
     def prompt(self, request: ProduceRequest) -> ProduceResult:
         kind = request.job.params.get("kind", "image")

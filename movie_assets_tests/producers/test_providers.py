@@ -91,7 +91,12 @@ class ApiServer:
         if path == "/v1/chat/completions":
             user = body["messages"][-1]["content"]
             text = f"[{body['model']}] written for: {user[:60]}"
-            if body.get("response_format", {}).get("type") == "json_schema":  # structured output
+            schema = body.get("response_format", {}).get("json_schema", {})
+            if schema.get("name") == "story":  # the story: exactly as many lines as the schema asks
+                count = schema["schema"]["properties"]["NarrationScript"]["minItems"]
+                lines = [f"Line {i + 1} of the story of {user[:30]}" for i in range(count)]
+                text = json.dumps({"MovieTitle": "The Wire", "MovieSummary": "A story.", "NarrationScript": lines})
+            elif schema:  # the per-segment script
                 text = json.dumps({"txt" if self.bad_script else "text": text})
             message = {"role": "assistant", "content": text}
             answer = {"id": "c1", "object": "chat.completion", "created": 0, "model": body["model"]}
@@ -346,3 +351,34 @@ def test_providers_check_proves_keys_with_a_free_call_and_names_the_refused_ones
     bad = runner.invoke(app, ["providers", "--check"], env={**keys(api), "OPENAI_API_KEY": "sk-wrong-key-123"})
     assert bad.exit_code == 2 and "refused" in bad.output and "HTTP 401" in " ".join(bad.output.split())
     assert "sk-wrong-key-123" not in bad.output, "a key is never echoed"
+
+
+def test_the_story_from_openai_is_one_structured_answer_with_a_line_per_segment(tmp_path, api):
+    root = str(tmp_path / "builds")
+    runner = CliRunner()
+    made = runner.invoke(
+        app,
+        [
+            "--root",
+            root,
+            "init",
+            "tale",
+            "-b",
+            "video-audio-music",
+            "--set",
+            "InquiryPrompt=A wire across the sea",
+            "--set",
+            "NumOfSegments=3",
+            "--set",
+            "story.model=gpt-4o-mini",
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    result = runner.invoke(app, ["--root", root, "regenerate", "tale", "--yes"], env=keys(api))
+    assert result.exit_code == 0, result.output
+    [story] = [r for r in api.paths("/v1/chat/completions") if "json_schema" in r["body"].get("response_format", {})]
+    assert "Film idea: A wire across the sea" in story["body"]["messages"][-1]["content"], "the prompt file, filled in"
+    store = MovieStore(StorageContext(StorageConfig.from_url(root)), "tale")
+    manifest, _ = store.current()
+    scripts = [store.blobs.get(manifest.artefacts[f"segment-000{i}/script/text"].blob).decode() for i in range(3)]
+    assert scripts == [f"Line {i + 1} of the story of Film idea: A wire across the s" for i in range(3)]
