@@ -6,6 +6,7 @@ taken from the store, so Dagster and the CLI always agree on what a movie is.
 """
 
 import functools
+import logging
 import time
 import warnings
 from collections.abc import Callable
@@ -40,6 +41,8 @@ from movie_assets.pipeline.recorder import data_version_of
 from movie_assets.pipeline.runner import Runner
 from movie_assets.settings import Settings
 from movie_assets.store.models import JobRecord
+
+log = logging.getLogger(__name__)
 
 
 def build_blueprint_assets(bp: Blueprint, produce_factory: Callable[[], ProduceFn]) -> list:
@@ -133,6 +136,12 @@ def _store_for(storage: StorageResource, events: EventLogResource, movie_id: str
     if own.meta.id != bp.meta.id:
         raise dg.Failure(f"movie {movie_id} is made from blueprint {own.meta.id!r}, not {bp.meta.id!r}")
     if own.hash != bp.hash:  # blueprints are code: a deployed change (say a version bump) applies here
+        log.warning(
+            "%s: applying the deployed blueprint %s v%s (the movie's copy differed)",
+            movie_id,
+            bp.meta.id,
+            bp.meta.version,
+        )
         store.set_blueprint(bp)
     return store
 

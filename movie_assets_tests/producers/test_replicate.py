@@ -146,3 +146,30 @@ def test_providers_check_reads_the_replicate_account(replicate_api):
     checked = CliRunner().invoke(app, ["providers", "--check"], env=_env(replicate_api))
     assert checked.exit_code == 0 and "account filmmaker" in checked.output, checked.output
     assert [r["path"] for r in replicate_api.requests] == ["/v1/account"], "nothing billed, nothing created"
+
+
+def test_the_token_never_reaches_the_dagster_event_log_either(tmp_path, replicate_api):
+    import dagster as dg
+
+    from movie_assets.orchestration import EventLogResource, StorageResource, build_definitions
+    from movie_assets.store.config import StorageConfig
+    from movie_assets.store.storage import StorageContext
+
+    from ..orchestration.partitions import run_backfill
+
+    root = str(tmp_path / "builds")
+    song = _movie(StorageContext(StorageConfig(root=root)), "song", load_builtin("music-only"))
+    song.edit({"music.model": "stable-audio"})  # a per-movie pick: the deployed blueprint stays as it is
+    resources = {"storage": StorageResource(url=root), "events": EventLogResource()}
+    defs = build_definitions(
+        resources["storage"], resources["events"], produce_factory=lambda: registry_from_environ(_env(replicate_api))
+    )
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        context = dg.build_sensor_context(instance=instance, resources=resources, definitions=defs)
+        [request] = defs.resolve_sensor_def("movie_sensor")(context).run_requests
+        run_backfill(defs, instance, request, resources)
+    assert replicate_api.creates("stable-audio"), "the music was made on Replicate, through Dagster"
+    leaked = [p for p in tmp_path.rglob("*") if p.is_file() and TOKEN.encode() in p.read_bytes()]
+    assert leaked == [], "neither the movie folder nor Dagster's storage holds the token"
