@@ -68,17 +68,19 @@ def rss_child(size: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: the script runs, figures mean nothing (CI)")
     parser.add_argument("--rss-child", type=int)
     args = parser.parse_args()
     if args.rss_child:
         rss_child(args.rss_child)
         return
     print(f"machine: {machine()}")
-    repeat = 3 if args.quick else 5
+    repeat = 1 if args.smoke else 3 if args.quick else 5
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for label, size, count in (("64 MiB blob", 64 * MiB, 1), ("4 KiB blobs x 5000", 4096, 5000)):
+        big, many = (8 * MiB, 200) if args.smoke else (64 * MiB, 5000)
+        for label, size, count in ((f"{big // MiB} MiB blob", big, 1), (f"4 KiB blobs x {many}", 4096, many)):
             payloads = [os.urandom(size) for _ in range(count)] if count > 1 else [os.urandom(size)]
             total = size * count
 
@@ -111,7 +113,7 @@ def main() -> None:
         ["payload", "operation", "movie_assets MiB/s", "raw MiB/s", "ratio"],
         rows,
     )
-    size = (256 if args.quick else 2048) * MiB
+    size = (8 if args.smoke else 256 if args.quick else 2048) * MiB
     out = subprocess.run(
         [sys.executable, __file__, "--rss-child", str(size)], capture_output=True, text=True, check=True
     ).stdout.split()

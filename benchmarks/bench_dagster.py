@@ -106,10 +106,11 @@ def _partition_job():
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small sizes, for CI")
+    parser.add_argument("--quick", action="store_true", help="small sizes")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    sizes = [1, 10] if args.quick else [1, 100, 1000]
+    sizes = [1, 3] if args.smoke else [1, 10] if args.quick else [1, 100, 1000]
     table(
         "Definitions load and sensor ticks vs number of movies (seconds)",
         ["movies", "definitions load", "first sight (all ticks)", "ticks", "idle tick", "tick after one edit"],
@@ -118,7 +119,7 @@ def main() -> None:
     table(
         "Step start-up: one partition, two steps (seconds)",
         ["executor", "steps", "run wall", "per step"],
-        step_start(args.quick),
+        step_start(args.quick or args.smoke),
     )
 
 

@@ -73,10 +73,13 @@ def raw_walk(folder: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     blobs, manifests, artefacts = (20_000, 20, 2_000) if args.quick else (200_000, 100, 10_000)
+    if args.smoke:
+        blobs, manifests, artefacts = 500, 3, 100
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         storage, orphans = populate(tmp, blobs, manifests, artefacts)

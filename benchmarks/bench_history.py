@@ -25,10 +25,11 @@ SEGMENTS = 50
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    marks = [10, 50, 100] if args.quick else [10, 100, 300, 600]
+    marks = [10] if args.smoke else [10, 50, 100] if args.quick else [10, 100, 300, 600]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         storage = StorageContext(StorageConfig.from_url(tmp))

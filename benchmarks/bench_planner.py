@@ -103,16 +103,18 @@ def dagster_stale_seconds(segments: int) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, no Dagster comparison (CI)")
     parser.add_argument("--tail", type=int, default=100_000)
     parser.add_argument(
         "--dagster-limit", type=int, default=None, help="largest segment count Dagster is measured at (0: never)"
     )
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    sizes = [500, 5_000] if args.quick else [500, 5_000, 25_000]
+    sizes = [50] if args.smoke else [500, 5_000] if args.quick else [500, 5_000, 25_000]
     dagster_limit = args.dagster_limit if args.dagster_limit is not None else (500 if args.quick else 5_000)
-    tail = 10_000 if args.quick else args.tail
+    dagster_limit = 0 if args.smoke else dagster_limit
+    tail = 200 if args.smoke else 10_000 if args.quick else args.tail
     rows = []
     for segments in sizes:
         artefacts = 2 * segments + 1

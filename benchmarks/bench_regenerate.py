@@ -34,11 +34,14 @@ def cli(root: str, *args: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    segments = 100 if args.quick else 499  # 2 artefacts per segment + music prompt, music, timeline, export
-    repeat = 3 if args.quick else 5
+    segments = (
+        10 if args.smoke else 100 if args.quick else 499
+    )  # 2 artefacts per segment + music prompt, music, timeline, export
+    repeat = 1 if args.smoke else 3 if args.quick else 5
     with tempfile.TemporaryDirectory() as tmp:
         raw = yaml.safe_load(load_builtin("audio-only").to_yaml())
         raw["inputs"]["NumOfSegments"]["max"] = 1000

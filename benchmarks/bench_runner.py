@@ -57,16 +57,17 @@ def dagster(assets: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, no Dagster comparison (CI)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    sizes = [100, 500] if args.quick else [100, 500, 2500]
+    sizes = [20] if args.smoke else [100, 500] if args.quick else [100, 500, 2500]
     rows = []
     for segments in sizes:
         samples = sorted(ours(segments, 2)[0] for _ in range(3))
         jobs = 2 * segments + 1
         rows.append(["movie_assets runner (concurrency 2)", jobs, samples[1], samples[1] / jobs * 1000])
-    for assets in [100, 300] if args.quick else [100, 300, 1000]:
+    for assets in [] if args.smoke else [100, 300] if args.quick else [100, 300, 1000]:
         samples = sorted(dagster(assets) for _ in range(3))
         rows.append(["Dagster materialize, in-process", assets, samples[1], samples[1] / assets * 1000])
     table(

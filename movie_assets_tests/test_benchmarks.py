@@ -1,0 +1,27 @@
+"""Every benchmark script still runs (tiny sizes, `--smoke`): figures mean nothing here, so nothing
+is asserted about time; time belongs to benchmarks/, run by hand or by run_all.sh."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+SCRIPTS = sorted(p.name for p in BENCHMARKS.glob("bench_*.py"))
+
+
+def test_every_benchmark_script_is_covered():
+    assert len(SCRIPTS) >= 7 and "bench_dagster.py" in SCRIPTS
+
+
+@pytest.mark.timeout(300)  # the slowest smoke run takes ~10 s here
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_a_benchmark_runs_in_its_smoke_form(script, tmp_path):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "DAGSTER_HOME": "", "MOVIE_ASSETS_ROOT": str(tmp_path / "b")}
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), "--smoke"], capture_output=True, text=True, env=env, timeout=240
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "machine:" in done.stdout and "|" in done.stdout, "it printed its table"
