@@ -6,6 +6,14 @@ import subprocess
 import sys
 
 HEAVY = ("dagster", "boto3", "botocore", "s3fs", "redis", "numpy", "PIL", "imageio", "mcp", "uvicorn", "starlette")
+# `--help` lists commands: it needs none of the store, the pipeline or the settings machinery either
+CORE = (
+    "movie_assets.movie",
+    "movie_assets.settings",
+    "movie_assets.pipeline",
+    "movie_assets.store",
+    "pydantic_settings",
+)
 
 
 def test_help_imports_no_orchestrator_cloud_client_or_media_library():
@@ -16,3 +24,9 @@ def test_help_imports_no_orchestrator_cloud_client_or_media_library():
         [sys.executable, "-m", "movie_assets.cli", "--help"], capture_output=True, text=True, check=True
     ).stdout
     assert "regenerate" in help_text and "view" in help_text and "mcp" in help_text
+
+
+def test_help_loads_neither_the_store_nor_the_pipeline():
+    probe = f"import sys, movie_assets.cli\nprint(' '.join(m for m in {CORE!r} if m in sys.modules))\n"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == [], f"imported by --help: {loaded}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -15,13 +16,17 @@ from movie_assets.cli.common import (
     settings,
 )
 from movie_assets.errors import InvalidValue
-from movie_assets.pipeline.blueprint.load import builtin_blueprints, load_blueprint, resolve_blueprint
+
+if TYPE_CHECKING:  # imported where used: `--help` must not load the whole store
+    pass
 
 
 @blueprints_app.command("list")
 @handle_errors
 def blueprints_list() -> None:
     """List the shipped blueprints and the ones registered under the storage root."""
+    from movie_assets.pipeline.blueprint.load import builtin_blueprints, resolve_blueprint
+
     table = Table("name", "source", "version", "producers", "description")
     registered = settings().storage().registered_blueprints()
     for name, source in [*((n, "shipped") for n in builtin_blueprints()), *((n, "registered") for n in registered)]:
@@ -36,6 +41,8 @@ def blueprints_describe(
     name: str = typer.Argument(..., help="A shipped or registered blueprint name, or a YAML file path."),
 ) -> None:
     """Show a blueprint's inputs, loops and producers."""
+    from movie_assets.pipeline.blueprint.load import resolve_blueprint
+
     bp = resolve_blueprint(name, settings().storage().registered_blueprints())
     console.print(f"[bold]{bp.meta.id}[/bold] v{bp.meta.version}: {bp.meta.name}")
     inputs = Table("input", "type", "loop", "default / required")
@@ -58,6 +65,8 @@ def blueprints_describe(
 @handle_errors
 def blueprints_validate(path: Path = typer.Argument(..., help="The blueprint YAML file to check.")) -> None:
     """Validate a blueprint YAML file; every problem is listed with its YAML path."""
+    from movie_assets.pipeline.blueprint.load import load_blueprint
+
     bp = load_blueprint(path)
     console.print(f"[green]ok[/green]: {bp.meta.id} v{bp.meta.version}, {len(bp.producers)} producers")
 
@@ -68,6 +77,8 @@ def blueprints_register(
     path: Path = typer.Argument(..., help="The blueprint YAML file to register (validated first)."),
 ) -> None:
     """Register a blueprint under the storage root: `init -b` finds it and Dagster shows it as an asset group."""
+    from movie_assets.pipeline.blueprint.load import load_blueprint
+
     bp = load_blueprint(path)
     where = settings().storage().register_blueprint(bp.meta.id, bp.to_yaml().encode("utf-8"))
     console.print(f"[green]registered[/green] {bp.meta.id} v{bp.meta.version} at {where}")
@@ -80,6 +91,8 @@ def blueprints_apply(
     path: Path = typer.Argument(..., help="The edited blueprint YAML (its modules and prompt files beside it)."),
 ) -> None:
     """Give a movie an edited blueprint (a new prompt file, model choice or version); `plan` shows what it dirties."""
+    from movie_assets.pipeline.blueprint.load import load_blueprint
+
     bp = load_blueprint(path)
     store = existing_movie(movie)
     if store.blueprint().meta.id != bp.meta.id:

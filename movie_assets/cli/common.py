@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 import yaml
@@ -19,9 +19,11 @@ from movie_assets.errors import (
     InvalidValue,
     MovieAssetsError,
 )
-from movie_assets.movie import MovieStore
-from movie_assets.settings import Settings
-from movie_assets.store.storage import StorageContext
+
+if TYPE_CHECKING:  # imported where used: `--help` must not load the whole store
+    from movie_assets.movie import MovieStore
+    from movie_assets.settings import Settings
+    from movie_assets.store.storage import StorageContext
 
 app = typer.Typer(help="Store and regenerate AI-made movies on a content-addressed store.", no_args_is_help=True)
 blueprints_app = typer.Typer(help="Shipped and custom blueprints.", no_args_is_help=True)
@@ -47,6 +49,8 @@ def main(
 
 def settings() -> Settings:
     """The settings every face shares (environment), with the command line's --root on top."""
+    from movie_assets.settings import Settings
+
     if "settings" not in _state:
         _state["settings"] = Settings.load(root=_state.get("root"))
     return _state["settings"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -18,8 +19,9 @@ from movie_assets.cli.movies import _regenerate
 from movie_assets.errors import (
     InvalidValue,
 )
-from movie_assets.lifecycle.exports import final_artefact, write_final_cut
-from movie_assets.pipeline.blueprint.load import resolve_blueprint
+
+if TYPE_CHECKING:  # imported where used: `--help` must not load the whole store
+    pass
 
 DEMO_INPUTS = {
     "InquiryPrompt": "A lighthouse keeper who collects lost radio signals and one night hears a voice",
@@ -78,6 +80,9 @@ def demo(
     offline: bool = typer.Option(False, "--offline", help="Run jobs of unconfigured providers offline."),
 ) -> None:
     """Create (if needed) and regenerate a demo movie, then export its final cut."""
+    from movie_assets.lifecycle.exports import final_artefact, write_final_cut
+    from movie_assets.pipeline.blueprint.load import resolve_blueprint
+
     store = movie_store(movie)
     if not store.exists():
         bp = resolve_blueprint(blueprint, settings().storage().registered_blueprints())

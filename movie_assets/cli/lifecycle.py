@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -18,17 +19,9 @@ from movie_assets.cli.common import (
     storage,
 )
 from movie_assets.cli.movies import _regenerate
-from movie_assets.lifecycle.gc import GarbageCollector
-from movie_assets.lifecycle.history import diff as diff_revisions
-from movie_assets.lifecycle.history import history as history_of
-from movie_assets.lifecycle.history import rollback as rollback_to
-from movie_assets.lifecycle.history import verify as verify_movie
-from movie_assets.lifecycle.metrics import load_metrics
-from movie_assets.lifecycle.migrate import Migrator
-from movie_assets.lifecycle.readable import refresh_readable
-from movie_assets.lifecycle.repair import QUARANTINE
-from movie_assets.lifecycle.repair import repair as repair_movie
-from movie_assets.movie import MovieStore
+
+if TYPE_CHECKING:  # imported where used: `--help` must not load the whole store
+    from movie_assets.movie import MovieStore
 
 
 @app.command()
@@ -39,6 +32,8 @@ def gc(
     grace: str = typer.Option("1h", "--grace", help="Keep anything younger than this (runs in flight)."),
 ) -> None:
     """Sweep blobs, prompt files and write debris that no revision or unfinished run references."""
+    from movie_assets.lifecycle.gc import GarbageCollector
+
     store = existing_movie(movie)
     report = GarbageCollector(store.fs, store.events).collect(parse_duration(grace), dry_run)
     verb = "would free" if dry_run else "freed"
@@ -52,6 +47,9 @@ def gc(
 @handle_errors
 def history(movie: str = typer.Argument(..., help="The movie.")) -> None:
     """Every revision, oldest first, with its metrics."""
+    from movie_assets.lifecycle.history import history as history_of
+    from movie_assets.lifecycle.metrics import load_metrics
+
     store = existing_movie(movie)
     table = Table("revision", "parent", "created", "artefacts", "jobs run", "retries", "cost", "seconds", "")
     for item in history_of(store.fs):
@@ -78,6 +76,8 @@ def diff(
     rev_b: str = typer.Argument(..., help="The newer revision, e.g. rev-0002."),
 ) -> None:
     """Artefacts added / removed / changed and inputs changed between two revisions."""
+    from movie_assets.lifecycle.history import diff as diff_revisions
+
     result = diff_revisions(existing_movie(movie).fs, rev_a, rev_b)
     if result.empty:
         console.print(f"{rev_a} and {rev_b} have the same content")
@@ -96,6 +96,9 @@ def rollback(
     revision: str = typer.Argument(..., help="The revision to make live again (published as a new revision)."),
 ) -> None:
     """Publish a new revision with the content of REVISION (history is never rewritten)."""
+    from movie_assets.lifecycle.history import rollback as rollback_to
+    from movie_assets.lifecycle.readable import refresh_readable
+
     store = existing_movie(movie)
     pointer = rollback_to(store.fs, revision)
     refresh_readable(store.fs, store.blueprint(), store.manifests.load(pointer.revision))
@@ -112,6 +115,8 @@ def verify(
     offline: bool = typer.Option(False, "--offline", help="With --repair: remake offline what needs a provider."),
 ) -> None:
     """Check every manifest, every referenced blob (re-hashed), current.json and the logs."""
+    from movie_assets.lifecycle.history import verify as verify_movie
+
     store = existing_movie(movie)
     if repair:
         _repair(store, offline)
@@ -125,6 +130,9 @@ def verify(
 
 
 def _repair(store: MovieStore, offline: bool) -> None:
+    from movie_assets.lifecycle.repair import QUARANTINE
+    from movie_assets.lifecycle.repair import repair as repair_movie
+
     done = repair_movie(store.fs, store.events)
     for line in done.quarantined_lines:
         console.print(Text("quarantined line ", style="yellow") + Text(line), highlight=False)
@@ -144,6 +152,8 @@ def migrate(
     movie: str = typer.Argument(..., help="Id of the movie to create from it."),
 ) -> None:
     """Import a legacy movie (one folder per revision) as blobs and manifests; safe to re-run."""
+    from movie_assets.lifecycle.migrate import Migrator
+
     report = Migrator(storage().movie(movie)).migrate(legacy_dir)
     for line in report.warnings:
         err.print(Text("warning: ", style="yellow") + Text(line), highlight=False)

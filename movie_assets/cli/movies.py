@@ -7,6 +7,7 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -26,12 +27,11 @@ from movie_assets.cli.common import (
 from movie_assets.errors import (
     InvalidValue,
 )
-from movie_assets.lifecycle.metrics import load_metrics
-from movie_assets.movie import MovieStore
-from movie_assets.pipeline.blueprint.load import resolve_blueprint
-from movie_assets.pipeline.models import ExecutionPlan, JobResult
-from movie_assets.pipeline.prices import CostEstimate, PriceTable, estimate
-from movie_assets.store.models import RevisionId
+
+if TYPE_CHECKING:  # imported where used: `--help` must not load the whole store
+    from movie_assets.movie import MovieStore
+    from movie_assets.pipeline.models import ExecutionPlan, JobResult
+    from movie_assets.pipeline.prices import CostEstimate, PriceTable
 
 
 @app.command()
@@ -43,6 +43,8 @@ def init(
     set_: list[str] = typer.Option([], "--set", help="KEY=VALUE overrides."),
 ) -> None:
     """Create a movie from a blueprint and its initial inputs."""
+    from movie_assets.pipeline.blueprint.load import resolve_blueprint
+
     values = read_yaml(inputs) if inputs else {}
     if values is not None and not isinstance(values, dict):
         raise InvalidValue(f"{inputs}: expected a mapping of input names to values")
@@ -127,6 +129,8 @@ def plan(
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON (for machines)."),
 ) -> None:
     """Show what the next regenerate would run, why, and what it will probably cost; writes nothing."""
+    from movie_assets.pipeline.prices import estimate
+
     store = movie_store(movie)
     plan = store.plan()
     cost = estimate(plan.jobs, settings().price_table())
@@ -166,6 +170,8 @@ class Budget:
 
     def check(self, plan: ExecutionPlan) -> CostEstimate:
         """Refuse (InvalidValue: nothing has run) when the plan costs more than allowed."""
+        from movie_assets.pipeline.prices import estimate
+
         cost = estimate(plan.jobs, self.table)
         unpriced = f" (+{len(cost.unpriced)} unpriced jobs)" if cost.unpriced else ""
         if self.max_cost is not None and cost.total > self.max_cost:
@@ -241,6 +247,8 @@ def _regenerate(
 @handle_errors
 def status(movie: str = typer.Argument(..., help="The movie.")) -> None:
     """Live revision, pending edits and what a regenerate would do."""
+    from movie_assets.lifecycle.metrics import load_metrics
+
     store = movie_store(movie)
     manifest, digest = store.current()
     plan = store.plan()
@@ -266,6 +274,8 @@ def show(
     revision: str = typer.Option(None, "--revision", "-r", help="A revision such as rev-0002 (default: live)."),
 ) -> None:
     """Print a revision's inputs and artefacts."""
+    from movie_assets.store.models import RevisionId
+
     store = movie_store(movie)
     manifest = store.manifests.load(RevisionId(revision)) if revision else store.current()[0]
     console.print(f"[bold]{movie}[/bold] {manifest.revision} (parent {manifest.parent}) {manifest.created_at}")
@@ -288,6 +298,8 @@ def export(
     revision: str = typer.Option(None, "--revision", "-r", help="A revision such as rev-0002 (default: live)."),
 ) -> None:
     """Write one artefact of a revision to a file (hash-verified)."""
+    from movie_assets.store.models import RevisionId
+
     store = movie_store(movie)
     manifest = store.manifests.load(RevisionId(revision)) if revision else store.current()[0]
     if artefact not in manifest.artefacts:
