@@ -173,3 +173,22 @@ def test_the_token_never_reaches_the_dagster_event_log_either(tmp_path, replicat
     assert replicate_api.creates("stable-audio"), "the music was made on Replicate, through Dagster"
     leaked = [p for p in tmp_path.rglob("*") if p.is_file() and TOKEN.encode() in p.read_bytes()]
     assert leaked == [], "neither the movie folder nor Dagster's storage holds the token"
+
+
+def test_ctrl_c_while_waiting_cancels_the_prediction(local_storage, replicate_api, monkeypatch):
+    import movie_assets.producers.replicate_provider as adapter
+
+    replicate_api.outcome["stability-ai/stable-audio-2.5"] = "hang"
+    store = _movie(local_storage, "interrupted", _on_replicate("music-only", ["music"]))
+    calls = {"n": 0}
+
+    def sleep(seconds: float) -> None:  # the user presses Ctrl-C during the second wait
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(adapter.time, "sleep", sleep)
+    with pytest.raises(KeyboardInterrupt):
+        store.regenerate(registry_from_environ(_env(replicate_api)), concurrency=1)
+    assert replicate_api.cancelled == [next(iter(replicate_api.predictions))], "cancelled on the way out"
+    assert store.manifests.load_pointer() is None
