@@ -51,10 +51,17 @@ def _replicate(credentials: Mapping[str, str]) -> Mapping[str, ProduceFn]:
     return replicate_producers(credentials)
 
 
+def _fal(credentials: Mapping[str, str]) -> Mapping[str, ProduceFn]:
+    from movie_assets.producers.fal_provider import fal_producers
+
+    return fal_producers(credentials)
+
+
 BUILTIN_PROVIDERS = {
     "openai": Provider("openai", ("OPENAI_API_KEY",), _openai, "script, prompt, image, narration"),
     "elevenlabs": Provider("elevenlabs", ("ELEVENLABS_API_KEY",), _elevenlabs, "narration, music"),
     "replicate": Provider("replicate", ("REPLICATE_API_TOKEN",), _replicate, "image, video_clip, narration, music"),
+    "fal": Provider("fal", ("FAL_KEY",), _fal, "image, video_clip, music"),
 }
 OPTIONAL_SETTINGS = (
     "OPENAI_BASE_URL",

@@ -1,0 +1,94 @@
+"""fal through its official client against a loopback HTTPS server speaking its queue API. fal's
+client reads its host at import, so the CLI runs in a subprocess with the fake's host and a
+throwaway certificate authority in its environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from movie_assets.movie import MovieStore
+from movie_assets.producers.media import decode_mp4
+from movie_assets.store.config import StorageConfig
+from movie_assets.store.storage import StorageContext
+
+from .fake_fal import FakeFal
+
+KEY = "fal-key-id:fal-secret-that-must-never-be-stored"
+APP = "fal-ai/kling-video/v2.1/standard/text-to-video"
+
+
+@pytest.fixture
+def fal_api(tmp_path):
+    server = FakeFal(tmp_path)
+    yield server
+    server.close()
+
+
+def _cli(fal_api: FakeFal, root: Path, *args: str, **extra: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "FAL_KEY": KEY,
+        "FAL_RUN_HOST": fal_api.host,
+        "FAL_QUEUE_RUN_HOST": fal_api.host,
+        "SSL_CERT_FILE": str(fal_api.ca_file),
+        "MOVIE_ASSETS_PROVIDER_POLL": "0.05",
+        **extra,
+    }
+    command = [sys.executable, "-m", "movie_assets.cli", "--root", str(root), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=240)
+
+
+def _init(fal_api, root: Path, movie: str) -> None:
+    made = _cli(
+        fal_api,
+        root,
+        "init",
+        movie,
+        "-b",
+        "video-only",
+        "--set",
+        "Title=Queue",
+        "--set",
+        "NumOfSegments=2",
+        "--set",
+        "video_clip.model=kling",
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+
+
+@pytest.mark.timeout(300)  # two CLI processes, ~10 s here
+def test_clips_from_fal_are_submitted_polled_fetched_and_cut_into_the_film(fal_api, tmp_path):
+    root = tmp_path / "builds"
+    _init(fal_api, root, "queued")
+    done = _cli(fal_api, root, "regenerate", "queued", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    submits = [r for r in fal_api.requests if r["method"] == "POST"]
+    assert [r["path"] for r in submits] == [f"/{APP}", f"/{APP}"]
+    assert all(r["headers"]["authorization"] == f"Key {KEY}" for r in submits)
+    assert submits[0]["body"]["prompt"].startswith("cinematic")
+    store = MovieStore(StorageContext(StorageConfig(root=str(root))), "queued")
+    manifest, _ = store.current()
+    frames, size = decode_mp4(store.blobs.get(manifest.artefacts["export/movie"].blob))
+    assert size == (320, 180) and len(frames) >= 2 * 12
+    leaked = [p for p in root.rglob("*") if p.is_file() and b"fal-secret" in p.read_bytes()]
+    assert leaked == []
+
+
+@pytest.mark.timeout(300)
+def test_an_html_answer_and_a_hung_request_are_failed_jobs_and_the_hung_one_is_cancelled(fal_api, tmp_path):
+    root = tmp_path / "builds"
+    _init(fal_api, root, "broken")
+    fal_api.outcome[APP] = "html"
+    failed = _cli(fal_api, root, "regenerate", "broken", "--yes")
+    assert failed.returncode == 1 and "expected video/mp4, got html" in " ".join(
+        failed.stderr.split() + failed.stdout.split()
+    )
+    fal_api.outcome[APP] = "hang"
+    hung = _cli(fal_api, root, "regenerate", "broken", "--yes", MOVIE_ASSETS_PROVIDER_TIMEOUT="0.3")
+    assert hung.returncode == 1 and "not done after 0.3 s" in " ".join(hung.stderr.split() + hung.stdout.split())
+    assert len(fal_api.cancelled) == 2, "both segments' requests cancelled"
