@@ -173,6 +173,8 @@ def version_reasons(old: str, new: str) -> list[str]:
     reasons = [f"producer version {old_base} -> {new_base}"] if old_base != new_base else []
     if before.get("model") != after.get("model"):
         reasons.append(f"model choice {before.get('model', 'default')} -> {after.get('model', 'default')}")
+    if before.get("params") != after.get("params") and before.get("model") == after.get("model"):
+        reasons.append("model parameters changed")
     if before.get("prompt") != after.get("prompt"):
         reasons.append(
             "prompt template changed" if before.get("prompt") and after.get("prompt") else "prompt added or removed"

@@ -128,3 +128,18 @@ def test_a_frame_of_the_film_is_a_scene_with_a_readable_caption(local_storage):
     clip = manifest.artefacts["segment-0000/video_clip/video"].blob
     shots, _ = decode_mp4(store.blobs.get(clip))
     assert shots[0] != shots[-1], "the camera moves (pan and zoom) within a shot"
+
+
+def test_a_model_parameter_is_part_of_the_signature_of_that_producer_only(local_storage, tmp_path):
+    folder = _copy_shipped(tmp_path)
+    store = _film(local_storage, load_blueprint(folder / "film.yaml"))
+    module = folder / "modules" / "video_clip.yaml"
+    module.write_text(module.read_text().replace("params: {input: {duration: 5}}", "params: {input: {duration: 10}}"))
+    store.edit({"video_clip.model": "seedance-lite"})
+    plan = store.plan()
+    before = {j.job_id: j.producer_version for j in plan.jobs}
+    store.set_blueprint(load_blueprint(folder / "film.yaml"))
+    plan = store.plan()
+    assert plan.directly_dirty == {f"segment-000{i}/video_clip" for i in range(3)}
+    clip = next(j for j in plan.jobs if j.job_id == "segment-0000/video_clip")
+    assert clip.params["input"] == {"duration": 10} and clip.producer_version != before["segment-0000/video_clip"]

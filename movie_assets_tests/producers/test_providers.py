@@ -382,3 +382,54 @@ def test_the_story_from_openai_is_one_structured_answer_with_a_line_per_segment(
     manifest, _ = store.current()
     scripts = [store.blobs.get(manifest.artefacts[f"segment-000{i}/script/text"].blob).decode() for i in range(3)]
     assert scripts == [f"Line {i + 1} of the story of Film idea: A wire across the s" for i in range(3)]
+
+
+def test_a_whole_film_on_remote_providers_makes_a_valid_mp4(tmp_path, api):
+    """The story on OpenAI, clips and music on Replicate, narration on ElevenLabs: one movie."""
+    from movie_assets.producers.media import decode_mp4
+
+    from .fake_replicate import FakeReplicate
+
+    replicate_api = FakeReplicate()
+    try:
+        root = str(tmp_path / "builds")
+        runner = CliRunner()
+        picks = [
+            "story.model=gpt-4o-mini",
+            "video_clip.model=seedance-lite",
+            "narration.model=elevenlabs",
+            "music.model=stable-audio",
+        ]
+        args = [
+            "--root",
+            root,
+            "init",
+            "remote",
+            "-b",
+            "video-audio-music",
+            "--set",
+            "InquiryPrompt=A remote film",
+            "--set",
+            "NumOfSegments=2",
+        ]
+        made = runner.invoke(app, [*args, *[x for pick in picks for x in ("--set", pick)]])
+        assert made.exit_code == 0, made.output
+        env = {
+            **keys(api),
+            "REPLICATE_API_TOKEN": "r8_fake",
+            "REPLICATE_BASE_URL": replicate_api.url,
+            "MOVIE_ASSETS_PROVIDER_POLL": "0.02",
+        }
+        result = runner.invoke(app, ["--root", root, "regenerate", "remote", "--yes"], env=env)
+        assert result.exit_code == 0, result.output
+        store = MovieStore(StorageContext(StorageConfig.from_url(root)), "remote")
+        manifest, _ = store.current()
+        frames, size = decode_mp4(store.blobs.get(manifest.artefacts["export/movie"].blob))
+        assert size == (320, 180) and len(frames) >= 6 and abs(len(frames) / 12 - manifest.timeline.duration) < 0.5
+        providers = {e.job_id: e.diagnostics.get("provider") for e in store.events.stream_artefacts()}
+        assert providers["story"] == "openai" and providers["music"] == "replicate"
+        assert (
+            providers["segment-0001/video_clip"] == "replicate" and providers["segment-0001/narration"] == "elevenlabs"
+        )
+    finally:
+        replicate_api.close()

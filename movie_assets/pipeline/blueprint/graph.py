@@ -13,6 +13,7 @@ from movie_assets.pipeline.blueprint.inputs import resolve_inputs
 from movie_assets.pipeline.blueprint.schema import Blueprint, ProducerSpec, Ref, parse_ref
 from movie_assets.pipeline.models import DepRef, OutputSpec
 from movie_assets.pipeline.steering import MODEL
+from movie_assets.store.hashing import json_hash
 
 
 def recipe_version(spec: ProducerSpec, choice_id: str | None) -> str:
@@ -21,6 +22,9 @@ def recipe_version(spec: ProducerSpec, choice_id: str | None) -> str:
     parts = []
     if choice_id is not None:
         parts.append(f"model={choice_id}")
+        choice = spec.models.get(choice_id)
+        if choice is not None and choice.params:  # the model's own parameters (duration, size, ...)
+            parts.append(f"params={json_hash(choice.params)[:8]}")
     if spec.prompt is not None:
         parts.append(f"prompt={spec.prompt.text_hash()[:8]}")
     return f"{spec.version}+{';'.join(parts)}" if parts else spec.version
