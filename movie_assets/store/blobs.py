@@ -73,7 +73,7 @@ class BlobStore:
         """Whole blob, after checking its hash (BlobIntegrityError on mismatch)."""
         blob_hash = ref.hash if isinstance(ref, BlobRef) else ref
         try:
-            data = self.fs.read(blob_path(blob_hash))
+            data = self.fs.read_blob(blob_path(blob_hash))
         except NotFound:
             raise BlobNotFound(f"blob {blob_hash} not found in movie {self.movie_id!r}") from None
         actual = sha256_bytes(data)

@@ -35,6 +35,24 @@ class LocalBackend(FsspecBackend):
         self.fsync = bool(config.options.get("fsync", False))
         # the root is created by the first write, never by a read (a mistyped --root leaves no folder)
 
+    def read(self, path: str) -> bytes:
+        # straight to the OS: fsspec's opener costs more than reading a small blob itself
+        try:
+            with open(path, "rb") as handle:
+                return handle.read()
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFound(path) from None
+        except IsADirectoryError:
+            raise NotFound(f"{path} is a directory") from None
+
+    def open_read(self, path: str) -> BinaryIO:
+        try:
+            return open(path, "rb")  # noqa: SIM115 - the caller closes it
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFound(path) from None
+        except IsADirectoryError:
+            raise NotFound(f"{path} is a directory") from None
+
     def _tmp_path(self, path: str) -> str:
         head, tail = os.path.split(path)
         return os.path.join(head, f".{tail}.{uuid.uuid4().hex}.tmp")
