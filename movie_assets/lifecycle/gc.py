@@ -14,17 +14,17 @@ Safe against writers running at the same time, at any grace period (0s included)
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from movie_assets.errors import InvalidDocument, InvalidValue, NotFound
+from movie_assets.errors import InvalidValue, NotFound
+from movie_assets.lifecycle.manifest_index import manifest_blob_hashes
 from movie_assets.lifecycle.readable import TEXT_DIR
 from movie_assets.pipeline.models import ExecutionPlan, RunProgress
 from movie_assets.pipeline.steering import PIN
 from movie_assets.store.base import FileStat
-from movie_assets.store.blobs import GC_LOCK, blob_path
+from movie_assets.store.blobs import GC_LOCK
 from movie_assets.store.events import EventLog, FileEventLog
 from movie_assets.store.hashing import is_sha256, sha256_bytes
 from movie_assets.store.manifests import ManifestService
@@ -80,6 +80,7 @@ class GarbageCollector:
         self.events = events or FileEventLog(fs)
         self.manifests = ManifestService(fs)
         self.clock = clock
+        self._manifest_stats: dict[str, FileStat] | None = None
 
     def mark(self, cutoff: float) -> set[str]:
         """Blob hashes referenced by any manifest, any run not yet committed or younger than the cutoff,
@@ -87,6 +88,7 @@ class GarbageCollector:
         return self._mark(cutoff).hashes
 
     def _mark(self, cutoff: float) -> _Marks:
+        self._manifest_stats = None  # listed once per mark, on first use
         pointer = self.manifests.load_pointer()
         current = self.manifests.load_current().manifest
         marks = _Marks(
@@ -129,6 +131,7 @@ class GarbageCollector:
         """Mark what was committed or logged since the mark phase (called under the GC lock)."""
         pointer = self.manifests.load_pointer()
         if pointer is not None and pointer.hash != marks.pointer_hash:
+            self._manifest_stats = None  # new manifests since the mark: list them again
             for revision in self.manifests.history():
                 if revision not in marks.seen:
                     marks.hashes |= self._manifest_hashes(revision, marks.hashes)
@@ -137,24 +140,13 @@ class GarbageCollector:
         self._logged_since(marks)
 
     def _manifest_hashes(self, revision: RevisionId, known: set[str] | frozenset[str] = frozenset()) -> set[str]:
-        """Blob hashes of one stored manifest, read as plain JSON (a full model parse of every manifest
-        dominated GC time); anything unexpected aborts the collection rather than under-marking."""
-        rel = f"manifests/{revision}.json"
-        where = f"{self.movie_id}/{rel}"
-        try:
-            doc = json.loads(self.fs.read(rel))
-            found = {entry["blob"]["hash"] for entry in doc.get("artefacts", {}).values()}
-            for record in doc.get("jobs", {}).values():
-                found.update(ref["hash"] for ref in record.get("outputs", {}).values())
-            timeline = doc.get("timeline") or {}
-            for track in timeline.get("tracks", []):
-                found.update(clip["blob"]["hash"] for clip in track.get("clips", []))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InvalidDocument(f"{where}: cannot read its blob references ({exc}); nothing was swept") from None
-        found -= known  # hashes already checked in an earlier manifest (most of them, revision to revision)
-        if not all(is_sha256(h) for h in found):
-            raise InvalidDocument(f"{where}: a blob reference is not a sha256; nothing was swept")
-        return found
+        """Blob hashes of one stored manifest, through its index (decoding every manifest dominated GC
+        time); anything unexpected aborts the collection rather than under-marking."""
+        if self._manifest_stats is None:
+            self._manifest_stats = {s.relative: s for s in self.fs.scan("manifests")}
+        stat = self._manifest_stats.get(f"manifests/{revision}.json")
+        # hashes already checked in an earlier manifest (most of them, revision to revision)
+        return manifest_blob_hashes(self.fs, str(revision), stat) - known
 
     def collect(self, grace_seconds: float = 3600.0, dry_run: bool = False) -> GcReport:
         """Sweep unreferenced files older than `grace_seconds`; `dry_run` only reports what would go."""
@@ -166,7 +158,7 @@ class GarbageCollector:
         blobs, readable, debris = self._listing()
         marks = self._mark(now - grace_seconds)
         report.marked_blobs = len(marks.hashes)
-        candidates = [(stat, _blob_name(stat)) for stat in blobs if _blob_name(stat) not in marks.hashes]
+        candidates = [(stat, name) for stat in blobs if (name := _blob_name(stat)) not in marks.hashes]
         # readable copies are marked by their content hash, like the blob they copy
         candidates += [(stat, h) for stat in readable if (h := self._prompt_hash(stat)) not in marks.hashes]
         debris_cutoff = min(marks.cutoff, now - DEBRIS_MIN_AGE)
@@ -184,15 +176,18 @@ class GarbageCollector:
         """Blob files, readable copies and write debris, from one listing of the whole movie
         (a listing per folder stat'd every blob twice)."""
         blobs, readable, debris = [], [], []
-        for stat in self.fs.scan("", hidden=True):
-            if _is_debris(stat.relative):
-                debris.append(stat)
-            elif is_internal(stat.relative):
-                continue
-            elif stat.relative.startswith("blobs/"):
-                name = stat.relative.rsplit("/", 1)[-1]
-                if is_sha256(name) and stat.relative == blob_path(name):  # else not ours to delete
+        for stat in self.fs.scan("", hidden=True, ordered=False):  # one pass over every file: keep it lean
+            rel = stat.relative
+            if rel.startswith("blobs/"):
+                name = rel[rel.rfind("/") + 1 :]
+                if rel == f"blobs/{name[:2]}/{name}" and is_sha256(name):  # else not ours to delete
                     blobs.append(stat)
+                elif _is_debris(rel):
+                    debris.append(stat)
+            elif _is_debris(rel):
+                debris.append(stat)
+            elif is_internal(rel):
+                continue
             elif stat.relative.startswith(_READABLE):
                 readable.append(stat)
         return blobs, readable, debris
