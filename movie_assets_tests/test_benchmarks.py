@@ -24,4 +24,5 @@ def test_a_benchmark_runs_in_its_smoke_form(script, tmp_path):
         [sys.executable, str(BENCHMARKS / script), "--smoke"], capture_output=True, text=True, env=env, timeout=240
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "machine:" in done.stdout and "|" in done.stdout, "it printed its table"
+    printed_table = "|" in done.stdout or "is not installed" in done.stdout  # the DVC comparison needs dvc
+    assert "machine:" in done.stdout and printed_table, "it printed its table"
