@@ -15,7 +15,7 @@ from typing import Any
 from movie_assets.errors import InvalidPlugin
 from movie_assets.pipeline.prices import shipped_prices
 from movie_assets.pipeline.produce import ProduceFn, ProduceRequest, ProduceResult
-from movie_assets.producers.remote import DEFAULT_MAX_BYTES, ProviderError, as_declared, download
+from movie_assets.producers.remote import Fetcher, ProviderError, cancelled_on_failure
 
 PROVIDER = "fal"
 DEFAULT_APPS = {
@@ -34,24 +34,20 @@ def fal_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]:
     """image, video_clip and music, each one fal queue request."""
     try:
         import fal_client
-        import httpx
     except ImportError:
         raise InvalidPlugin("the fal provider needs its client: pip install 'movie_assets[fal]'") from None
     client = fal_client.SyncClient(key=credentials["FAL_KEY"])
-    http = httpx.Client(timeout=httpx.Timeout(30.0, read=120.0))
-    timeout = float(credentials.get("MOVIE_ASSETS_PROVIDER_TIMEOUT") or 900)
-    poll = float(credentials.get("MOVIE_ASSETS_PROVIDER_POLL") or 1.0)
-    cap = int(credentials.get("MOVIE_ASSETS_MAX_OUTPUT_BYTES") or DEFAULT_MAX_BYTES)
+    fetcher = Fetcher(credentials)
 
     def producer(implementation: str) -> ProduceFn:
         def produce(request: ProduceRequest) -> ProduceResult:
             job = request.job
             app = job.model or DEFAULT_APPS[implementation]
             arguments = {**APP_INPUTS[implementation](request), **job.params.get("input", {})}
-            result, request_id = _settle(fal_client, client, app, arguments, timeout, poll)
+            result, request_id = _settle(fal_client, client, app, arguments, fetcher)
             output = job.outputs[0]
             where = f"{app} request {request_id}"
-            data = as_declared(download(http, _first_url(result, where), cap), output.mime_type, where)
+            data = fetcher.fetch(_first_url(result, where), output.mime_type, where)
             usd = shipped_prices().price(PROVIDER, app, implementation)
             diagnostics = {"provider": PROVIDER, "model": app, "request": request_id}
             return ProduceResult({output.name: data}, cost=usd or 0.0, diagnostics=diagnostics)
@@ -61,27 +57,24 @@ def fal_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]:
     return {name: producer(name) for name in DEFAULT_APPS}
 
 
-def _settle(sdk, client, app: str, arguments: dict[str, Any], timeout: float, poll: float) -> tuple[Any, str]:
+def _settle(sdk, client, app: str, arguments: dict[str, Any], fetcher: Fetcher) -> tuple[Any, str]:
     """Submit, wait for completion (cancelling on timeout or interruption), return (result, request id)."""
     try:
         handle = client.submit(app, arguments=arguments)
     except Exception as exc:  # the client's HTTP errors, after its own retries
         raise ProviderError(f"{app}: request refused: {_detail(exc)}") from None
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + fetcher.timeout
     try:
-        while not isinstance(handle.status(), sdk.Completed):
-            if time.monotonic() > deadline:
-                raise ProviderError(f"{app} request {handle.request_id} not done after {timeout:g} s")
-            time.sleep(poll)
-        return handle.get(), handle.request_id
-    except BaseException as exc:
-        try:
-            handle.cancel()
-        except Exception:  # noqa: S110 - the original error is the one to report
-            pass
-        if isinstance(exc, Exception) and not isinstance(exc, ProviderError):
-            raise ProviderError(f"{app} request {handle.request_id}: {_detail(exc)}") from None
+        with cancelled_on_failure(handle.cancel):
+            while not isinstance(handle.status(), sdk.Completed):
+                if time.monotonic() > deadline:
+                    raise ProviderError(f"{app} request {handle.request_id} not done after {fetcher.timeout:g} s")
+                time.sleep(fetcher.poll)
+            return handle.get(), handle.request_id
+    except ProviderError:
         raise
+    except Exception as exc:  # the client's errors while polling or fetching the result, named
+        raise ProviderError(f"{app} request {handle.request_id}: {_detail(exc)}") from None
 
 
 def _detail(exc: BaseException) -> str:

@@ -7,12 +7,13 @@ with a diagnostic that says so, never an artefact.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
 import tempfile
 import wave
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO
 
 from movie_assets.errors import ProducerError
@@ -164,3 +165,39 @@ def retry_settings(settings: Mapping[str, str]) -> tuple[int, float]:
     if attempts < 1 or backoff < 0:
         raise InvalidValue(f"{ATTEMPTS_SETTING} must be at least 1 and {BACKOFF_SETTING} not negative")
     return attempts, backoff
+
+
+TIMEOUT_SETTING, POLL_SETTING, CAP_SETTING = (
+    "MOVIE_ASSETS_PROVIDER_TIMEOUT",
+    "MOVIE_ASSETS_PROVIDER_POLL",
+    "MOVIE_ASSETS_MAX_OUTPUT_BYTES",
+)
+
+
+class Fetcher:
+    """How a queued remote job is waited for and its output brought in: the polling cadence, when to
+    give up, the output cap, and one HTTP client for every output of a provider."""
+
+    def __init__(self, settings: Mapping[str, str]) -> None:
+        import httpx
+
+        self.timeout = float(settings.get(TIMEOUT_SETTING) or 900)
+        self.poll = float(settings.get(POLL_SETTING) or 1.0)
+        self.cap = int(settings.get(CAP_SETTING) or DEFAULT_MAX_BYTES)
+        self.http = httpx.Client(timeout=httpx.Timeout(30.0, read=120.0))
+
+    def fetch(self, url: str, mime_type: str, where: str) -> bytes | IO[bytes]:
+        """Stream `url` in (capped), check it and convert it to `mime_type`."""
+        return as_declared(download(self.http, url, self.cap), mime_type, where)
+
+
+@contextlib.contextmanager
+def cancelled_on_failure(cancel: Callable[[], object]) -> Iterator[None]:
+    """Cancel the remote job when waiting for it ends in an error, a timeout or Ctrl-C: stop paying
+    for work nobody will collect. The original error is the one raised."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):
+            cancel()
+        raise

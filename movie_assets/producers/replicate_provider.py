@@ -15,7 +15,7 @@ from typing import Any
 from movie_assets.errors import InvalidPlugin
 from movie_assets.pipeline.prices import shipped_prices
 from movie_assets.pipeline.produce import ProduceFn, ProduceRequest, ProduceResult
-from movie_assets.producers.remote import DEFAULT_MAX_BYTES, ProviderError, as_declared, download
+from movie_assets.producers.remote import Fetcher, ProviderError, cancelled_on_failure
 
 PROVIDER = "replicate"
 DEFAULT_MODELS = {
@@ -60,10 +60,7 @@ def replicate_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]:
         base_url=credentials.get("REPLICATE_BASE_URL") or None,
         transport=transport,
     )
-    http = httpx.Client(timeout=httpx.Timeout(30.0, read=120.0))
-    timeout = float(credentials.get("MOVIE_ASSETS_PROVIDER_TIMEOUT") or 900)
-    poll = float(credentials.get("MOVIE_ASSETS_PROVIDER_POLL") or 1.0)
-    cap = int(credentials.get("MOVIE_ASSETS_MAX_OUTPUT_BYTES") or DEFAULT_MAX_BYTES)
+    fetcher = Fetcher(credentials)
 
     def producer(implementation: str) -> ProduceFn:
         def produce(request: ProduceRequest) -> ProduceResult:
@@ -71,9 +68,9 @@ def replicate_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]:
             model = job.model or DEFAULT_MODELS[implementation]
             inputs = {**MODEL_INPUTS[implementation](request), **job.params.get("input", {})}
             output = job.outputs[0]
-            prediction = _settle(client, model, inputs, timeout, poll)
-            url = _first_url(prediction.output, f"{model} prediction {prediction.id}")
-            data = as_declared(download(http, url, cap), output.mime_type, f"{model} prediction {prediction.id}")
+            prediction = _settle(client, model, inputs, fetcher)
+            where = f"{model} prediction {prediction.id}"
+            data = fetcher.fetch(_first_url(prediction.output, where), output.mime_type, where)
             usd = shipped_prices().price(PROVIDER, model, implementation)
             diagnostics = {
                 "provider": PROVIDER,
@@ -88,7 +85,7 @@ def replicate_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]:
     return {name: producer(name) for name in DEFAULT_MODELS}
 
 
-def _settle(client, model: str, inputs: dict[str, Any], timeout: float, poll: float):
+def _settle(client, model: str, inputs: dict[str, Any], fetcher: Fetcher):
     """Create a prediction and wait until it settles; cancel it on timeout or interruption."""
     from replicate.exceptions import ReplicateError
 
@@ -98,23 +95,17 @@ def _settle(client, model: str, inputs: dict[str, Any], timeout: float, poll: fl
         raise ProviderError(f"{model}: prediction refused: {exc}") from None
     except Exception as exc:  # transport errors after the SDK's retries
         raise ProviderError(f"{model}: {type(exc).__name__}: {exc}") from exc
-    deadline = time.monotonic() + timeout
-    try:
+    deadline = time.monotonic() + fetcher.timeout
+    with cancelled_on_failure(prediction.cancel):
         while prediction.status not in SETTLED:
             if time.monotonic() > deadline:
-                raise ProviderError(f"{model} prediction {prediction.id} still {prediction.status} after {timeout:g} s")
-            time.sleep(poll)
+                waited = f"still {prediction.status} after {fetcher.timeout:g} s"
+                raise ProviderError(f"{model} prediction {prediction.id} {waited}")
+            time.sleep(fetcher.poll)
             prediction.reload()
-    except BaseException:  # a timeout, Ctrl-C or a cancelled run: stop paying for it
-        try:
-            prediction.cancel()
-        except Exception:  # noqa: S110 - the original error is the one to report
-            pass
-        raise
     if prediction.status != "succeeded":
-        raise ProviderError(
-            f"{model} prediction {prediction.id} {prediction.status}: {prediction.error or 'no detail'}"
-        )
+        detail = prediction.error or "no detail"
+        raise ProviderError(f"{model} prediction {prediction.id} {prediction.status}: {detail}")
     return prediction
 
 
