@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine, synthetic_blueprint, synthetic_manifest, table, timed  # noqa: E402
 
 from movie_assets.movie import BLUEPRINT_FILE, MovieStore
+from movie_assets.store.blobs import BlobStore
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.events import INPUTS_LOG, FileEventLog, new_input_event
 from movie_assets.store.manifests import ManifestService
@@ -37,6 +38,11 @@ def build_movie(root: str, segments: int, tail: int, seed: int = 1) -> MovieStor
     manifest = synthetic_manifest("bench", blueprint, inputs)
     storage.movie("bench").write_if_absent(BLUEPRINT_FILE, blueprint.to_yaml().encode())
     ManifestService(storage.movie("bench")).save_manifest(manifest, None)
+    # the outputs exist, as in a real movie: a blob missing from the store makes its job dirty
+    blobs = BlobStore(storage.movie("bench"))
+    for record in manifest.jobs.values():
+        for artefact_id in record.outputs:
+            blobs.put(f"{record.inputs_hash}/{artefact_id}".encode())
     rng = random.Random(seed)
     lines = []
     for seq in range(1, tail + 1):

@@ -98,6 +98,7 @@ class Planner:
         reused: list[str] = []
         dirty: dict[str, JobDescriptor] = {}
         steering = Steering.of(raw)
+        before = Steering.of({k: e.value for k, e in manifest.inputs.items() if is_steering(k)})  # the base's takes
         for job_id in graph.topological_order():
             node = graph.nodes[job_id]
             previous = manifest.jobs.get(job_id)
@@ -109,7 +110,9 @@ class Planner:
                 artefact_hashes.update({a: b.hash for a, b in pinned.items()})
                 continue
             take = steering.takes.get(job_id, 0)
-            decision = decide(node, input_hashes, artefact_hashes, previous, succeeded, blob_exists, take)
+            decision = decide(
+                node, input_hashes, artefact_hashes, previous, succeeded, blob_exists, take, before.takes.get(job_id, 0)
+            )
             if decision is not None and decision.reused is not None:
                 if decision.source == "manifest":
                     carried[job_id] = previous  # type: ignore[assignment]

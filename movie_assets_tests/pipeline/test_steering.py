@@ -94,3 +94,21 @@ def test_gc_keeps_a_pinned_file_before_and_after_it_is_published(film):
     assert film.regenerate(CountingProduce()).committed
     GarbageCollector(film.fs, film.events).collect(grace_seconds=0)
     assert film.fs.exists(blob_path(pinned)) and verify(film.fs).ok
+
+
+def test_going_back_to_take_zero_restores_the_first_take_not_the_last(local_storage):
+    from movie_assets.pipeline.steering import take_key
+
+    from ..helpers import CountingProduce
+    from ..lifecycle.common import small_movie
+
+    store = small_movie(local_storage)
+    first = store.current()[0].artefacts["music/audio"].blob.hash
+    store.reroll("music")
+    assert store.regenerate(CountingProduce()).committed
+    assert store.current()[0].artefacts["music/audio"].blob.hash != first
+    store.edit({take_key("music"): None})
+    produce = CountingProduce()
+    assert store.regenerate(produce).committed
+    assert store.current()[0].artefacts["music/audio"].blob.hash == first, "take 0 again: the first take"
+    assert "music" not in produce.calls, "reused from the log, not produced again"
