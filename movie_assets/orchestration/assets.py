@@ -69,7 +69,7 @@ def build_blueprint_assets(bp: Blueprint, produce_factory: Callable[[], ProduceF
     return out
 
 
-def dependency(group: str, key: dg.AssetKey, loop: str | None, upstream_loop: str | None) -> dg.AssetDep:
+def dependency(key: dg.AssetKey, loop: str | None, upstream_loop: str | None) -> dg.AssetDep:
     """A dependency whose partitions line up: same movie, and same index when both loop."""
     if loop == upstream_loop:
         return dg.AssetDep(key)
@@ -97,8 +97,8 @@ def _producer_asset(
     produce_factory: Callable[[], ProduceFn],
 ):
     spec = bp.producers[producer.name]
-    deps = [dependency(group, input_key(group, i), producer.loop, input_loops[i]) for i in sorted(producer.inputs)]
-    deps += [dependency(group, producer_key(group, u), producer.loop, shape[u].loop) for u in sorted(producer.upstream)]
+    deps = [dependency(input_key(group, i), producer.loop, input_loops[i]) for i in sorted(producer.inputs)]
+    deps += [dependency(producer_key(group, u), producer.loop, shape[u].loop) for u in sorted(producer.upstream)]
     outputs = ", ".join(f"{name} ({o.mime_type})" for name, o in spec.outputs.items())
     per = f"per {producer.loop} of each movie" if producer.loop else "once per movie"
     model = spec.model or spec.implementation or producer.name
@@ -216,7 +216,7 @@ def _manifest_asset(bp: Blueprint, group: str, final: list[str], shape: dict[str
     @dg.asset(
         key=manifest_key(group),
         group_name=group,
-        deps=[dependency(group, producer_key(group, name), None, shape[name].loop) for name in final],
+        deps=[dependency(producer_key(group, name), None, shape[name].loop) for name in final],
         partitions_def=partitions_for(group, None),
         description=(
             "Publishes a movie's next revision: replans (every producer must be up to date), builds the "

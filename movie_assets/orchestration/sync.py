@@ -121,8 +121,8 @@ class StoreSync:
                 if name == producer:
                     self._materialize(store, name, partition, records, status)
                     count += 1
-        final = self.assets.shape and sinks(self.assets.shape)
-        tags = self._provenance("sync", digest, [producer_key(self.assets.group, n) for n in final or []])
+        final = [producer_key(self.assets.group, name) for name in sinks(self.assets.shape)]
+        tags = self._provenance("sync", digest, final)
         self.instance.report_runless_asset_event(
             dg.AssetMaterialization(
                 asset_key=manifest_key(self.assets.group),
