@@ -171,6 +171,11 @@ def test_lineage_materialized_movie_and_a_sensor_backfill_in_the_browser(dagster
     _open(page, f"{base}/locations/movie_assets.definitions/asset-groups/{GROUP}/lineage", "narration")
     for producer in ("script", "narration", "music", "timeline", "export", "manifest"):
         assert page.get_by_text(producer, exact=True).count() >= 1, producer
+    try:  # node colours (materialized, stale) arrive after the graph: let the live data settle first
+        page.wait_for_load_state("networkidle", timeout=20_000)
+    except Exception:
+        pass
+    page.wait_for_timeout(1_500)
     _shot(page, "lineage")
     _open(page, f"{base}/assets/{GROUP}/narration", "Kinds")
     kinds = page.get_by_text("Kinds").locator("xpath=following-sibling::*[1]")
