@@ -8,6 +8,8 @@ import statistics
 import time
 from collections.abc import Callable
 
+import yaml
+
 from movie_assets.pipeline.blueprint import expand_graph
 from movie_assets.pipeline.blueprint.load import load_blueprint
 from movie_assets.pipeline.blueprint.schema import Blueprint
@@ -43,6 +45,40 @@ connections:
 collectors:
   - {from: "narration[segment].audio", to: timeline.narrations}
 """
+
+
+def chain_blueprint(stages: list[str]) -> Blueprint:
+    """Per segment a chain of text `stages` (the first reads SegmentText[i]), and a timeline that
+    collects the last stage of every segment: artefacts = len(stages) * segments + 1."""
+    producers: dict = {}
+    connections = [{"from": "SegmentText[segment]", "to": f"{stages[0]}.text"}]
+    for i, stage in enumerate(stages):
+        port = "text" if i == 0 else "source"
+        producers[stage] = {
+            "version": "1",
+            "loops": ["segment"],
+            "inputs": {port: {"type": "string" if i == 0 else "text/plain"}},
+            "outputs": {"text": {"mime_type": "text/plain"}},
+        }
+        if i:
+            connections.append({"from": f"{stages[i - 1]}.text", "to": f"{stage}.source"})
+    producers["timeline"] = {
+        "version": "1",
+        "inputs": {"parts": {"type": "text/*", "list": True}},
+        "outputs": {"timeline": {"mime_type": "text/plain"}},
+    }
+    doc = {
+        "meta": {"id": f"chain-{len(stages)}", "version": "1"},
+        "inputs": {
+            "NumOfSegments": {"type": "int", "default": 3, "min": 1, "max": 1_000_000},
+            "SegmentText": {"type": "string", "loop": "segment", "default": ""},
+        },
+        "loops": {"segment": {"count": "NumOfSegments"}},
+        "producers": producers,
+        "connections": connections,
+        "collectors": [{"from": f"{stages[-1]}[segment].text", "to": "timeline.parts"}],
+    }
+    return load_blueprint(yaml.safe_dump(doc, sort_keys=False), name=doc["meta"]["id"])
 
 
 def synthetic_blueprint() -> Blueprint:

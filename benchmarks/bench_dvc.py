@@ -21,47 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import yaml  # noqa: E402
-from _common import machine, table  # noqa: E402
+from _common import chain_blueprint, machine, table  # noqa: E402
 
 from movie_assets.movie import MovieStore  # noqa: E402
-from movie_assets.pipeline.blueprint.load import load_blueprint  # noqa: E402
 from movie_assets.store.config import StorageConfig  # noqa: E402
 from movie_assets.store.storage import StorageContext  # noqa: E402
-
-THREE_STAGES = """
-meta: {id: three-stages, version: "1"}
-inputs:
-  NumOfSegments: {type: int, default: 3, min: 1, max: 100000}
-  SegmentText: {type: string, loop: segment, default: ""}
-loops:
-  segment: {count: NumOfSegments}
-producers:
-  script:
-    version: "1"
-    loops: [segment]
-    inputs: {text: {type: string}}
-    outputs: {text: {mime_type: text/plain}}
-  prompt:
-    version: "1"
-    loops: [segment]
-    inputs: {script: {type: text/plain}}
-    outputs: {prompt: {mime_type: text/plain}}
-  clip:
-    version: "1"
-    loops: [segment]
-    inputs: {prompt: {type: text/plain}}
-    outputs: {clip: {mime_type: text/plain}}
-  timeline:
-    version: "1"
-    inputs: {clips: {type: text/*, list: true}}
-    outputs: {timeline: {mime_type: text/plain}}
-connections:
-  - {from: "SegmentText[segment]", to: script.text}
-  - {from: script.text, to: prompt.script}
-  - {from: prompt.prompt, to: clip.prompt}
-collectors:
-  - {from: "clip[segment].clip", to: timeline.clips}
-"""
 
 
 def _text_producer(request):
@@ -103,7 +67,7 @@ def dvc_pipeline(folder: Path, segments: int) -> float:
 def ours_pipeline(folder: Path, segments: int) -> float:
     """Seconds of `movie-assets plan --json` after one edit (median of 3), on a built movie."""
     store = MovieStore(StorageContext(StorageConfig(root=str(folder))), "film")
-    store.init(load_blueprint(THREE_STAGES), {"NumOfSegments": segments})
+    store.init(chain_blueprint(["script", "prompt", "clip"]), {"NumOfSegments": segments})
     assert store.regenerate(_text_producer, concurrency=2).committed
     store.edit({"SegmentText[1]": "edited"})
     command = [sys.executable, "-m", "movie_assets.cli", "--root", str(folder), "plan", "film", "--json"]
