@@ -25,19 +25,19 @@ def final_artefact(manifest: Manifest) -> tuple[str, ArtefactEntry] | None:
 def export_path(manifest: Manifest) -> str | None:
     """Where the revision's final cut is written (relative to the movie), or None."""
     found = final_artefact(manifest)
-    if found is None:
-        return None
-    extension = EXTENSIONS.get(found[1].blob.mime_type, "bin")
-    return f"exports/{manifest.revision}.{extension}"
+    return _path(manifest, found[1]) if found else None
+
+
+def _path(manifest: Manifest, entry: ArtefactEntry) -> str:
+    return f"exports/{manifest.revision}.{EXTENSIONS.get(entry.blob.mime_type, 'bin')}"
 
 
 def write_final_cut(fs: MovieFS, blobs: BlobStore, manifest: Manifest) -> str | None:
     """Copy the final cut's blob to `exports/` (once per revision); its path, or None."""
-    rel = export_path(manifest)
     found = final_artefact(manifest)
-    if rel is None or found is None:
+    if found is None:
         return None
-    if fs.exists(rel):
-        return rel
-    fs.write_atomic(rel, blobs.get(found[1].blob))
+    rel = _path(manifest, found[1])
+    if not fs.exists(rel):
+        fs.write_atomic(rel, blobs.get(found[1].blob))
     return rel

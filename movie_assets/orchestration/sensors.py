@@ -145,20 +145,13 @@ class MovieTick:
         plan = store.plan(save=True)
         self._grow_loops(plan, assets)
         sync.observe_inputs(store, plan.inputs if digest is None else pending_inputs(plan.inputs, manifest))
-        if plan.has_changes():
-            why = blocked(plan, self.preflight)
-            if why:  # keep the old fingerprint: planned again once the provider is configured
-                self.notes.append(why)
-                self.movies[movie_id] = {"fp": "blocked", "head": digest, "rev": str(manifest.revision)}
-                self.movies[movie_id]["group"] = assets.group
-                return
+        why = blocked(plan, self.preflight) if plan.has_changes() else None
+        if why:  # no fingerprint kept: planned again once the provider is configured
+            self.notes.append(why)
+        elif plan.has_changes():
             self.requests.append(backfill_request(plan, assets, self.context.repository_def.asset_graph))
-        self.movies[movie_id] = {
-            "fp": fingerprint,
-            "head": digest,
-            "rev": str(manifest.revision),
-            "group": assets.group,
-        }
+        state = {"head": digest, "rev": str(manifest.revision), "group": assets.group}
+        self.movies[movie_id] = {"fp": "blocked" if why else fingerprint, **state}
 
     def _grow_loops(self, plan: ExecutionPlan, assets: BlueprintAssets) -> None:
         needed: dict[str, int] = {}
