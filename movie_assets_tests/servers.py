@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -30,15 +31,38 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
+class _AtomicWrites:
+    """WSGI middleware serialising moto's mutating requests.
+
+    Why: moto checks If-Match / If-None-Match and then stores the object as two steps in a threaded
+    server, so two racing conditional PUTs can both pass (seen in CI: an acknowledged append lost to a
+    concurrent rotation). Real S3 makes a conditional write atomic; one lock around every PUT, POST and
+    DELETE restores that contract. Reads stay concurrent."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") not in ("PUT", "POST", "DELETE"):
+            return self.app(environ, start_response)
+        with self.lock:
+            return list(self.app(environ, start_response))  # the response is complete inside the lock
+
+
 class MotoS3:
-    """moto's ThreadedMotoServer on 127.0.0.1 and a free port: real HTTP, real S3 protocol."""
+    """moto's S3 app served on 127.0.0.1 and a free port: real HTTP, real S3 protocol, atomic conditional
+    writes (see _AtomicWrites)."""
 
     def __init__(self) -> None:
-        from moto.server import ThreadedMotoServer
+        from moto.server import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
 
         self.port = free_port()
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self.server.start()
+        app = _AtomicWrites(DomainDispatcherApplication(create_backend_app))
+        self.server = make_server("127.0.0.1", self.port, app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, name="moto-s3", daemon=True)
+        self.thread.start()
         wait_for_port(self.port)
         self.endpoint = f"http://127.0.0.1:{self.port}"
 
@@ -62,7 +86,8 @@ class MotoS3:
         )
 
     def stop(self) -> None:
-        self.server.stop()
+        self.server.shutdown()
+        self.thread.join()
 
 
 def redis_server_binary() -> str | None:

@@ -138,3 +138,46 @@ def test_redis_lock_replaces_conditional_writes(moto_s3, redis_server):
         service.save_manifest(_manifest(2), None)
     service.save_manifest(_manifest(2), first.hash)
     assert storage.movie("m").write_if_absent("x", b"1") and not storage.movie("m").write_if_absent("x", b"2")
+
+
+def test_the_test_s3_server_lets_exactly_one_of_racing_conditional_puts_win(moto_s3, monkeypatch):
+    """The contract every S3 test leans on: real S3 makes If-Match atomic, and so must the test server.
+
+    moto stores an object a step after checking its ETag; a slower store step (patched in, the server runs
+    in this process) makes the window wide enough that a server without atomic writes lets several through."""
+    import threading
+    import time
+
+    import boto3
+    from moto.s3.models import S3Backend
+
+    store = S3Backend.put_object
+
+    def slow_store(self, *args, **kwargs):
+        time.sleep(0.02)
+        return store(self, *args, **kwargs)
+
+    monkeypatch.setattr(S3Backend, "put_object", slow_store)
+    bucket = moto_s3.new_bucket()
+    keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
+    clients = [boto3.client("s3", endpoint_url=moto_s3.endpoint, **keys) for _ in range(4)]
+    clients[0].put_object(Bucket=bucket, Key="k", Body=b"0")
+    for round_ in range(5):
+        etag = clients[0].head_object(Bucket=bucket, Key="k")["ETag"]
+        barrier = threading.Barrier(len(clients))
+        wins = []
+
+        def racer(client, n, etag=etag, barrier=barrier, wins=wins, round_=round_):
+            barrier.wait()
+            try:
+                client.put_object(Bucket=bucket, Key="k", Body=f"{round_}-{n}".encode(), IfMatch=etag)
+                wins.append(n)
+            except client.exceptions.ClientError:
+                pass
+
+        threads = [threading.Thread(target=racer, args=(c, n)) for n, c in enumerate(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(wins) == 1, f"round {round_}: {len(wins)} conditional writers won on one ETag"
