@@ -9,6 +9,7 @@ from typing import Any
 
 from movie_assets.pipeline.blueprint import Blueprint, ProducerNode, expand_graph, kahn_layers
 from movie_assets.pipeline.blueprint import normalise_edits as _normalise
+from movie_assets.pipeline.incremental import baseline, jobs_to_decide
 from movie_assets.pipeline.models import ExecutionPlan, JobDescriptor
 from movie_assets.pipeline.signature import Decision, SucceededIndex, decide, job_record, pinned_record
 from movie_assets.pipeline.steering import Steering, is_steering
@@ -84,7 +85,7 @@ class Planner:
             succeeded = SucceededIndex(event_log.stream_artefacts())
         # the manifest keeps explicit values outside the current loop range so shrinking then growing loses nothing
         kept = {k: v for k, v in raw.items() if k not in graph.inputs}
-        entries = {k: InputEntry(value=v, hash=json_hash(v)) for k, v in {**kept, **graph.inputs}.items()}
+        entries = {k: _entry(v, manifest.inputs.get(k)) for k, v in {**kept, **graph.inputs}.items()}
         input_hashes = {k: e.hash for k, e in entries.items()}
         changed_inputs = sorted(
             k
@@ -99,10 +100,20 @@ class Planner:
         dirty: dict[str, JobDescriptor] = {}
         steering = Steering.of(raw)
         before = Steering.of({k: e.value for k, e in manifest.inputs.items() if is_steering(k)})  # the base's takes
-        for job_id in graph.topological_order():
+        order = graph.topological_order()
+        base = baseline(graph, manifest, manifest_hash)
+        if base is not None:  # decide only what the edit can reach; the rest is carried as the full pass would
+            visit = jobs_to_decide(base, changed_inputs, _steered(steering, before), blob_exists)
+            artefact_hashes = dict(base.artefact_hashes)
+            for job_id in visit:  # a decided job's old outputs must not stand in for its new ones
+                for artefact_id in graph.nodes[job_id].output_ids:
+                    artefact_hashes.pop(artefact_id, None)
+            carried = {j: manifest.jobs[j] for j in graph.nodes if j not in visit}
+            order = [j for j in order if j in visit]
+        for job_id in order:
             node = graph.nodes[job_id]
             previous = manifest.jobs.get(job_id)
-            pinned = steering.pinned([o.artefact_id for o in node.outputs])
+            pinned = steering.pinned([o.artefact_id for o in node.outputs]) if steering.pins else None
             if pinned:  # the user's file stands in for the producer: nothing runs, readers see its hash
                 record = pinned_record(node, pinned)
                 same = previous is not None and previous.inputs_hash == record.inputs_hash
@@ -119,7 +130,8 @@ class Planner:
                 else:
                     carried[job_id] = job_record(node, decision.signature, decision.deps, decision.reused)
                     reused.append(job_id)
-                artefact_hashes.update({a: b.hash for a, b in decision.reused.items()})
+                for artefact_id, blob in decision.reused.items():
+                    artefact_hashes[artefact_id] = blob.hash
                 continue
             reasons, direct = _reasons(node, previous, decision, take, blob_exists)
             if not reasons:
@@ -143,6 +155,25 @@ class Planner:
             removed=sorted(set(manifest.jobs) - set(graph.nodes)),
             changed_inputs=changed_inputs,
         )
+
+
+def _steered(steering: Steering, before: Steering) -> set[str]:
+    """Jobs with a take or a pinned output, now or in the live manifest."""
+    jobs = set(steering.takes) | set(before.takes)
+    jobs.update(artefact_id.rsplit("/", 1)[0] for artefact_id in (*steering.pins, *before.pins))
+    return jobs
+
+
+def _entry(value: Any, before: InputEntry | None) -> InputEntry:
+    """The input's entry, reusing the manifest's (and its hash) when a plain value is unchanged: an edit of
+    one segment leaves 5,000 others that need no canonical JSON and sha256 again. Same type as well as
+    equal, because 1 == 1.0 == True in Python but not in JSON."""
+    if before is not None and type(before.value) is type(value) and type(value) in _PLAIN and before.value == value:
+        return before
+    return InputEntry(value=value, hash=json_hash(value))
+
+
+_PLAIN = (str, int, bool, type(None))
 
 
 def _reasons(

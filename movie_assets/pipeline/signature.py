@@ -8,24 +8,26 @@ artefact log is reused; anything else runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from movie_assets.pipeline.blueprint import ProducerNode
+from movie_assets.pipeline.blueprint.graph import dep_key
 from movie_assets.pipeline.models import JobDescriptor
 from movie_assets.store.hashing import inputs_hash, json_hash
 from movie_assets.store.models import ArtefactEvent, BlobRef, JobRecord
-
-
-def dep_key(port: str, position: int, dep_id: str) -> str:
-    """Signature key of one dependency: the port, its position in a collected list, and the dep id."""
-    return f"{port}[{position}]={dep_id}"
 
 
 def signature_deps(
     node: ProducerNode | JobDescriptor, input_hashes: Mapping[str, str], artefact_hashes: Mapping[str, str]
 ) -> dict[str, str] | None:
     """Dependency hashes of a job, or None when an upstream artefact's hash is not known yet."""
+    if isinstance(node, ProducerNode):
+        try:
+            return {
+                key: (input_hashes if is_input else artefact_hashes)[id_] for key, is_input, id_ in node.signature_refs
+            }
+        except KeyError:
+            return None
     out: dict[str, str] = {}
     for port, refs in node.deps.items():
         for position, ref in enumerate(refs):
@@ -71,9 +73,10 @@ class SucceededIndex:
 Source = Literal["manifest", "artefact log", "pin"]
 
 
-@dataclass(frozen=True)
-class Decision:
-    """A job's actual signature and, when one exists, the result it can reuse and where it came from."""
+class Decision(NamedTuple):
+    """A job's actual signature and, when one exists, the result it can reuse and where it came from.
+
+    A tuple: the planner makes one per job, and a frozen dataclass costs several times as much to build."""
 
     signature: str
     deps: dict[str, str]
@@ -117,10 +120,10 @@ def decide(
         signature = previous.inputs_hash
     else:
         signature = inputs_hash(job.producer, version, deps, job.indices, take)
-    wanted = [o.artefact_id for o in job.outputs]
+    wanted = job.output_ids if isinstance(job, ProducerNode) else frozenset(o.artefact_id for o in job.outputs)
     reused: dict[str, BlobRef] | None = None
     source: Source | None = None
-    if previous and previous.inputs_hash == signature and set(previous.outputs) == set(wanted):
+    if previous and previous.inputs_hash == signature and previous.outputs.keys() == wanted:
         reused, source = previous.outputs, "manifest"
     elif (found := index.lookup(job.job_id, signature, wanted)) is not None:
         reused, source = found, "artefact log"

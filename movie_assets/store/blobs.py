@@ -64,7 +64,7 @@ class BlobStore:
 
     def present(self) -> set[str]:
         """Hashes of every stored blob, from one listing of blobs/ (no per-blob calls)."""
-        return {name for rel in self.fs.list("blobs") if is_sha256(name := rel.rsplit("/", 1)[-1])}
+        return {name for rel in self.fs.list("blobs", ordered=False) if is_sha256(name := rel.rsplit("/", 1)[-1])}
 
     def has(self, blob_hash: str) -> bool:
         return self.fs.exists(blob_path(blob_hash))

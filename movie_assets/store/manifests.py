@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from movie_assets.errors import CasConflict, InvalidValue, ManifestConflict, NotFound, StorageError
@@ -15,6 +17,29 @@ CURRENT = "current.json"
 
 def manifest_path(revision: RevisionId | str) -> str:
     return f"manifests/{RevisionId(revision)}.json"
+
+
+# Parsed manifests by the sha256 of their bytes. Manifests are immutable and content-addressed, and the
+# models are frozen, so a long-lived process (the Dagster sensor, a regenerate that plans then commits)
+# parses a 10k-artefact manifest once instead of per call; a few entries bound the memory.
+_PARSED: OrderedDict[str, Manifest] = OrderedDict()
+_PARSED_SIZE = 4
+_PARSED_LOCK = threading.Lock()
+
+
+def parse_manifest(raw: bytes, digest: str, where: str) -> Manifest:
+    """The Manifest stored as `raw` (whose sha256 is `digest`), parsed once per process."""
+    with _PARSED_LOCK:
+        found = _PARSED.get(digest)
+        if found is not None:
+            _PARSED.move_to_end(digest)
+            return found
+    manifest = Manifest.parse_document(raw, where)
+    with _PARSED_LOCK:
+        _PARSED[digest] = manifest
+        while len(_PARSED) > _PARSED_SIZE:
+            _PARSED.popitem(last=False)
+    return manifest
 
 
 @dataclass(frozen=True)
@@ -57,9 +82,10 @@ class ManifestService:
             raw = self.fs.read(manifest_path(revision))
         except NotFound:
             raise NotFound(f"{where} does not exist") from None
-        if expected_hash is not None and sha256_bytes(raw) != expected_hash:
+        digest = sha256_bytes(raw)
+        if expected_hash is not None and digest != expected_hash:
             raise StorageError(f"{where} does not match the hash current.json records ({expected_hash})")
-        return Manifest.parse_document(raw, where)
+        return parse_manifest(raw, digest, where)
 
     def save_manifest(self, manifest: Manifest, previous_hash: str | None) -> ManifestPointer:
         """Write the manifest create-only, then swap current.json iff it still points at previous_hash.

@@ -144,17 +144,15 @@ class MovieFS:
         with translated(self.backend, path):
             return self.backend.exists(path)
 
-    def list(self, prefix: str = "") -> list[str]:
-        """Relative paths of all files under `prefix` (recursive, sorted, internal files hidden)."""
-        out = []
+    def list(self, prefix: str = "", ordered: bool = True) -> list[str]:
+        """Relative paths of all files under `prefix` (recursive, internal files hidden), sorted unless
+        `ordered` is False (a membership test over 10,000 blobs needs no order)."""
         start = self.resolve(prefix)
         with translated(self.backend, start):
             found = self.backend.find(start)
-        for path in found:
-            rel = path[len(self.base) + 1 :]
-            if not is_internal(rel):
-                out.append(rel)
-        return sorted(out)
+        cut = len(self.base) + 1
+        out = [rel for path in found if not is_internal(rel := path[cut:])]
+        return sorted(out) if ordered else out
 
     def share_url(self, relative: str, seconds: int = 7 * 24 * 3600) -> str | None:
         """A URL a browser may fetch the file from (presigned on S3), or None on drivers without one."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import itertools
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +32,11 @@ def recipe_version(spec: ProducerSpec, choice_id: str | None) -> str:
     return f"{spec.version}+{';'.join(parts)}" if parts else spec.version
 
 
+def dep_key(port: str, position: int, dep_id: str) -> str:
+    """Signature key of one dependency: the port, its position in a collected list, and the dep id."""
+    return f"{port}[{position}]={dep_id}"
+
+
 def loop_label(loop: str, index: int) -> str:
     return f"{loop}-{index:04d}"
 
@@ -52,6 +59,21 @@ class ProducerNode:
     outputs: list[OutputSpec]
 
     @functools.cached_property
+    def signature_refs(self) -> tuple[tuple[str, bool, str], ...]:
+        """(signature key, is an input, id) of each dependency, in signature order (built once per node:
+        a planner deciding 10,000 jobs would otherwise format every key again)."""
+        return tuple(
+            (dep_key(port, position, ref.id), ref.kind == "input", ref.id)
+            for port, refs in self.deps.items()
+            for position, ref in enumerate(refs)
+        )
+
+    @functools.cached_property
+    def output_ids(self) -> frozenset[str]:
+        """The artefact ids this job writes."""
+        return frozenset(o.artefact_id for o in self.outputs)
+
+    @functools.cached_property
     def upstream_jobs(self) -> frozenset[str]:
         """Jobs this one reads from (computed once: a fan-in node has thousands of deps)."""
         return frozenset(d.id.rsplit("/", 1)[0] for refs in self.deps.values() for d in refs if d.kind == "artefact")
@@ -65,6 +87,8 @@ class ProducerGraph:
     inputs: dict[str, Any]
     nodes: dict[str, ProducerNode] = field(default_factory=dict)
     _order: list[str] | None = field(default=None, repr=False, compare=False)
+    shape: tuple | None = field(default=None, repr=False, compare=False)  # what the expansion depended on
+    seen_before: bool = field(default=False, repr=False, compare=False)  # this process expanded the shape before
 
     def topological_order(self) -> list[str]:
         """Job ids, dependencies first (Kahn); CycleError naming the nodes left if there is a cycle.
@@ -120,16 +144,37 @@ def kahn_layers(deps: Mapping[str, set[str]]) -> list[list[str]]:
     return layers
 
 
+# Expanded graphs by shape: nodes depend on the blueprint, the loop counts, the model picks and which
+# inputs exist, never on input values, so an edit of a value (the usual edit) reuses the expansion.
+# Nodes are never mutated once built, so graphs of one shape share them.
+_EXPANDED: OrderedDict[tuple, tuple[dict[str, ProducerNode], list[str]]] = OrderedDict()
+_EXPANDED_SIZE = 8
+_EXPANDED_LOCK = threading.Lock()
+
+
 def expand_graph(bp: Blueprint, inputs: Mapping[str, Any]) -> ProducerGraph:
     """Expand loops into concrete producer jobs (`segment-0000/script`...), one node per instance."""
     resolved = resolve_inputs(bp, inputs)
     expander = _Expander(bp, resolved, inputs)
-    graph = ProducerGraph(blueprint=bp, inputs=resolved)
+    shape = (bp.hash, tuple(expander.counts.items()), tuple(sorted(expander.picks.items())), frozenset(resolved))
+    with _EXPANDED_LOCK:
+        cached = _EXPANDED.get(shape)
+        if cached is not None:
+            _EXPANDED.move_to_end(shape)
+    if cached is not None:
+        return ProducerGraph(
+            blueprint=bp, inputs=resolved, nodes=cached[0], _order=cached[1], shape=shape, seen_before=True
+        )
+    graph = ProducerGraph(blueprint=bp, inputs=resolved, shape=shape)
     for name, spec in bp.producers.items():
         for combo in itertools.product(*[range(expander.counts[loop]) for loop in spec.loops]):
             node = expander.node(name, dict(zip(spec.loops, combo, strict=True)))
             graph.nodes[node.job_id] = node
-    graph.topological_order()  # a cycle in the expanded graph is an error here, never later
+    order = graph.topological_order()  # a cycle in the expanded graph is an error here, never later
+    with _EXPANDED_LOCK:
+        _EXPANDED[shape] = (graph.nodes, order)
+        while len(_EXPANDED) > _EXPANDED_SIZE:
+            _EXPANDED.popitem(last=False)
     return graph
 
 

@@ -26,6 +26,7 @@ source's extra loops into a list, ordered by index.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -134,6 +135,8 @@ class Connection(_Model):
 
 
 class Blueprint(_Model):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
     meta: Meta
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     loops: dict[str, LoopSpec] = Field(default_factory=dict)
@@ -141,8 +144,9 @@ class Blueprint(_Model):
     connections: list[Connection] = Field(default_factory=list)
     collectors: list[Connection] = Field(default_factory=list)
 
-    @property
+    @functools.cached_property
     def hash(self) -> str:
+        """The content hash (computed once: the model is frozen)."""
         return json_hash(self.model_dump(mode="json", by_alias=True))
 
     @property

@@ -1,0 +1,98 @@
+"""Planning only what an edit can reach gives the plan a full pass gives, whatever the edit."""
+
+from __future__ import annotations
+
+import pytest
+
+from movie_assets.movie import MovieStore
+from movie_assets.pipeline import incremental
+from movie_assets.pipeline.blueprint import graph as graph_module
+from movie_assets.pipeline.blueprint.load import load_builtin
+from movie_assets.store.blobs import blob_path
+from movie_assets.store.manifests import ManifestService
+
+from ..helpers import CountingProduce
+
+
+def _forget() -> None:
+    """Empty every in-process cache, so the next plan is a first plan (a full pass over every job)."""
+    graph_module._EXPANDED.clear()
+    incremental._BASELINES.clear()
+
+
+def _comparable(plan) -> dict:
+    return plan.model_dump(mode="json", exclude={"created_at"})
+
+
+def _both(store: MovieStore) -> tuple[dict, dict]:
+    _forget()
+    full = store.plan()
+    assert incremental.baseline(store.graph()[0], *_live(store)) is not None, "the second plan takes the short path"
+    return _comparable(full), _comparable(store.plan())
+
+
+def _live(store: MovieStore):
+    manifest, digest = store.current()
+    return manifest, digest
+
+
+@pytest.fixture
+def film(local_storage) -> MovieStore:
+    store = MovieStore(local_storage, "film")
+    store.init(load_builtin("video-audio-music"), {"Title": "Paths", "NumOfSegments": 3})
+    assert store.regenerate(CountingProduce()).committed
+    return store
+
+
+def _delete_output(store: MovieStore, artefact_id: str) -> None:
+    manifest, _ = store.current()
+    store.fs.delete(blob_path(manifest.artefacts[artefact_id].blob.hash))
+
+
+EDITS = {
+    "nothing": lambda s: None,
+    "one segment's text": lambda s: s.edit({"SegmentText[1]": "Rewritten."}),
+    "an edit and its undo": lambda s: (s.edit({"SegmentText[2]": "x"}), s.edit({"SegmentText[2]": ""})),
+    "a reroll": lambda s: s.reroll("segment-0000/script"),
+    "a pinned script": lambda s: s.override("segment-0002/script/text", b"My own words."),
+    "an output gone from the store": lambda s: _delete_output(s, "segment-0001/narration/audio"),
+    "one more segment": lambda s: s.edit({"NumOfSegments": 4}),
+    "a model pick": lambda s: s.edit(
+        {"story.model": next(iter(load_builtin("video-audio-music").producers["story"].models))}
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_the_short_path_plans_what_a_full_pass_plans(film, edit):
+    EDITS[edit](film)
+    full, short = _both(film)
+    assert short == full
+
+
+def test_after_commits_and_reverts_the_short_path_still_agrees(film):
+    produce = CountingProduce()
+    for edit in ("one segment's text", "a reroll", "a pinned script", "an edit and its undo"):
+        EDITS[edit](film)
+        full, short = _both(film)
+        assert short == full, edit
+        outcome = film.regenerate(produce)
+        assert outcome.committed or not outcome.plan.has_changes()
+    film.unpin("segment-0002/script/text")
+    full, short = _both(film)
+    assert short == full
+    assert "segment-0002/script" in short["reused"], "unpinned, the job's earlier result comes back from the log"
+
+
+def test_a_manifest_that_does_not_match_its_graph_is_decided_in_full(film):
+    """A record the graph does not describe (an older producer version, written by another planner) is decided."""
+    manifest, digest = film.current()
+    record = manifest.jobs["segment-0001/script"]
+    odd = record.model_copy(update={"producer_version": "0", "inputs_hash": "f" * 64})
+    forged = manifest.model_copy(
+        update={"jobs": {**manifest.jobs, "segment-0001/script": odd}, "revision": manifest.revision.next()}
+    )
+    ManifestService(film.fs).save_manifest(forged, digest)
+    full, short = _both(film)
+    assert short == full
+    assert "segment-0001/script" in short["reused"], "decided: its real signature is found in the artefact log"
