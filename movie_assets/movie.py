@@ -20,6 +20,7 @@ from movie_assets.pipeline.blueprint.graph import ProducerGraph, ProducerNode
 from movie_assets.pipeline.blueprint.inputs import check_loop_indices, loop_counts, normalise_edits, resolve_inputs
 from movie_assets.pipeline.blueprint.load import load_blueprint
 from movie_assets.pipeline.blueprint.schema import TIMELINE_MIME, Blueprint
+from movie_assets.pipeline.graph_index import DiskGraphIndex
 from movie_assets.pipeline.models import ExecutionPlan, JobResult, OutputSpec, RunResult
 from movie_assets.pipeline.planner import Planner, effective_inputs
 from movie_assets.pipeline.plans import PlanStore
@@ -82,6 +83,7 @@ class MovieStore:
         self.manifests = ManifestService(fs)
         self.plans = PlanStore(fs)
         self.checkpoints = Checkpoints(fs)
+        self.graphs = DiskGraphIndex(fs)
 
     def require(self) -> MovieStore:
         """This store, if the movie exists (made by init, or migrated: manifests without a blueprint);
@@ -191,8 +193,12 @@ class MovieStore:
         manifest, _ = self.current()
         blueprint = self.blueprint()
         raw, _ = effective_inputs(blueprint, manifest, self.events)
-        graph = expand_graph(blueprint, raw)
+        graph = expand_graph(blueprint, raw, self.graphs)
         return graph, {k: InputEntry(value=v, hash=json_hash(v)) for k, v in graph.inputs.items()}
+
+    def manifest_graph(self, manifest: Manifest) -> ProducerGraph:
+        """The producer graph of a stored revision's inputs."""
+        return expand_graph(self.blueprint(), {k: e.value for k, e in manifest.inputs.items()}, self.graphs)
 
     def plan(self, pending_edits: Mapping[str, Any] | None = None, save: bool = False) -> ExecutionPlan:
         """Plan the next revision against the live manifest; `save` writes runs/<rev>-plan.json."""
@@ -214,6 +220,7 @@ class MovieStore:
             pending_edits=pending_edits,
             succeeded=self.succeeded_index(present.__contains__),
             blob_exists=present.__contains__,
+            graph_index=self.graphs,
         )
 
     def succeeded_index(self, blob_exists: Callable[[str], bool] | None = None) -> SucceededIndex:
@@ -280,7 +287,9 @@ class MovieStore:
         except Exception as exc:
             log.warning("%s: writing the final cut of %s failed: %s", self.movie_id, manifest.revision, exc)
         try:
-            refresh_readable(self.fs, self.blueprint(), manifest)
+            graph = self.manifest_graph(manifest)
+            self.graphs.save(graph)  # the next plan in a fresh process reads it instead of expanding
+            refresh_readable(self.fs, graph, manifest)
         except Exception as exc:
             log.warning("%s: refreshing readable copies for %s failed: %s", self.movie_id, manifest.revision, exc)
         if self.checkpoints.due(manifest.revision):

@@ -101,7 +101,8 @@ def rollback(
 
     store = existing_movie(movie)
     pointer = rollback_to(store.fs, revision)
-    refresh_readable(store.fs, store.blueprint(), store.manifests.load(pointer.revision))
+    manifest = store.manifests.load(pointer.revision)
+    refresh_readable(store.fs, store.manifest_graph(manifest), manifest)
     console.print(f"{movie}: {pointer.revision} published with the content of {revision}")
 
 

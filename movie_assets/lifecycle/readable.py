@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 
 from movie_assets.errors import MovieAssetsError, NotFound
-from movie_assets.pipeline.blueprint import expand_graph
-from movie_assets.pipeline.blueprint.schema import Blueprint
+from movie_assets.pipeline.blueprint.graph import ProducerGraph
 from movie_assets.pipeline.models import OutputSpec
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.hashing import sha256_bytes
@@ -29,10 +28,10 @@ def readable_path(output: OutputSpec) -> str | None:
     return f"{TEXT_DIR}/{output.artefact_id}.txt" if output.mime_type.startswith("text/") else None
 
 
-def refresh_readable(fs: MovieFS, blueprint: Blueprint, manifest: Manifest) -> int:
-    """Make every readable copy match `manifest`'s blob; returns how many files were (re)written."""
+def refresh_readable(fs: MovieFS, graph: ProducerGraph, manifest: Manifest) -> int:
+    """Make every readable copy match `manifest`'s blob (`graph`: the manifest's expanded graph);
+    returns how many files were (re)written."""
     blobs = BlobStore(fs)
-    graph = expand_graph(blueprint, {key: entry.value for key, entry in manifest.inputs.items()})
     written = 0
     for node in graph.nodes.values():
         for output in node.outputs:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from movie_assets.errors import InvalidValue
 from movie_assets.store.models import (
@@ -19,16 +20,29 @@ from movie_assets.store.models import (
     utc_now,
 )
 
+# OutputSpec and DepRef are plain frozen dataclasses, not models: a 10,000-job graph builds 30,000 of
+# them per expansion (three times cheaper than a model) and reads them back from its on-disk index with
+# msgspec. Pydantic still validates them (extra keys refused) where they arrive inside a JobDescriptor.
+_STRICT = ConfigDict(extra="forbid")
 
-class OutputSpec(StrictModel):
+
+@dataclass(frozen=True, slots=True)
+class OutputSpec:
+    """One artefact a job writes."""
+
+    __pydantic_config__ = _STRICT
+
     name: str
     artefact_id: str
     mime_type: str
     prompt_file: str | None = None
 
 
-class DepRef(StrictModel):
+@dataclass(frozen=True, slots=True)
+class DepRef:
     """One value feeding a job: an (expanded) input key or an artefact id."""
+
+    __pydantic_config__ = _STRICT
 
     kind: Literal["input", "artefact"]
     id: str

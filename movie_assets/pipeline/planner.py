@@ -9,6 +9,7 @@ from typing import Any
 
 from movie_assets.pipeline.blueprint import Blueprint, ProducerNode, expand_graph, kahn_layers
 from movie_assets.pipeline.blueprint import normalise_edits as _normalise
+from movie_assets.pipeline.blueprint.graph import GraphIndex
 from movie_assets.pipeline.incremental import baseline, jobs_to_decide
 from movie_assets.pipeline.models import ExecutionPlan, JobDescriptor
 from movie_assets.pipeline.signature import Decision, SucceededIndex, decide, job_record, pinned_record
@@ -76,11 +77,13 @@ class Planner:
         pending_edits: Mapping[str, Any] | None = None,
         succeeded: SucceededIndex | None = None,
         blob_exists: Callable[[str], bool] | None = None,
+        graph_index: GraphIndex | None = None,
     ) -> ExecutionPlan:
         """The next revision's plan. With `blob_exists`, a job whose recorded outputs are gone from the
-        store (deleted, or quarantined as corrupt) is dirty and reruns, with the jobs that read it."""
+        store (deleted, or quarantined as corrupt) is dirty and reruns, with the jobs that read it.
+        `graph_index` keeps expanded graphs beyond this process (see graph_index.py)."""
         raw, cursor = effective_inputs(blueprint, manifest, event_log, pending_edits)
-        graph = expand_graph(blueprint, raw)
+        graph = expand_graph(blueprint, raw, graph_index)
         if succeeded is None:
             succeeded = SucceededIndex(event_log.stream_artefacts())
         # the manifest keeps explicit values outside the current loop range so shrinking then growing loses nothing

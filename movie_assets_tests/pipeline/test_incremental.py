@@ -96,3 +96,32 @@ def test_a_manifest_that_does_not_match_its_graph_is_decided_in_full(film):
     full, short = _both(film)
     assert short == full
     assert "segment-0001/script" in short["reused"], "decided: its real signature is found in the artefact log"
+
+
+def test_a_commit_stores_its_graph_and_a_fresh_process_plans_from_it_without_expanding(film, monkeypatch):
+    film.edit({"SegmentText[0]": "Changed."})
+    _forget()
+    expected = _comparable(film.plan())
+    [stored] = film.fs.list("index/graphs")
+    _forget()  # as a new process: nothing in memory
+
+    def no_expansion(*args, **kwargs):
+        raise AssertionError("the stored graph should have been read, not expanded again")
+
+    monkeypatch.setattr(graph_module._Expander, "node", no_expansion)
+    assert _comparable(film.plan()) == expected
+    assert film.fs.list("index/graphs") == [stored], "planning writes nothing"
+
+
+def test_an_unreadable_stored_graph_is_ignored_and_expanded_again(film, caplog):
+    [stored] = film.fs.list("index/graphs")
+    film.fs.write_atomic(stored, b"\x93 not a graph")
+    film.edit({"SegmentText[0]": "Changed."})
+    _forget()
+    with caplog.at_level("WARNING"):
+        plan = _comparable(film.plan())
+    assert "ignoring the stored graph" in caplog.text
+    assert "segment-0000/script" in [j["job_id"] for layer in plan["layers"] for j in layer]
+    film.fs.delete(stored)
+    _forget()
+    assert _comparable(film.plan()) == plan, "the same plan as without any stored graph"

@@ -8,7 +8,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from movie_assets.errors import CycleError
 from movie_assets.pipeline.blueprint.inputs import resolve_inputs
@@ -144,6 +144,12 @@ def kahn_layers(deps: Mapping[str, set[str]]) -> list[list[str]]:
     return layers
 
 
+class GraphIndex(Protocol):
+    """Somewhere expanded graphs are kept beyond this process (a movie's `index/graphs/`)."""
+
+    def load(self, shape: tuple) -> tuple[dict[str, ProducerNode], list[str]] | None: ...
+
+
 # Expanded graphs by shape: nodes depend on the blueprint, the loop counts, the model picks and which
 # inputs exist, never on input values, so an edit of a value (the usual edit) reuses the expansion.
 # Nodes are never mutated once built, so graphs of one shape share them.
@@ -152,8 +158,10 @@ _EXPANDED_SIZE = 8
 _EXPANDED_LOCK = threading.Lock()
 
 
-def expand_graph(bp: Blueprint, inputs: Mapping[str, Any]) -> ProducerGraph:
-    """Expand loops into concrete producer jobs (`segment-0000/script`...), one node per instance."""
+def expand_graph(bp: Blueprint, inputs: Mapping[str, Any], index: GraphIndex | None = None) -> ProducerGraph:
+    """Expand loops into concrete producer jobs (`segment-0000/script`...), one node per instance.
+
+    A shape expanded before in this process, or found in `index`, is not expanded again."""
     resolved = resolve_inputs(bp, inputs)
     expander = _Expander(bp, resolved, inputs)
     shape = (bp.hash, tuple(expander.counts.items()), tuple(sorted(expander.picks.items())), frozenset(resolved))
@@ -161,6 +169,8 @@ def expand_graph(bp: Blueprint, inputs: Mapping[str, Any]) -> ProducerGraph:
         cached = _EXPANDED.get(shape)
         if cached is not None:
             _EXPANDED.move_to_end(shape)
+    if cached is None and index is not None and (cached := index.load(shape)) is not None:
+        _remember(shape, cached)
     if cached is not None:
         return ProducerGraph(
             blueprint=bp, inputs=resolved, nodes=cached[0], _order=cached[1], shape=shape, seen_before=True
@@ -171,11 +181,15 @@ def expand_graph(bp: Blueprint, inputs: Mapping[str, Any]) -> ProducerGraph:
             node = expander.node(name, dict(zip(spec.loops, combo, strict=True)))
             graph.nodes[node.job_id] = node
     order = graph.topological_order()  # a cycle in the expanded graph is an error here, never later
+    _remember(shape, (graph.nodes, order))
+    return graph
+
+
+def _remember(shape: tuple, expanded: tuple[dict[str, ProducerNode], list[str]]) -> None:
     with _EXPANDED_LOCK:
-        _EXPANDED[shape] = (graph.nodes, order)
+        _EXPANDED[shape] = expanded
         while len(_EXPANDED) > _EXPANDED_SIZE:
             _EXPANDED.popitem(last=False)
-    return graph
 
 
 class _Expander:
