@@ -14,6 +14,7 @@ Safe against writers running at the same time, at any grace period (0s included)
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -176,11 +177,11 @@ class GarbageCollector:
         """Blob files, readable copies and write debris, from one listing of the whole movie
         (a listing per folder stat'd every blob twice)."""
         blobs, readable, debris = [], [], []
+        is_blob = _BLOB_FILE.fullmatch
         for stat in self.fs.scan("", hidden=True, ordered=False):  # one pass over every file: keep it lean
             rel = stat.relative
             if rel.startswith("blobs/"):
-                name = rel[rel.rfind("/") + 1 :]
-                if rel == f"blobs/{name[:2]}/{name}" and is_sha256(name):  # else not ours to delete
+                if is_blob(rel):  # else not ours to delete
                     blobs.append(stat)
                 elif _is_debris(rel):
                     debris.append(stat)
@@ -220,7 +221,11 @@ class GarbageCollector:
 
 
 def _blob_name(stat: FileStat) -> str:
-    return stat.relative.rsplit("/", 1)[-1]
+    return stat.relative[-64:]  # a listed blob is blobs/<2 hex>/<64 hex> (_BLOB_FILE)
+
+
+# a blob's one valid place, its folder named by its first two hex digits: one regex per listed file
+_BLOB_FILE = re.compile(r"blobs/([0-9a-f]{2})/\1[0-9a-f]{62}")
 
 
 def _is_debris(relative: str) -> bool:

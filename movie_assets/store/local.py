@@ -181,15 +181,24 @@ class LocalBackend(FsspecBackend):
         return out
 
     def scan(self, path: str) -> list[tuple[str, int, float]]:
+        # scandir as in find: the entry's path is built in C and its stat call needs no Python join
         out = []
-        for folder, _dirs, files in os.walk(path):
-            for name in files:
-                full = os.path.join(folder, name)
-                try:
-                    st = os.stat(full)
-                except FileNotFoundError:  # removed while we walked
-                    continue
-                out.append((full, st.st_size, st.st_mtime))
+        folders = [path]
+        while folders:
+            try:
+                entries = os.scandir(folders.pop())
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            with entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+                        continue
+                    try:
+                        st = entry.stat()
+                    except FileNotFoundError:  # removed while we listed
+                        continue
+                    out.append((entry.path, st.st_size, st.st_mtime))
         return out
 
     def touch(self, path: str) -> None:
