@@ -158,6 +158,13 @@ class LocalBackend(FsspecBackend):
         handle.close()
         _unlink_quietly(handle.name)
 
+    def modified_time(self, path: str) -> float:
+        # one stat call: fsspec's info builds a whole record per file, a third of a GC sweep's time
+        try:
+            return os.stat(path).st_mtime
+        except FileNotFoundError:
+            raise NotFound(path) from None
+
     def delete(self, path: str) -> None:
         try:
             os.unlink(path)
