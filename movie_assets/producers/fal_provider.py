@@ -8,14 +8,12 @@ own retry loop handles rate limits and gateway errors.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from movie_assets.errors import InvalidPlugin
-from movie_assets.pipeline.prices import shipped_prices
-from movie_assets.pipeline.produce import ProduceFn, ProduceRequest, ProduceResult
-from movie_assets.producers.remote import Fetcher, ProviderError, cancelled_on_failure
+from movie_assets.pipeline.produce import ProduceFn, ProduceRequest
+from movie_assets.producers.remote import Fetcher, Finished, ProviderError, cancelled_on_failure, media_producers
 
 PROVIDER = "fal"
 DEFAULT_APPS = {
@@ -38,43 +36,27 @@ def fal_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]:
         raise InvalidPlugin("the fal provider needs its client: pip install 'movie_assets[fal]'") from None
     client = fal_client.SyncClient(key=credentials["FAL_KEY"])
     fetcher = Fetcher(credentials)
-
-    def producer(implementation: str) -> ProduceFn:
-        def produce(request: ProduceRequest) -> ProduceResult:
-            job = request.job
-            app = job.model or DEFAULT_APPS[implementation]
-            arguments = {**APP_INPUTS[implementation](request), **job.params.get("input", {})}
-            result, request_id = _settle(fal_client, client, app, arguments, fetcher)
-            output = job.outputs[0]
-            where = f"{app} request {request_id}"
-            data = fetcher.fetch(_first_url(result, where), output.mime_type, where)
-            usd = shipped_prices().price(PROVIDER, app, implementation)
-            diagnostics = {"provider": PROVIDER, "model": app, "request": request_id}
-            return ProduceResult({output.name: data}, cost=usd or 0.0, diagnostics=diagnostics)
-
-        return produce
-
-    return {name: producer(name) for name in DEFAULT_APPS}
+    return media_producers(
+        PROVIDER, DEFAULT_APPS, APP_INPUTS, lambda a, i: _settle(fal_client, client, a, i, fetcher), fetcher
+    )
 
 
-def _settle(sdk, client, app: str, arguments: dict[str, Any], fetcher: Fetcher) -> tuple[Any, str]:
-    """Submit, wait for completion (cancelling on timeout or interruption), return (result, request id)."""
+def _settle(sdk, client, app: str, arguments: dict[str, Any], fetcher: Fetcher) -> Finished:
+    """Submit, wait for completion (cancelling on timeout or interruption), and name the result."""
     try:
         handle = client.submit(app, arguments=arguments)
     except Exception as exc:  # the client's HTTP errors, after its own retries
         raise ProviderError(f"{app}: request refused: {_detail(exc)}") from None
-    deadline = time.monotonic() + fetcher.timeout
+    where = f"{app} request {handle.request_id}"
     try:
         with cancelled_on_failure(handle.cancel):
-            while not isinstance(handle.status(), sdk.Completed):
-                if time.monotonic() > deadline:
-                    raise ProviderError(f"{app} request {handle.request_id} not done after {fetcher.timeout:g} s")
-                time.sleep(fetcher.poll)
-            return handle.get(), handle.request_id
+            fetcher.wait(lambda: isinstance(handle.status(), sdk.Completed), lambda: f"{where} not done")
+            result = handle.get()
     except ProviderError:
         raise
     except Exception as exc:  # the client's errors while polling or fetching the result, named
-        raise ProviderError(f"{app} request {handle.request_id}: {_detail(exc)}") from None
+        raise ProviderError(f"{where}: {_detail(exc)}") from None
+    return Finished(_first_url(result, where), where, {"request": handle.request_id})
 
 
 def _detail(exc: BaseException) -> str:

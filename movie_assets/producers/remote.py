@@ -12,11 +12,15 @@ import io
 import os
 import subprocess
 import tempfile
+import time
 import wave
 from collections.abc import Callable, Iterator, Mapping
-from typing import IO
+from dataclasses import dataclass
+from typing import IO, Any
 
 from movie_assets.errors import ProducerError
+from movie_assets.pipeline.prices import shipped_prices
+from movie_assets.pipeline.produce import ProduceFn, ProduceRequest, ProduceResult
 
 DEFAULT_MAX_BYTES = 1 << 30  # 1 GiB: a long HD clip fits, a runaway answer does not
 SPOOL_BYTES = 8 << 20  # outputs up to 8 MiB stay in memory, larger ones spill to a temporary file
@@ -189,6 +193,54 @@ class Fetcher:
     def fetch(self, url: str, mime_type: str, where: str) -> bytes | IO[bytes]:
         """Stream `url` in (capped), check it and convert it to `mime_type`."""
         return as_declared(download(self.http, url, self.cap), mime_type, where)
+
+    def wait(
+        self, done: Callable[[], bool], waiting: Callable[[], str], refresh: Callable[[], object] = lambda: None
+    ) -> None:
+        """Until `done()`: sleep one poll, then `refresh()`. Past the timeout, ProviderError saying what is
+        still waiting (`waiting()`)."""
+        deadline = time.monotonic() + self.timeout
+        while not done():
+            if time.monotonic() > deadline:
+                raise ProviderError(f"{waiting()} after {self.timeout:g} s")
+            time.sleep(self.poll)
+            refresh()
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A remote job that completed: its output URL, its name in messages, and what to record of it."""
+
+    url: str
+    where: str
+    diagnostics: dict[str, Any]
+
+
+def media_producers(
+    provider: str,
+    defaults: Mapping[str, str],
+    inputs: Mapping[str, Callable[[ProduceRequest], dict[str, Any]]],
+    run: Callable[[str, dict[str, Any]], Finished],
+    fetcher: Fetcher,
+) -> dict[str, ProduceFn]:
+    """One producer per media kind of a queue-style provider (Replicate, fal): the job's model (else the
+    kind's default) runs with the kind's inputs plus the producer's `params.input`; `run` submits and
+    waits; the output is fetched as the job declares it and priced from the price table."""
+
+    def producer(kind: str) -> ProduceFn:
+        def produce(request: ProduceRequest) -> ProduceResult:
+            job = request.job
+            model = job.model or defaults[kind]
+            finished = run(model, {**inputs[kind](request), **job.params.get("input", {})})
+            output = job.outputs[0]
+            data = fetcher.fetch(finished.url, output.mime_type, finished.where)
+            usd = shipped_prices().price(provider, model, kind)
+            diagnostics = {"provider": provider, "model": model, **finished.diagnostics}
+            return ProduceResult({output.name: data}, cost=usd or 0.0, diagnostics=diagnostics)
+
+        return produce
+
+    return {kind: producer(kind) for kind in defaults}
 
 
 @contextlib.contextmanager

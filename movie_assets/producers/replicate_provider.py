@@ -8,14 +8,12 @@ content check. Rate limits and gateway errors are retried by the SDK's own trans
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from movie_assets.errors import InvalidPlugin
-from movie_assets.pipeline.prices import shipped_prices
-from movie_assets.pipeline.produce import ProduceFn, ProduceRequest, ProduceResult
-from movie_assets.producers.remote import Fetcher, ProviderError, cancelled_on_failure
+from movie_assets.pipeline.produce import ProduceFn, ProduceRequest
+from movie_assets.producers.remote import Fetcher, Finished, ProviderError, cancelled_on_failure, media_producers
 
 PROVIDER = "replicate"
 DEFAULT_MODELS = {
@@ -61,31 +59,10 @@ def replicate_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]:
         transport=transport,
     )
     fetcher = Fetcher(credentials)
-
-    def producer(implementation: str) -> ProduceFn:
-        def produce(request: ProduceRequest) -> ProduceResult:
-            job = request.job
-            model = job.model or DEFAULT_MODELS[implementation]
-            inputs = {**MODEL_INPUTS[implementation](request), **job.params.get("input", {})}
-            output = job.outputs[0]
-            prediction = _settle(client, model, inputs, fetcher)
-            where = f"{model} prediction {prediction.id}"
-            data = fetcher.fetch(_first_url(prediction.output, where), output.mime_type, where)
-            usd = shipped_prices().price(PROVIDER, model, implementation)
-            diagnostics = {
-                "provider": PROVIDER,
-                "model": model,
-                "prediction": prediction.id,
-                "predict_time_s": (prediction.metrics or {}).get("predict_time"),
-            }
-            return ProduceResult({output.name: data}, cost=usd or 0.0, diagnostics=diagnostics)
-
-        return produce
-
-    return {name: producer(name) for name in DEFAULT_MODELS}
+    return media_producers(PROVIDER, DEFAULT_MODELS, MODEL_INPUTS, lambda m, i: _settle(client, m, i, fetcher), fetcher)
 
 
-def _settle(client, model: str, inputs: dict[str, Any], fetcher: Fetcher):
+def _settle(client, model: str, inputs: dict[str, Any], fetcher: Fetcher) -> Finished:
     """Create a prediction and wait until it settles; cancel it on timeout or interruption."""
     from replicate.exceptions import ReplicateError
 
@@ -95,18 +72,18 @@ def _settle(client, model: str, inputs: dict[str, Any], fetcher: Fetcher):
         raise ProviderError(f"{model}: prediction refused: {exc}") from None
     except Exception as exc:  # transport errors after the SDK's retries
         raise ProviderError(f"{model}: {type(exc).__name__}: {exc}") from exc
-    deadline = time.monotonic() + fetcher.timeout
     with cancelled_on_failure(prediction.cancel):
-        while prediction.status not in SETTLED:
-            if time.monotonic() > deadline:
-                waited = f"still {prediction.status} after {fetcher.timeout:g} s"
-                raise ProviderError(f"{model} prediction {prediction.id} {waited}")
-            time.sleep(fetcher.poll)
-            prediction.reload()
+        fetcher.wait(
+            lambda: prediction.status in SETTLED,
+            lambda: f"{model} prediction {prediction.id} still {prediction.status}",
+            prediction.reload,
+        )
     if prediction.status != "succeeded":
         detail = prediction.error or "no detail"
         raise ProviderError(f"{model} prediction {prediction.id} {prediction.status}: {detail}")
-    return prediction
+    where = f"{model} prediction {prediction.id}"
+    diagnostics = {"prediction": prediction.id, "predict_time_s": (prediction.metrics or {}).get("predict_time")}
+    return Finished(_first_url(prediction.output, where), where, diagnostics)
 
 
 def _first_url(output: Any, where: str) -> str:

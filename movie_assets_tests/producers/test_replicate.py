@@ -176,7 +176,7 @@ def test_the_token_never_reaches_the_dagster_event_log_either(tmp_path, replicat
 
 
 def test_ctrl_c_while_waiting_cancels_the_prediction(local_storage, replicate_api, monkeypatch):
-    import movie_assets.producers.replicate_provider as adapter
+    import movie_assets.producers.remote as waiting
 
     replicate_api.outcome["stability-ai/stable-audio-2.5"] = "hang"
     store = _movie(local_storage, "interrupted", _on_replicate("music-only", ["music"]))
@@ -187,7 +187,7 @@ def test_ctrl_c_while_waiting_cancels_the_prediction(local_storage, replicate_ap
         if calls["n"] == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(adapter.time, "sleep", sleep)
+    monkeypatch.setattr(waiting.time, "sleep", sleep)
     with pytest.raises(KeyboardInterrupt):
         store.regenerate(registry_from_environ(_env(replicate_api)), concurrency=1)
     assert replicate_api.cancelled == [next(iter(replicate_api.predictions))], "cancelled on the way out"
