@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import msgspec
 from pydantic import ValidationError
 
 from movie_assets.errors import InvalidDocument, NotFound
+from movie_assets.store.fold import INPUT_LINES, first_after, fold_events
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.models import ArtefactEvent, InputEvent, RevisionId, StrictModel, utc_now
 from movie_assets.store.storage import MovieFS
@@ -159,7 +160,10 @@ class FileEventLog:
             data = b""
         threshold = int(after) if after is not None else -1
         try:
-            live = [e for e in _INPUT_LINES.decode_lines(data) if int(e.id) > threshold]
+            lines = INPUT_LINES.decode_lines(data)
+            # ids only grow along the live log: skip the consumed prefix with one search, not a test per line
+            start = first_after(lines, threshold)
+            live = lines[start:]
         except (msgspec.DecodeError, ValueError):
             return fold_events(self.stream_inputs(after), after)
         # ids start at 1, so a live log starting there holds the whole history (no archive to read)
@@ -311,29 +315,6 @@ def newest_archived_id(fs: MovieFS, kind: str) -> str | None:
         except (ValueError, KeyError, TypeError):
             continue
     return None
-
-
-class _InputLine(msgspec.Struct):
-    id: str
-    key: str
-    value: Any = None
-
-
-_INPUT_LINES = msgspec.json.Decoder(_InputLine)
-
-
-def fold_events(events: Iterable[Any], after: str | None) -> tuple[dict[str, Any], str | None]:
-    """Fold input events into {key: last value}, ordered by each key's last edit, and the newest id.
-
-    Ordering by last edit keeps the fold equal to applying every event in turn, even when two spellings
-    of one input (`SegmentText` as a list, then `SegmentText[1]`) overlap."""
-    values: dict[str, Any] = {}
-    last = after
-    for event in events:
-        values.pop(event.key, None)
-        values[event.key] = event.value
-        last = event.id
-    return values, last
 
 
 def fold_inputs(event_log: EventLog, after: str | None) -> tuple[dict[str, Any], str | None]:
