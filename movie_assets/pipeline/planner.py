@@ -232,22 +232,30 @@ def _why_dirty(
     reasons: list[str] = []
     if previous.producer_version != node.version:
         reasons += version_reasons(previous.producer_version, node.version)
-    upstream_dirty = sorted(node.upstream_jobs & dirty_jobs)
-    old_ids = {key.split("=", 1)[1]: h for key, h in previous.deps.items()}
-    new_ids: set[str] = set()
-    for port, refs in node.deps.items():
-        for ref in refs:
-            new_ids.add(ref.id)
-            if ref.id not in old_ids:
-                reasons.append(f"{ref.kind} {ref.id} added to {port}")
+    upstream_dirty = sorted(j for j in node.upstream_jobs if j in dirty_jobs)
+    recorded = previous.deps
+    by_id: dict[str, str] | None = None  # the record's hashes by dependency id, built only when needed
+    matched = 0
+    for key, is_input, dep_id in node.signature_refs:
+        kind = "input" if is_input else "artefact"
+        before = recorded.get(key)  # the same port, position and id: the usual case, no parsing
+        if before is not None:
+            matched += 1
+        else:
+            if by_id is None:
+                by_id = {k.split("=", 1)[1]: h for k, h in recorded.items()}
+            before = by_id.get(dep_id)
+            if before is None:
+                reasons.append(f"{kind} {dep_id} added to {key[: key.index('[')]}")
                 continue
-            if ref.kind == "artefact" and ref.id.rsplit("/", 1)[0] in dirty_jobs:
-                continue
-            current = (input_hashes if ref.kind == "input" else artefact_hashes).get(ref.id)
-            if old_ids[ref.id] != current:
-                reasons.append(f"{ref.kind} {ref.id} changed")
-    for gone in sorted(set(old_ids) - new_ids):
-        reasons.append(f"dependency {gone} removed")
+        if not is_input and dep_id.rsplit("/", 1)[0] in dirty_jobs:
+            continue
+        if before != (input_hashes if is_input else artefact_hashes).get(dep_id):
+            reasons.append(f"{kind} {dep_id} changed")
+    if matched < len(recorded):  # some recorded dependency was not found under its key: maybe removed
+        new_ids = {dep_id for _, _, dep_id in node.signature_refs}
+        old_ids = by_id if by_id is not None else {k.split("=", 1)[1]: h for k, h in recorded.items()}
+        reasons += [f"dependency {gone} removed" for gone in sorted(set(old_ids) - new_ids)]
     direct = bool(reasons)
     if upstream_dirty:
         reasons.append("upstream dirty: " + ", ".join(upstream_dirty))

@@ -82,6 +82,20 @@ def test_reasons_and_direct_flags(storage):
     assert {j.job_id for j in plan.jobs if not j.direct} == {"timeline", "export"}
 
 
+def test_a_collector_names_the_members_it_gains_and_loses(local_storage):
+    store = _movie(local_storage, "audio-only")
+    store.regenerate(CountingProduce())
+    store.edit({"NumOfSegments": 2})
+    [timeline] = [j for j in store.plan().jobs if j.job_id == "timeline"]
+    assert timeline.reasons == ["dependency segment-0002/narration/audio removed"] and timeline.direct
+    store.edit({"NumOfSegments": 4})
+    [timeline] = [j for j in store.plan().jobs if j.job_id == "timeline"]
+    assert timeline.reasons == [
+        "artefact segment-0003/narration/audio added to narrations",
+        "upstream dirty: segment-0003/narration",
+    ]
+
+
 def test_failed_producer_publishes_nothing_and_rerun_reuses_successes(storage):
     store = _movie(storage, "audio-only")
     produce = CountingProduce(fail_once={"segment-0002/narration"})
