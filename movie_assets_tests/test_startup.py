@@ -30,3 +30,25 @@ def test_help_loads_neither_the_store_nor_the_pipeline():
     probe = f"import sys, movie_assets.cli\nprint(' '.join(m for m in {CORE!r} if m in sys.modules))\n"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert loaded == [], f"imported by --help: {loaded}"
+
+
+def test_a_no_op_regenerate_loads_no_media_library(local_storage, tmp_path):
+    """Planning needs no producer: the offline producers (PIL, numpy, imageio) load only to run a job."""
+    from movie_assets.movie import MovieStore
+    from movie_assets.pipeline.blueprint.load import load_builtin
+
+    from .helpers import CountingProduce
+
+    store = MovieStore(local_storage, "film")
+    store.init(load_builtin("audio-only"), {"Title": "Quiet", "NumOfSegments": 2})
+    assert store.regenerate(CountingProduce()).committed
+    probe = (
+        "import sys\n"
+        "from movie_assets.cli import app\n"
+        f"sys.argv = ['movie-assets', '--root', {local_storage.root!r}, 'regenerate', 'film', '--yes']\n"
+        "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        f"print('LOADED', ' '.join(m for m in {('numpy', 'PIL', 'imageio')!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert "up to date" in out
+    assert out.rsplit("LOADED", 1)[1].split() == [], out

@@ -26,14 +26,27 @@ class ProducerRegistry:
     providers: dict[str, dict[str, ProduceFn]] = field(default_factory=dict)
     offline_fallback: bool = False
     hints: dict[str, str] = field(default_factory=dict)  # provider -> how to configure it
+    _offline_loaded: bool = field(default=False, repr=False)
 
     def register(self, provider: str, implementation: str, fn: ProduceFn) -> None:
         self.providers.setdefault(provider, {})[implementation] = fn
 
+    def table(self, provider: str) -> dict[str, ProduceFn]:
+        """The producers of one provider. The offline ones are imported on first use: they load PIL,
+        numpy and imageio, which a plan or a no-op regenerate never needs (half its start-up)."""
+        if provider == OFFLINE and not self._offline_loaded:
+            from movie_assets.producers.offline import OFFLINE_PRODUCERS
+
+            table = self.providers.setdefault(OFFLINE, {})
+            for name, fn in OFFLINE_PRODUCERS.items():
+                table.setdefault(name, fn)  # an implementation registered under offline stays
+            self._offline_loaded = True
+        return self.providers.get(provider, {})
+
     def _lookup(self, provider: str, implementation: str) -> tuple[ProduceFn | None, bool]:
-        fn = self.providers.get(provider, {}).get(implementation)
+        fn = self.table(provider).get(implementation)
         if fn is None and self.offline_fallback and provider != OFFLINE:
-            return self.providers.get(OFFLINE, {}).get(implementation), True
+            return self.table(OFFLINE).get(implementation), True
         return fn, False
 
     def resolve(self, provider: str, implementation: str) -> ProduceFn:
@@ -45,8 +58,8 @@ class ProducerRegistry:
         return fn
 
     def _explain(self, provider: str, implementation: str) -> str:
-        if provider in self.providers:
-            offered = ", ".join(sorted(self.providers[provider])) or "nothing"
+        if provider in self.providers or provider == OFFLINE:
+            offered = ", ".join(sorted(self.table(provider))) or "nothing"
             return f"provider {provider!r} has no producer {implementation!r} (it offers {offered})"
         hint = self.hints.get(provider, "no such provider is installed")
         return f"provider {provider!r} is not configured ({hint}); or run offline (--offline)"
@@ -80,9 +93,7 @@ def default_registry(
 ) -> ProducerRegistry:
     """The offline producers, every provider (default: discovered) given its `credentials`, and `extra`
     functions. The registry is the runner's `produce` function."""
-    from movie_assets.producers.offline import OFFLINE_PRODUCERS
-
-    registry = ProducerRegistry({OFFLINE: dict(OFFLINE_PRODUCERS)}, offline_fallback=offline_fallback)
+    registry = ProducerRegistry(offline_fallback=offline_fallback)
     for name, provider in (discover_providers() if providers is None else providers).items():
         registry.hints[name] = f"set {', '.join(provider.credentials)}" if provider.credentials else "no credentials"
         if name in (credentials or {}):
