@@ -1,5 +1,5 @@
 """`python -m movie_assets.cli`."""
 
-from movie_assets.cli import app
+from movie_assets.cli import main
 
-app()
+main()
