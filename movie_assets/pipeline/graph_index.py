@@ -67,7 +67,7 @@ class DiskGraphIndex:
 
     def save(self, graph: ProducerGraph) -> bool:
         """Store the graph once per shape (create-only); False when it was there already."""
-        if graph.shape is None:
-            return False
+        if graph.shape is None or self.fs.exists(self.path(graph.shape)):
+            return False  # every commit of an unchanged shape lands here: no 3 MB encoding for nothing
         data = _ENCODER.encode(_Stored(FORMAT, graph.topological_order(), list(graph.nodes.values())))
         return self.fs.write_if_absent(self.path(graph.shape), data)

@@ -11,12 +11,11 @@ carried from the manifest by the full pass anyway, so the plan is the same.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from movie_assets.pipeline.blueprint import ProducerGraph
+from movie_assets.store.cache import BoundedCache
 from movie_assets.store.models import Manifest
 
 
@@ -31,9 +30,7 @@ class Baseline:
     dependents: dict[str, list[str]]  # job -> jobs reading its outputs
 
 
-_BASELINES: OrderedDict[tuple, Baseline] = OrderedDict()
-_BASELINES_SIZE = 8
-_LOCK = threading.Lock()
+_BASELINES: BoundedCache[Baseline] = BoundedCache(8)
 
 
 def baseline(graph: ProducerGraph, manifest: Manifest, manifest_hash: str | None) -> Baseline | None:
@@ -42,16 +39,10 @@ def baseline(graph: ProducerGraph, manifest: Manifest, manifest_hash: str | None
     if manifest_hash is None or graph.shape is None or not graph.seen_before:
         return None
     key = (manifest_hash, graph.shape)
-    with _LOCK:
-        found = _BASELINES.get(key)
-        if found is not None:
-            _BASELINES.move_to_end(key)
-            return found
-    found = _build(graph, manifest)
-    with _LOCK:
-        _BASELINES[key] = found
-        while len(_BASELINES) > _BASELINES_SIZE:
-            _BASELINES.popitem(last=False)
+    found = _BASELINES.get(key)
+    if found is None:
+        found = _build(graph, manifest)
+        _BASELINES.put(key, found)
     return found
 
 

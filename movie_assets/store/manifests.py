@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from movie_assets.errors import CasConflict, InvalidValue, ManifestConflict, NotFound, StorageError
+from movie_assets.store.cache import BoundedCache
 from movie_assets.store.hashing import sha256_bytes
 from movie_assets.store.models import Manifest, ManifestPointer, RevisionId, empty_manifest
 from movie_assets.store.storage import MovieFS
@@ -22,23 +21,15 @@ def manifest_path(revision: RevisionId | str) -> str:
 # Parsed manifests by the sha256 of their bytes. Manifests are immutable and content-addressed, and the
 # models are frozen, so a long-lived process (the Dagster sensor, a regenerate that plans then commits)
 # parses a 10k-artefact manifest once instead of per call; a few entries bound the memory.
-_PARSED: OrderedDict[str, Manifest] = OrderedDict()
-_PARSED_SIZE = 4
-_PARSED_LOCK = threading.Lock()
+_PARSED: BoundedCache[Manifest] = BoundedCache(4)
 
 
 def parse_manifest(raw: bytes, digest: str, where: str) -> Manifest:
     """The Manifest stored as `raw` (whose sha256 is `digest`), parsed once per process."""
-    with _PARSED_LOCK:
-        found = _PARSED.get(digest)
-        if found is not None:
-            _PARSED.move_to_end(digest)
-            return found
-    manifest = Manifest.parse_document(raw, where)
-    with _PARSED_LOCK:
-        _PARSED[digest] = manifest
-        while len(_PARSED) > _PARSED_SIZE:
-            _PARSED.popitem(last=False)
+    manifest = _PARSED.get(digest)
+    if manifest is None:
+        manifest = Manifest.parse_document(raw, where)
+        _PARSED.put(digest, manifest)
     return manifest
 
 

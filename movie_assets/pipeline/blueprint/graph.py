@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -15,6 +13,7 @@ from movie_assets.pipeline.blueprint.inputs import resolve_inputs
 from movie_assets.pipeline.blueprint.schema import Blueprint, ProducerSpec, Ref, parse_ref
 from movie_assets.pipeline.models import DepRef, OutputSpec
 from movie_assets.pipeline.steering import MODEL
+from movie_assets.store.cache import BoundedCache
 from movie_assets.store.hashing import json_hash
 
 
@@ -153,9 +152,7 @@ class GraphIndex(Protocol):
 # Expanded graphs by shape: nodes depend on the blueprint, the loop counts, the model picks and which
 # inputs exist, never on input values, so an edit of a value (the usual edit) reuses the expansion.
 # Nodes are never mutated once built, so graphs of one shape share them.
-_EXPANDED: OrderedDict[tuple, tuple[dict[str, ProducerNode], list[str]]] = OrderedDict()
-_EXPANDED_SIZE = 8
-_EXPANDED_LOCK = threading.Lock()
+_EXPANDED: BoundedCache[tuple[dict[str, ProducerNode], list[str]]] = BoundedCache(8)
 
 
 def expand_graph(bp: Blueprint, inputs: Mapping[str, Any], index: GraphIndex | None = None) -> ProducerGraph:
@@ -165,12 +162,9 @@ def expand_graph(bp: Blueprint, inputs: Mapping[str, Any], index: GraphIndex | N
     resolved = resolve_inputs(bp, inputs)
     expander = _Expander(bp, resolved, inputs)
     shape = (bp.hash, tuple(expander.counts.items()), tuple(sorted(expander.picks.items())), frozenset(resolved))
-    with _EXPANDED_LOCK:
-        cached = _EXPANDED.get(shape)
-        if cached is not None:
-            _EXPANDED.move_to_end(shape)
+    cached = _EXPANDED.get(shape)
     if cached is None and index is not None and (cached := index.load(shape)) is not None:
-        _remember(shape, cached)
+        _EXPANDED.put(shape, cached)
     if cached is not None:
         return ProducerGraph(
             blueprint=bp, inputs=resolved, nodes=cached[0], _order=cached[1], shape=shape, seen_before=True
@@ -181,15 +175,8 @@ def expand_graph(bp: Blueprint, inputs: Mapping[str, Any], index: GraphIndex | N
             node = expander.node(name, dict(zip(spec.loops, combo, strict=True)))
             graph.nodes[node.job_id] = node
     order = graph.topological_order()  # a cycle in the expanded graph is an error here, never later
-    _remember(shape, (graph.nodes, order))
+    _EXPANDED.put(shape, (graph.nodes, order))
     return graph
-
-
-def _remember(shape: tuple, expanded: tuple[dict[str, ProducerNode], list[str]]) -> None:
-    with _EXPANDED_LOCK:
-        _EXPANDED[shape] = expanded
-        while len(_EXPANDED) > _EXPANDED_SIZE:
-            _EXPANDED.popitem(last=False)
 
 
 class _Expander:
