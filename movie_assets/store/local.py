@@ -172,40 +172,16 @@ class LocalBackend(FsspecBackend):
             raise NotFound(path) from None
 
     def find(self, path: str) -> list[str]:
-        # directory entries only (fsspec's local find stats every file, which made listing the events
-        # folder grow with every checkpoint and archive); scandir builds each path in C, twice as fast
-        # as os.walk + os.path.join over a 10,000-blob store
-        out: list[str] = []
-        folders = [path]
-        while folders:
-            try:
-                entries = os.scandir(folders.pop())
-            except (FileNotFoundError, NotADirectoryError):
-                continue
-            with entries:
-                for entry in entries:
-                    (folders if entry.is_dir(follow_symlinks=False) else out).append(entry.path)
-        return out
+        return [entry.path for entry in _files(path)]
 
     def scan(self, path: str) -> list[tuple[str, int, float]]:
-        # scandir as in find: the entry's path is built in C and its stat call needs no Python join
         out = []
-        folders = [path]
-        while folders:
+        for entry in _files(path):
             try:
-                entries = os.scandir(folders.pop())
-            except (FileNotFoundError, NotADirectoryError):
+                st = entry.stat()
+            except FileNotFoundError:  # removed while we listed
                 continue
-            with entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        folders.append(entry.path)
-                        continue
-                    try:
-                        st = entry.stat()
-                    except FileNotFoundError:  # removed while we listed
-                        continue
-                    out.append((entry.path, st.st_size, st.st_mtime))
+            out.append((entry.path, st.st_size, st.st_mtime))
         return out
 
     def touch(self, path: str) -> None:
@@ -248,3 +224,23 @@ def _cut_torn_tail_and_read_last_line(fd: int, path: str) -> bytes | None:
     body = tail[:-1]
     start = body.rfind(b"\n")
     return body[start + 1 :] if start >= 0 else body
+
+
+def _files(path: str) -> Iterator[os.DirEntry]:
+    """Every file below `path` (none if it is absent), from directory entries only.
+
+    fsspec's local find stats every file, which made listing the events folder grow with every
+    checkpoint and archive; scandir builds each path in C, twice as fast as os.walk + os.path.join
+    over a 10,000-blob store, and a scan's stat needs no Python join either."""
+    folders = [path]
+    while folders:
+        try:
+            entries = os.scandir(folders.pop())
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        with entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                else:
+                    yield entry
