@@ -288,7 +288,9 @@ class MovieStore:
             log.warning("%s: writing the final cut of %s failed: %s", self.movie_id, manifest.revision, exc)
         try:
             graph = self.manifest_graph(manifest)
-            self.graphs.save(graph)  # the next plan in a fresh process reads it instead of expanding
+            if graph.shape is not None:  # the next plan in a fresh process reads it instead of expanding
+                self.graphs.save(graph)
+                self.graphs.prune(keep=graph.shape)
             refresh_readable(self.fs, graph, manifest)
         except Exception as exc:
             log.warning("%s: refreshing readable copies for %s failed: %s", self.movie_id, manifest.revision, exc)

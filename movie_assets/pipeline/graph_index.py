@@ -9,6 +9,7 @@ read. Deleting `index/` loses nothing but time.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import msgspec
@@ -71,3 +72,17 @@ class DiskGraphIndex:
             return False  # every commit of an unchanged shape lands here: no 3 MB encoding for nothing
         data = _ENCODER.encode(_Stored(FORMAT, graph.topological_order(), list(graph.nodes.values())))
         return self.fs.write_if_absent(self.path(graph.shape), data)
+
+    def prune(self, keep: tuple) -> int:
+        """Delete the stored graphs of every shape but `keep` (the live revision's); how many went.
+
+        Each is a cache of a shape no revision is live at, up to megabytes each: a later plan of that
+        shape expands again, which costs only time."""
+        removed = 0
+        kept = self.path(keep)
+        for rel in self.fs.list(GRAPHS_DIR, ordered=False):
+            if rel != kept and rel.endswith(".msgpack"):
+                with contextlib.suppress(NotFound):  # another commit pruned it first
+                    self.fs.delete(rel)
+                    removed += 1
+        return removed

@@ -125,3 +125,14 @@ def test_an_unreadable_stored_graph_is_ignored_and_expanded_again(film, caplog):
     film.fs.delete(stored)
     _forget()
     assert _comparable(film.plan()) == plan, "the same plan as without any stored graph"
+
+
+def test_a_commit_keeps_only_the_graph_of_its_own_shape(film):
+    [three] = film.fs.list("index/graphs")
+    film.edit({"NumOfSegments": 4})
+    assert film.regenerate(CountingProduce()).committed
+    [four] = film.fs.list("index/graphs")
+    assert four != three, "the new shape's graph replaced the old one"
+    film.edit({"SegmentText[0]": "Same shape, new words."})
+    assert film.regenerate(CountingProduce()).committed
+    assert film.fs.list("index/graphs") == [four]
