@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from movie_assets.pipeline.blueprint import ProducerGraph
+from movie_assets.pipeline.signature import same_recipe
 from movie_assets.store.cache import BoundedCache
 from movie_assets.store.models import Manifest
 
@@ -68,16 +69,8 @@ def _build(graph: ProducerGraph, manifest: Manifest) -> Baseline:
             deps = {k: (input_hashes if inp else artefact_hashes)[ref] for k, inp, ref in node.signature_refs}
         except KeyError:
             deps = None
-        matches = (
-            previous is not None
-            and bool(deps)  # no deps: a pinned record, or a producer without inputs (decided every time)
-            and previous.deps == deps
-            and previous.producer == node.producer
-            and previous.producer_version == node.version
-            and previous.indices == node.indices
-            and previous.outputs.keys() == node.output_ids
-        )
-        if not matches:
+        # no deps (a pinned record, or a producer without inputs) never matches: decided every time
+        if not (same_recipe(previous, node, deps) and previous.outputs.keys() == node.output_ids):
             unmatched.add(job_id)
     return Baseline(frozenset(unmatched), artefact_hashes, jobs_by_blob, readers, dependents)
 

@@ -105,16 +105,8 @@ def decide(
     if take is None:
         take = getattr(job, "take", 0)
     version = version_of(job)
-    if (
-        previous is not None
-        and take == 0
-        and previous_take == 0  # the record's signature was made without a take (unknown: hash again)
-        and deps  # a pinned record has no deps and a pin's hash: never take it for the producer's
-        and previous.deps == deps
-        and previous.producer == job.producer
-        and previous.producer_version == version
-        and previous.indices == job.indices
-    ):
+    # previous_take == 0: the record's signature was made without a take (unknown: hash again)
+    if take == 0 and previous_take == 0 and same_recipe(previous, job, deps):
         # everything the hash covers is what the manifest hashed: reuse its signature (an edit of one
         # segment leaves 10,000 others to check, and hashing each again was most of planning them)
         signature = previous.inputs_hash
@@ -130,6 +122,19 @@ def decide(
     if reused is not None and blob_exists is not None and not all(blob_exists(b.hash) for b in reused.values()):
         reused, source = None, None
     return Decision(signature, deps, reused, source)
+
+
+def same_recipe(previous: JobRecord | None, job: ProducerNode | JobDescriptor, deps: dict[str, str] | None) -> bool:
+    """True when the record was made from exactly what this job hashes (producer, version, indices and
+    dependency hashes), so its signature is the job's without hashing again (the take aside)."""
+    return (
+        previous is not None
+        and bool(deps)  # a pinned record has no deps and a pin's hash: never take it for the producer's
+        and previous.deps == deps
+        and previous.producer == job.producer
+        and previous.producer_version == version_of(job)
+        and previous.indices == job.indices
+    )
 
 
 def pinned_record(job: ProducerNode | JobDescriptor, outputs: dict[str, BlobRef]) -> JobRecord:

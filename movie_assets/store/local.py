@@ -36,16 +36,11 @@ class LocalBackend(FsspecBackend):
         # the root is created by the first write, never by a read (a mistyped --root leaves no folder)
 
     def read(self, path: str) -> bytes:
-        # straight to the OS: fsspec's opener costs more than reading a small blob itself
-        try:
-            with open(path, "rb") as handle:
-                return handle.read()
-        except (FileNotFoundError, NotADirectoryError):
-            raise NotFound(path) from None
-        except IsADirectoryError:
-            raise NotFound(f"{path} is a directory") from None
+        with self.open_read(path) as handle:
+            return handle.read()
 
     def open_read(self, path: str) -> BinaryIO:
+        # straight to the OS: fsspec's opener costs more than reading a small blob itself
         try:
             return open(path, "rb")  # noqa: SIM115 - the caller closes it
         except (FileNotFoundError, NotADirectoryError):
