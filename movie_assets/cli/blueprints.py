@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from movie_assets.cli.common import (
     blueprints_app,
     console,
     existing_movie,
     handle_errors,
+    new_table,
     settings,
 )
 from movie_assets.errors import InvalidValue
@@ -27,7 +27,7 @@ def blueprints_list() -> None:
     """List the shipped blueprints and the ones registered under the storage root."""
     from movie_assets.pipeline.blueprint.load import builtin_blueprints, resolve_blueprint
 
-    table = Table("name", "source", "version", "producers", "description")
+    table = new_table("name", "source", "version", "producers", "description")
     registered = settings().storage().registered_blueprints()
     for name, source in [*((n, "shipped") for n in builtin_blueprints()), *((n, "registered") for n in registered)]:
         bp = resolve_blueprint(name, registered)
@@ -45,11 +45,11 @@ def blueprints_describe(
 
     bp = resolve_blueprint(name, settings().storage().registered_blueprints())
     console.print(f"[bold]{bp.meta.id}[/bold] v{bp.meta.version}: {bp.meta.name}")
-    inputs = Table("input", "type", "loop", "default / required")
+    inputs = new_table("input", "type", "loop", "default / required")
     for key, spec in bp.inputs.items():
         inputs.add_row(key, spec.type, spec.loop or "", "required" if spec.required else repr(spec.default))
     console.print(inputs)
-    producers = Table("producer", "version", "loops", "inputs", "outputs")
+    producers = new_table("producer", "version", "loops", "inputs", "outputs")
     for key, spec in bp.producers.items():
         producers.add_row(
             key,

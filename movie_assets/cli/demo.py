@@ -6,13 +6,13 @@ import os
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from movie_assets.cli.common import (
     app,
     console,
     handle_errors,
     movie_store,
+    new_table,
     settings,
 )
 from movie_assets.cli.movies import _regenerate
@@ -56,7 +56,7 @@ def providers(
 
     found = discover_providers()
     configured = credentials_from(os.environ, found)
-    table = Table("provider", "producers", "credentials", "status")
+    table = new_table("provider", "producers", "credentials", "status")
     table.add_row("offline", ", ".join(OFFLINE_PRODUCERS), "none", "[green]ready[/green]")
     failed = []
     for name, provider in sorted(found.items()):

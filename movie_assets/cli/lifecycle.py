@@ -6,8 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from movie_assets.cli.common import (
     app,
@@ -15,6 +13,7 @@ from movie_assets.cli.common import (
     err,
     existing_movie,
     handle_errors,
+    new_table,
     parse_duration,
     storage,
 )
@@ -51,7 +50,7 @@ def history(movie: str = typer.Argument(..., help="The movie.")) -> None:
     from movie_assets.lifecycle.metrics import load_metrics
 
     store = existing_movie(movie)
-    table = Table("revision", "parent", "created", "artefacts", "jobs run", "retries", "cost", "seconds", "")
+    table = new_table("revision", "parent", "created", "artefacts", "jobs run", "retries", "cost", "seconds", "")
     for item in history_of(store.fs):
         m = load_metrics(store.fs, item.revision)
         table.add_row(
@@ -116,6 +115,8 @@ def verify(
     offline: bool = typer.Option(False, "--offline", help="With --repair: remake offline what needs a provider."),
 ) -> None:
     """Check every manifest, every referenced blob (re-hashed), current.json and the logs."""
+    from rich.text import Text
+
     from movie_assets.lifecycle.history import verify as verify_movie
 
     store = existing_movie(movie)
@@ -131,6 +132,8 @@ def verify(
 
 
 def _repair(store: MovieStore, offline: bool) -> None:
+    from rich.text import Text
+
     from movie_assets.lifecycle.repair import QUARANTINE
     from movie_assets.lifecycle.repair import repair as repair_movie
 
@@ -153,6 +156,8 @@ def migrate(
     movie: str = typer.Argument(..., help="Id of the movie to create from it."),
 ) -> None:
     """Import a legacy movie (one folder per revision) as blobs and manifests; safe to re-run."""
+    from rich.text import Text
+
     from movie_assets.lifecycle.migrate import Migrator
 
     report = Migrator(storage().movie(movie)).migrate(legacy_dir)

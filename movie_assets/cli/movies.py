@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from movie_assets.cli.common import (
     app,
@@ -19,6 +17,7 @@ from movie_assets.cli.common import (
     err,
     handle_errors,
     movie_store,
+    new_table,
     parse_assignments,
     read_yaml,
     settings,
@@ -84,7 +83,7 @@ def print_plan(plan: ExecutionPlan, estimate: CostEstimate | None = None, everyt
     short = not everything and len(rows) > SUMMARY_ROWS
     if short:
         _print_plan_summary(plan)
-    table = Table("layer", "job", "direct", "est. USD", "why dirty")
+    table = new_table("layer", "job", "direct", "est. USD", "why dirty")
     for number, job in rows[:SUMMARY_ROWS] if short else rows:
         usd = estimate.per_job.get(job.job_id) if estimate else None
         price = "?" if usd is None else f"{usd:.4f}"
@@ -100,13 +99,13 @@ def print_plan(plan: ExecutionPlan, estimate: CostEstimate | None = None, everyt
 
 def _print_plan_summary(plan: ExecutionPlan) -> None:
     by_producer = Counter(job.producer for job in plan.jobs)
-    layers = Table("layer", "jobs", "producers")
+    layers = new_table("layer", "jobs", "producers")
     for number, layer in enumerate(plan.layers, start=1):
         producers = Counter(job.producer for job in layer)
         layers.add_row(str(number), str(len(layer)), ", ".join(f"{p} ×{n}" for p, n in producers.most_common()))
     console.print(layers)
     reasons = Counter(_reason_kind(reason) for job in plan.jobs for reason in job.reasons)
-    why = Table("why dirty", "jobs")
+    why = new_table("why dirty", "jobs")
     for reason, count in reasons.most_common(10):
         why.add_row(reason, str(count))
     console.print(why)
@@ -194,11 +193,13 @@ def _regenerate(
     budget: Budget | None = None,
     up_to_layer: int | None = None,
 ):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from movie_assets.producers.registry import describe_missing, registry_from_environ
 
     registry = registry_from_environ(os.environ, offline)  # the CLI is where credentials are read
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console.real
     ) as progress:
         task = progress.add_task("planning", total=None)
 
@@ -261,7 +262,7 @@ def status(movie: str = typer.Argument(..., help="The movie.")) -> None:
             f"{manifest.revision} took {metrics.attempts} producer runs ({metrics.retries} retries, "
             f"{metrics.reused} reused), cost {metrics.cost:.4f}, {metrics.duration_s:.2f}s of producer time"
         )
-        table = Table("producer", "runs", "failed", "cost", "seconds")
+        table = new_table("producer", "runs", "failed", "cost", "seconds")
         for name, pm in sorted(metrics.producers.items()):
             table.add_row(name, str(pm.attempts), str(pm.failed), f"{pm.cost:.4f}", f"{pm.duration_s:.2f}")
         console.print(table)
@@ -279,11 +280,11 @@ def show(
     store = movie_store(movie)
     manifest = store.manifests.load(RevisionId(revision)) if revision else store.current()[0]
     console.print(f"[bold]{movie}[/bold] {manifest.revision} (parent {manifest.parent}) {manifest.created_at}")
-    inputs = Table("input", "value")
+    inputs = new_table("input", "value")
     for key, entry in manifest.inputs.items():
         inputs.add_row(key, repr(entry.value)[:80])
     console.print(inputs)
-    artefacts = Table("artefact", "mime", "size", "blob")
+    artefacts = new_table("artefact", "mime", "size", "blob")
     for key, entry in manifest.artefacts.items():
         artefacts.add_row(key, entry.blob.mime_type, str(entry.blob.size), entry.blob.hash[:12])
     console.print(artefacts)
