@@ -21,6 +21,7 @@ from movie_assets.pipeline.blueprint.inputs import check_loop_indices, loop_coun
 from movie_assets.pipeline.blueprint.load import load_blueprint
 from movie_assets.pipeline.blueprint.schema import TIMELINE_MIME, Blueprint
 from movie_assets.pipeline.graph_index import DiskGraphIndex
+from movie_assets.pipeline.incremental import unmatched_jobs
 from movie_assets.pipeline.models import ExecutionPlan, JobResult, OutputSpec, RunResult
 from movie_assets.pipeline.planner import Planner, effective_inputs
 from movie_assets.pipeline.plans import PlanStore
@@ -262,10 +263,12 @@ class MovieStore:
         pointer = publish(self.manifests, self.blobs, manifest, run.plan.manifest_base_hash, known)
         if pointer.revision != manifest.revision:  # published under the next free number
             manifest = manifest.model_copy(update={"revision": pointer.revision})
-        self.after_commit(manifest, run.plan.revision)
+        self.after_commit(manifest, run.plan.revision, pointer.hash)
         return pointer
 
-    def after_commit(self, manifest: Manifest, run_revision: str | None = None) -> None:
+    def after_commit(
+        self, manifest: Manifest, run_revision: str | None = None, manifest_hash: str | None = None
+    ) -> None:
         """Housekeeping once a revision is live: metrics, log rotation, readable copies, checkpoints when due.
 
         None of it affects what is published, so a failure is only logged (the next commit's rotation
@@ -288,9 +291,11 @@ class MovieStore:
             log.warning("%s: writing the final cut of %s failed: %s", self.movie_id, manifest.revision, exc)
         try:
             graph = self.manifest_graph(manifest)
-            if graph.shape is not None:  # the next plan in a fresh process reads it instead of expanding
+            if graph.shape is not None:  # the next plan in a fresh process reads these instead of computing them
                 self.graphs.save(graph)
-                self.graphs.prune(keep=graph.shape)
+                if manifest_hash is not None:
+                    self.graphs.save_unmatched(manifest_hash, graph.shape, unmatched_jobs(graph, manifest))
+                self.graphs.prune(keep=graph.shape, keep_manifest=manifest_hash)
             refresh_readable(self.fs, graph, manifest)
         except Exception as exc:
             log.warning("%s: refreshing readable copies for %s failed: %s", self.movie_id, manifest.revision, exc)

@@ -1,10 +1,14 @@
-"""Expanded graphs kept on disk (`index/graphs/<shape>.msgpack`), so a fresh process does not expand again.
+"""Expanded graphs kept on disk (`index/graphs/<shape>.msgpack`), so a fresh process does not expand again,
+and the live manifest's baseline (`index/baselines/<manifest hash>-<format>.msgpack`), so it does not compare
+every job with the manifest again (see incremental.py).
 
 Expanding a 10,000-job blueprint costs about a third of a second; decoding the stored graph with msgspec
-a fraction of that. The file is derived data, named by the hash of everything expansion depends on
-(the blueprint, the loop counts, the model picks, which inputs exist: see expand_graph), written
-create-only when a revision of that shape is committed, and ignored with a warning when it cannot be
-read. Deleting `index/` loses nothing but time.
+a fraction of that. Noting which jobs a manifest records as the graph describes them costs a fifth of a
+second at that size; the answer is usually an empty list. Both files are derived data: a graph is named
+by the hash of everything expansion depends on (the blueprint, the loop counts, the model picks, which
+inputs exist: see expand_graph), a baseline by the manifest's hash and holding its graph's shape. Each
+is written create-only when a revision is committed, and ignored with a warning when it cannot be read.
+Deleting `index/` loses nothing but time.
 """
 
 from __future__ import annotations
@@ -15,23 +19,33 @@ import logging
 import msgspec
 
 from movie_assets.errors import NotFound, StorageError
-from movie_assets.pipeline.blueprint.graph import ProducerGraph, ProducerNode
+from movie_assets.pipeline.blueprint.graph import Expansion, ProducerGraph, ProducerNode
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.storage import MovieFS
 
 log = logging.getLogger(__name__)
 
 GRAPHS_DIR = "index/graphs"
-FORMAT = 1  # bump whenever expansion changes what a node holds: older files are then never read
+BASELINES_DIR = "index/baselines"
+FORMAT = 2  # bump whenever expansion changes what a file holds: older files are then never read
 
 
 class _Stored(msgspec.Struct):
     format: int
     order: list[str]
     nodes: list[ProducerNode]
+    readers: dict[str, list[str]]
+    dependents: dict[str, list[str]]
+
+
+class _StoredBaseline(msgspec.Struct):
+    format: int
+    shape: str  # shape_digest of the graph it was noted against
+    unmatched: list[str]
 
 
 _DECODER = msgspec.msgpack.Decoder(_Stored)
+_BASELINE_DECODER = msgspec.msgpack.Decoder(_StoredBaseline)
 _ENCODER = msgspec.msgpack.Encoder()
 
 
@@ -50,39 +64,63 @@ class DiskGraphIndex:
     def path(self, shape: tuple) -> str:
         return f"{GRAPHS_DIR}/{shape_digest(shape)}.msgpack"
 
-    def load(self, shape: tuple) -> tuple[dict[str, ProducerNode], list[str]] | None:
+    def load(self, shape: tuple) -> Expansion | None:
         """The stored graph of this shape, or None (absent, unreadable, or written by another format)."""
-        rel = self.path(shape)
-        try:
-            stored = _DECODER.decode(self.fs.read(rel))
-        except NotFound:
-            return None
-        except (StorageError, msgspec.DecodeError, msgspec.ValidationError) as exc:
-            log.warning("%s/%s: ignoring the stored graph (%s); expanding instead", self.fs.movie_id, rel, exc)
+        stored = self._read(self.path(shape), _DECODER, "graph")
+        if stored is None:
             return None
         nodes = {node.job_id: node for node in stored.nodes}
         if stored.format != FORMAT or len(nodes) != len(stored.order) or set(nodes) != set(stored.order):
-            log.warning("%s/%s: ignoring a stored graph that does not hold together", self.fs.movie_id, rel)
+            log.warning(
+                "%s/%s: ignoring a stored graph that does not hold together", self.fs.movie_id, self.path(shape)
+            )
             return None
-        return nodes, stored.order
+        return Expansion(nodes, stored.order, stored.readers, stored.dependents)
 
     def save(self, graph: ProducerGraph) -> bool:
         """Store the graph once per shape (create-only); False when it was there already."""
         if graph.shape is None or self.fs.exists(self.path(graph.shape)):
             return False  # every commit of an unchanged shape lands here: no 3 MB encoding for nothing
-        data = _ENCODER.encode(_Stored(FORMAT, graph.topological_order(), list(graph.nodes.values())))
-        return self.fs.write_if_absent(self.path(graph.shape), data)
+        readers, dependents = graph.links()
+        stored = _Stored(FORMAT, graph.topological_order(), list(graph.nodes.values()), readers, dependents)
+        return self.fs.write_if_absent(self.path(graph.shape), _ENCODER.encode(stored))
 
-    def prune(self, keep: tuple) -> int:
-        """Delete the stored graphs of every shape but `keep` (the live revision's); how many went.
+    def baseline_path(self, manifest_hash: str) -> str:
+        return f"{BASELINES_DIR}/{manifest_hash}-{FORMAT}.msgpack"  # the format in the name: files are create-only
 
-        Each is a cache of a shape no revision is live at, up to megabytes each: a later plan of that
+    def load_unmatched(self, manifest_hash: str, shape: tuple) -> frozenset[str] | None:
+        """The jobs this manifest does not record as this graph shape describes them, if noted before."""
+        stored = self._read(self.baseline_path(manifest_hash), _BASELINE_DECODER, "baseline")
+        if stored is None or stored.format != FORMAT or stored.shape != shape_digest(shape):
+            return None  # noted against another shape (say, the blueprint was applied since): note again
+        return frozenset(stored.unmatched)
+
+    def save_unmatched(self, manifest_hash: str, shape: tuple, unmatched: frozenset[str]) -> bool:
+        """Note a manifest's unmatched jobs (create-only: a manifest's hash names its content)."""
+        stored = _StoredBaseline(FORMAT, shape_digest(shape), sorted(unmatched))
+        return self.fs.write_if_absent(self.baseline_path(manifest_hash), _ENCODER.encode(stored))
+
+    def _read(self, rel: str, decoder: msgspec.msgpack.Decoder, what: str):
+        try:
+            return decoder.decode(self.fs.read(rel))
+        except NotFound:
+            return None
+        except (StorageError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+            log.warning("%s/%s: ignoring the stored %s (%s); computing it instead", self.fs.movie_id, rel, what, exc)
+            return None
+
+    def prune(self, keep: tuple, keep_manifest: str | None = None) -> int:
+        """Delete the stored graphs of every shape but `keep` (the live revision's), and the baselines of
+        every manifest but `keep_manifest`; how many went.
+
+        Each is a cache of something no revision is live at, up to megabytes each: a later plan of that
         shape expands again, which costs only time."""
         removed = 0
-        kept = self.path(keep)
-        for rel in self.fs.list(GRAPHS_DIR, ordered=False):
-            if rel != kept and rel.endswith(".msgpack"):
-                with contextlib.suppress(NotFound):  # another commit pruned it first
-                    self.fs.delete(rel)
-                    removed += 1
+        kept = {self.path(keep), self.baseline_path(keep_manifest or "")}
+        for folder in (GRAPHS_DIR, BASELINES_DIR):
+            for rel in self.fs.list(folder, ordered=False):
+                if rel not in kept and rel.endswith(".msgpack"):
+                    with contextlib.suppress(NotFound):  # another commit pruned it first
+                        self.fs.delete(rel)
+                        removed += 1
         return removed

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from movie_assets.pipeline.blueprint import ProducerGraph
+from movie_assets.pipeline.blueprint.graph import GraphIndex
 from movie_assets.pipeline.signature import same_recipe
 from movie_assets.store.cache import BoundedCache
 from movie_assets.store.models import Manifest
@@ -31,39 +33,48 @@ class Baseline:
     dependents: dict[str, list[str]]  # job -> jobs reading its outputs
 
 
+class PlanIndex(GraphIndex, Protocol):
+    """Where graphs and a manifest's unmatched jobs are kept beyond this process (a movie's `index/`)."""
+
+    def load_unmatched(self, manifest_hash: str, shape: tuple) -> frozenset[str] | None: ...
+
+
 _BASELINES: BoundedCache[Baseline] = BoundedCache(8)
 
 
-def baseline(graph: ProducerGraph, manifest: Manifest, manifest_hash: str | None) -> Baseline | None:
+def baseline(
+    graph: ProducerGraph, manifest: Manifest, manifest_hash: str | None, index: PlanIndex | None = None
+) -> Baseline | None:
     """The manifest's baseline for this graph, or None when a full pass is the cheaper choice: the shape
-    is new to this process (a one-off plan would pay for the baseline and the pass) or nothing is live."""
+    is new to this process (a one-off plan would pay for the baseline and the pass) or nothing is live.
+    `index` may know the unmatched jobs already (the commit that made the manifest noted them)."""
     if manifest_hash is None or graph.shape is None or not graph.seen_before:
         return None
     key = (manifest_hash, graph.shape)
     found = _BASELINES.get(key)
     if found is None:
-        found = _build(graph, manifest)
+        known = index.load_unmatched(manifest_hash, graph.shape) if index is not None else None
+        artefact_hashes: dict[str, str] = {}
+        jobs_by_blob: dict[str, list[str]] = {}
+        for job_id, record in manifest.jobs.items():
+            for artefact_id, blob in record.outputs.items():
+                artefact_hashes[artefact_id] = blob.hash
+                jobs_by_blob.setdefault(blob.hash, []).append(job_id)
+        unmatched = known if known is not None else unmatched_jobs(graph, manifest, artefact_hashes)
+        found = Baseline(unmatched, artefact_hashes, jobs_by_blob, *graph.links())
         _BASELINES.put(key, found)
     return found
 
 
-def _build(graph: ProducerGraph, manifest: Manifest) -> Baseline:
-    artefact_hashes: dict[str, str] = {}
-    jobs_by_blob: dict[str, list[str]] = {}
-    for job_id, record in manifest.jobs.items():
-        for artefact_id, blob in record.outputs.items():
-            artefact_hashes[artefact_id] = blob.hash
-            jobs_by_blob.setdefault(blob.hash, []).append(job_id)
+def unmatched_jobs(
+    graph: ProducerGraph, manifest: Manifest, artefact_hashes: dict[str, str] | None = None
+) -> frozenset[str]:
+    """Jobs whose manifest record is not what the graph and the manifest's own values give."""
+    if artefact_hashes is None:
+        artefact_hashes = {a: b.hash for record in manifest.jobs.values() for a, b in record.outputs.items()}
     input_hashes = {k: e.hash for k, e in manifest.inputs.items()}
     unmatched: set[str] = set()
-    readers: dict[str, list[str]] = {}
-    dependents: dict[str, list[str]] = {}
     for job_id, node in graph.nodes.items():
-        for up in node.upstream_jobs:
-            dependents.setdefault(up, []).append(job_id)
-        for _key, is_input, ref in node.signature_refs:
-            if is_input:
-                readers.setdefault(ref, []).append(job_id)
         previous = manifest.jobs.get(job_id)
         try:
             deps = {k: (input_hashes if inp else artefact_hashes)[ref] for k, inp, ref in node.signature_refs}
@@ -72,7 +83,7 @@ def _build(graph: ProducerGraph, manifest: Manifest) -> Baseline:
         # no deps (a pinned record, or a producer without inputs) never matches: decided every time
         if not (same_recipe(previous, node, deps) and previous.outputs.keys() == node.output_ids):
             unmatched.add(job_id)
-    return Baseline(frozenset(unmatched), artefact_hashes, jobs_by_blob, readers, dependents)
+    return frozenset(unmatched)
 
 
 def jobs_to_decide(

@@ -9,8 +9,7 @@ from typing import Any
 
 from movie_assets.pipeline.blueprint import Blueprint, ProducerNode, expand_graph, kahn_layers
 from movie_assets.pipeline.blueprint import normalise_edits as _normalise
-from movie_assets.pipeline.blueprint.graph import GraphIndex
-from movie_assets.pipeline.incremental import baseline, jobs_to_decide
+from movie_assets.pipeline.incremental import PlanIndex, baseline, jobs_to_decide
 from movie_assets.pipeline.models import ExecutionPlan, JobDescriptor
 from movie_assets.pipeline.signature import Decision, SucceededIndex, decide, job_record, pinned_record
 from movie_assets.pipeline.steering import Steering, is_steering
@@ -77,11 +76,11 @@ class Planner:
         pending_edits: Mapping[str, Any] | None = None,
         succeeded: SucceededIndex | None = None,
         blob_exists: Callable[[str], bool] | None = None,
-        graph_index: GraphIndex | None = None,
+        graph_index: PlanIndex | None = None,
     ) -> ExecutionPlan:
         """The next revision's plan. With `blob_exists`, a job whose recorded outputs are gone from the
         store (deleted, or quarantined as corrupt) is dirty and reruns, with the jobs that read it.
-        `graph_index` keeps expanded graphs beyond this process (see graph_index.py)."""
+        `graph_index` keeps expanded graphs and baselines beyond this process (see graph_index.py)."""
         raw, cursor = effective_inputs(blueprint, manifest, event_log, pending_edits)
         graph = expand_graph(blueprint, raw, graph_index)
         if succeeded is None:
@@ -104,7 +103,7 @@ class Planner:
         steering = Steering.of(raw)
         before = Steering.of({k: e.value for k, e in manifest.inputs.items() if is_steering(k)})  # the base's takes
         order = graph.topological_order()
-        base = baseline(graph, manifest, manifest_hash)
+        base = baseline(graph, manifest, manifest_hash, graph_index)
         if base is not None:  # decide only what the edit can reach; the rest is carried as the full pass would
             visit = jobs_to_decide(base, changed_inputs, _steered(steering, before), blob_exists)
             artefact_hashes = dict(base.artefact_hashes)

@@ -8,6 +8,7 @@ from movie_assets.movie import MovieStore
 from movie_assets.pipeline import incremental
 from movie_assets.pipeline.blueprint import graph as graph_module
 from movie_assets.pipeline.blueprint.load import load_builtin
+from movie_assets.pipeline.planner import Planner
 from movie_assets.store.blobs import blob_path
 from movie_assets.store.manifests import ManifestService
 
@@ -24,11 +25,34 @@ def _comparable(plan) -> dict:
     return plan.model_dump(mode="json", exclude={"created_at"})
 
 
-def _both(store: MovieStore) -> tuple[dict, dict]:
+def _full_pass(store: MovieStore) -> dict:
+    """A plan that decides every job: a graph expanded afresh, no index, no baseline."""
     _forget()
-    full = store.plan()
-    assert incremental.baseline(store.graph()[0], *_live(store)) is not None, "the second plan takes the short path"
-    return _comparable(full), _comparable(store.plan())
+    manifest, digest = store.current()
+    present = store.blobs.present()
+    plan = Planner().compute_plan(
+        store.movie_id,
+        manifest,
+        digest,
+        store.events,
+        store.blueprint(),
+        succeeded=store.succeeded_index(present.__contains__),
+        blob_exists=present.__contains__,
+    )
+    return _comparable(plan)
+
+
+def _both(store: MovieStore) -> tuple[dict, dict]:
+    """The full pass, and the short path as a new process takes it (graph and baseline from the index,
+    when the last commit stored them) and as a long-lived one does (baseline noted in memory)."""
+    full = _full_pass(store)
+    _forget()
+    from_index = _comparable(store.plan())
+    assert incremental.baseline(store.graph()[0], *_live(store)) is not None, "the plan took the short path"
+    incremental._BASELINES.clear()
+    noted = _comparable(store.plan())
+    assert from_index == noted, "the stored baseline and a freshly noted one plan alike"
+    return full, noted
 
 
 def _live(store: MovieStore):
@@ -136,3 +160,43 @@ def test_a_commit_keeps_only_the_graph_of_its_own_shape(film):
     film.edit({"SegmentText[0]": "Same shape, new words."})
     assert film.regenerate(CountingProduce()).committed
     assert film.fs.list("index/graphs") == [four]
+
+
+def test_a_commit_notes_its_baseline_and_a_fresh_process_plans_from_it_without_comparing_every_job(film, monkeypatch):
+    _, digest = film.current()
+    assert film.fs.list("index/baselines") == [film.graphs.baseline_path(digest)]
+    film.edit({"SegmentText[0]": "Changed."})
+    expected = _full_pass(film)
+    _forget()
+
+    def no_comparison(*args, **kwargs):
+        raise AssertionError("the stored baseline should have been read")
+
+    monkeypatch.setattr(incremental, "unmatched_jobs", no_comparison)
+    assert _comparable(film.plan()) == expected
+
+
+def test_a_baseline_noted_against_another_shape_or_unreadable_is_noted_again(film, caplog):
+    film.edit({"SegmentText[0]": "Changed."})
+    expected = _full_pass(film)
+    manifest, digest = film.current()
+    rel = film.graphs.baseline_path(digest)
+    film.fs.delete(rel)
+    film.graphs.save_unmatched(digest, ("another", (), (), frozenset()), frozenset())
+    _forget()
+    assert _comparable(film.plan()) == expected
+    film.fs.write_atomic(rel, b"\x93 not a baseline")
+    _forget()
+    with caplog.at_level("WARNING"):
+        assert _comparable(film.plan()) == expected
+    assert "ignoring the stored baseline" in caplog.text
+
+
+def test_a_commit_notes_what_its_manifest_does_not_match_and_keeps_only_the_live_baseline(film):
+    film.override("segment-0002/script/text", b"My own words.")  # a pinned record never matches a recipe
+    assert film.regenerate(CountingProduce()).committed
+    manifest, digest = film.current()
+    graph = film.manifest_graph(manifest)
+    noted = film.graphs.load_unmatched(digest, graph.shape)
+    assert noted == incremental.unmatched_jobs(graph, manifest) and "segment-0002/script" in noted
+    assert film.fs.list("index/baselines") == [film.graphs.baseline_path(digest)]

@@ -79,6 +79,31 @@ class ProducerNode:
 
 
 @dataclass
+class Expansion:
+    """What one graph shape expands to, shared by every graph of that shape (nodes are never mutated)."""
+
+    nodes: dict[str, ProducerNode]
+    order: list[str]  # job ids, dependencies first
+    readers: dict[str, list[str]] | None = None  # input key -> jobs reading it
+    dependents: dict[str, list[str]] | None = None  # job -> jobs reading its outputs
+
+    def links(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """(readers, dependents), computed on first use."""
+        if self.readers is None or self.dependents is None:
+            readers: dict[str, list[str]] = {}
+            dependents: dict[str, list[str]] = {}
+            for job_id in self.order:
+                node = self.nodes[job_id]
+                for up in node.upstream_jobs:
+                    dependents.setdefault(up, []).append(job_id)
+                for _key, is_input, ref in node.signature_refs:
+                    if is_input:
+                        readers.setdefault(ref, []).append(job_id)
+            self.readers, self.dependents = readers, dependents
+        return self.readers, self.dependents
+
+
+@dataclass
 class ProducerGraph:
     """Producer jobs after loop expansion, keyed by job id, plus the resolved inputs."""
 
@@ -88,6 +113,7 @@ class ProducerGraph:
     _order: list[str] | None = field(default=None, repr=False, compare=False)
     shape: tuple | None = field(default=None, repr=False, compare=False)  # what the expansion depended on
     seen_before: bool = field(default=False, repr=False, compare=False)  # this process expanded the shape before
+    expansion: Expansion | None = field(default=None, repr=False, compare=False)  # shared by graphs of the shape
 
     def topological_order(self) -> list[str]:
         """Job ids, dependencies first (Kahn); CycleError naming the nodes left if there is a cycle.
@@ -98,19 +124,11 @@ class ProducerGraph:
             self._order = [j for layer in layers for j in layer]
         return self._order
 
-    def downstream(self, job_ids: set[str]) -> set[str]:
-        """The given jobs and everything that depends on them."""
-        dependents: dict[str, set[str]] = {j: set() for j in self.nodes}
-        for job_id, node in self.nodes.items():
-            for up in node.upstream_jobs:
-                dependents.setdefault(up, set()).add(job_id)
-        out, todo = set(job_ids), list(job_ids)
-        while todo:
-            for nxt in dependents.get(todo.pop(), ()):
-                if nxt not in out:
-                    out.add(nxt)
-                    todo.append(nxt)
-        return out
+    def links(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """(input key -> jobs reading it, job -> jobs reading its outputs), once per shape."""
+        if self.expansion is None or self.expansion.nodes is not self.nodes:
+            self.expansion = Expansion(self.nodes, self.topological_order())
+        return self.expansion.links()
 
 
 def kahn_layers(deps: Mapping[str, set[str]]) -> list[list[str]]:
@@ -146,13 +164,13 @@ def kahn_layers(deps: Mapping[str, set[str]]) -> list[list[str]]:
 class GraphIndex(Protocol):
     """Somewhere expanded graphs are kept beyond this process (a movie's `index/graphs/`)."""
 
-    def load(self, shape: tuple) -> tuple[dict[str, ProducerNode], list[str]] | None: ...
+    def load(self, shape: tuple) -> Expansion | None: ...
 
 
 # Expanded graphs by shape: nodes depend on the blueprint, the loop counts, the model picks and which
 # inputs exist, never on input values, so an edit of a value (the usual edit) reuses the expansion.
 # Nodes are never mutated once built, so graphs of one shape share them.
-_EXPANDED: BoundedCache[tuple[dict[str, ProducerNode], list[str]]] = BoundedCache(8)
+_EXPANDED: BoundedCache[Expansion] = BoundedCache(8)
 
 
 def expand_graph(bp: Blueprint, inputs: Mapping[str, Any], index: GraphIndex | None = None) -> ProducerGraph:
@@ -166,16 +184,15 @@ def expand_graph(bp: Blueprint, inputs: Mapping[str, Any], index: GraphIndex | N
     if cached is None and index is not None and (cached := index.load(shape)) is not None:
         _EXPANDED.put(shape, cached)
     if cached is not None:
-        return ProducerGraph(
-            blueprint=bp, inputs=resolved, nodes=cached[0], _order=cached[1], shape=shape, seen_before=True
-        )
+        return ProducerGraph(bp, resolved, cached.nodes, cached.order, shape=shape, seen_before=True, expansion=cached)
     graph = ProducerGraph(blueprint=bp, inputs=resolved, shape=shape)
     for name, spec in bp.producers.items():
         for combo in itertools.product(*[range(expander.counts[loop]) for loop in spec.loops]):
             node = expander.node(name, dict(zip(spec.loops, combo, strict=True)))
             graph.nodes[node.job_id] = node
     order = graph.topological_order()  # a cycle in the expanded graph is an error here, never later
-    _EXPANDED.put(shape, (graph.nodes, order))
+    graph.expansion = Expansion(graph.nodes, order)
+    _EXPANDED.put(shape, graph.expansion)
     return graph
 
 
