@@ -44,7 +44,8 @@ def test_help_loads_neither_the_store_nor_the_pipeline_nor_rich():
 
 
 def test_a_no_op_regenerate_loads_no_media_library(local_storage, tmp_path):
-    """Planning needs no producer: the offline producers (PIL, numpy, imageio) load only to run a job."""
+    """Planning needs no producer: the offline producers (PIL, numpy, imageio) load only to run a job;
+    and a local root goes straight to the OS, without fsspec."""
     from movie_assets.movie import MovieStore
     from movie_assets.pipeline.blueprint.load import load_builtin
 
@@ -58,7 +59,7 @@ def test_a_no_op_regenerate_loads_no_media_library(local_storage, tmp_path):
         "from movie_assets.cli import app\n"
         f"sys.argv = ['movie-assets', '--root', {local_storage.root!r}, 'regenerate', 'film', '--yes']\n"
         "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        f"print('LOADED', ' '.join(m for m in {('numpy', 'PIL', 'imageio')!r} if m in sys.modules))\n"
+        f"print('LOADED', ' '.join(m for m in {('numpy', 'PIL', 'imageio', 'fsspec')!r} if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert "up to date" in out

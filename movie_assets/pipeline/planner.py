@@ -21,7 +21,9 @@ from movie_assets.store.models import InputEntry, JobRecord, Manifest, RevisionI
 def descriptor(
     node: ProducerNode, reasons: list[str], direct: bool, planned_hash: str | None, take: int = 0
 ) -> JobDescriptor:
-    return JobDescriptor(
+    """The job's descriptor. Built without validation: every field comes from a node that expansion
+    built from a validated blueprint (validating 10,000 descriptors was a seventh of a full plan)."""
+    return JobDescriptor.model_construct(
         job_id=node.job_id,
         path=node.path,
         producer=node.producer,
@@ -172,7 +174,7 @@ def _entry(value: Any, before: InputEntry | None) -> InputEntry:
     equal, because 1 == 1.0 == True in Python but not in JSON."""
     if before is not None and type(before.value) is type(value) and type(value) in _PLAIN and before.value == value:
         return before
-    return InputEntry(value=value, hash=json_hash(value))
+    return InputEntry.model_construct(value=value, hash=json_hash(value))  # the hash is ours, the value validated
 
 
 _PLAIN = (str, int, bool, type(None))

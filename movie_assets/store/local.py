@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import logging
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
-
-import fsspec
 
 from movie_assets.errors import CasConflict, NotFound
 from movie_assets.store.base import Change, Check, FsspecBackend
 
 if TYPE_CHECKING:
+    import fsspec
+
     from movie_assets.store.config import StorageConfig
 
 try:  # flock exists on every POSIX system; the local driver needs it for cross-process safety
@@ -30,10 +32,17 @@ class LocalBackend(FsspecBackend):
     """Local disk: temp file + rename for atomic writes, hard links for create-only, flock for exclusion."""
 
     def __init__(self, config: StorageConfig) -> None:
-        self.fs = fsspec.filesystem("file")
         self.root = os.path.abspath(os.path.expanduser(config.root)).rstrip("/")
         self.fsync = bool(config.options.get("fsync", False))
         # the root is created by the first write, never by a read (a mistyped --root leaves no folder)
+
+    @functools.cached_property
+    def fs(self) -> fsspec.AbstractFileSystem:  # type: ignore[override]
+        """fsspec's local filesystem, for callers that want one: every operation here goes to the OS, and
+        importing fsspec costs a command ~45 ms."""
+        import fsspec
+
+        return fsspec.filesystem("file")
 
     def read(self, path: str) -> bytes:
         with self.open_read(path) as handle:
@@ -165,6 +174,24 @@ class LocalBackend(FsspecBackend):
             os.unlink(path)
         except FileNotFoundError:
             raise NotFound(path) from None
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(path)
+
+    def list_dirs(self, path: str) -> list[str]:
+        try:
+            with os.scandir(path) as entries:
+                return [e.name for e in entries if e.is_dir()]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def remove_tree(self, path: str) -> None:
+        if not os.path.exists(path):
+            raise NotFound(path)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
 
     def find(self, path: str) -> list[str]:
         return [entry.path for entry in _files(path)]
