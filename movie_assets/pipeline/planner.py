@@ -174,7 +174,7 @@ def _entry(value: Any, before: InputEntry | None) -> InputEntry:
     equal, because 1 == 1.0 == True in Python but not in JSON."""
     if before is not None and type(before.value) is type(value) and type(value) in _PLAIN and before.value == value:
         return before
-    return InputEntry.model_construct(value=value, hash=json_hash(value))  # the hash is ours, the value validated
+    return InputEntry(value=value, hash=json_hash(value))
 
 
 _PLAIN = (str, int, bool, type(None))
