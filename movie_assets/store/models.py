@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, ValidationError
 from pydantic_core import core_schema
@@ -20,6 +20,21 @@ class StrictModel(BaseModel):
 
     def canonical(self) -> bytes:
         return canonical_json(self)
+
+    @classmethod
+    def trusted(cls, fields: dict[str, Any]) -> Self:
+        """An instance from every field's final value, not validated: for hot paths that build thousands
+        from parts already validated (a plan's job descriptors). It sets what model_construct sets, without
+        walking the field list per call, which cost half the time of building a 10,000-job plan's
+        descriptors. `test_models` checks it against validation."""
+        if len(fields) != len(cls.__pydantic_fields__):
+            raise TypeError(f"{cls.__name__}.trusted() needs every field, got {sorted(fields)}")
+        instance = cls.__new__(cls)
+        object.__setattr__(instance, "__dict__", fields)
+        object.__setattr__(instance, "__pydantic_fields_set__", set(fields))
+        object.__setattr__(instance, "__pydantic_extra__", None)
+        object.__setattr__(instance, "__pydantic_private__", None)
+        return instance
 
     @classmethod
     def parse_document(cls, data: bytes | str, where: str) -> Any:

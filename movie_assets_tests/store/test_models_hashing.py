@@ -1,4 +1,5 @@
 import pytest
+from pydantic import ValidationError
 
 from movie_assets.errors import InvalidDocument
 from movie_assets.store.hashing import canonical_json, inputs_hash, json_hash, sha256_bytes, sha256_stream
@@ -54,3 +55,21 @@ def test_models_round_trip():
     assert InputEvent.model_validate_json(event.canonical()) == event
     with pytest.raises(ValueError):
         BlobRef(hash="nothex", size=1)
+
+
+def test_a_trusted_instance_is_the_validated_one_and_needs_every_field():
+    from movie_assets.pipeline.blueprint import expand_graph
+    from movie_assets.pipeline.blueprint.load import load_builtin
+    from movie_assets.pipeline.models import JobDescriptor
+    from movie_assets.pipeline.planner import descriptor
+
+    graph = expand_graph(load_builtin("video-audio-music"), {"Title": "T", "NumOfSegments": 2})
+    for node in graph.nodes.values():
+        built = descriptor(node, ["input Title changed"], True, "a" * 64, 2)
+        validated = JobDescriptor(**built.model_dump())
+        assert built == validated and built.model_fields_set == validated.model_fields_set
+        assert built.model_dump_json() == validated.model_dump_json()
+        with pytest.raises(ValidationError):  # frozen, as a validated one is
+            built.take = 3  # type: ignore[misc]
+    with pytest.raises(TypeError, match="needs every field"):
+        JobDescriptor.trusted({"job_id": "x"})
