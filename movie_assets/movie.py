@@ -30,6 +30,7 @@ from movie_assets.pipeline.runner import Runner
 from movie_assets.pipeline.signature import SucceededIndex
 from movie_assets.pipeline.steering import check_replacement, pin_key, take_key
 from movie_assets.store.blobs import BlobStore
+from movie_assets.store.cache import BoundedCache
 from movie_assets.store.events import EventLog, FileEventLog
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.manifests import ManifestService
@@ -59,6 +60,9 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+_BLUEPRINTS: BoundedCache[Blueprint] = BoundedCache(32)  # by the stored file's bytes; Blueprints are frozen
 
 
 @dataclass(frozen=True)
@@ -106,14 +110,20 @@ class MovieStore:
         return [self.events.append_input(k, v, edited_by) for k, v in values.items()]
 
     def blueprint(self) -> Blueprint:
+        """The movie's stored blueprint, parsed once per process per content (a sensor reads it every tick)."""
         where = f"{self.movie_id}/{BLUEPRINT_FILE}"
         try:
-            text = self.fs.read(BLUEPRINT_FILE).decode("utf-8")
+            raw = self.fs.read(BLUEPRINT_FILE)
+            text = raw.decode("utf-8")
         except NotFound:
             raise UnknownMovie(f"no movie {self.movie_id!r} under {self.storage.root}") from None
         except UnicodeDecodeError:
             raise BlueprintError([("<document>", "not UTF-8 text")], where) from None
-        return load_blueprint(text, name=where)
+        found = _BLUEPRINTS.get(raw)
+        if found is None:  # a stored blueprint is self-contained: its text alone decides what it parses to
+            found = load_blueprint(text, name=where)
+            _BLUEPRINTS.put(raw, found)
+        return found
 
     def set_blueprint(self, blueprint: Blueprint) -> None:
         """Replace the blueprint (e.g. a producer version bump); the next plan reruns what it changes."""

@@ -288,3 +288,19 @@ def test_a_new_plan_never_resumes_a_failed_run_of_other_inputs(storage):
     manifest, _ = store.current()
     assert store.blobs.get(manifest.artefacts["segment-0001/script/text"].blob) == b"Second try."
     assert produce.calls["segment-0001/script"] == 1
+
+
+def test_a_stored_blueprint_is_parsed_once_per_content(storage, monkeypatch):
+    from movie_assets import movie as movie_module
+
+    store = _movie(storage, "audio-only", NumOfSegments=2)
+    parsed = []
+    real = movie_module.load_blueprint
+    monkeypatch.setattr(movie_module, "load_blueprint", lambda *a, **k: parsed.append(1) or real(*a, **k))
+    movie_module._BLUEPRINTS.clear()
+    first = store.blueprint()
+    assert store.blueprint() is first and store.plan() and len(parsed) == 1
+    data = first.model_dump(by_alias=True)
+    data["producers"]["music"]["version"] = "2"
+    store.set_blueprint(type(first).model_validate(data))
+    assert store.blueprint().producers["music"].version == "2" and len(parsed) == 2
