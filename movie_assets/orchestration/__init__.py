@@ -11,7 +11,7 @@ import dagster as dg
 from movie_assets.errors import MovieAssetsError
 from movie_assets.orchestration.assets import build_blueprint_assets
 from movie_assets.orchestration.resources import EventLogResource, StorageResource
-from movie_assets.orchestration.sensors import build_movie_sensor
+from movie_assets.orchestration.sensors import Preflight, build_movie_sensor
 from movie_assets.orchestration.sync import BlueprintAssets
 from movie_assets.pipeline.blueprint import Blueprint, builtin_blueprints, load_blueprint, load_builtin
 from movie_assets.pipeline.models import ExecutionPlan
@@ -42,14 +42,24 @@ def default_produce() -> ProduceFn:
     return registry_from_environ(os.environ, Settings.load().offline)
 
 
-def producer_preflight(produce_factory: Callable[[], ProduceFn]) -> Callable[[ExecutionPlan], dict[str, list[str]]]:
-    """What would stop a plan's jobs (a provider without credentials), asked of the producer registry."""
+def producer_preflight(produce_factory: Callable[[], ProduceFn]) -> Callable[[], Preflight]:
+    """What would stop a plan's jobs (a provider without credentials), asked of the producer registry.
 
-    def check(plan: ExecutionPlan) -> dict[str, list[str]]:
-        missing = getattr(produce_factory(), "missing", None)
-        return missing(plan.jobs) if missing else {}
+    A new check per sensor tick, building the registry once, on the tick's first plan: building it reads
+    the installed entry points (~35 ms), which once per movie was a fifth of a first sight."""
 
-    return check
+    def for_tick() -> Preflight:
+        registry: list[Callable | None] = []
+
+        def check(plan: ExecutionPlan) -> dict[str, list[str]]:
+            if not registry:
+                registry.append(getattr(produce_factory(), "missing", None))
+            missing = registry[0]
+            return missing(plan.jobs) if missing else {}
+
+        return check
+
+    return for_tick
 
 
 def code_blueprints(storage: StorageResource) -> list[Blueprint]:

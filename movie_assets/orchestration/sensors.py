@@ -39,6 +39,10 @@ def _no_preflight(plan: ExecutionPlan) -> dict[str, list[str]]:
     return {}
 
 
+def _no_preflight_for_tick() -> Preflight:
+    return _no_preflight
+
+
 def blocked(plan: ExecutionPlan, preflight: Preflight) -> str | None:
     """Why the plan cannot run (e.g. a provider without credentials), or None."""
     problems = preflight(plan)
@@ -168,11 +172,11 @@ class MovieTick:
 def build_movie_sensor(
     catalogue: dict[str, BlueprintAssets],
     interval: int = 15,
-    preflight: Preflight = _no_preflight,
+    preflight: Callable[[], Preflight] = _no_preflight_for_tick,
     viewer_url: str | None = None,
     batch: int = 50,
 ) -> dg.SensorDefinition:
-    """The sensor over every movie of every blueprint in `catalogue`."""
+    """The sensor over every movie of every blueprint in `catalogue`; `preflight` makes each tick's check."""
 
     @dg.sensor(
         name="movie_sensor",
@@ -185,6 +189,6 @@ def build_movie_sensor(
         ),
     )
     def _sensor(context: dg.SensorEvaluationContext, storage: StorageResource, events: EventLogResource):
-        return MovieTick(context, storage, events, catalogue, preflight, viewer_url).run(batch)
+        return MovieTick(context, storage, events, catalogue, preflight(), viewer_url).run(batch)
 
     return _sensor

@@ -353,3 +353,26 @@ def test_dg_lists_the_blueprints_assets_and_the_sensor(root, tmp_path):
     narration = next(a for a in listed["assets"] if a["asset_key"] == f"{GROUP}/narration")
     assert narration["kinds"] == ["audio"] and narration["group_name"] == GROUP
     assert [s["name"] for s in listed["sensors"]] == ["movie_sensor"]
+
+
+def test_a_movie_whose_provider_is_not_configured_is_not_requested_and_the_registry_is_built_once_a_tick(
+    storage, root, instance, resources, monkeypatch
+):
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    monkeypatch.delenv("MOVIE_ASSETS_OFFLINE", raising=False)
+    for name in ("gpt-film", "gpt-sequel"):
+        MovieStore(storage, name).init(
+            load_builtin("video-audio-music"), {"Title": name, "NumOfSegments": 1, "story.model": "gpt-4o"}
+        )
+    MovieStore(storage, "offline-film").init(load_builtin("audio-only"), {"Title": "Offline", "NumOfSegments": 1})
+    built = []
+
+    def produce_factory():
+        built.append(1)
+        return make_produce()
+
+    sensor = Sensor(_defs(root, produce_factory=produce_factory), instance, resources)
+    result = sensor.tick()
+    assert [r.tags["movie_assets/movie"] for r in result.run_requests] == ["offline-film"]
+    assert len(built) == 1, "one registry for the tick, not one per movie"
+    assert sensor.tick().run_requests == [] and len(built) == 2, "the blocked movies are planned again next tick"
