@@ -20,6 +20,7 @@ from movie_assets.errors import (
 if TYPE_CHECKING:  # imported where used: `--help` must not load the whole store
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from movie_assets.movie import MovieStore
     from movie_assets.settings import Settings
@@ -76,6 +77,13 @@ def main(
     _state.pop("settings", None)
 
 
+def labelled(label: str, style: str, message: str = "") -> Text:
+    """`label` in `style`, then `message` as it is: rich markup would eat brackets such as SegmentText[1]."""
+    from rich.text import Text
+
+    return Text(label, style=style) + Text(message)
+
+
 def new_table(*columns: str) -> Table:
     """A rich Table with these column headers (rich's table module loads when a command prints one)."""
     from rich.table import Table
@@ -109,16 +117,11 @@ def handle_errors(fn):
         try:
             return fn(*args, **kwargs)
         except MovieAssetsError as exc:
-            from rich.text import Text
-
-            # the message is printed as it is: rich markup would eat brackets such as SegmentText[1]
-            err.print(Text("error: ", style="red") + Text(str(exc)), highlight=False)
+            err.print(labelled("error: ", "red", str(exc)), highlight=False)
             raise typer.Exit(2) from None
         except OSError as exc:  # files the command itself reads or writes (--inputs, --output)
-            from rich.text import Text
-
             where = f"{exc.filename}: " if exc.filename else ""
-            err.print(Text("error: ", style="red") + Text(f"{where}{exc.strerror or exc}"), highlight=False)
+            err.print(labelled("error: ", "red", f"{where}{exc.strerror or exc}"), highlight=False)
             raise typer.Exit(2) from None
 
     return wrapper

@@ -13,6 +13,7 @@ from movie_assets.cli.common import (
     err,
     existing_movie,
     handle_errors,
+    labelled,
     new_table,
     parse_duration,
     storage,
@@ -115,8 +116,6 @@ def verify(
     offline: bool = typer.Option(False, "--offline", help="With --repair: remake offline what needs a provider."),
 ) -> None:
     """Check every manifest, every referenced blob (re-hashed), current.json and the logs."""
-    from rich.text import Text
-
     from movie_assets.lifecycle.history import verify as verify_movie
 
     store = existing_movie(movie)
@@ -125,25 +124,23 @@ def verify(
     report = verify_movie(store.fs, store.events)
     if not report.ok:
         for problem in report.problems:
-            err.print(Text("problem: ", style="red") + Text(problem), highlight=False)
+            err.print(labelled("problem: ", "red", problem), highlight=False)
         err.print(f"{movie}: {len(report.problems)} problem(s)")
         raise typer.Exit(1)
     console.print(f"{movie}: ok ({report.revisions} manifests, {report.blobs_checked} blobs verified)")
 
 
 def _repair(store: MovieStore, offline: bool) -> None:
-    from rich.text import Text
-
     from movie_assets.lifecycle.repair import QUARANTINE
     from movie_assets.lifecycle.repair import repair as repair_movie
 
     done = repair_movie(store.fs, store.events)
     for line in done.quarantined_lines:
-        console.print(Text("quarantined line ", style="yellow") + Text(line), highlight=False)
+        console.print(labelled("quarantined line ", "yellow", line), highlight=False)
     for blob_hash in done.quarantined_blobs:
-        console.print(Text(f"quarantined corrupt blob {blob_hash} -> {QUARANTINE}/", style="yellow"))
+        console.print(labelled(f"quarantined corrupt blob {blob_hash} -> {QUARANTINE}/", "yellow"))
     for blob_hash in done.missing_old:
-        err.print(Text(f"cannot remake blob {blob_hash}: only older revisions name it", style="red"))
+        err.print(labelled(f"cannot remake blob {blob_hash}: only older revisions name it", "red"))
     if done.needs_regenerate:
         console.print(f"{store.movie_id}: remaking {len(done.missing_live)} blob(s) of the live revision")
         _regenerate(store, concurrency=2, offline=offline)
@@ -156,13 +153,11 @@ def migrate(
     movie: str = typer.Argument(..., help="Id of the movie to create from it."),
 ) -> None:
     """Import a legacy movie (one folder per revision) as blobs and manifests; safe to re-run."""
-    from rich.text import Text
-
     from movie_assets.lifecycle.migrate import Migrator
 
     report = Migrator(storage().movie(movie)).migrate(legacy_dir)
     for line in report.warnings:
-        err.print(Text("warning: ", style="yellow") + Text(line), highlight=False)
+        err.print(labelled("warning: ", "yellow", line), highlight=False)
     for line in report.created:
         console.print(f"[green]created[/green] {line}")
     for line in report.skipped:
