@@ -15,10 +15,11 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from movie_assets.errors import InvalidValue
 from movie_assets.movie import MovieStore
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from movie_assets.pipeline.prices import PriceTable
 
 DEFAULT_ROOT = "builds"
+ENV_PREFIX = "MOVIE_ASSETS_"
 
 
 def event_log(fs: MovieFS, kind: str, redis_url: str | None, prefix: str, durability: str) -> EventLog:
@@ -43,10 +45,14 @@ def event_log(fs: MovieFS, kind: str, redis_url: str | None, prefix: str, durabi
     return FileEventLog(fs)
 
 
-class Settings(BaseSettings):
-    """Where movies live and which event log they use; every face builds its stores from this."""
+class Settings(BaseModel):
+    """Where movies live and which event log they use; every face builds its stores from this.
 
-    model_config = SettingsConfigDict(env_prefix="MOVIE_ASSETS_", extra="ignore")
+    Read from `MOVIE_ASSETS_<FIELD>` variables (any case) by `load`. A plain model, not pydantic-settings:
+    that package cost every command ~65 ms of imports, and it turned a malformed
+    MOVIE_ASSETS_STORAGE_OPTIONS into a traceback before our validator could name it."""
+
+    model_config = ConfigDict(extra="forbid")
 
     root: str = DEFAULT_ROOT
     storage_options: dict[str, Any] = Field(default_factory=dict)
@@ -68,18 +74,24 @@ class Settings(BaseSettings):
             try:
                 value = json.loads(value or "{}")
             except ValueError:
-                raise ValueError("MOVIE_ASSETS_STORAGE_OPTIONS must be a JSON object") from None
+                raise ValueError("must be a JSON object") from None
         if not isinstance(value, dict):
-            raise ValueError("MOVIE_ASSETS_STORAGE_OPTIONS must be a JSON object")
+            raise ValueError("must be a JSON object")
         return value
 
     @classmethod
-    def load(cls, **overrides: Any) -> Settings:
-        """Settings from the environment with explicit overrides (e.g. the CLI's --root); InvalidValue if bad."""
+    def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from the environment (`environ`, else os.environ) with explicit overrides (e.g. the
+        CLI's --root); InvalidValue naming the variable if a value is bad."""
+        wanted = {f"{ENV_PREFIX}{name}".lower(): name for name in cls.model_fields}
+        values = {
+            wanted[k.lower()]: v for k, v in (os.environ if environ is None else environ).items() if k.lower() in wanted
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
         try:
-            return cls(**{k: v for k, v in overrides.items() if v is not None})
+            return cls(**values)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(f"{_variable(e['loc'])}: {e['msg']}" for e in exc.errors())
             raise InvalidValue(f"bad movie_assets settings: {problems}") from None
 
     def price_table(self) -> PriceTable:
@@ -102,3 +114,8 @@ class Settings(BaseSettings):
         """A MovieStore wired to the configured storage and event log."""
         context = storage or self.storage()
         return MovieStore(context, movie_id, self.event_log_for(context.movie(movie_id)))
+
+
+def _variable(loc: tuple) -> str:
+    """The environment variable a validation error is about (`MOVIE_ASSETS_SENSOR_INTERVAL`)."""
+    return f"{ENV_PREFIX}{str(loc[0]).upper()}" if loc else "settings"
