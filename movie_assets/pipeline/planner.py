@@ -7,7 +7,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from movie_assets.pipeline.blueprint import Blueprint, ProducerNode, expand_graph, kahn_layers
+from movie_assets.pipeline.blueprint import Blueprint, ProducerGraph, ProducerNode, expand_graph, kahn_layers
 from movie_assets.pipeline.blueprint import normalise_edits as _normalise
 from movie_assets.pipeline.incremental import PlanIndex, baseline, jobs_to_decide
 from movie_assets.pipeline.models import ExecutionPlan, JobDescriptor
@@ -144,7 +144,7 @@ class Planner:
                 reasons, direct = _why_dirty(node, previous, input_hashes, artefact_hashes, dirty.keys())
             dirty[job_id] = descriptor(node, reasons, direct, decision.signature if decision else None, take)
 
-        layers = kahn_layers({j: graph.nodes[j].upstream_jobs for j in dirty})
+        layers = _layers(graph, dirty.keys())
         return ExecutionPlan(
             movie_id=movie_id,
             revision=target_revision or manifest.revision.next(),
@@ -161,6 +161,14 @@ class Planner:
             removed=sorted(set(manifest.jobs) - set(graph.nodes)),
             changed_inputs=changed_inputs,
         )
+
+
+def _layers(graph: ProducerGraph, dirty: AbstractSet[str]) -> list[list[str]]:
+    """Kahn layers of the dirty jobs; when every job is dirty (a first plan, a tail that edits every
+    segment), the shape's own layers, noted once."""
+    if len(dirty) == len(graph.nodes):
+        return graph.layers()
+    return kahn_layers({j: graph.nodes[j].upstream_jobs for j in dirty})
 
 
 def _steered(steering: Steering, before: Steering) -> set[str]:

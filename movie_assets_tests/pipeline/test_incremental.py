@@ -200,3 +200,16 @@ def test_a_commit_notes_what_its_manifest_does_not_match_and_keeps_only_the_live
     noted = film.graphs.load_unmatched(digest, graph.shape)
     assert noted == incremental.unmatched_jobs(graph, manifest) and "segment-0002/script" in noted
     assert film.fs.list("index/baselines") == [film.graphs.baseline_path(digest)]
+
+
+def test_a_plan_where_every_job_is_dirty_is_layered_as_kahn_layers_its_jobs(local_storage):
+    from movie_assets.pipeline.blueprint.graph import kahn_layers
+
+    store = MovieStore(local_storage, "fresh")
+    store.init(load_builtin("video-audio-music"), {"Title": "All new", "NumOfSegments": 3})
+    for _ in range(2):  # the second plan takes the layers the first one noted for the shape
+        plan = store.plan()
+        graph = store.graph()[0]
+        assert len(plan.jobs) == len(graph.nodes)
+        expected = kahn_layers({j: graph.nodes[j].upstream_jobs for j in graph.nodes})
+        assert [[job.job_id for job in layer] for layer in plan.layers] == expected

@@ -86,6 +86,7 @@ class Expansion:
     order: list[str]  # job ids, dependencies first
     readers: dict[str, list[str]] | None = None  # input key -> jobs reading it
     dependents: dict[str, list[str]] | None = None  # job -> jobs reading its outputs
+    layers: list[list[str]] | None = None  # Kahn layers of every job, once asked for
 
     def links(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
         """(readers, dependents), computed on first use."""
@@ -126,9 +127,19 @@ class ProducerGraph:
 
     def links(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
         """(input key -> jobs reading it, job -> jobs reading its outputs), once per shape."""
+        return self._shared().links()
+
+    def layers(self) -> list[list[str]]:
+        """Kahn layers of every job, once per shape: a plan where every job is dirty runs exactly these."""
+        shared = self._shared()
+        if shared.layers is None:
+            shared.layers = kahn_layers({j: n.upstream_jobs for j, n in self.nodes.items()})
+        return shared.layers
+
+    def _shared(self) -> Expansion:
         if self.expansion is None or self.expansion.nodes is not self.nodes:
             self.expansion = Expansion(self.nodes, self.topological_order())
-        return self.expansion.links()
+        return self.expansion
 
 
 def kahn_layers(deps: Mapping[str, set[str]]) -> list[list[str]]:
