@@ -304,3 +304,16 @@ def test_a_stored_blueprint_is_parsed_once_per_content(storage, monkeypatch):
     data["producers"]["music"]["version"] = "2"
     store.set_blueprint(type(first).model_validate(data))
     assert store.blueprint().producers["music"].version == "2" and len(parsed) == 2
+
+
+def test_a_stored_value_the_applied_blueprint_no_longer_accepts_is_refused_by_the_next_plan(storage):
+    from movie_assets.errors import BlueprintError
+
+    store = _movie(storage, "audio-only", NumOfSegments=2)
+    assert store.regenerate(CountingProduce()).committed
+    assert store.plan() is not None  # the live manifest's values, checked once for this blueprint
+    data = store.blueprint().model_dump(by_alias=True)
+    data["inputs"]["NumOfSegments"].update(max=1, default=1)  # the live revision has 2
+    store.set_blueprint(type(store.blueprint()).model_validate(data))
+    with pytest.raises(BlueprintError, match=r"NumOfSegments.*above the maximum 1"):
+        store.plan()

@@ -184,11 +184,14 @@ class GraphIndex(Protocol):
 _EXPANDED: BoundedCache[Expansion] = BoundedCache(8)
 
 
-def expand_graph(bp: Blueprint, inputs: Mapping[str, Any], index: GraphIndex | None = None) -> ProducerGraph:
+def expand_graph(
+    bp: Blueprint, inputs: Mapping[str, Any], index: GraphIndex | None = None, normalised: bool = False
+) -> ProducerGraph:
     """Expand loops into concrete producer jobs (`segment-0000/script`...), one node per instance.
 
-    A shape expanded before in this process, or found in `index`, is not expanded again."""
-    resolved = resolve_inputs(bp, inputs)
+    A shape expanded before in this process, or found in `index`, is not expanded again. `normalised`:
+    the inputs were checked against `bp` already (effective_inputs does), so they are not checked again."""
+    resolved = resolve_inputs(bp, inputs, normalised)
     expander = _Expander(bp, resolved, inputs)
     shape = (bp.hash, tuple(expander.counts.items()), tuple(sorted(expander.picks.items())), frozenset(resolved))
     cached = _EXPANDED.get(shape)

@@ -132,9 +132,10 @@ def _check_pick(bp: Blueprint, key: str, value: Any) -> None:
         raise InvalidValue(f"unknown model choice {value!r}; choose one of: {offered}")
 
 
-def resolve_inputs(bp: Blueprint, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Expanded input values the graph uses: explicit values, then defaults; missing required is an error."""
-    values = normalise_edits(bp, raw)
+def resolve_inputs(bp: Blueprint, raw: Mapping[str, Any], normalised: bool = False) -> dict[str, Any]:
+    """Expanded input values the graph uses: explicit values, then defaults; missing required is an error.
+    `normalised`: `raw` went through normalise_edits for this blueprint already."""
+    values = raw if normalised else normalise_edits(bp, raw)
     resolved: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     for name, spec in bp.inputs.items():
