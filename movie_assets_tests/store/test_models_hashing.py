@@ -73,3 +73,41 @@ def test_a_trusted_instance_is_the_validated_one_and_needs_every_field():
             built.take = 3  # type: ignore[misc]
     with pytest.raises(TypeError, match="needs every field"):
         JobDescriptor.trusted({"job_id": "x"})
+
+
+def test_a_signature_is_the_sha256_of_its_payloads_canonical_json_whatever_the_text():
+    import random
+
+    # every stored revision names its jobs by these hashes: they must never move
+    assert (
+        inputs_hash(
+            "narration",
+            "1+model=offline;prompt=ab12cd34",
+            {"script[0]=segment-0001/script/text": "a" * 64, "voice[0]=Voice": "b" * 64},
+            {"segment": 1},
+        )
+        == "000f11ae0a674dafca15fa63c6315c9afafa8596dd7076a8ed308c2eb58b0534"
+    )
+    assert (
+        inputs_hash("narration", "1", {'x[0]=Ünïcødé "q" \\ \n': "c" * 64}, {"segment": 0}, 2)
+        == "3398320378ff40ae8fb77e1db369588680e5e796181062ffc88108fbce58d347"
+    )
+    chars = [chr(i) for i in range(0x250)] + ["\u2028", "\u2029", "\x7f", "😀", "\ufeff", "\U0010fffd"]
+    rng = random.Random(7)
+
+    def text(limit: int) -> str:
+        return "".join(rng.choice(chars) for _ in range(rng.randint(0, limit)))
+
+    for _ in range(3000):
+        producer, version, key, value = text(8), text(8), text(12), text(12)
+        indices = {text(4): rng.randint(-(2**40), 2**40)}
+        take = rng.choice([0, 0, 1, 7])
+        payload = {
+            "producer": producer,
+            "version": version,
+            "deps": [[key, value]],
+            "indices": dict(sorted(indices.items())),
+        }
+        if take:
+            payload["take"] = take
+        assert inputs_hash(producer, version, {key: value}, indices, take) == sha256_bytes(canonical_json(payload))
