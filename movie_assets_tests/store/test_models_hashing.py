@@ -111,3 +111,8 @@ def test_a_signature_is_the_sha256_of_its_payloads_canonical_json_whatever_the_t
         if take:
             payload["take"] = take
         assert inputs_hash(producer, version, {key: value}, indices, take) == sha256_bytes(canonical_json(payload))
+        assert json_hash(value) == sha256_bytes(canonical_json(value)), "an input's text hashes as its JSON"
+    assert json_hash('Every night the keeper climbs the stairs. "É" \\ \n\t') == (
+        "b2dbf03fb2f6954e5dba7cb0e9b71baf2ce36907595b195d794f9068e0cfdb7f"
+    )
+    assert json_hash(1e16) == sha256_bytes(b"1e+16"), "floats keep json's spelling"
