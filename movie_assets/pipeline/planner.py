@@ -231,6 +231,16 @@ def _same_deps(node: ProducerNode, previous: JobRecord) -> bool:
     return previous.producer_version == node.version and ids == {r.id for refs in node.deps.values() for r in refs}
 
 
+UPSTREAM_SHOWN = 10  # a timeline over 5,000 segments would otherwise carry a 100 KB reason
+
+
+def _upstream_reason(jobs: list[str]) -> str:
+    """`upstream dirty: a, b` naming the first jobs, with how many more there are."""
+    shown = ", ".join(jobs[:UPSTREAM_SHOWN])
+    more = len(jobs) - UPSTREAM_SHOWN
+    return f"upstream dirty: {shown}" + (f" and {more:,} more" if more > 0 else "")
+
+
 def version_reasons(old: str, new: str) -> list[str]:
     """Why two recipe versions (`1+model=gpt;prompt=ab12cd34`) differ, in words."""
     old_base, _, old_recipe = old.partition("+")
@@ -288,7 +298,7 @@ def _why_dirty(
         reasons += [f"dependency {gone} removed" for gone in sorted(set(old_ids) - new_ids)]
     direct = bool(reasons)
     if upstream_dirty:
-        reasons.append("upstream dirty: " + ", ".join(upstream_dirty))
+        reasons.append(_upstream_reason(upstream_dirty))
     if not reasons:  # same deps and version but the signature differs (e.g. the blueprint renamed a port)
         reasons, direct = ["job signature changed"], True
     return reasons, direct

@@ -96,6 +96,15 @@ def test_a_collector_names_the_members_it_gains_and_loses(local_storage):
     ]
 
 
+def test_a_job_downstream_of_many_dirty_jobs_names_the_first_ten_and_counts_the_rest(local_storage):
+    store = _movie(local_storage, "audio-only", NumOfSegments=12)
+    store.regenerate(CountingProduce())
+    store.edit({f"SegmentText[{i}]": f"New line {i}." for i in range(12)})
+    [timeline] = [j for j in store.plan().jobs if j.job_id == "timeline"]
+    first_ten = ", ".join(f"segment-{i:04d}/narration" for i in range(10))
+    assert timeline.reasons == [f"upstream dirty: {first_ten} and 2 more"] and not timeline.direct
+
+
 def test_failed_producer_publishes_nothing_and_rerun_reuses_successes(storage):
     store = _movie(storage, "audio-only")
     produce = CountingProduce(fail_once={"segment-0002/narration"})
