@@ -115,14 +115,15 @@ class ProducerGraph:
     shape: tuple | None = field(default=None, repr=False, compare=False)  # what the expansion depended on
     seen_before: bool = field(default=False, repr=False, compare=False)  # this process expanded the shape before
     expansion: Expansion | None = field(default=None, repr=False, compare=False)  # shared by graphs of the shape
+    _layers: list[list[str]] | None = field(default=None, repr=False, compare=False)
 
     def topological_order(self) -> list[str]:
         """Job ids, dependencies first (Kahn); CycleError naming the nodes left if there is a cycle.
 
         Computed once per graph (expansion checks for cycles, the planner then walks the same order)."""
         if self._order is None or len(self._order) != len(self.nodes):
-            layers = kahn_layers({j: n.upstream_jobs for j, n in self.nodes.items()})
-            self._order = [j for layer in layers for j in layer]
+            self._layers = kahn_layers({j: n.upstream_jobs for j, n in self.nodes.items()})
+            self._order = [j for layer in self._layers for j in layer]
         return self._order
 
     def links(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -138,7 +139,7 @@ class ProducerGraph:
 
     def _shared(self) -> Expansion:
         if self.expansion is None or self.expansion.nodes is not self.nodes:
-            self.expansion = Expansion(self.nodes, self.topological_order())
+            self.expansion = Expansion(self.nodes, self.topological_order(), layers=self._layers)
         return self.expansion
 
 
@@ -204,9 +205,7 @@ def expand_graph(
         for combo in itertools.product(*[range(expander.counts[loop]) for loop in spec.loops]):
             node = expander.node(name, dict(zip(spec.loops, combo, strict=True)))
             graph.nodes[node.job_id] = node
-    order = graph.topological_order()  # a cycle in the expanded graph is an error here, never later
-    graph.expansion = Expansion(graph.nodes, order)
-    _EXPANDED.put(shape, graph.expansion)
+    _EXPANDED.put(shape, graph._shared())  # ordering it: a cycle in the expanded graph is an error here, never later
     return graph
 
 
