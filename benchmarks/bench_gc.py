@@ -1,5 +1,6 @@
 """GC mark-and-sweep over 100 manifests x 10k artefacts and 200k blobs, against a raw walk + stat of
-the same blob folders (the floor any sweep has to pay).
+the same blob folders (the floor any mark has to pay) and, for the sweep, that walk plus a raw
+stat + unlink of as many files written the same way (deleting is the disk's cost, not ours).
 
     python benchmarks/bench_gc.py [--quick]
 """
@@ -71,6 +72,30 @@ def raw_walk(folder: str) -> int:
     return count
 
 
+def control_files(folder: str, count: int) -> list[str]:
+    """`count` files written like the blobs (same sizes, two-hex folders, old mtimes), for the raw deletes."""
+    old = time.time() - 7 * 86400
+    paths = []
+    for i in range(count):
+        digest = sha256_bytes(f"control {i}".encode())
+        path = os.path.join(folder, digest[:2], digest)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(f"blob {i}".encode())
+        os.utime(path, (old, old))
+        paths.append(path)
+    return paths
+
+
+def raw_deletes(paths: list[str]) -> float:
+    """Seconds to stat and unlink each file, one by one: what deleting them costs this disk."""
+    start = time.perf_counter()
+    for path in paths:
+        os.stat(path)
+        os.unlink(path)
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
@@ -83,6 +108,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         storage, orphans = populate(tmp, blobs, manifests, artefacts)
+        control = control_files(os.path.join(tmp, "control"), orphans)
+        # written blocks reach the disk before anything is timed, as an old store's blobs have: deleting
+        # a file whose blocks are allocated costs far more than deleting one still in the page cache
+        os.sync()
         setup = time.perf_counter() - t0
         folder = storage.movie("film").resolve("blobs")
         walks = []
@@ -101,6 +130,7 @@ def main() -> None:
         swept = GarbageCollector(storage.movie("film")).collect(grace_seconds=86400)
         sweep = time.perf_counter() - t
         assert swept.files_freed == orphans
+        deletes = raw_deletes(control)
     table(
         f"GC over {manifests} manifests x {artefacts:,} artefacts, {blobs:,} blobs (setup {setup:.0f}s)",
         ["phase", "seconds", "files", "vs raw walk+stat"],
@@ -108,6 +138,8 @@ def main() -> None:
             ["raw os.walk + stat of blobs/ (median of 3)", walk, blobs, 1.0],
             ["gc --dry-run: mark + list (median of 3)", sorted(dry)[1], orphans, sorted(dry)[1] / walk],
             ["gc: mark + sweep (deletes)", sweep, swept.files_freed, sweep / walk],
+            ["raw stat + unlink of as many files like them, one by one", deletes, orphans, deletes / walk],
+            ["gc sweep vs raw walk + raw deletes", sweep, orphans, sweep / (walk + deletes)],
         ],
     )
 

@@ -203,21 +203,19 @@ class GarbageCollector:
         with self.fs.lock(GC_LOCK):
             if not report.dry_run:
                 self._catch_up(marks)
-            for stat, content_hash in batch:
-                if content_hash is not None and content_hash in marks.hashes:
-                    report.kept_young += 1  # committed or logged since the mark
-                    continue
-                try:
-                    if not report.dry_run and self.fs.modified_time(stat.relative, internal=True) >= cutoff:
-                        report.kept_young += 1  # re-referenced (freshened) since we listed it
-                        continue
-                    if not report.dry_run:
-                        self.fs.delete(stat.relative, internal=True)
-                except NotFound:
-                    continue
-                report.files_freed += 1
-                report.bytes_freed += stat.size
-                report.freed.append(stat.relative)
+            unmarked = [stat for stat, found in batch if found is None or found not in marks.hashes]
+            report.kept_young += len(batch) - len(unmarked)  # committed or logged since the mark
+            if report.dry_run:
+                outcomes: list[bool | None] = [True] * len(unmarked)
+            else:  # each file's time is read again under the lock: a dedup hit may have refreshed it
+                outcomes = self.fs.delete_unless_newer([stat.relative for stat in unmarked], cutoff)
+            for stat, deleted in zip(unmarked, outcomes, strict=True):
+                if deleted is False:
+                    report.kept_young += 1  # re-referenced (freshened) since we listed it
+                elif deleted:
+                    report.files_freed += 1
+                    report.bytes_freed += stat.size
+                    report.freed.append(stat.relative)
 
 
 def _blob_name(stat: FileStat) -> str:

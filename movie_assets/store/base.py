@@ -112,6 +112,22 @@ class Backend(abc.ABC):
     def delete(self, path: str) -> None:
         """Remove the file; NotFound if it is already gone."""
 
+    def delete_unless_newer(self, paths: list[str], cutoff: float) -> list[bool | None]:
+        """Delete each file last modified before `cutoff`. Per path: True (deleted), False (modified at or
+        after `cutoff`: kept) or None (already gone). The caller holds the lock that writers refreshing a
+        file's time take, so a file checked old is not refreshed before it goes (the GC sweep)."""
+        done: list[bool | None] = []
+        for path in paths:
+            try:
+                if self.modified_time(path) >= cutoff:
+                    done.append(False)
+                    continue
+                self.delete(path)
+                done.append(True)
+            except NotFound:
+                done.append(None)
+        return done
+
     @abc.abstractmethod
     def remove_tree(self, path: str) -> None:
         """Remove `path` and everything below it (a whole movie); NotFound if nothing is there."""

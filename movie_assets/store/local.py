@@ -174,6 +174,16 @@ class LocalBackend(FsspecBackend):
         except FileNotFoundError:
             raise NotFound(path) from None
 
+    def delete_unless_newer(self, paths: list[str], cutoff: float) -> list[bool | None]:
+        # An unlink waits on the device when the file system discards freed blocks (~0.2 ms each on this
+        # project's machine, 10 of a 16 s GC sweep); several at a time overlap those waits.
+        if len(paths) < _PARALLEL_DELETES:
+            return [_delete_if_older(path, cutoff) for path in paths]
+        from concurrent.futures import ThreadPoolExecutor  # only a sweep needs it: keep start-up lean
+
+        with ThreadPoolExecutor(_PARALLEL_DELETES) as pool:
+            return list(pool.map(functools.partial(_delete_if_older, cutoff=cutoff), paths, chunksize=16))
+
     def exists(self, path: str) -> bool:
         return os.path.exists(path)
 
@@ -221,6 +231,19 @@ def _in_new_folder_if_needed(create: Callable[[], T], path: str) -> T:
     except FileNotFoundError:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         return create()
+
+
+_PARALLEL_DELETES = 8
+
+
+def _delete_if_older(path: str, cutoff: float) -> bool | None:
+    try:
+        if os.stat(path).st_mtime >= cutoff:
+            return False
+        os.unlink(path)
+        return True
+    except FileNotFoundError:
+        return None
 
 
 def _unlink_quietly(path: str) -> None:

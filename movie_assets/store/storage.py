@@ -263,6 +263,14 @@ class MovieFS:
         with translated(self.backend, path):
             self.backend.delete(path)
 
+    def delete_unless_newer(self, relatives: list[str], cutoff: float) -> list[bool | None]:
+        """Delete each file (bookkeeping names admitted) last modified before `cutoff`: per file True
+        (deleted), False (modified since: kept) or None (already gone). Hold the lock that orders it with
+        writers refreshing a file's time."""
+        paths = [self.resolve(relative, internal=True) for relative in relatives]
+        with translated(self.backend, f"deleting {len(paths)} files under {self.base}"):
+            return self.backend.delete_unless_newer(paths, cutoff)
+
     @contextlib.contextmanager
     def lock(self, relative: str) -> Iterator[None]:
         """Exclusive lock named after a path (not held by readers)."""

@@ -107,3 +107,29 @@ def test_remove_all_takes_the_whole_movie_and_only_it(storage):
     assert storage.movie("other").read("c.txt") == b"3"
     with pytest.raises(NotFound):
         storage.movie("m").remove_all()
+
+
+def test_deleting_unless_newer_keeps_files_modified_since_the_cutoff_and_reports_gone_ones(storage):
+    fs = storage.movie("m")
+    names = [f"blobs/a{i % 3}/file-{i}" for i in range(12)]  # more than the local driver's one-by-one batch
+    for name in names:
+        fs.write_atomic(name, name.encode())
+    assert fs.delete_unless_newer(names, cutoff=0.0) == [False] * 12  # all written after the epoch: kept
+    assert sorted(fs.list("blobs")) == sorted(names)
+    later = max(fs.modified_time(name) for name in names) + 60
+    outcomes = fs.delete_unless_newer([*names[:5], "blobs/a0/never-written", *names[5:]], cutoff=later)
+    assert outcomes == [True] * 5 + [None] + [True] * 7
+    assert fs.list("blobs") == [] and fs.delete_unless_newer([], cutoff=later) == []
+
+
+def test_deleting_unless_newer_admits_bookkeeping_names_and_refuses_escapes(local_storage):
+    fs = local_storage.movie("m")
+    fs.write_atomic("blobs/aa/x", b"1")
+    debris = "blobs/aa/.x.json.0123.tmp"
+    os.makedirs(os.path.dirname(fs.resolve(debris, internal=True)), exist_ok=True)
+    with open(fs.resolve(debris, internal=True), "wb") as handle:
+        handle.write(b"torn")
+    assert fs.delete_unless_newer([debris], cutoff=10**10) == [True]
+    with pytest.raises(InvalidId):
+        fs.delete_unless_newer(["blobs/../../other/current.json"], cutoff=10**10)
+    assert fs.read("blobs/aa/x") == b"1"
