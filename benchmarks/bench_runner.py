@@ -1,6 +1,7 @@
 """Runner overhead per job with a no-op producer (plan, signature check, blob put, event append,
 progress checkpoint), then the commit (manifest, metrics, readable copies, stored graph) on its own line,
-against Dagster's in-process materialisation per asset.
+against the file-system floor (one staged blob and one log line per job, by hand, in the same run) and
+Dagster's in-process materialisation per asset.
 
     python benchmarks/bench_runner.py [--quick]
 """
@@ -8,6 +9,8 @@ against Dagster's in-process materialisation per asset.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import os
 import sys
 import tempfile
 import time
@@ -43,6 +46,27 @@ def ours(segments: int, concurrency: int) -> tuple[float, float, int]:
         return ran, time.perf_counter() - start, len(plan.jobs)
 
 
+def raw_files(count: int) -> float:
+    """Seconds to do by hand the file-system work a job's result needs at the least: write its blob
+    through a staging file published by a hard link into a two-hex folder, and append one log line."""
+    with tempfile.TemporaryDirectory() as tmp:
+        os.makedirs(f"{tmp}/.staging")
+        start = time.perf_counter()
+        with open(f"{tmp}/artefacts.log", "ab") as log:
+            for i in range(count):
+                data = f"job-{i}:out".encode()
+                digest = hashlib.sha256(data).hexdigest()
+                staged = f"{tmp}/.staging/{digest}.tmp"
+                with open(staged, "wb") as handle:
+                    handle.write(data)
+                os.makedirs(f"{tmp}/{digest[:2]}", exist_ok=True)
+                os.link(staged, f"{tmp}/{digest[:2]}/{digest}")
+                os.unlink(staged)
+                log.write(b'{"job": "%d"}\n' % i)
+                log.flush()
+        return time.perf_counter() - start
+
+
 def dagster(assets: int) -> float:
     import dagster as dg
 
@@ -75,6 +99,8 @@ def main() -> None:
         ran, committed, jobs = samples[1]
         rows.append(["movie_assets plan + run (concurrency 2)", jobs, ran, ran / jobs * 1000])
         rows.append(["movie_assets commit + housekeeping", jobs, committed, committed / jobs * 1000])
+        raw = sorted(raw_files(jobs) for _ in range(3))[1]
+        rows.append(["floor: one staged blob + one log line per job, by hand", jobs, raw, raw / jobs * 1000])
     for assets in [] if args.smoke else [100, 300] if args.quick else [100, 300, 1000]:
         samples = sorted(dagster(assets) for _ in range(3))
         rows.append(["Dagster materialize, in-process", assets, samples[1], samples[1] / assets * 1000])
