@@ -59,6 +59,11 @@ class Backend(abc.ABC):
     def find(self, path: str) -> list[str]:
         """Every file below `path`, recursively, without per-file metadata calls; [] if absent."""
 
+    def file_names(self, path: str) -> list[str]:
+        """Names (last path component only) of every file below `path`, recursively; [] if absent. For
+        membership tests over thousands of files: no path is built or checked per file."""
+        return [found.rsplit("/", 1)[-1] for found in self.find(path)]
+
     @abc.abstractmethod
     def list_dirs(self, path: str) -> list[str]:
         """Names of the immediate sub-folders of `path`; [] if absent."""

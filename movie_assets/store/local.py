@@ -205,6 +205,9 @@ class LocalBackend(FsspecBackend):
     def find(self, path: str) -> list[str]:
         return [entry.path for entry in _files(path)]
 
+    def file_names(self, path: str) -> list[str]:
+        return [entry.name for entry in _files(path)]
+
     def scan(self, path: str) -> list[tuple[str, int, float]]:
         out = []
         for entry in _files(path):

@@ -80,3 +80,13 @@ def test_512_mib_stream_is_stored_with_flat_memory(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     before, after = map(float, out.split())
     assert after - before < 64, f"peak RSS grew by {after - before:.0f} MiB while storing 512 MiB"
+
+
+def test_present_answers_for_stored_blobs_only(storage):
+    blobs = BlobStore(storage.movie("m"))
+    kept, gone = blobs.put(b"kept"), blobs.put(b"gone")
+    storage.movie("m").delete(blob_path(gone.hash))
+    with blobs.fs.lock("blobs/gc"):  # leaves a lock file beside the blob folders
+        present = blobs.present()
+    assert kept.hash in present and gone.hash not in present
+    assert sha256_bytes(b"never stored") not in present

@@ -133,3 +133,11 @@ def test_deleting_unless_newer_admits_bookkeeping_names_and_refuses_escapes(loca
     with pytest.raises(InvalidId):
         fs.delete_unless_newer(["blobs/../../other/current.json"], cutoff=10**10)
     assert fs.read("blobs/aa/x") == b"1"
+
+
+def test_file_names_lists_every_file_below_a_folder_by_name_only(storage):
+    fs = storage.movie("m")
+    for name in ["blobs/aa/one", "blobs/bb/two", "blobs/bb/deep/three", "other/four"]:
+        fs.write_atomic(name, b"x")
+    assert sorted(fs.file_names("blobs")) == ["one", "three", "two"]
+    assert fs.file_names("nothing-here") == []
