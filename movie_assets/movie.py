@@ -49,16 +49,30 @@ BLUEPRINT_FILE = "blueprint.yaml"
 log = logging.getLogger(__name__)
 
 
+_ONE_SHOT = False
+
+
+def one_shot_process() -> None:
+    """Declare this process short-lived (the CLI entry point does): objects a plan made are frozen out of
+    the cyclic collector when it resumes, rather than scanned once, to free nothing, before the exit."""
+    global _ONE_SHOT
+    _ONE_SHOT = True
+
+
 @contextlib.contextmanager
 def paused_gc() -> Iterator[None]:
     """Run without the cyclic collector: a 10k-job plan allocates ~150k objects and no cycles, and
-    collections triggered by those allocations cost as much as the planning itself."""
+    collections triggered by those allocations cost as much as the planning itself. The first collection
+    after it still scans them all (~70 ms at 10,001 artefacts); a one-shot process freezes them instead,
+    which may keep a cycle made before the freeze until the process ends."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            if _ONE_SHOT:
+                gc.freeze()
             gc.enable()
 
 

@@ -64,3 +64,35 @@ def test_a_no_op_regenerate_loads_no_media_library(local_storage, tmp_path):
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert "up to date" in out
     assert out.rsplit("LOADED", 1)[1].split() == [], out
+
+
+def test_the_command_line_freezes_what_a_plan_made_and_an_in_process_app_does_not(local_storage):
+    """A one-shot `plan` would otherwise scan the plan's objects once more, to free nothing, before exiting;
+    the library (Dagster's sensor, the viewer, tests calling `app`) keeps collecting as usual."""
+    from movie_assets.movie import MovieStore
+    from movie_assets.pipeline.blueprint.load import load_builtin
+
+    MovieStore(local_storage, "film").init(load_builtin("audio-only"), {"Title": "Quiet", "NumOfSegments": 2})
+    probe = (
+        "import gc, sys\n"
+        "import movie_assets.cli\n"
+        "from movie_assets.cli import app, common\n"
+        "common.ONE_SHOT = {one_shot}  # what main() sets; main also freezes at exit, which would hide the plan's\n"
+        f"sys.argv = ['movie-assets', '--root', {local_storage.root!r}, 'plan', 'film', '--json']\n"
+        "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print('FROZEN', gc.get_freeze_count() > 0, 'ENABLED', gc.isenabled())\n"
+    )
+    for one_shot in ("True", "False"):
+        out = subprocess.run(
+            [sys.executable, "-c", probe.replace("{one_shot}", one_shot)], capture_output=True, text=True, check=True
+        ).stdout
+        assert '"layers"' in out, out  # the plan was printed
+        assert out.rsplit("FROZEN", 1)[1].split() == [one_shot, "ENABLED", "True"], (one_shot, out)
+    sets = (
+        "import sys, movie_assets.cli as c\n"
+        "sys.argv = ['movie-assets', '--help']\n"
+        "try:\n    c.main()\nexcept SystemExit:\n    pass\n"
+        "print('ONE_SHOT', c.common.ONE_SHOT)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", sets], capture_output=True, text=True, check=True).stdout
+    assert out.rsplit("ONE_SHOT", 1)[1].split() == ["True"], out

@@ -16,6 +16,9 @@ def main() -> None:
     """The `movie-assets` entry point: the Typer app, then a quick exit."""
     import gc
 
+    from movie_assets.cli import common
+
+    common.ONE_SHOT = True  # the process ends after this command: see movie.one_shot_process
     try:
         app()
     finally:

@@ -104,9 +104,19 @@ def storage() -> StorageContext:
     return settings().storage()
 
 
+# Set by the real entry point, never by tests that call the app in-process. Commands that build a store
+# here end when they are done; the servers (view, mcp) build theirs elsewhere and keep collecting.
+ONE_SHOT = False
+
+
 def movie_store(movie: str) -> MovieStore:
     """A MovieStore on the configured storage and event log (file or Redis, as the Dagster face uses)."""
-    return settings().movie_store(movie)
+    store = settings().movie_store(movie)
+    if ONE_SHOT:
+        from movie_assets.movie import one_shot_process
+
+        one_shot_process()
+    return store
 
 
 def handle_errors(fn):
