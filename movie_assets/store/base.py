@@ -37,6 +37,8 @@ class Backend(abc.ABC):
     """One storage driver. Paths are absolute backend paths; `root` is where movies live."""
 
     root: str
+    # an object store's listing carries each file's size and time; a disk pays a stat call per file
+    listing_has_metadata = True
 
     @abc.abstractmethod
     def __init__(self, config: StorageConfig) -> None:
@@ -75,6 +77,20 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def modified_time(self, path: str) -> float:
         """The file's modification time (epoch seconds); NotFound if absent."""
+
+    def stats(self, paths: list[str]) -> list[tuple[int, float] | None]:
+        """(size, modification time) of each file, or None for one that is absent."""
+        found: list[tuple[int, float] | None] = []
+        for path in paths:
+            try:
+                found.append(self.stat(path))
+            except NotFound:
+                found.append(None)
+        return found
+
+    def stat(self, path: str) -> tuple[int, float]:
+        """(size, modification time) of the file; NotFound if absent."""
+        raise NotImplementedError
 
     # ---- writes ---------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -191,6 +207,13 @@ class FsspecBackend(Backend, abc.ABC):
             return self.fs.modified(path).timestamp()
         except FileNotFoundError:
             raise NotFound(path) from None
+
+    def stat(self, path: str) -> tuple[int, float]:
+        try:
+            info = self.fs.info(path)
+        except FileNotFoundError:
+            raise NotFound(path) from None
+        return int(info.get("size") or 0), info_mtime(info)
 
     def delete(self, path: str) -> None:
         try:

@@ -144,15 +144,23 @@ class MovieFS:
         with translated(self.backend, path):
             return self.backend.exists(path)
 
-    def list(self, prefix: str = "", ordered: bool = True) -> list[str]:
-        """Relative paths of all files under `prefix` (recursive, internal files hidden), sorted unless
-        `ordered` is False (a membership test over 10,000 blobs needs no order)."""
+    def list(self, prefix: str = "", ordered: bool = True, hidden: bool = False) -> list[str]:
+        """Relative paths of all files under `prefix` (recursive), sorted unless `ordered` is False (a
+        membership test over 10,000 blobs needs no order); `hidden` also returns internal files."""
         start = self.resolve(prefix)
         with translated(self.backend, start):
             found = self.backend.find(start)
         cut = len(self.base) + 1
-        out = [rel for path in found if not is_internal(rel := path[cut:])]
+        out = [path[cut:] for path in found] if hidden else [r for p in found if not is_internal(r := p[cut:])]
         return sorted(out) if ordered else out
+
+    def stats(self, relatives: list[str]) -> list[FileStat | None]:
+        """Size and modification time of each file (bookkeeping names admitted), None for one that is
+        gone: for a few files of a listing that carried no metadata (`backend.listing_has_metadata`)."""
+        paths = [self.resolve(relative, internal=True) for relative in relatives]
+        with translated(self.backend, f"{len(paths)} files under {self.base}"):
+            found = self.backend.stats(paths)
+        return [None if f is None else FileStat(rel, *f) for rel, f in zip(relatives, found, strict=True)]
 
     def file_names(self, prefix: str) -> list[str]:
         """Names of every file under `prefix`, internal files included, for membership tests (a plan asks

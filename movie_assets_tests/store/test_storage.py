@@ -141,3 +141,16 @@ def test_file_names_lists_every_file_below_a_folder_by_name_only(storage):
         fs.write_atomic(name, b"x")
     assert sorted(fs.file_names("blobs")) == ["one", "three", "two"]
     assert fs.file_names("nothing-here") == []
+
+
+def test_stats_give_size_and_time_of_each_file_and_none_for_a_gone_one(storage):
+    fs = storage.movie("m")
+    fs.write_atomic("blobs/aa/one", b"12345")
+    fs.write_atomic("runs/two.json", b"{}")
+    one, gone, two = fs.stats(["blobs/aa/one", "blobs/aa/never", "runs/two.json"])
+    assert gone is None
+    assert (one.relative, one.size, two.relative, two.size) == ("blobs/aa/one", 5, "runs/two.json", 2)
+    assert one.mtime == pytest.approx(fs.modified_time("blobs/aa/one"))
+    listed = {stat.relative: stat for stat in fs.scan("")}
+    assert listed["blobs/aa/one"].size == one.size and listed["blobs/aa/one"].mtime == pytest.approx(one.mtime)
+    assert fs.stats([]) == []
