@@ -202,6 +202,9 @@ def test_lineage_materialized_movie_and_a_sensor_backfill_in_the_browser(dagster
 
     _open(page, f"{base}/runs/{latest['runId']}", "narration")
     page.get_by_text("Success", exact=False).first.wait_for(timeout=30_000)
+    # the run's event log streams in after its header: a shot before that shows a spinner, not the run
+    page.get_by_text("Loading run logs", exact=False).first.wait_for(state="hidden", timeout=30_000)
+    page.get_by_text("Materialized value", exact=False).first.wait_for(timeout=30_000)
     _shot(page, "backfill-run")
     _open(page, f"{base}/assets/{GROUP}/script?partition={MOVIE}%7C1", "script")
     page.get_by_text("rewritten in the UI test", exact=False).first.wait_for(timeout=30_000)
