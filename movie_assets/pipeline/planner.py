@@ -146,8 +146,21 @@ class Planner:
                 artefact_hashes.update({a: b.hash for a, b in pinned.items()})
                 continue
             take = steering.takes.get(job_id, 0)
-            decision = decide(
-                node, input_hashes, artefact_hashes, previous, succeeded, blob_exists, take, before.takes.get(job_id, 0)
+            # a job reading a dirty job's output has no signature yet (the runner computes it); knowing
+            # that up front spares a failed lookup for half the jobs of a tail that edits every segment
+            decision = (
+                None
+                if dirty and not dirty.keys().isdisjoint(node.upstream_jobs)  # iterates the smaller side
+                else decide(
+                    node,
+                    input_hashes,
+                    artefact_hashes,
+                    previous,
+                    succeeded,
+                    blob_exists,
+                    take,
+                    before.takes.get(job_id, 0),
+                )
             )
             if decision is not None and decision.reused is not None:
                 if decision.source == "manifest":

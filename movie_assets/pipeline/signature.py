@@ -61,7 +61,9 @@ class SucceededIndex:
         return len(self._outputs)
 
     def lookup(self, job_id: str, signature: str, artefact_ids: Iterable[str]) -> dict[str, BlobRef] | None:
-        found = self._outputs.get((job_id, signature), {})
+        found = self._outputs.get((job_id, signature))
+        if found is None:  # the usual answer while planning a dirty job: nothing to build
+            return None
         wanted = list(artefact_ids)
         if wanted and all(a in found for a in wanted):
             if self._blob_exists and not all(self._blob_exists(found[a].hash) for a in wanted):

@@ -87,11 +87,13 @@ def inputs_hash(
     two different jobs (a producer may use its index, e.g. to title a segment). A take above 0 (a
     reroll) makes another signature, so another result; take 0 leaves every signature as it was.
     """
+    # pairs as arrays, sorted by key; the encoder sorts the indices' keys itself (the bytes are the
+    # canonical JSON's, pinned by test_models_hashing)
     payload: dict = {
         "producer": producer,
         "version": producer_version,
-        "deps": sorted([k, v] for k, v in deps.items()),
-        "indices": dict(sorted((indices or {}).items())),
+        "deps": sorted(deps.items()),
+        "indices": indices or {},
     }
     if take:
         payload["take"] = take

@@ -99,18 +99,19 @@ def test_a_signature_is_the_sha256_of_its_payloads_canonical_json_whatever_the_t
         return "".join(rng.choice(chars) for _ in range(rng.randint(0, limit)))
 
     for _ in range(3000):
-        producer, version, key, value = text(8), text(8), text(12), text(12)
-        indices = {text(4): rng.randint(-(2**40), 2**40)}
+        producer, version, value = text(8), text(8), text(12)
+        deps = {text(12): text(64) for _ in range(rng.randint(1, 3))}  # several, so their order matters
+        indices = {text(4): rng.randint(-(2**40), 2**40) for _ in range(rng.randint(0, 3))}
         take = rng.choice([0, 0, 1, 7])
         payload = {
             "producer": producer,
             "version": version,
-            "deps": [[key, value]],
+            "deps": sorted([k, v] for k, v in deps.items()),
             "indices": dict(sorted(indices.items())),
         }
         if take:
             payload["take"] = take
-        assert inputs_hash(producer, version, {key: value}, indices, take) == sha256_bytes(canonical_json(payload))
+        assert inputs_hash(producer, version, deps, indices, take) == sha256_bytes(canonical_json(payload))
         assert json_hash(value) == sha256_bytes(canonical_json(value)), "an input's text hashes as its JSON"
     assert json_hash('Every night the keeper climbs the stairs. "É" \\ \n\t') == (
         "b2dbf03fb2f6954e5dba7cb0e9b71baf2ce36907595b195d794f9068e0cfdb7f"
