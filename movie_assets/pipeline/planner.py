@@ -73,10 +73,15 @@ _CHECKED: BoundedCache[dict[str, Any]] = BoundedCache(8)
 def _manifest_values(blueprint: Blueprint, manifest: Manifest, manifest_hash: str | None) -> dict[str, Any]:
     """The manifest's input values, normalised against the blueprint (shared: never mutate). Checking
     5,000 unchanged segment texts again was a sixth of a one-edit plan."""
+    values = {k: v.value for k, v in manifest.inputs.items()}
+    if manifest.blueprint is not None and manifest.blueprint.hash == blueprint.hash:
+        # committed from a plan of this very blueprint, which normalised them (normalising is idempotent):
+        # checking them again was a fifth of a fresh process's first plan
+        return values
     key = (blueprint.hash, manifest_hash)
     found = _CHECKED.get(key) if manifest_hash is not None else None
     if found is None:
-        found = _normalise(blueprint, {k: v.value for k, v in manifest.inputs.items()})
+        found = _normalise(blueprint, values)
         if manifest_hash is not None:
             _CHECKED.put(key, found)
     return found

@@ -315,6 +315,28 @@ def test_a_stored_blueprint_is_parsed_once_per_content(storage, monkeypatch):
     assert store.blueprint().producers["music"].version == "2" and len(parsed) == 2
 
 
+def test_values_committed_under_the_same_blueprint_are_not_checked_again_but_an_edit_is(local_storage, monkeypatch):
+    from movie_assets.pipeline import planner
+
+    store = _movie(local_storage, "audio-only", NumOfSegments=2, Title="Checked once")
+    assert store.regenerate(CountingProduce()).committed
+    checked: list[set[str]] = []
+    real = planner._normalise
+
+    def counting(blueprint, values):
+        checked.append(set(values))
+        return real(blueprint, values)
+
+    monkeypatch.setattr(planner, "_normalise", counting)
+    monkeypatch.setattr(planner, "_CHECKED", type(planner._CHECKED)(8))  # as in a fresh process
+    assert store.plan().jobs == []
+    assert checked == [], "the live manifest's values were normalised when its plan was made"
+    store.edit({"SegmentText[1]": "A new line"})
+    dirty = store.plan()
+    assert checked and all(keys == {"SegmentText[1]"} for keys in checked), "only the edit is checked"
+    assert "SegmentText[1]" in dirty.changed_inputs
+
+
 def test_a_stored_value_the_applied_blueprint_no_longer_accepts_is_refused_by_the_next_plan(storage):
     from movie_assets.errors import BlueprintError
 
