@@ -86,6 +86,13 @@ class MemoryBackend(FsspecBackend):
         with _MEMORY_LOCK:
             return super().modified_time(path)
 
+    def stat(self, path: str) -> tuple[int, float]:
+        with _MEMORY_LOCK:  # the time `touch` moves (fsspec's info reports the creation time)
+            found = self.fs.store.get(path)
+            if found is None:
+                raise NotFound(path)
+            return len(found.getbuffer()), found.modified.timestamp()
+
     def scan(self, path: str) -> list[tuple[str, int, float]]:
         with _MEMORY_LOCK:
             prefix = path.rstrip("/") + "/"

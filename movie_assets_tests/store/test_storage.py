@@ -1,5 +1,6 @@
 import multiprocessing as mp
 import os
+import time
 
 import pytest
 
@@ -154,3 +155,7 @@ def test_stats_give_size_and_time_of_each_file_and_none_for_a_gone_one(storage):
     listed = {stat.relative: stat for stat in fs.scan("")}
     assert listed["blobs/aa/one"].size == one.size and listed["blobs/aa/one"].mtime == pytest.approx(one.mtime)
     assert fs.stats([]) == []
+    time.sleep(1.1)  # S3 keeps whole seconds
+    fs.touch("blobs/aa/one")  # a dedup hit refreshes a blob's time: stats must see it, as the sweep does
+    (touched,) = fs.stats(["blobs/aa/one"])
+    assert touched.mtime > one.mtime and touched.mtime == pytest.approx(fs.modified_time("blobs/aa/one"))
