@@ -88,9 +88,9 @@ class Backend(abc.ABC):
                 found.append(None)
         return found
 
+    @abc.abstractmethod
     def stat(self, path: str) -> tuple[int, float]:
         """(size, modification time) of the file; NotFound if absent."""
-        raise NotImplementedError
 
     # ---- writes ---------------------------------------------------------------------------------
     @abc.abstractmethod
