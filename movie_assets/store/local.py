@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 class LocalBackend(FsspecBackend):
     """Local disk: temp file + rename for atomic writes, hard links for create-only, flock for exclusion."""
 
+    listing_has_metadata = False  # each file's size and time cost a stat call
+
     def __init__(self, config: StorageConfig) -> None:
         self.root = os.path.abspath(os.path.expanduser(config.root)).rstrip("/")
         self.fsync = bool(config.options.get("fsync", False))
@@ -160,8 +162,6 @@ class LocalBackend(FsspecBackend):
     def stage_discard(self, handle: BinaryIO) -> None:
         handle.close()
         _unlink_quietly(handle.name)
-
-    listing_has_metadata = False
 
     def stats(self, paths: list[str]) -> list[tuple[int, float] | None]:
         return [_size_and_time(path) for path in paths]
