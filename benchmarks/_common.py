@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
@@ -135,6 +136,15 @@ def timed(fn: Callable[[], object], repeat: int = 5) -> tuple[float, object]:
         result = fn()
         samples.append(time.perf_counter() - start)
     return statistics.median(samples), result
+
+
+def size_parser(description: str | None, smoke: str = "tiny sizes (CI)") -> argparse.ArgumentParser:
+    """The flags every benchmark takes: --quick (smaller sizes) and --smoke (tiny sizes: the script runs,
+    its figures mean nothing; the suite runs every script so)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--smoke", action="store_true", help=smoke)
+    return parser
 
 
 def machine() -> str:

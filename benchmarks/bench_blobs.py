@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import resource
@@ -17,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, table, timed  # noqa: E402
+from _common import machine, size_parser, table, timed  # noqa: E402
 
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.config import StorageConfig
@@ -67,9 +66,7 @@ def rss_child(size: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="smaller sizes")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes: the script runs, figures mean nothing (CI)")
+    parser = size_parser(__doc__, "tiny sizes: the script runs, figures mean nothing (CI)")
     parser.add_argument("--rss-child", type=int)
     args = parser.parse_args()
     if args.rss_child:

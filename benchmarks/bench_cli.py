@@ -10,7 +10,6 @@ PYTHONDONTWRITEBYTECODE set (this one) would otherwise recompile them on every s
 
 from __future__ import annotations
 
-import argparse
 import compileall
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, table  # noqa: E402
+from _common import machine, size_parser, table  # noqa: E402
 from bench_planner import build_movie  # noqa: E402
 
 import movie_assets
@@ -44,9 +43,7 @@ def seconds(command: list[str], runs: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="smaller sizes")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
+    parser = size_parser(__doc__)
     args = parser.parse_args()
     segments = 20 if args.smoke else 500 if args.quick else 5_000
     tail = 200 if args.smoke else 10_000 if args.quick else 100_000

@@ -6,7 +6,6 @@ and 1,000 movies, and what a step costs to start in the multiprocess executor.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -15,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import dagster as dg  # noqa: E402
-from _common import machine, table, timed  # noqa: E402
+from _common import machine, size_parser, table, timed  # noqa: E402
 
 from movie_assets.movie import MovieStore  # noqa: E402
 from movie_assets.orchestration import EventLogResource, StorageResource, build_definitions  # noqa: E402
@@ -105,9 +104,7 @@ def _partition_job():
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small sizes")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
+    parser = size_parser(__doc__)
     args = parser.parse_args()
     print(f"machine: {machine()}")
     sizes = [1, 3] if args.smoke else [1, 10] if args.quick else [1, 100, 1000]

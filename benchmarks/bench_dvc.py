@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import yaml  # noqa: E402
-from _common import chain_blueprint, machine, table  # noqa: E402
+from _common import chain_blueprint, machine, size_parser, table  # noqa: E402
 
 from movie_assets.movie import MovieStore  # noqa: E402
 from movie_assets.store.config import StorageConfig  # noqa: E402
@@ -97,9 +96,7 @@ def add_large(folder: Path, mib: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
+    parser = size_parser(__doc__)
     args = parser.parse_args()
     if shutil.which("dvc") is None:
         print(f"machine: {machine()}\ndvc is not installed (pip install 'dvc==3.67.*'): nothing measured")

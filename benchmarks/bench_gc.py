@@ -7,7 +7,6 @@ stat + unlink of as many files written the same way (deleting is the disk's cost
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import sys
@@ -16,7 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, table  # noqa: E402
+from _common import machine, size_parser, table  # noqa: E402
 
 from movie_assets.lifecycle.gc import GarbageCollector
 from movie_assets.store.blobs import blob_path
@@ -97,9 +96,7 @@ def raw_deletes(paths: list[str]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="smaller sizes")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
+    parser = size_parser(__doc__)
     args = parser.parse_args()
     print(f"machine: {machine()}")
     blobs, manifests, artefacts = (20_000, 20, 2_000) if args.quick else (200_000, 100, 10_000)

@@ -7,14 +7,13 @@ inherits (the time, then `delete`: HEAD + HEAD + DELETE), on identical movies in
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from _common import machine, table  # noqa: E402
+from _common import machine, size_parser, table  # noqa: E402
 
 from movie_assets.lifecycle.gc import GarbageCollector  # noqa: E402
 from movie_assets.store.base import Backend  # noqa: E402
@@ -43,9 +42,7 @@ def sweep_seconds(storage, movie: str, blobs: int, batched: bool) -> tuple[float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="smaller sizes")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
+    parser = size_parser(__doc__)
     args = parser.parse_args()
     print(f"machine: {machine()}")
     blobs = 40 if args.smoke else 500 if args.quick else 3000

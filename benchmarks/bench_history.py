@@ -6,13 +6,12 @@ without (the reuse index then replays every archived artefact event).
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, synthetic_blueprint, table, timed  # noqa: E402
+from _common import machine, size_parser, synthetic_blueprint, table, timed  # noqa: E402
 from bench_runner import noop  # noqa: E402
 
 from movie_assets.lifecycle.checkpoints import Checkpoints
@@ -24,9 +23,7 @@ SEGMENTS = 50
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="smaller sizes")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
+    parser = size_parser(__doc__)
     args = parser.parse_args()
     print(f"machine: {machine()}")
     marks = [10] if args.smoke else [10, 50, 100] if args.quick else [10, 100, 300, 600]

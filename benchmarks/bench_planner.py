@@ -13,7 +13,6 @@ log alone takes longer than this whole benchmark.
 
 from __future__ import annotations
 
-import argparse
 import random
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, synthetic_blueprint, synthetic_manifest, table, timed  # noqa: E402
+from _common import machine, size_parser, synthetic_blueprint, synthetic_manifest, table, timed  # noqa: E402
 
 from movie_assets.movie import BLUEPRINT_FILE, MovieStore
 from movie_assets.pipeline.incremental import unmatched_jobs
@@ -155,9 +154,7 @@ def dagster_stale_seconds(segments: int) -> tuple[float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="smaller sizes")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, no Dagster comparison (CI)")
+    parser = size_parser(__doc__, "tiny sizes, no Dagster comparison (CI)")
     parser.add_argument("--tail", type=int, default=100_000)
     parser.add_argument(
         "--dagster-limit", type=int, default=None, help="largest segment count Dagster is measured at (0: never)"

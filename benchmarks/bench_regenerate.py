@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -19,7 +18,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, table  # noqa: E402
+from _common import machine, size_parser, table  # noqa: E402
 
 from movie_assets.pipeline.blueprint.load import load_builtin
 
@@ -35,9 +34,7 @@ def cli(root: str, *args: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="smaller sizes")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
+    parser = size_parser(__doc__)
     args = parser.parse_args()
     print(f"machine: {machine()}")
     segments = (

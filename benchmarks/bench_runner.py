@@ -8,7 +8,6 @@ Dagster's in-process materialisation per asset.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import sys
@@ -17,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, synthetic_blueprint, table  # noqa: E402
+from _common import machine, size_parser, synthetic_blueprint, table  # noqa: E402
 
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.produce import ProduceRequest, ProduceResult
@@ -87,9 +86,7 @@ def dagster(assets: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="smaller sizes")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, no Dagster comparison (CI)")
+    parser = size_parser(__doc__, "tiny sizes, no Dagster comparison (CI)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     sizes = [20] if args.smoke else [100, 500] if args.quick else [100, 500, 2500]
