@@ -4,10 +4,12 @@ import multiprocessing as mp
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
 from movie_assets.errors import ConditionalWritesUnsupported, ManifestConflict, StorageError
+from movie_assets.lifecycle.gc import GarbageCollector
 from movie_assets.store.blobs import BlobStore, blob_path
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.manifests import ManifestService
@@ -124,6 +126,19 @@ def test_lost_response_on_a_conditional_put_is_not_a_false_conflict(moto_s3, pro
     assert service.load_current().hash == pointer.hash
     with pytest.raises(ManifestConflict):
         service.save_manifest(_manifest(3), first.hash)
+
+
+def test_a_sweep_whose_batch_delete_keeps_failing_is_one_storage_error_and_keeps_the_blobs(moto_s3, proxy):
+    storage = moto_s3.storage(endpoint=proxy.endpoint, retries=2)
+    refs = [BlobStore(storage.movie("m")).put(f"orphan {i}".encode()) for i in range(3)]
+    proxy.faults.append(Fault("POST", "?delete", "before", 500, times=10))  # DeleteObjects, and its retries
+    collector = GarbageCollector(storage.movie("m"), clock=lambda: time.time() + 7200)
+    with pytest.raises(StorageError, match="deleting 3 files under"):
+        collector.collect(grace_seconds=3600)
+    assert any("POST" in i and "?delete" in i for i in proxy.injected)
+    assert all(BlobStore(storage.movie("m")).has(ref.hash) for ref in refs)
+    proxy.faults.clear()
+    assert collector.collect(grace_seconds=3600).files_freed == 3  # the next run sweeps them
 
 
 def test_backend_without_conditional_writes_fails_loudly(moto_s3, proxy):
