@@ -14,8 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from movie_assets.cli import app
-from movie_assets.store.blobs import blob_path
+from movie_assets.store.blobs import BlobStore, blob_path
+from movie_assets.store.config import StorageConfig
 from movie_assets.store.events import INPUTS_LOG
+from movie_assets.store.storage import StorageContext
 
 MOVIE = "film"
 
@@ -87,16 +89,19 @@ def test_a_read_only_root_is_one_line_for_every_writing_command(tmpfs, tmp_path)
     assert _cli(root, "init", MOVIE, "-b", "audio-only", "--set", "Title=Frozen").exit_code == 0
     assert _cli(root, "regenerate", MOVIE).exit_code == 0
     assert _cli(root, "edit", MOVIE, "SegmentText[1]=changed").exit_code == 0
+    orphan = BlobStore(StorageContext(StorageConfig(driver="local", root=str(root))).movie(MOVIE)).put(b"orphan")
     assert subprocess.run(["mount", "-o", "remount,ro", str(folder)], capture_output=True).returncode == 0
     for args in (
         ["edit", MOVIE, "SegmentText[0]=x"],
         ["regenerate", MOVIE],
         ["rollback", MOVIE, "rev-0001"],
+        ["gc", MOVIE, "--grace", "0s"],
         ["init", "other", "-b", "audio-only", "--set", "Title=New"],
         ["migrate", str(Path(__file__).parents[1] / "fixtures" / "legacy-film"), "harbour"],
     ):
         _one_clean_line(_cli(root, *args), "Read-only file system")
     assert _cli(root, "verify", MOVIE).exit_code == 0, "reading still works"
+    assert (root / MOVIE / blob_path(orphan.hash)).exists(), "the sweep that could not delete lost nothing"
 
 
 def test_export_refuses_bad_targets_and_leaves_no_corrupt_file(tmp_path):
