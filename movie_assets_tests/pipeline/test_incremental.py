@@ -151,6 +151,45 @@ def test_an_unreadable_stored_graph_is_ignored_and_expanded_again(film, caplog):
     assert _comparable(film.plan()) == plan, "the same plan as without any stored graph"
 
 
+def test_a_stored_graph_with_a_damaged_node_is_ignored_at_load(film, caplog):
+    [stored] = film.fs.list("index/graphs")
+    data = film.fs.read(stored)
+    assert data.count(b"offline") > 1  # a node's provider: the bytes stay valid msgpack, the node does not
+    film.fs.write_atomic(stored, data.replace(b"offline", b"offlinE", 1))
+    film.edit({"SegmentText[0]": "Changed."})
+    _forget()
+    with caplog.at_level("WARNING"):
+        plan = _comparable(film.plan())
+    assert "ignoring a stored graph that is damaged" in caplog.text
+    film.fs.delete(stored)
+    _forget()
+    assert _comparable(film.plan()) == plan, "the same plan as without any stored graph"
+
+
+def test_a_fresh_process_decodes_only_the_stored_nodes_a_plan_reads(film, monkeypatch):
+    from movie_assets.pipeline import graph_index
+
+    film.edit({"SegmentText[1]": "Changed."})
+    _forget()
+    expected = _comparable(film.plan())
+    _forget()
+    decoded: list[str] = []
+    real = graph_index._NODE_DECODER
+
+    class Counting:
+        def decode(self, raw):
+            node = real.decode(raw)
+            decoded.append(node.job_id)
+            return node
+
+    monkeypatch.setattr(graph_index, "_NODE_DECODER", Counting())
+    assert _comparable(film.plan()) == expected
+    seen = list(decoded)
+    total = len(film.manifest_graph(film.current()[0]).nodes)
+    assert seen and len(seen) < total, (len(seen), total)
+    assert "segment-0001/script" in seen and "segment-0000/script" not in seen
+
+
 def test_a_commit_keeps_only_the_graph_of_its_own_shape(film):
     [three] = film.fs.list("index/graphs")
     film.edit({"NumOfSegments": 4})

@@ -82,7 +82,7 @@ class ProducerNode:
 class Expansion:
     """What one graph shape expands to, shared by every graph of that shape (nodes are never mutated)."""
 
-    nodes: dict[str, ProducerNode]
+    nodes: Mapping[str, ProducerNode]  # a dict, or a stored graph's nodes decoded on first use
     order: list[str]  # job ids, dependencies first
     readers: dict[str, list[str]] | None = None  # input key -> jobs reading it
     dependents: dict[str, list[str]] | None = None  # job -> jobs reading its outputs
@@ -110,7 +110,7 @@ class ProducerGraph:
 
     blueprint: Blueprint
     inputs: dict[str, Any]
-    nodes: dict[str, ProducerNode] = field(default_factory=dict)
+    nodes: Mapping[str, ProducerNode] = field(default_factory=dict)
     _order: list[str] | None = field(default=None, repr=False, compare=False)
     shape: tuple | None = field(default=None, repr=False, compare=False)  # what the expansion depended on
     seen_before: bool = field(default=False, repr=False, compare=False)  # this process expanded the shape before
@@ -200,11 +200,12 @@ def expand_graph(
         _EXPANDED.put(shape, cached)
     if cached is not None:
         return ProducerGraph(bp, resolved, cached.nodes, cached.order, shape=shape, seen_before=True, expansion=cached)
-    graph = ProducerGraph(blueprint=bp, inputs=resolved, shape=shape)
+    nodes: dict[str, ProducerNode] = {}
     for name, spec in bp.producers.items():
         for combo in itertools.product(*[range(expander.counts[loop]) for loop in spec.loops]):
             node = expander.node(name, dict(zip(spec.loops, combo, strict=True)))
-            graph.nodes[node.job_id] = node
+            nodes[node.job_id] = node
+    graph = ProducerGraph(blueprint=bp, inputs=resolved, nodes=nodes, shape=shape)
     _EXPANDED.put(shape, graph._shared())  # ordering it: a cycle in the expanded graph is an error here, never later
     return graph
 
