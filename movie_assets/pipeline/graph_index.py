@@ -2,9 +2,10 @@
 and the live manifest's baseline (`index/baselines/<manifest hash>-<format>.msgpack`), so it does not compare
 every job with the manifest again (see incremental.py).
 
-Expanding a 10,000-job blueprint costs about a third of a second; decoding the stored graph with msgspec
-a fraction of that. Noting which jobs a manifest records as the graph describes them costs a fifth of a
-second at that size; the answer is usually an empty list. Both files are derived data: a graph is named
+Expanding a 10,000-job blueprint costs about a third of a second; reading the stored graph a fraction of
+that, and its nodes are decoded only when a plan reads them (see LazyNodes). Noting which jobs a
+manifest records as the graph describes them costs a fifth of a second at that size; the answer is
+usually an empty list. Both files are derived data: a graph is named
 by the hash of everything expansion depends on (the blueprint, the loop counts, the model picks, which
 inputs exist: see expand_graph), a baseline by the manifest's hash and holding its graph's shape. Each
 is written create-only when a revision is committed, and ignored with a warning when it cannot be read.
