@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 GRAPHS_DIR = "index/graphs"
 BASELINES_DIR = "index/baselines"
-FORMAT = 3  # bump whenever expansion changes what a file holds: older files are then never read
+FORMAT = 4  # bump whenever expansion changes what a file holds: older files are then never read
 
 
 class _Stored(msgspec.Struct):
@@ -37,7 +37,7 @@ class _Stored(msgspec.Struct):
     order: list[str]
     ids: list[str]  # the job id of each node, in the graph's own order
     nodes: list[msgspec.Raw]  # each node encoded on its own, decoded when first asked for
-    nodes_sha256: str  # of the nodes' bytes in turn: a damaged node is found at load, not mid-plan
+    nodes_sha256: str  # of the ids and the nodes' bytes: a damaged node is found at load, not mid-plan
     readers: dict[str, list[str]]
     dependents: dict[str, list[str]]
 
@@ -98,10 +98,12 @@ class DiskGraphIndex:
         stored = self._read(self.path(shape), _DECODER, "graph")
         if stored is None:
             return None
-        raw = dict(zip(stored.ids, stored.nodes, strict=False))
-        if stored.format != FORMAT or len(raw) != len(stored.nodes) or raw.keys() != set(stored.order):
+        if stored.format != FORMAT or len(stored.ids) != len(stored.nodes):
             return self._ignore(shape, "does not hold together")
-        if _nodes_sha256(stored.nodes) != stored.nodes_sha256:
+        raw = dict(zip(stored.ids, stored.nodes, strict=True))
+        if len(raw) != len(stored.nodes) or raw.keys() != set(stored.order):
+            return self._ignore(shape, "does not hold together")
+        if _nodes_sha256(stored.ids, stored.nodes) != stored.nodes_sha256:
             return self._ignore(shape, "is damaged")
         return Expansion(LazyNodes(raw), stored.order, stored.readers, stored.dependents)
 
@@ -113,10 +115,9 @@ class DiskGraphIndex:
         if graph.shape is None or self.fs.exists(self.path(graph.shape)):
             return False  # every commit of an unchanged shape lands here: no 3 MB encoding for nothing
         readers, dependents = graph.links()
-        nodes = [msgspec.Raw(_ENCODER.encode(node)) for node in graph.nodes.values()]
-        stored = _Stored(
-            FORMAT, graph.topological_order(), list(graph.nodes), nodes, _nodes_sha256(nodes), readers, dependents
-        )
+        ids, nodes = list(graph.nodes), [msgspec.Raw(_ENCODER.encode(node)) for node in graph.nodes.values()]
+        digest = _nodes_sha256(ids, nodes)
+        stored = _Stored(FORMAT, graph.topological_order(), ids, nodes, digest, readers, dependents)
         return self.fs.write_if_absent(self.path(graph.shape), _ENCODER.encode(stored))
 
     def baseline_path(self, manifest_hash: str) -> str:
@@ -160,8 +161,10 @@ class DiskGraphIndex:
         return removed
 
 
-def _nodes_sha256(nodes: list[msgspec.Raw]) -> str:
+def _nodes_sha256(ids: list[str], nodes: list[msgspec.Raw]) -> str:
+    """Of the job ids, then each node's bytes in turn (the nodes are not decoded to check them)."""
     digest = new_sha256()
+    digest.update("\n".join(ids).encode())
     for node in nodes:
         digest.update(node)
     return digest.hexdigest()
