@@ -98,7 +98,9 @@ class DiskGraphIndex:
         stored = self._read(self.path(shape), _DECODER, "graph")
         if stored is None:
             return None
-        if stored.format != FORMAT or len(stored.ids) != len(stored.nodes):
+        if stored.format != FORMAT:
+            return self._ignore(shape, f"has format {stored.format}, not {FORMAT}")
+        if len(stored.ids) != len(stored.nodes):
             return self._ignore(shape, "does not hold together")
         raw = dict(zip(stored.ids, stored.nodes, strict=True))
         if len(raw) != len(stored.nodes) or raw.keys() != set(stored.order):
