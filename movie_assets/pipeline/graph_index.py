@@ -5,10 +5,10 @@ every job with the manifest again (see incremental.py).
 Expanding a 10,000-job blueprint costs about a third of a second; reading the stored graph a fraction of
 that, and its nodes are decoded only when a plan reads them (see LazyNodes). Noting which jobs a
 manifest records as the graph describes them costs a fifth of a second at that size; the answer is
-usually an empty list. Both files are derived data: a graph is named
-by the hash of everything expansion depends on (the blueprint, the loop counts, the model picks, which
-inputs exist: see expand_graph), a baseline by the manifest's hash and holding its graph's shape. Each
-is written create-only when a revision is committed, and ignored with a warning when it cannot be read.
+usually an empty list. Both files are derived data: a graph is named by the hash of everything
+expansion depends on (the blueprint, the loop counts, the model picks, which inputs exist: see
+expand_graph), a baseline by the manifest's hash and holding its graph's shape. Each is written
+create-only when a revision is committed, and ignored with a warning when it cannot be read.
 Deleting `index/` loses nothing but time.
 """
 
@@ -100,11 +100,9 @@ class DiskGraphIndex:
             return None
         if stored.format != FORMAT:
             return self._ignore(shape, f"has format {stored.format}, not {FORMAT}")
-        if len(stored.ids) != len(stored.nodes):
-            return self._ignore(shape, "does not hold together")
-        raw = dict(zip(stored.ids, stored.nodes, strict=True))
-        if len(raw) != len(stored.nodes) or raw.keys() != set(stored.order):
-            return self._ignore(shape, "does not hold together")
+        raw = dict(zip(stored.ids, stored.nodes, strict=False))
+        if len(stored.ids) != len(stored.nodes) or len(raw) != len(stored.nodes) or raw.keys() != set(stored.order):
+            return self._ignore(shape, "does not hold together")  # ids and nodes unpaired, repeated, or not the order's
         if _nodes_sha256(stored.ids, stored.nodes) != stored.nodes_sha256:
             return self._ignore(shape, "is damaged")
         return Expansion(LazyNodes(raw), stored.order, stored.readers, stored.dependents)
