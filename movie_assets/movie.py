@@ -173,7 +173,7 @@ class MovieStore:
             data.seek(0)
         check_replacement(artefact_id, output.mime_type, bytes(head))
         ref = self.blobs.put(data, output.mime_type)
-        return self.events.append_input(pin_key(artefact_id), ref.model_dump(mode="json"), edited_by)
+        return self.events.append_input(pin_key(artefact_id), ref.to_builtins(), edited_by)
 
     def unpin(self, artefact_id: str, edited_by: str = "user") -> InputEvent:
         """Give a pinned artefact back to its producer (its earlier result is reused when it still fits)."""
@@ -273,7 +273,7 @@ class MovieStore:
         for entry in manifest.artefacts.values():
             if entry.blob.mime_type == TIMELINE_MIME:
                 timeline = TimelineDocument.parse_document(self.blobs.get(entry.blob), f"timeline {entry.blob.hash}")
-        return manifest.model_copy(update={"timeline": timeline}) if timeline else manifest
+        return manifest.replace(timeline=timeline) if timeline else manifest
 
     def commit(self, run: RunResult) -> ManifestPointer:
         """Publish the run's revision (ManifestConflict if the live manifest moved), then archive the logs.
@@ -286,7 +286,7 @@ class MovieStore:
         known = self._base(run.plan).blob_hashes()
         pointer = publish(self.manifests, self.blobs, manifest, run.plan.manifest_base_hash, known)
         if pointer.revision != manifest.revision:  # published under the next free number
-            manifest = manifest.model_copy(update={"revision": pointer.revision})
+            manifest = manifest.replace(revision=pointer.revision)
         self.after_commit(manifest, run.plan.revision, pointer.hash)
         return pointer
 

@@ -102,15 +102,13 @@ def rollback(fs: MovieFS, target: str) -> ManifestPointer:
             f"{fs.movie_id}: cannot roll back to {target}: {len(missing)} blob(s) missing, e.g. {missing[0]}"
         )
     live = current.manifest
-    manifest = source.model_copy(
-        update={
-            "revision": live.revision.next(),
-            "parent": live.revision,
-            "parent_hash": current.hash,
-            "created_at": utc_now(),
-            "input_cursor": live.input_cursor,
-            "artefact_cursor": live.artefact_cursor,
-        }
+    manifest = source.replace(
+        revision=live.revision.next(),
+        parent=live.revision,
+        parent_hash=current.hash,
+        created_at=utc_now(),
+        input_cursor=live.input_cursor,
+        artefact_cursor=live.artefact_cursor,
     )
     return publish(service, blobs, manifest, current.hash, live.blob_hashes())
 

@@ -37,9 +37,7 @@ from movie_assets.store.models import (
     InputEntry,
     Manifest,
     RevisionId,
-    TimelineClip,
     TimelineDocument,
-    TimelineTrack,
 )
 from movie_assets.store.storage import MovieFS
 
@@ -148,8 +146,8 @@ class Migrator:
         parent_hash: str | None = None
         for number, (folder, draft) in enumerate(zip(folders, built, strict=True), start=1):
             revision = RevisionId.from_number(number)
-            manifest = draft.model_copy(
-                update={"revision": revision, "parent": parent.revision if parent else None, "parent_hash": parent_hash}
+            manifest = draft.replace(
+                revision=revision, parent=parent.revision if parent else None, parent_hash=parent_hash
             )
             if self.fs.exists(manifest_path(revision)):
                 existing = self.manifests.load(revision)
@@ -237,11 +235,12 @@ class Migrator:
                     target = _resolve_url(folder, str(clip["url"]), f"{where} tracks[{t}].clips[{c}]")
                     artefact_id, ref = refs[target]
                     clips.append(
-                        TimelineClip(artefact_id=artefact_id, start=clip["start"], duration=clip["duration"], blob=ref)
+                        {"artefact_id": artefact_id, "start": clip["start"], "duration": clip["duration"], "blob": ref}
                     )
-                tracks.append(TimelineTrack(kind=track["kind"], clips=clips))
+                tracks.append({"kind": track["kind"], "clips": clips})
             extra = {k: raw[k] for k in ("width", "height", "fps") if k in raw}
-            return TimelineDocument(duration=raw["duration"], tracks=tracks, **extra)
+            # a legacy file is written by someone else: validated, as any file a person writes
+            return TimelineDocument.from_builtins({"duration": raw["duration"], "tracks": tracks, **extra}, where)
         except MigrationError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -43,7 +43,7 @@ def check_steering(key: str, value: Any) -> Any:
         return None
     if key.startswith(PIN):
         try:
-            return BlobRef.model_validate(value).model_dump(mode="json")
+            return BlobRef.from_builtins(value).to_builtins()
         except ValueError:
             raise InvalidValue(f"{key}: a pin is a blob reference {{hash, size, mime_type}}") from None
     if key.startswith(MODEL):
@@ -67,7 +67,7 @@ class Steering:
             if value is None:
                 continue
             if key.startswith(PIN):
-                steering.pins[key[len(PIN) :]] = BlobRef.model_validate(value)
+                steering.pins[key[len(PIN) :]] = BlobRef.from_builtins(value, key)
             elif key.startswith(TAKE):
                 steering.takes[key[len(TAKE) :]] = int(value)
         return steering

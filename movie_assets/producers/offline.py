@@ -166,7 +166,7 @@ def _image_clips(items: list, starts: list[float], durations: list[float]) -> li
 
 def export(request: ProduceRequest) -> ProduceResult:
     """Render the timeline: mix narration and looped music; MP4 with visuals, or WAV for audio-only."""
-    document = TimelineDocument.model_validate_json(request.value("timeline"))
+    document = TimelineDocument.parse_document(request.value("timeline"), "timeline")
     total = max(int(document.duration * media.SAMPLE_RATE), 1)
     layers = []
     for track in document.tracks:

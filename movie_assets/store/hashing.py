@@ -26,7 +26,20 @@ def new_sha256() -> hashlib._Hash:
     return hashlib.sha256()
 
 
+def _exact_str(value: Any) -> str:
+    if isinstance(value, str):  # a str subclass (RevisionId): msgspec encodes exact str only
+        return str(value)
+    raise NotImplementedError(f"cannot encode {type(value).__name__}")
+
+
+def builtins_of(value: msgspec.Struct) -> Any:
+    """A msgspec record as JSON-ready dicts and lists, every field included."""
+    return msgspec.to_builtins(value, enc_hook=_exact_str)
+
+
 def _plain(value: Any) -> Any:
+    if isinstance(value, msgspec.Struct):
+        return builtins_of(value)
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     return value

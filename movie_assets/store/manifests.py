@@ -97,7 +97,7 @@ class ManifestService:
             # the live revision did not move while a committer had ample time to swap it, so that file was
             # never published: its committer died between writing it and swapping the pointer. Manifests are
             # immutable, so take the next number instead of reusing this one; the gap stays in the history.
-            manifest = manifest.model_copy(update={"revision": manifest.revision.next()})
+            manifest = manifest.replace(revision=manifest.revision.next())
             data = manifest.canonical()
             digest = sha256_bytes(data)
             rel = manifest_path(manifest.revision)
@@ -107,7 +107,7 @@ class ManifestService:
             if current is None:
                 return previous_hash is None
             try:
-                return ManifestPointer.model_validate_json(current).hash == previous_hash
+                return ManifestPointer.parse_document(current, CURRENT).hash == previous_hash
             except ValueError:
                 return False
 

@@ -1,16 +1,18 @@
-"""Pydantic v2 models for everything stored or exchanged. Stored JSON with unknown fields is rejected."""
+"""What is stored or exchanged: msgspec records for manifests and what they hold, pydantic v2 models for
+the rest. Stored JSON with unknown fields is rejected."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
+import msgspec
 from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, ValidationError
 from pydantic_core import core_schema
 
 from movie_assets.errors import InvalidDocument, InvalidValue
-from movie_assets.store.hashing import SHA256_PATTERN, canonical_json
+from movie_assets.store.hashing import SHA256_PATTERN, builtins_of, canonical_json
 
 
 class StrictModel(BaseModel):
@@ -89,17 +91,215 @@ class RevisionId(str):
 REV_ZERO = RevisionId.from_number(0)
 
 
-class BlobRef(StrictModel):
-    hash: str = Field(pattern=SHA256_PATTERN)
-    size: int = Field(ge=0)
+# ---- records: what manifests are made of ----------------------------------------------------------
+# Plain msgspec structs, not pydantic models: a 10,000-artefact manifest holds ~40,000 of them, and
+# building that many pydantic instances cost 0.11-0.15 s per load against 0.05 s for msgspec to decode and
+# validate the same bytes into structs (benchmarks/bench_planner.py, the first plan of a process). They
+# are validated where bytes or builtins come in (parse_document, from_builtins, and any pydantic model
+# that embeds one); code that builds one from values it computed is trusted, as a dataclass would be.
+
+
+def _decode_hook(kind: type, value: Any) -> Any:
+    if kind is RevisionId:
+        return RevisionId(value)  # its InvalidValue is a ValueError, which msgspec reports with the path
+    raise NotImplementedError(f"no decoder for {kind!r}")
+
+
+_DECODERS: dict[type, msgspec.json.Decoder] = {}
+
+
+class Record(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Base of the stored records: immutable, unknown fields refused, keyword construction."""
+
+    def canonical(self) -> bytes:
+        return canonical_json(self.to_builtins())
+
+    def to_builtins(self) -> dict[str, Any]:
+        """The record as JSON-ready dicts and lists (every field, defaults included)."""
+        return builtins_of(self)
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with these fields changed."""
+        return msgspec.structs.replace(self, **changes)
+
+    @classmethod
+    def parse_document(cls, data: bytes | str, where: str) -> Self:
+        """Parse stored JSON, turning any failure into InvalidDocument naming `where`."""
+        decoder = _DECODERS.get(cls)
+        if decoder is None:
+            decoder = _DECODERS[cls] = msgspec.json.Decoder(cls, dec_hook=_decode_hook)
+        try:
+            return decoder.decode(data)
+        except msgspec.DecodeError as exc:
+            raise InvalidDocument(f"{where}: not a valid {cls.__name__}: {_located(exc)}") from None
+
+    @classmethod
+    def from_builtins(cls, data: Any, what: str | None = None) -> Self:
+        """Validate dicts and lists (a pin's value, a legacy file) into a record; InvalidValue if they are not one."""
+        try:
+            return msgspec.convert(data, cls, dec_hook=_decode_hook)
+        except msgspec.ValidationError as exc:
+            raise InvalidValue(f"{what or 'value'}: not a valid {cls.__name__}: {_located(exc)}") from None
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        """Pydantic models that embed a record (a plan's carried jobs) validate and dump it through msgspec."""
+
+        def validate(value: Any) -> Record:
+            if isinstance(value, cls):
+                return value
+            try:
+                return msgspec.convert(value, cls, dec_hook=_decode_hook)
+            except msgspec.ValidationError as exc:
+                raise ValueError(str(exc)) from None
+
+        serialise = core_schema.plain_serializer_function_ser_schema(cls.to_builtins)
+        return core_schema.no_info_plain_validator_function(validate, serialization=serialise)
+
+
+def _located(exc: msgspec.DecodeError) -> str:
+    """msgspec's message with its `$.a.b` path first, as pydantic's `a.b: message` read."""
+    message, _, path = str(exc).rpartition(" - at `$")
+    path = path.rstrip("`").lstrip(".")
+    return f"{path}: {message}" if message and path else message or str(exc)
+
+
+Sha256 = Annotated[str, msgspec.Meta(pattern=SHA256_PATTERN)]
+
+
+class BlobRef(Record, kw_only=True):
+    hash: Sha256
+    size: Annotated[int, msgspec.Meta(ge=0)]
     mime_type: str = "application/octet-stream"
 
 
-class InputEntry(StrictModel):
+class InputEntry(Record, kw_only=True):
     """The value of one (expanded) input and the hash of its canonical JSON."""
 
     value: Any
     hash: str
+
+
+class BlueprintRef(Record, kw_only=True):
+    id: str
+    version: str
+    hash: str
+
+
+class JobRecord(Record, kw_only=True):
+    """What a manifest remembers about one producer job: its signature and where its outputs are."""
+
+    job_id: str
+    producer: str
+    producer_version: str
+    inputs_hash: str
+    indices: dict[str, int] = {}
+    deps: dict[str, str] = {}
+    outputs: dict[str, BlobRef] = {}
+
+
+class ArtefactEntry(Record, kw_only=True):
+    blob: BlobRef
+    job_id: str
+    inputs_hash: str
+
+
+class TimelineClip(Record, kw_only=True):
+    artefact_id: str
+    start: Annotated[float, msgspec.Meta(ge=0)]
+    duration: Annotated[float, msgspec.Meta(gt=0)]
+    blob: BlobRef
+
+    def __post_init__(self) -> None:
+        # times are floats in the stored bytes whatever the caller passed (a timeline's start 0 is 0.0)
+        _as_floats(self, "start", "duration")
+        if self.start < 0 or self.duration <= 0:
+            raise InvalidValue(f"clip {self.artefact_id}: start must be >= 0 and duration > 0")
+
+
+class TimelineTrack(Record, kw_only=True):
+    kind: Literal["video", "image", "audio", "music"]
+    clips: list[TimelineClip] = []
+
+
+class TimelineDocument(Record, kw_only=True):
+    duration: Annotated[float, msgspec.Meta(ge=0)]
+    width: int = 320
+    height: int = 180
+    fps: int = 12
+    tracks: list[TimelineTrack] = []
+
+    def __post_init__(self) -> None:
+        _as_floats(self, "duration")
+
+    def to_json(self) -> str:
+        return msgspec.json.encode(self).decode()
+
+
+def _as_floats(record: Record, *names: str) -> None:
+    for name in names:
+        value = getattr(record, name)
+        if type(value) is not float:
+            msgspec.structs.force_setattr(record, name, float(value))
+
+
+class Manifest(Record, kw_only=True):
+    """Immutable snapshot of one revision of a movie."""
+
+    movie_id: str
+    revision: RevisionId
+    parent: RevisionId | None = None
+    parent_hash: str | None = None
+    created_at: str
+    blueprint: BlueprintRef | None = None
+    inputs: dict[str, InputEntry] = {}
+    jobs: dict[str, JobRecord] = {}
+    artefacts: dict[str, ArtefactEntry] = {}
+    timeline: TimelineDocument | None = None
+    input_cursor: str | None = None
+    artefact_cursor: str | None = None
+
+    def __post_init__(self) -> None:
+        _as_revisions(self, "revision", "parent")
+
+    def content_key(self) -> bytes:
+        """Canonical bytes of what the revision *contains* (not when or from where it was made)."""
+        return canonical_json(
+            {
+                "inputs": {k: v.hash for k, v in self.inputs.items()},
+                "artefacts": {k: v.blob.hash for k, v in self.artefacts.items()},
+                "jobs": {k: v.inputs_hash for k, v in self.jobs.items()},
+                "blueprint": self.blueprint.hash if self.blueprint else None,
+            }
+        )
+
+    def blob_hashes(self) -> set[str]:
+        """Every blob the revision references: artefacts, job outputs and timeline clips."""
+        found = {entry.blob.hash for entry in self.artefacts.values()}
+        for record in self.jobs.values():
+            found.update(ref.hash for ref in record.outputs.values())
+        if self.timeline:
+            found.update(clip.blob.hash for track in self.timeline.tracks for clip in track.clips)
+        return found
+
+
+class ManifestPointer(Record, kw_only=True):
+    """Content of current.json: which manifest is live."""
+
+    revision: RevisionId
+    manifest: str
+    hash: str
+
+    def __post_init__(self) -> None:
+        _as_revisions(self, "revision")
+
+
+def _as_revisions(record: Record, *names: str) -> None:
+    # a revision built from a plain string (code, not a parsed file) still has .number and .next()
+    for name in names:
+        value = getattr(record, name)
+        if value is not None and type(value) is not RevisionId:
+            msgspec.structs.force_setattr(record, name, RevisionId(value))
 
 
 class InputEvent(StrictModel):
@@ -132,95 +332,6 @@ class ArtefactEvent(StrictModel):
     duration_s: float = 0.0
     diagnostics: dict[str, Any] = Field(default_factory=dict)
     created_at: str
-
-
-class BlueprintRef(StrictModel):
-    id: str
-    version: str
-    hash: str
-
-
-class JobRecord(StrictModel):
-    """What a manifest remembers about one producer job: its signature and where its outputs are."""
-
-    job_id: str
-    producer: str
-    producer_version: str
-    inputs_hash: str
-    indices: dict[str, int] = Field(default_factory=dict)
-    deps: dict[str, str] = Field(default_factory=dict)
-    outputs: dict[str, BlobRef] = Field(default_factory=dict)
-
-
-class ArtefactEntry(StrictModel):
-    blob: BlobRef
-    job_id: str
-    inputs_hash: str
-
-
-class TimelineClip(StrictModel):
-    artefact_id: str
-    start: float = Field(ge=0)
-    duration: float = Field(gt=0)
-    blob: BlobRef
-
-
-class TimelineTrack(StrictModel):
-    kind: Literal["video", "image", "audio", "music"]
-    clips: list[TimelineClip] = Field(default_factory=list)
-
-
-class TimelineDocument(StrictModel):
-    duration: float = Field(ge=0)
-    width: int = 320
-    height: int = 180
-    fps: int = 12
-    tracks: list[TimelineTrack] = Field(default_factory=list)
-
-
-class Manifest(StrictModel):
-    """Immutable snapshot of one revision of a movie."""
-
-    movie_id: str
-    revision: RevisionId
-    parent: RevisionId | None = None
-    parent_hash: str | None = None
-    created_at: str
-    blueprint: BlueprintRef | None = None
-    inputs: dict[str, InputEntry] = Field(default_factory=dict)
-    jobs: dict[str, JobRecord] = Field(default_factory=dict)
-    artefacts: dict[str, ArtefactEntry] = Field(default_factory=dict)
-    timeline: TimelineDocument | None = None
-    input_cursor: str | None = None
-    artefact_cursor: str | None = None
-
-    def content_key(self) -> bytes:
-        """Canonical bytes of what the revision *contains* (not when or from where it was made)."""
-        return canonical_json(
-            {
-                "inputs": {k: v.hash for k, v in self.inputs.items()},
-                "artefacts": {k: v.blob.hash for k, v in self.artefacts.items()},
-                "jobs": {k: v.inputs_hash for k, v in self.jobs.items()},
-                "blueprint": self.blueprint.hash if self.blueprint else None,
-            }
-        )
-
-    def blob_hashes(self) -> set[str]:
-        """Every blob the revision references: artefacts, job outputs and timeline clips."""
-        found = {entry.blob.hash for entry in self.artefacts.values()}
-        for record in self.jobs.values():
-            found.update(ref.hash for ref in record.outputs.values())
-        if self.timeline:
-            found.update(clip.blob.hash for track in self.timeline.tracks for clip in track.clips)
-        return found
-
-
-class ManifestPointer(StrictModel):
-    """Content of current.json: which manifest is live."""
-
-    revision: RevisionId
-    manifest: str
-    hash: str
 
 
 def empty_manifest(movie_id: str) -> Manifest:

@@ -60,13 +60,11 @@ def test_a_revision_committed_between_mark_and_sweep_keeps_its_blobs(local_stora
                 self.committed = True
                 manifest, digest = store.current()
                 entry = ArtefactEntry(blob=extra, job_id="user", inputs_hash=extra.hash)
-                following = manifest.model_copy(
-                    update={
-                        "revision": manifest.revision.next(),
-                        "parent": manifest.revision,
-                        "parent_hash": digest,
-                        "artefacts": {**manifest.artefacts, "user/take": entry},
-                    }
+                following = manifest.replace(
+                    revision=manifest.revision.next(),
+                    parent=manifest.revision,
+                    parent_hash=digest,
+                    artefacts={**manifest.artefacts, "user/take": entry},
                 )
                 store.manifests.save_manifest(following, digest)
             return super().stream_artefacts(after)

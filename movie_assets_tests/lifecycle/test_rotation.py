@@ -53,14 +53,12 @@ def test_rotation_loses_no_line_while_a_process_appends(driver, tmp_path, reques
         for _ in range(50):
             current = manifests.load_current()
             cursor = store.events.last_input_id()
-            manifest = current.manifest.model_copy(
-                update={
-                    "revision": current.manifest.revision.next(),
-                    "parent": current.manifest.revision,
-                    "parent_hash": current.hash,
-                    "input_cursor": cursor,
-                    "created_at": utc_now(),
-                }
+            manifest = current.manifest.replace(
+                revision=current.manifest.revision.next(),
+                parent=current.manifest.revision,
+                parent_hash=current.hash,
+                input_cursor=cursor,
+                created_at=utc_now(),
             )
             manifests.save_manifest(manifest, current.hash)
             store.events.archive(manifest.revision, cursor, None)

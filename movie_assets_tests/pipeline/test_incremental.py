@@ -112,10 +112,8 @@ def test_a_manifest_that_does_not_match_its_graph_is_decided_in_full(film):
     """A record the graph does not describe (an older producer version, written by another planner) is decided."""
     manifest, digest = film.current()
     record = manifest.jobs["segment-0001/script"]
-    odd = record.model_copy(update={"producer_version": "0", "inputs_hash": "f" * 64})
-    forged = manifest.model_copy(
-        update={"jobs": {**manifest.jobs, "segment-0001/script": odd}, "revision": manifest.revision.next()}
-    )
+    odd = record.replace(producer_version="0", inputs_hash="f" * 64)
+    forged = manifest.replace(jobs={**manifest.jobs, "segment-0001/script": odd}, revision=manifest.revision.next())
     ManifestService(film.fs).save_manifest(forged, digest)
     full, short = _both(film)
     assert short == full

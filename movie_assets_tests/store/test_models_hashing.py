@@ -1,9 +1,18 @@
 import pytest
 from pydantic import ValidationError
 
-from movie_assets.errors import InvalidDocument
+from movie_assets.errors import InvalidDocument, InvalidValue
 from movie_assets.store.hashing import canonical_json, inputs_hash, json_hash, sha256_bytes, sha256_stream
-from movie_assets.store.models import BlobRef, InputEvent, Manifest, ManifestPointer, RevisionId, empty_manifest
+from movie_assets.store.models import (
+    BlobRef,
+    InputEvent,
+    JobRecord,
+    Manifest,
+    ManifestPointer,
+    RevisionId,
+    TimelineDocument,
+    empty_manifest,
+)
 
 
 def test_canonical_json_is_sorted_compact_utf8():
@@ -41,8 +50,8 @@ def test_revision_id_parse_next_and_rejects_garbage():
 
 
 def test_unknown_fields_in_stored_json_are_rejected_with_location():
-    raw = empty_manifest("m").model_dump_json().replace('"movie_id"', '"surprise":1,"movie_id"')
-    with pytest.raises(InvalidDocument, match=r"m\.json: not a valid Manifest: surprise"):
+    raw = empty_manifest("m").canonical().replace(b'"movie_id"', b'"surprise":1,"movie_id"')
+    with pytest.raises(InvalidDocument, match=r"m\.json: not a valid Manifest: .*unknown field `surprise`"):
         Manifest.parse_document(raw, "m.json")
     with pytest.raises(InvalidDocument, match="current.json"):
         ManifestPointer.parse_document(b"{not json", "current.json")
@@ -50,11 +59,41 @@ def test_unknown_fields_in_stored_json_are_rejected_with_location():
 
 def test_models_round_trip():
     ref = BlobRef(hash="a" * 64, size=3, mime_type="text/plain")
-    assert BlobRef.model_validate_json(ref.model_dump_json()) == ref
+    assert BlobRef.parse_document(ref.canonical(), "ref") == ref
+    assert BlobRef.from_builtins(ref.to_builtins()) == ref
     event = InputEvent(id="1", key="k", value=[1, 2], hash="h", created_at="t")
     assert InputEvent.model_validate_json(event.canonical()) == event
-    with pytest.raises(ValueError):
-        BlobRef(hash="nothex", size=1)
+    with pytest.raises(InvalidValue, match=r"pin: not a valid BlobRef: hash: .*regex"):
+        BlobRef.from_builtins({"hash": "nothex", "size": 1}, "pin")
+    with pytest.raises(InvalidDocument, match=r"ref: not a valid BlobRef: size: .*>= 0"):
+        BlobRef.parse_document(b'{"hash":"' + b"a" * 64 + b'","size":-1}', "ref")
+
+
+def test_a_manifest_parsed_from_its_canonical_bytes_gives_the_same_bytes_and_revision_ids():
+    clip = {"artefact_id": "a", "start": 0, "duration": 2, "blob": {"hash": "b" * 64, "size": 1}}
+    timeline = {"duration": 2, "tracks": [{"kind": "audio", "clips": [clip]}]}
+    document = TimelineDocument.from_builtins(timeline)
+    built = Manifest(movie_id="m", revision="rev-0002", parent="rev-0001", created_at="t", timeline=document)
+    assert type(built.revision) is RevisionId and built.parent.next() == "rev-0002"
+    raw = built.canonical()
+    assert b'"start":0.0' in raw and b'"duration":2.0' in raw, "times are floats in the bytes, as written before"
+    parsed = Manifest.parse_document(raw, "m.json")
+    assert parsed == built and parsed.canonical() == raw and type(parsed.parent) is RevisionId
+    with pytest.raises(InvalidDocument, match=r"revision: not a revision id"):
+        Manifest.parse_document(raw.replace(b'"rev-0002"', b'"rev-2"'), "m.json")
+
+
+def test_a_pydantic_model_embedding_records_validates_and_dumps_them_through_msgspec():
+    from movie_assets.pipeline.models import JobResult
+
+    record = {"job_id": "j", "producer": "p", "producer_version": "1", "inputs_hash": "h"}
+    record["outputs"] = {"text": {"hash": "c" * 64, "size": 4, "mime_type": "text/plain"}}
+    result = JobResult.model_validate_json(JobResult(job_id="j", status="succeeded", record=record).model_dump_json())
+    assert isinstance(result.record, JobRecord) and result.record.outputs["text"].size == 4
+    assert result.model_dump(mode="json")["record"] == record | {"indices": {}, "deps": {}}
+    record["outputs"]["text"]["size"] = -1
+    with pytest.raises(ValidationError, match="record"):
+        JobResult(job_id="j", status="succeeded", record=record)
 
 
 def test_a_trusted_instance_is_the_validated_one_and_needs_every_field():
