@@ -132,7 +132,7 @@ class MovieTools:
     def timeline(self, movie: str) -> str:
         """The live revision's timeline: tracks of clips with start, duration and blob."""
         timeline = self._existing(movie).current()[0].timeline
-        return timeline.to_json() if timeline else "null"
+        return timeline.to_json().decode() if timeline else "null"
 
     def artefact(self, movie: str, artefact: str) -> str:
         """One artefact of the live revision ('~' stands for '/' in its id): text inline, media by blob."""

@@ -348,7 +348,7 @@ class MovieStore:
             return RegenerateOutcome(plan, None, None)
         self.plans.save(plan)
         if up_to_layer is not None and up_to_layer < len(plan.layers):
-            partial = plan.model_copy(update={"layers": plan.layers[:up_to_layer]})
+            partial = plan.replace(layers=plan.layers[:up_to_layer])
             return RegenerateOutcome(plan, self.run(partial, produce, concurrency, on_result), None)
         run = self.run(plan, produce, concurrency, on_result)
         if not run.succeeded:

@@ -137,7 +137,7 @@ def plan(
         # pydantic writes the plan's JSON itself (a 10,000-job plan is megabytes; building Python dicts for
         # json.dumps took longer than planning); the estimate joins it as one more top-level key
         estimate_json = json.dumps({"total": cost.total, "per_job": cost.per_job, "unpriced": cost.unpriced})
-        sys.stdout.write(f'{plan.model_dump_json()[:-1]},"estimated_cost_usd":{estimate_json}}}\n')
+        sys.stdout.write(f'{plan.to_json().decode()[:-1]},"estimated_cost_usd":{estimate_json}}}\n')
         return
     print_plan(plan, cost, everything)
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal
-
-from pydantic import ConfigDict, Field
 
 from movie_assets.errors import InvalidValue
 from movie_assets.store.models import (
@@ -14,23 +11,22 @@ from movie_assets.store.models import (
     InputEntry,
     JobRecord,
     Manifest,
+    Record,
     RevisionId,
-    StrictModel,
     TimelineDocument,
+    as_floats,
+    as_revisions,
     utc_now,
 )
 
-# OutputSpec and DepRef are plain frozen dataclasses, not models: a 10,000-job graph builds 30,000 of
-# them per expansion (three times cheaper than a model) and reads them back from its on-disk index with
-# msgspec. Pydantic still validates them (extra keys refused) where they arrive inside a JobDescriptor.
-_STRICT = ConfigDict(extra="forbid")
+# msgspec records, as a manifest's are: a 10,000-job graph builds 30,000 OutputSpecs and DepRefs per
+# expansion and reads them back from its on-disk index; a plan holds 10,000 descriptors and carries up to
+# as many job records, and `plan --json` wrote them through pydantic's per-record callbacks at a tenth of a
+# second. Plans and run progress are files this package writes; parse_document validates them on read.
 
 
-@dataclass(frozen=True, slots=True)
-class OutputSpec:
+class OutputSpec(Record, frozen=True):
     """One artefact a job writes."""
-
-    __pydantic_config__ = _STRICT
 
     name: str
     artefact_id: str
@@ -38,17 +34,14 @@ class OutputSpec:
     prompt_file: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class DepRef:
+class DepRef(Record, frozen=True):
     """One value feeding a job: an (expanded) input key or an artefact id."""
-
-    __pydantic_config__ = _STRICT
 
     kind: Literal["input", "artefact"]
     id: str
 
 
-class JobDescriptor(StrictModel):
+class JobDescriptor(Record, kw_only=True):
     """One planned producer job."""
 
     job_id: str
@@ -58,18 +51,18 @@ class JobDescriptor(StrictModel):
     implementation: str
     provider: str = "offline"
     model: str | None = None
-    indices: dict[str, int] = Field(default_factory=dict)
-    params: dict[str, Any] = Field(default_factory=dict)
-    deps: dict[str, list[DepRef]] = Field(default_factory=dict)
-    collected: list[str] = Field(default_factory=list)
-    outputs: list[OutputSpec] = Field(default_factory=list)
-    reasons: list[str] = Field(default_factory=list)
+    indices: dict[str, int] = {}
+    params: dict[str, Any] = {}
+    deps: dict[str, list[DepRef]] = {}
+    collected: list[str] = []
+    outputs: list[OutputSpec] = []
+    reasons: list[str] = []
     direct: bool = False
     planned_hash: str | None = None
     take: int = 0  # 0: the producer's first take; more after a reroll
 
 
-class ExecutionPlan(StrictModel):
+class ExecutionPlan(Record, kw_only=True):
     """The planner's layered plan for one target revision."""
 
     movie_id: str
@@ -81,11 +74,14 @@ class ExecutionPlan(StrictModel):
     inputs: dict[str, InputEntry]
     input_cursor: str | None = None
     artefact_cursor: str | None = None
-    layers: list[list[JobDescriptor]] = Field(default_factory=list)
-    carried: dict[str, JobRecord] = Field(default_factory=dict)
-    reused: list[str] = Field(default_factory=list)
-    removed: list[str] = Field(default_factory=list)
-    changed_inputs: list[str] = Field(default_factory=list)
+    layers: list[list[JobDescriptor]] = []
+    carried: dict[str, JobRecord] = {}
+    reused: list[str] = []
+    removed: list[str] = []
+    changed_inputs: list[str] = []
+
+    def __post_init__(self) -> None:
+        as_revisions(self, "revision", "base_revision")
 
     @property
     def jobs(self) -> list[JobDescriptor]:
@@ -106,7 +102,7 @@ class ExecutionPlan(StrictModel):
 JobStatus = Literal["succeeded", "reused", "failed", "skipped"]
 
 
-class JobResult(StrictModel):
+class JobResult(Record, kw_only=True):
     job_id: str
     status: JobStatus
     record: JobRecord | None = None
@@ -114,20 +110,26 @@ class JobResult(StrictModel):
     cost: float = 0.0
     duration_s: float = 0.0
 
+    def __post_init__(self) -> None:
+        as_floats(self, "cost", "duration_s")  # 0.0 in the stored progress, whatever the recorder passed
 
-class RunProgress(StrictModel):
+
+class RunProgress(Record, kw_only=True):
     """Checkpoint of a run in flight: which jobs finished, so a crashed run resumes where it stopped."""
 
     revision: RevisionId
     manifest_base_hash: str | None
     plan_hash: str | None = None  # progress resumes only the very plan it was written for
     completed_layers: int = 0
-    results: dict[str, JobResult] = Field(default_factory=dict)
+    results: dict[str, JobResult] = {}
+
+    def __post_init__(self) -> None:
+        as_revisions(self, "revision")
 
 
-class RunResult(StrictModel):
+class RunResult(Record, kw_only=True):
     plan: ExecutionPlan
-    results: dict[str, JobResult] = Field(default_factory=dict)
+    results: dict[str, JobResult] = {}
 
     @property
     def succeeded(self) -> bool:

@@ -22,27 +22,24 @@ from movie_assets.store.models import InputEntry, JobRecord, Manifest, RevisionI
 def descriptor(
     node: ProducerNode, reasons: list[str], direct: bool, planned_hash: str | None, take: int = 0
 ) -> JobDescriptor:
-    """The job's descriptor, not validated again: every field comes from a node that expansion built from
-    a validated blueprint (validating 10,000 descriptors was a seventh of a full plan)."""
-    return JobDescriptor.trusted(
-        {
-            "job_id": node.job_id,
-            "path": node.path,
-            "producer": node.producer,
-            "producer_version": node.version,
-            "implementation": node.implementation,
-            "provider": node.provider,
-            "model": node.model,
-            "indices": node.indices,
-            "params": node.params,
-            "deps": node.deps,
-            "collected": node.collected,
-            "outputs": node.outputs,
-            "reasons": reasons,
-            "direct": direct,
-            "planned_hash": planned_hash,
-            "take": take,
-        }
+    """The job's descriptor, from a node that expansion built from a validated blueprint."""
+    return JobDescriptor(
+        job_id=node.job_id,
+        path=node.path,
+        producer=node.producer,
+        producer_version=node.version,
+        implementation=node.implementation,
+        provider=node.provider,
+        model=node.model,
+        indices=node.indices,
+        params=node.params,
+        deps=node.deps,
+        collected=node.collected,
+        outputs=node.outputs,
+        reasons=reasons,
+        direct=direct,
+        planned_hash=planned_hash,
+        take=take,
     )
 
 

@@ -73,7 +73,7 @@ class Runner:
         context = _RunContext(plan=plan, base=current.manifest, index=index)
         for record in plan.carried.values():
             context.known.update(record.outputs)
-        plan_hash = json_hash(plan.model_dump(mode="json"))
+        plan_hash = json_hash(plan.to_builtins())
         self._resume(context, plan_hash)
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             for number, layer in enumerate(plan.layers, start=1):
@@ -109,7 +109,7 @@ class Runner:
             return
         for job_id, result in progress.results.items():
             if result.status in ("succeeded", "reused") and result.record and job_id in plan.job_ids:
-                context.results[job_id] = result.model_copy(update={"status": "reused"})
+                context.results[job_id] = result.replace(status="reused")
                 context.known.update(result.record.outputs)
 
     def _finish(self, context: _RunContext, result: JobResult) -> None:

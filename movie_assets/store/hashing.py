@@ -26,15 +26,16 @@ def new_sha256() -> hashlib._Hash:
     return hashlib.sha256()
 
 
-def _exact_str(value: Any) -> str:
-    if isinstance(value, str):  # a str subclass (RevisionId): msgspec encodes exact str only
+def exact_str(value: Any) -> str:
+    """msgspec's hook for str subclasses (RevisionId), which it encodes as exact str only."""
+    if isinstance(value, str):
         return str(value)
     raise NotImplementedError(f"cannot encode {type(value).__name__}")
 
 
 def builtins_of(value: msgspec.Struct) -> Any:
     """A msgspec record as JSON-ready dicts and lists, every field included."""
-    return msgspec.to_builtins(value, enc_hook=_exact_str)
+    return msgspec.to_builtins(value, enc_hook=exact_str)
 
 
 def _plain(value: Any) -> Any:

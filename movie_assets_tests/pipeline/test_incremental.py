@@ -22,7 +22,7 @@ def _forget() -> None:
 
 
 def _comparable(plan) -> dict:
-    return plan.model_dump(mode="json", exclude={"created_at"})
+    return {k: v for k, v in plan.to_builtins().items() if k != "created_at"}
 
 
 def _full_pass(store: MovieStore) -> dict:

@@ -6,7 +6,6 @@ from movie_assets.store.hashing import canonical_json, inputs_hash, json_hash, s
 from movie_assets.store.models import (
     BlobRef,
     InputEvent,
-    JobRecord,
     Manifest,
     ManifestPointer,
     RevisionId,
@@ -84,34 +83,33 @@ def test_a_manifest_parsed_from_its_canonical_bytes_gives_the_same_bytes_and_rev
 
 
 def test_a_pydantic_model_embedding_records_validates_and_dumps_them_through_msgspec():
-    from movie_assets.pipeline.models import JobResult
+    from movie_assets.store.models import ArtefactEvent
 
-    record = {"job_id": "j", "producer": "p", "producer_version": "1", "inputs_hash": "h"}
-    record["outputs"] = {"text": {"hash": "c" * 64, "size": 4, "mime_type": "text/plain"}}
-    result = JobResult.model_validate_json(JobResult(job_id="j", status="succeeded", record=record).model_dump_json())
-    assert isinstance(result.record, JobRecord) and result.record.outputs["text"].size == 4
-    assert result.model_dump(mode="json")["record"] == record | {"indices": {}, "deps": {}}
-    record["outputs"]["text"]["size"] = -1
-    with pytest.raises(ValidationError, match="record"):
-        JobResult(job_id="j", status="succeeded", record=record)
+    blob = {"hash": "c" * 64, "size": 4, "mime_type": "text/plain"}
+    fields = dict(id="1", job_id="j", producer="p", producer_version="1", inputs_hash="h", status="succeeded")
+    event = ArtefactEvent(**fields, output=blob, revision="rev-0001", created_at="t")
+    assert isinstance(event.output, BlobRef) and event.output.size == 4
+    assert ArtefactEvent.model_validate_json(event.model_dump_json()) == event
+    assert event.model_dump(mode="json")["output"] == blob
+    with pytest.raises(ValidationError, match="output"):
+        ArtefactEvent(**fields, output=blob | {"size": -1}, revision="rev-0001", created_at="t")
 
 
-def test_a_trusted_instance_is_the_validated_one_and_needs_every_field():
-    from movie_assets.pipeline.blueprint import expand_graph
+def test_a_plan_read_back_from_its_bytes_is_the_plan_that_was_written():
+    from movie_assets.movie import MovieStore
     from movie_assets.pipeline.blueprint.load import load_builtin
-    from movie_assets.pipeline.models import JobDescriptor
-    from movie_assets.pipeline.planner import descriptor
+    from movie_assets.pipeline.models import ExecutionPlan, JobDescriptor
+    from movie_assets.store.config import StorageConfig
+    from movie_assets.store.storage import StorageContext
 
-    graph = expand_graph(load_builtin("video-audio-music"), {"Title": "T", "NumOfSegments": 2})
-    for node in graph.nodes.values():
-        built = descriptor(node, ["input Title changed"], True, "a" * 64, 2)
-        validated = JobDescriptor(**built.model_dump())
-        assert built == validated and built.model_fields_set == validated.model_fields_set
-        assert built.model_dump_json() == validated.model_dump_json()
-        with pytest.raises(ValidationError):  # frozen, as a validated one is
-            built.take = 3  # type: ignore[misc]
-    with pytest.raises(TypeError, match="needs every field"):
-        JobDescriptor.trusted({"job_id": "x"})
+    store = MovieStore(StorageContext(StorageConfig.from_url("memory://plans")), "m")
+    store.init(load_builtin("video-audio-music"), {"Title": "T", "NumOfSegments": 2})
+    plan = store.plan()
+    assert plan.jobs and all(type(job) is JobDescriptor for job in plan.jobs)
+    again = ExecutionPlan.parse_document(plan.to_json(), "plan.json")
+    assert again == plan and again.to_builtins() == plan.to_builtins() and type(again.revision) is RevisionId
+    with pytest.raises(InvalidDocument, match=r"plan\.json: not a valid ExecutionPlan: .*unknown field `extra`"):
+        ExecutionPlan.parse_document(plan.to_json().replace(b'{"job_id"', b'{"extra":1,"job_id"', 1), "plan.json")
 
 
 def test_a_signature_is_the_sha256_of_its_payloads_canonical_json_whatever_the_text():
