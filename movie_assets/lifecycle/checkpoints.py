@@ -14,12 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from pydantic import Field
-
 from movie_assets.errors import InvalidValue, NotFound
 from movie_assets.pipeline.signature import SucceededIndex
 from movie_assets.store.events import EventLog
-from movie_assets.store.models import BlobRef, Manifest, RevisionId, StrictModel
+from movie_assets.store.models import BlobRef, Manifest, Record, RevisionId, as_revisions
 from movie_assets.store.storage import MovieFS
 
 DEFAULT_EVERY = 10
@@ -27,18 +25,21 @@ DEFAULT_PER_JOB = 8
 _NAME = re.compile(r"^events/(inputs|artefacts)\.checkpoint\.(rev-\d{4,})\.json$")
 
 
-class IndexEntry(StrictModel):
+class IndexEntry(Record, kw_only=True):
     job_id: str
     inputs_hash: str
     outputs: dict[str, BlobRef]
 
 
-class ArtefactsCheckpoint(StrictModel):
+class ArtefactsCheckpoint(Record, kw_only=True):
     movie_id: str
     revision: RevisionId
     artefact_cursor: str | None
     per_job: int
-    entries: list[IndexEntry] = Field(default_factory=list)
+    entries: list[IndexEntry] = []
+
+    def __post_init__(self) -> None:
+        as_revisions(self, "revision")
 
 
 def checkpoint_path(kind: str, revision: RevisionId | str) -> str:

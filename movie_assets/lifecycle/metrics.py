@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from pydantic import Field
-
 from movie_assets.errors import NotFound
 from movie_assets.store.events import EventLog
-from movie_assets.store.models import ArtefactEvent, Manifest, RevisionId, StrictModel
+from movie_assets.store.models import ArtefactEvent, Manifest, Record, RevisionId, as_revisions
 from movie_assets.store.storage import MovieFS
 
 
-class ProducerMetrics(StrictModel):
+class ProducerMetrics(Record, kw_only=True):
     attempts: int = 0
     succeeded: int = 0
     failed: int = 0
@@ -20,7 +18,7 @@ class ProducerMetrics(StrictModel):
     duration_s: float = 0.0
 
 
-class RevisionMetrics(StrictModel):
+class RevisionMetrics(Record, kw_only=True):
     """What producing one revision took, counting every attempt (failed runs for it included)."""
 
     movie_id: str
@@ -33,7 +31,10 @@ class RevisionMetrics(StrictModel):
     cost: float = 0.0
     duration_s: float = 0.0
     max_job_duration_s: float = 0.0
-    producers: dict[str, ProducerMetrics] = Field(default_factory=dict)
+    producers: dict[str, ProducerMetrics] = {}
+
+    def __post_init__(self) -> None:
+        as_revisions(self, "revision")
 
 
 def metrics_path(revision: RevisionId | str) -> str:
@@ -112,7 +113,7 @@ def record_metrics(
     window = list(events.stream_artefacts(after=previous_cursor))
     # runs log under the revision they planned; a commit that had to skip a number publishes under another
     metrics = aggregate(manifest.movie_id, RevisionId(run_revision or manifest.revision), window)
-    metrics = metrics.model_copy(update={"revision": manifest.revision})
+    metrics = metrics.replace(revision=manifest.revision)
     fs.write_atomic(metrics_path(manifest.revision), metrics.canonical())
     return metrics
 

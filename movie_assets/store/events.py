@@ -9,12 +9,11 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import msgspec
-from pydantic import ValidationError
 
 from movie_assets.errors import InvalidDocument, NotFound
 from movie_assets.store.fold import INPUT_LINES, first_after, fold_events
 from movie_assets.store.hashing import json_hash
-from movie_assets.store.models import ArtefactEvent, InputEvent, RevisionId, StrictModel, utc_now
+from movie_assets.store.models import ArtefactEvent, InputEvent, Record, RevisionId, located, utc_now
 from movie_assets.store.storage import MovieFS
 
 log = logging.getLogger(__name__)
@@ -23,7 +22,7 @@ INPUTS_LOG = "events/inputs.log"
 ARTEFACTS_LOG = "events/artefacts.log"
 PENDING_ID = "pending"
 
-E = TypeVar("E", bound=StrictModel)
+E = TypeVar("E", bound=Record)
 
 
 @runtime_checkable
@@ -79,7 +78,7 @@ class FileEventLog:
 
         def build(last: bytes | None) -> bytes:
             seq = self._seq_of(relative, last) + 1
-            stamped = event.model_copy(update={"id": _format_seq(seq)})
+            stamped = event.replace(id=_format_seq(seq))
             assigned.append(stamped)
             return stamped.canonical() + b"\n"
 
@@ -251,14 +250,15 @@ def _dropping(doomed: set[bytes]) -> Callable[[bytes | None], bytes]:
     return change
 
 
-def _bad_lines(data: bytes, model: type[StrictModel]) -> list[tuple[int, bytes]]:
+def _bad_lines(data: bytes, model: type[Record]) -> list[tuple[int, bytes]]:
     """(line number, bytes) of complete lines that do not parse as `model` (a torn tail is not one)."""
     body, newline, _torn = data.rpartition(b"\n")
+    decoder = model.decoder()
     bad = []
     for number, raw in enumerate(body.split(b"\n") if newline else [], start=1):
         try:
-            model.model_validate_json(raw)
-        except ValidationError:
+            decoder.decode(raw)
+        except msgspec.DecodeError:
             bad.append((number, raw))
     return bad
 
@@ -357,25 +357,23 @@ def parse_jsonl(data: bytes, model: type[E], where: str, keep: Any = None) -> It
     terminated = data.endswith(b"\n")
     if terminated:
         lines.pop()
+    decode = model.decoder().decode
     for number, raw in enumerate(lines, start=1):
-        is_torn_tail = number == len(lines) and not terminated
         try:
-            event = model.model_validate_json(raw)
-        except ValidationError as exc:
-            if is_torn_tail:
+            event = decode(raw)
+        except msgspec.DecodeError as exc:
+            if number == len(lines) and not terminated:
                 log.warning("%s line %d: skipping a torn last line (interrupted write)", where, number)
                 return
-            first = exc.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"]) or "<line>"
             raise InvalidDocument(
-                f"{where} line {number}: malformed event ({loc}: {first['msg']}); "
+                f"{where} line {number}: malformed event ({located(exc)}); "
                 "`movie-assets verify --repair` moves bad lines aside"
             ) from None
         if keep is None or keep(event):
             yield event
 
 
-def _last_id(events: Iterator[StrictModel]) -> str | None:
+def _last_id(events: Iterator[Record]) -> str | None:
     last = None
     for event in events:
         last = event.id  # type: ignore[attr-defined]

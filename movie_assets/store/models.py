@@ -1,5 +1,8 @@
-"""What is stored or exchanged: msgspec records for manifests and what they hold, pydantic v2 models for
-the rest. Stored JSON with unknown fields is rejected."""
+"""What this package stores: manifests, pointers, events and the records they hold, as msgspec structs.
+
+Files people write (blueprints, price tables, settings) are pydantic models at their boundary; what the
+package writes and reads back itself is validated by msgspec on read. Stored JSON with unknown fields
+is rejected either way."""
 
 from __future__ import annotations
 
@@ -8,31 +11,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 
 import msgspec
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, ValidationError
-from pydantic_core import core_schema
 
 from movie_assets.errors import InvalidDocument, InvalidValue
 from movie_assets.store.hashing import SHA256_PATTERN, builtins_of, canonical_json, exact_str
-
-
-class StrictModel(BaseModel):
-    """Base: unknown fields are errors, instances are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    def canonical(self) -> bytes:
-        return canonical_json(self)
-
-    @classmethod
-    def parse_document(cls, data: bytes | str, where: str) -> Any:
-        """Parse stored JSON, turning any failure into InvalidDocument naming `where`."""
-        try:
-            return cls.model_validate_json(data)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
-            )
-            raise InvalidDocument(f"{where}: not a valid {cls.__name__}: {problems}") from None
 
 
 def utc_now() -> str:
@@ -66,22 +47,16 @@ class RevisionId(str):
     def next(self) -> RevisionId:
         return RevisionId.from_number(self.number + 1)
 
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> Any:
-        return core_schema.no_info_after_validator_function(
-            cls, core_schema.str_schema(), serialization=core_schema.to_string_ser_schema()
-        )
-
 
 REV_ZERO = RevisionId.from_number(0)
 
 
-# ---- records: what manifests are made of ----------------------------------------------------------
+# ---- records -------------------------------------------------------------------------------------
 # Plain msgspec structs, not pydantic models: a 10,000-artefact manifest holds ~40,000 of them, and
 # building that many pydantic instances cost 0.11-0.15 s per load against 0.05 s for msgspec to decode and
-# validate the same bytes into structs (benchmarks/bench_planner.py, the first plan of a process). They
-# are validated where bytes or builtins come in (parse_document, from_builtins, and any pydantic model
-# that embeds one); code that builds one from values it computed is trusted, as a dataclass would be.
+# validate the same bytes; an artefact log of 10,000 lines cost ~0.3 s per first plan. They are validated
+# where bytes or builtins come in (parse_document, decoder, from_builtins); code that builds one from
+# values it computed is trusted, as a dataclass would be.
 
 
 def _decode_hook(kind: type, value: Any) -> Any:
@@ -112,15 +87,20 @@ class Record(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
         return msgspec.structs.replace(self, **changes)
 
     @classmethod
-    def parse_document(cls, data: bytes | str, where: str) -> Self:
-        """Parse stored JSON, turning any failure into InvalidDocument naming `where`."""
+    def decoder(cls) -> msgspec.json.Decoder:
+        """The JSON decoder of this record type (made once; JSONL readers decode line by line with it)."""
         decoder = _DECODERS.get(cls)
         if decoder is None:
             decoder = _DECODERS[cls] = msgspec.json.Decoder(cls, dec_hook=_decode_hook)
+        return decoder
+
+    @classmethod
+    def parse_document(cls, data: bytes | str, where: str) -> Self:
+        """Parse stored JSON, turning any failure into InvalidDocument naming `where`."""
         try:
-            return decoder.decode(data)
+            return cls.decoder().decode(data)
         except msgspec.DecodeError as exc:
-            raise InvalidDocument(f"{where}: not a valid {cls.__name__}: {_located(exc)}") from None
+            raise InvalidDocument(f"{where}: not a valid {cls.__name__}: {located(exc)}") from None
 
     @classmethod
     def from_builtins(cls, data: Any, what: str | None = None) -> Self:
@@ -128,26 +108,11 @@ class Record(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
         try:
             return msgspec.convert(data, cls, dec_hook=_decode_hook)
         except msgspec.ValidationError as exc:
-            raise InvalidValue(f"{what or 'value'}: not a valid {cls.__name__}: {_located(exc)}") from None
-
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> Any:
-        """Pydantic models that embed a record (a plan's carried jobs) validate and dump it through msgspec."""
-
-        def validate(value: Any) -> Record:
-            if isinstance(value, cls):
-                return value
-            try:
-                return msgspec.convert(value, cls, dec_hook=_decode_hook)
-            except msgspec.ValidationError as exc:
-                raise ValueError(str(exc)) from None
-
-        serialise = core_schema.plain_serializer_function_ser_schema(cls.to_builtins)
-        return core_schema.no_info_plain_validator_function(validate, serialization=serialise)
+            raise InvalidValue(f"{what or 'value'}: not a valid {cls.__name__}: {located(exc)}") from None
 
 
-def _located(exc: msgspec.DecodeError) -> str:
-    """msgspec's message with its `$.a.b` path first, as pydantic's `a.b: message` read."""
+def located(exc: msgspec.DecodeError) -> str:
+    """msgspec's message with its `$.a.b` path first (`a.b: message`)."""
     message, _, path = str(exc).rpartition(" - at `$")
     path = path.rstrip("`").lstrip(".")
     return f"{path}: {message}" if message and path else message or str(exc)
@@ -289,7 +254,7 @@ def as_revisions(record: Record, *names: str) -> None:
             msgspec.structs.force_setattr(record, name, RevisionId(value))
 
 
-class InputEvent(StrictModel):
+class InputEvent(Record, kw_only=True):
     """One edit of one input. `id` is assigned by the event log and orders events."""
 
     id: str
@@ -303,7 +268,7 @@ class InputEvent(StrictModel):
 ArtefactStatus = Literal["succeeded", "failed", "skipped"]
 
 
-class ArtefactEvent(StrictModel):
+class ArtefactEvent(Record, kw_only=True):
     """One producer result for one artefact (or one failed/skipped job when artefact_id is None)."""
 
     id: str
@@ -317,8 +282,12 @@ class ArtefactEvent(StrictModel):
     revision: RevisionId
     cost: float = 0.0
     duration_s: float = 0.0
-    diagnostics: dict[str, Any] = Field(default_factory=dict)
+    diagnostics: dict[str, Any] = {}
     created_at: str
+
+    def __post_init__(self) -> None:
+        as_revisions(self, "revision")
+        as_floats(self, "cost", "duration_s")  # a producer's cost of 1 is 1.0 in the log, as it always was
 
 
 def empty_manifest(movie_id: str) -> Manifest:

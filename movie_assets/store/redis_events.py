@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
 import redis
-from pydantic import ValidationError
 
 from movie_assets.errors import InvalidDocument, InvalidValue, StorageError
 from movie_assets.store.events import E, archive_path, new_input_event, newest_archived_id, read_archives, write_archive
@@ -108,7 +108,7 @@ class RedisEventLog:
                     f"{self.where}: append {new_id.decode()} reached {acked} of {replicas} replicas in 10 s; "
                     "it is not acknowledged"
                 )
-        return event.model_copy(update={"id": new_id.decode()})
+        return event.replace(id=new_id.decode())
 
     # ---- reads --------------------------------------------------------------------------------
     def stream_inputs(self, after: str | None = None) -> Iterator[InputEvent]:
@@ -142,8 +142,8 @@ class RedisEventLog:
 
     def _parse(self, model: type[E], stream: str, entry_id: bytes, fields: dict) -> E:
         try:
-            return model.model_validate_json(fields[FIELD]).model_copy(update={"id": entry_id.decode()})
-        except (KeyError, ValidationError) as exc:
+            return model.decoder().decode(fields[FIELD]).replace(id=entry_id.decode())
+        except (KeyError, msgspec.DecodeError) as exc:
             raise InvalidDocument(f"redis stream {stream} entry {entry_id.decode()}: malformed event ({exc})") from None
 
     def last_input_id(self) -> str | None:

@@ -1,5 +1,4 @@
 import pytest
-from pydantic import ValidationError
 
 from movie_assets.errors import InvalidDocument, InvalidValue
 from movie_assets.store.hashing import canonical_json, inputs_hash, json_hash, sha256_bytes, sha256_stream
@@ -61,7 +60,7 @@ def test_models_round_trip():
     assert BlobRef.parse_document(ref.canonical(), "ref") == ref
     assert BlobRef.from_builtins(ref.to_builtins()) == ref
     event = InputEvent(id="1", key="k", value=[1, 2], hash="h", created_at="t")
-    assert InputEvent.model_validate_json(event.canonical()) == event
+    assert InputEvent.parse_document(event.canonical(), "inputs.log") == event
     with pytest.raises(InvalidValue, match=r"pin: not a valid BlobRef: hash: .*regex"):
         BlobRef.from_builtins({"hash": "nothex", "size": 1}, "pin")
     with pytest.raises(InvalidDocument, match=r"ref: not a valid BlobRef: size: .*>= 0"):
@@ -82,17 +81,19 @@ def test_a_manifest_parsed_from_its_canonical_bytes_gives_the_same_bytes_and_rev
         Manifest.parse_document(raw.replace(b'"rev-0002"', b'"rev-2"'), "m.json")
 
 
-def test_a_pydantic_model_embedding_records_validates_and_dumps_them_through_msgspec():
+def test_an_artefact_event_keeps_the_bytes_pydantic_wrote_and_refuses_a_bad_blob_with_its_path():
     from movie_assets.store.models import ArtefactEvent
 
     blob = {"hash": "c" * 64, "size": 4, "mime_type": "text/plain"}
     fields = dict(id="1", job_id="j", producer="p", producer_version="1", inputs_hash="h", status="succeeded")
-    event = ArtefactEvent(**fields, output=blob, revision="rev-0001", created_at="t")
-    assert isinstance(event.output, BlobRef) and event.output.size == 4
-    assert ArtefactEvent.model_validate_json(event.model_dump_json()) == event
-    assert event.model_dump(mode="json")["output"] == blob
-    with pytest.raises(ValidationError, match="output"):
-        ArtefactEvent(**fields, output=blob | {"size": -1}, revision="rev-0001", created_at="t")
+    event = ArtefactEvent(**fields, output=BlobRef(**blob), revision="rev-0001", cost=1, created_at="t")
+    assert type(event.revision) is RevisionId and event.revision.next() == "rev-0002"
+    raw = event.canonical()
+    assert b'"cost":1.0' in raw and b'"duration_s":0.0' in raw, "floats stay floats in the log, as before"
+    assert ArtefactEvent.parse_document(raw, "artefacts.log") == event
+    bad = raw.replace(b'"size":4', b'"size":-4')
+    with pytest.raises(InvalidDocument, match=r"artefacts\.log: not a valid ArtefactEvent: output\.size: .*>= 0"):
+        ArtefactEvent.parse_document(bad, "artefacts.log")
 
 
 def test_a_plan_read_back_from_its_bytes_is_the_plan_that_was_written():
