@@ -3,8 +3,9 @@ against Dagster's own stale-status computation for the same graph.
 
     python benchmarks/bench_planner.py [--quick]
 
-The movie's manifest covers the whole graph; the tail holds 100k edits of random segments (the
-planner folds them, then decides per job). Dagster gets the same graph as assets with one observed
+The movie's manifest covers the whole graph, and its artefact log holds the result of every job that
+made it (one line per artefact, as the runs logged them); the tail holds 100k edits of random segments
+(the planner folds them, then decides per job). Dagster gets the same graph as assets with one observed
 source asset per input and one materialisation per asset, then one input observation changes and
 `CachingStaleStatusResolver` computes every asset's status (what the UI does to show STALE).
 Dagster's side is measured up to 10k artefacts; setting up 50k materialisations in its SQLite event
@@ -27,8 +28,9 @@ from movie_assets.movie import BLUEPRINT_FILE, MovieStore
 from movie_assets.pipeline.incremental import unmatched_jobs
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.config import StorageConfig
-from movie_assets.store.events import INPUTS_LOG, FileEventLog, new_input_event
+from movie_assets.store.events import ARTEFACTS_LOG, INPUTS_LOG, FileEventLog, new_input_event
 from movie_assets.store.manifests import ManifestService
+from movie_assets.store.models import ArtefactEvent
 from movie_assets.store.storage import StorageContext
 
 
@@ -41,9 +43,25 @@ def build_movie(root: str, segments: int, tail: int, seed: int = 1) -> MovieStor
     ManifestService(storage.movie("bench")).save_manifest(manifest, None)
     # the outputs exist, as in a real movie: a blob missing from the store makes its job dirty
     blobs = BlobStore(storage.movie("bench"))
-    for record in manifest.jobs.values():
-        for artefact_id in record.outputs:
+    results = []
+    for job_id, record in manifest.jobs.items():
+        for artefact_id, blob in record.outputs.items():
             blobs.put(f"{record.inputs_hash}/{artefact_id}".encode())
+            fields = {"job_id": job_id, "producer": record.producer, "producer_version": record.producer_version}
+            event = ArtefactEvent(
+                id=f"{len(results) + 1:012d}",
+                artefact_id=artefact_id,
+                inputs_hash=record.inputs_hash,
+                status="succeeded",
+                output=blob,
+                revision=manifest.revision,
+                cost=0.01,
+                duration_s=0.5,
+                created_at=manifest.created_at,
+                **fields,
+            )
+            results.append(event.canonical() + b"\n")
+    storage.movie("bench").write_atomic(ARTEFACTS_LOG, b"".join(results))
     rng = random.Random(seed)
     lines = []
     for seq in range(1, tail + 1):
@@ -80,19 +98,21 @@ def fresh_process_seconds(root: str, runs: int = 3) -> float:
 
 
 def floor_seconds(store: MovieStore, jobs: int) -> float:
-    """What any planner of this movie must do, at C speed: decode the live manifest and the input log's
-    tail (msgspec, no models) and sha256 one small signature payload per job."""
+    """What any planner of this movie must do, at C speed: decode the live manifest, the artefact log and
+    the input log's tail (msgspec, no models) and sha256 one small signature payload per job."""
     import hashlib
 
     import msgspec
 
     manifest = store.fs.read(store.manifests.load_pointer().manifest)
     tail = store.fs.read(INPUTS_LOG)
+    results = store.fs.read(ARTEFACTS_LOG)
     payload = b'{"deps":[["text[0]=SegmentText[1]","' + b"0" * 64 + b'"]],"indices":{"segment":1},"producer":"x"}'
 
     def floor() -> None:
         msgspec.json.decode(manifest)
         msgspec.json.Decoder().decode_lines(tail)
+        msgspec.json.Decoder().decode_lines(results)
         for _ in range(jobs):
             hashlib.sha256(payload).hexdigest()
 

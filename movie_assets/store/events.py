@@ -119,9 +119,9 @@ class FileEventLog:
             data = self.fs.read(relative)
         except NotFound:
             data = b""
-        last = _last_id(parse_jsonl(data, model, self._where(relative)))
+        last = _last_event(data, model, self._where(relative))
         if last is not None:
-            return last
+            return last.id  # type: ignore[attr-defined]
         try:
             return _format_seq(int(self.fs.read(f"{relative}.seq").decode().strip()))
         except NotFound:
@@ -348,9 +348,9 @@ def read_archives(fs: MovieFS, kind: str, model: type[E], keep: Any) -> Iterator
         yield from chunk
 
 
-def parse_jsonl(data: bytes, model: type[E], where: str, keep: Any = None) -> Iterator[E]:
+def parse_jsonl(data: bytes, model: type[E], where: str, keep: Any = None, first_line: int = 1) -> Iterator[E]:
     """Parse JSONL: a torn (unterminated, unparsable) last line is skipped with a warning; a bad line
-    elsewhere raises InvalidDocument naming the file and line number."""
+    elsewhere raises InvalidDocument naming the file and line number (`data` starting at `first_line`)."""
     if not data:
         return
     lines = data.split(b"\n")
@@ -358,11 +358,11 @@ def parse_jsonl(data: bytes, model: type[E], where: str, keep: Any = None) -> It
     if terminated:
         lines.pop()
     decode = model.decoder().decode
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(lines, start=first_line):
         try:
             event = decode(raw)
         except msgspec.DecodeError as exc:
-            if number == len(lines) and not terminated:
+            if number == len(lines) + first_line - 1 and not terminated:
                 log.warning("%s line %d: skipping a torn last line (interrupted write)", where, number)
                 return
             raise InvalidDocument(
@@ -373,8 +373,11 @@ def parse_jsonl(data: bytes, model: type[E], where: str, keep: Any = None) -> It
             yield event
 
 
-def _last_id(events: Iterator[Record]) -> str | None:
-    last = None
-    for event in events:
-        last = event.id  # type: ignore[attr-defined]
-    return last
+def _last_event(data: bytes, model: type[E], where: str) -> E | None:
+    """What parse_jsonl would yield last, parsing only the last two lines (the last may be a torn write):
+    a plan asks for the newest id of a 10,000-line log, and parsing all of it again took a third as long
+    as the plan."""
+    before_last = data.rfind(b"\n", 0, len(data) - 1)
+    start = data.rfind(b"\n", 0, before_last) + 1 if before_last > 0 else 0
+    events = list(parse_jsonl(data[start:], model, where, first_line=data.count(b"\n", 0, start) + 1))
+    return events[-1] if events else None

@@ -55,6 +55,21 @@ def test_malformed_line_in_the_middle_is_a_clear_error(storage):
         list(events.stream_artefacts())
 
 
+def test_the_newest_id_reads_the_last_lines_skipping_a_torn_write_and_naming_a_bad_last_line(storage):
+    events = FileEventLog(storage.movie("m"))
+    ids = [events.append_artefact(_artefact(f"j{i}")).id for i in range(4)]
+    raw = storage.movie("m").read(ARTEFACTS_LOG)
+    storage.movie("m").write_atomic(ARTEFACTS_LOG, raw + b'{"id":"0000000')
+    assert events.last_artefact_id() == ids[-1], "a torn write is not an event"
+    storage.movie("m").write_atomic(ARTEFACTS_LOG, raw + b'{"id":"000000000009"}\n')
+    with pytest.raises(InvalidDocument, match=r"m/events/artefacts.log line 5: malformed event .*job_id"):
+        events.last_artefact_id()
+    storage.movie("m").write_atomic(ARTEFACTS_LOG, raw.rstrip(b"\n"))  # an unterminated last line that parses
+    assert events.last_artefact_id() == ids[-1]
+    storage.movie("m").write_atomic(ARTEFACTS_LOG, b"")
+    assert events.last_artefact_id() is None, "an empty log never rotated has no newest id"
+
+
 def _append_many(root, writer, n):
     events = FileEventLog(StorageContext(StorageConfig(root=root)).movie("m"))
     for i in range(n):
