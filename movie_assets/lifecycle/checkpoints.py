@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from movie_assets.errors import InvalidValue, NotFound
 from movie_assets.pipeline.signature import SucceededIndex
+from movie_assets.store.cache import BoundedCache
 from movie_assets.store.events import EventLog
 from movie_assets.store.models import BlobRef, Manifest, Record, RevisionId, as_revisions
 from movie_assets.store.storage import MovieFS
@@ -23,6 +24,12 @@ from movie_assets.store.storage import MovieFS
 DEFAULT_EVERY = 10
 DEFAULT_PER_JOB = 8
 _NAME = re.compile(r"^events/(inputs|artefacts)\.checkpoint\.(rev-\d{4,})\.json$")
+
+# Reusable results by (backend, movie, per-job bound, newest checkpoint, newest artefact id). The logs only
+# grow, so the same newest id means the same events: a long-lived process (the Dagster sensor, a regenerate
+# planning again) re-read a 10,000-line artefact log for every plan, half of a one-edit plan. The backend
+# object itself is in the key, not its URL, so two stores on one URL (a test's memory root) share nothing.
+_INDEXES: BoundedCache[dict] = BoundedCache(8)
 
 
 class IndexEntry(Record, kw_only=True):
@@ -120,10 +127,16 @@ class Checkpoints:
 
     def succeeded_index(self, events: EventLog, blob_exists: Callable[[str], bool] | None = None) -> SucceededIndex:
         """A SucceededIndex for planning and running, from the newest checkpoint plus the log tail."""
+        last_id = events.last_artefact_id()
+        key = (self.fs.backend, self.fs.base, self.per_job, self.latest("artefacts"), last_id)
+        found = _INDEXES.get(key)
+        if found is None:
+            found = self.index(events, upto=last_id)  # an event appended meanwhile waits for the next plan
+            _INDEXES.put(key, found)
         index = SucceededIndex(blob_exists=blob_exists)
-        for (job, signature), outputs in self.index(events).items():
-            index.add_outputs(job, signature, outputs)
-        index.last_id = events.last_artefact_id()
+        for (job, signature), outputs in found.items():
+            index.add_outputs(job, signature, outputs)  # copies: the cached outputs are never changed
+        index.last_id = last_id
         return index
 
 

@@ -55,3 +55,27 @@ def test_checkpoint_per_job_bound_keeps_newest(local_storage):
     assert max(per_job.values()) == 2
     newest = store.current()[0].jobs["segment-0000/narration"].inputs_hash
     assert ("segment-0000/narration", newest) in bounded
+
+
+def test_plans_share_the_results_index_until_the_artefact_log_grows(local_storage, monkeypatch):
+    store = small_movie(local_storage, segments=1)
+    built: list[str | None] = []
+    original = Checkpoints.index
+
+    def counting_index(self, events, upto=None, at_or_before=None):
+        built.append(upto)
+        return original(self, events, upto, at_or_before)
+
+    monkeypatch.setattr(Checkpoints, "index", counting_index)
+    first = store.events.last_artefact_id()
+    store.edit({"SegmentText[0]": "a new line"})
+    assert store.plan().job_ids == store.plan().job_ids
+    assert built == [first], "the second plan reuses the index the first one read"
+
+    assert store.regenerate(CountingProduce()).committed  # logs the results of "a new line"
+    store.edit({"SegmentText[0]": "another line"})
+    assert store.regenerate(CountingProduce()).committed
+    store.edit({"SegmentText[0]": "a new line"})  # back: its results are in the log, after the first index
+    plan = store.plan()
+    assert built[-1] == store.events.last_artefact_id() != first, "a grown log is read again"
+    assert plan.reused and not plan.jobs, "the results logged since the first index are found and reused"
