@@ -115,8 +115,9 @@ class Checkpoints:
                 for entry in checkpoint.entries:
                     found[(entry.job_id, entry.inputs_hash)] = dict(entry.outputs)
                 after = checkpoint.artefact_cursor
+        last = _id_key(upto) if upto is not None else None
         for event in events.stream_artefacts(after=after):
-            if upto is not None and _id_key(event.id) > _id_key(upto):
+            if last is not None and _id_key(event.id) > last:
                 break
             if event.status == "succeeded" and event.artefact_id and event.output:
                 key = (event.job_id, event.inputs_hash)

@@ -163,8 +163,8 @@ def artefact_event(
         status=status,  # type: ignore[arg-type]
         output=output,
         revision=RevisionId(revision),
-        cost=cost,
-        duration_s=duration,
+        cost=float(cost),  # 1.0 in the log, never 1: its bytes are what they always were
+        duration_s=float(duration),
         diagnostics=diagnostics or {},
         created_at=utc_now(),
     )

@@ -353,11 +353,19 @@ def parse_jsonl(data: bytes, model: type[E], where: str, keep: Any = None, first
     elsewhere raises InvalidDocument naming the file and line number (`data` starting at `first_line`)."""
     if not data:
         return
+    decoder = model.decoder()
+    try:  # the whole log in one call, the usual case; a torn or bad line is then found line by line
+        events = decoder.decode_lines(data)
+    except msgspec.DecodeError:
+        pass
+    else:
+        yield from (events if keep is None else filter(keep, events))
+        return
     lines = data.split(b"\n")
     terminated = data.endswith(b"\n")
     if terminated:
         lines.pop()
-    decode = model.decoder().decode
+    decode = decoder.decode
     for number, raw in enumerate(lines, start=first_line):
         try:
             event = decode(raw)

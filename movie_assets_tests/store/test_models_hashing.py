@@ -82,18 +82,21 @@ def test_a_manifest_parsed_from_its_canonical_bytes_gives_the_same_bytes_and_rev
 
 
 def test_an_artefact_event_keeps_the_bytes_pydantic_wrote_and_refuses_a_bad_blob_with_its_path():
+    from movie_assets.pipeline.models import JobDescriptor
+    from movie_assets.pipeline.recorder import artefact_event
     from movie_assets.store.models import ArtefactEvent
 
-    blob = {"hash": "c" * 64, "size": 4, "mime_type": "text/plain"}
-    fields = dict(id="1", job_id="j", producer="p", producer_version="1", inputs_hash="h", status="succeeded")
-    event = ArtefactEvent(**fields, output=BlobRef(**blob), revision="rev-0001", cost=1, created_at="t")
-    assert type(event.revision) is RevisionId and event.revision.next() == "rev-0002"
+    blob = BlobRef(hash="c" * 64, size=4, mime_type="text/plain")
+    job = JobDescriptor(job_id="j", path=["j"], producer="p", producer_version="1", implementation="i")
+    event = artefact_event(job, "rev-0001", "succeeded", "h", "j/text", blob, cost=1, duration=2)
     raw = event.canonical()
-    assert b'"cost":1.0' in raw and b'"duration_s":0.0' in raw, "floats stay floats in the log, as before"
+    assert b'"cost":1.0' in raw and b'"duration_s":2.0' in raw, "floats stay floats in the log, as before"
     assert ArtefactEvent.parse_document(raw, "artefacts.log") == event
     bad = raw.replace(b'"size":4', b'"size":-4')
     with pytest.raises(InvalidDocument, match=r"artefacts\.log: not a valid ArtefactEvent: output\.size: .*>= 0"):
         ArtefactEvent.parse_document(bad, "artefacts.log")
+    with pytest.raises(InvalidDocument, match=r"artefacts\.log: not a valid ArtefactEvent: revision: .*rev-"):
+        ArtefactEvent.parse_document(raw.replace(b'"rev-0001"', b'"rev-1"'), "artefacts.log")
 
 
 def test_a_plan_read_back_from_its_bytes_is_the_plan_that_was_written():
