@@ -25,7 +25,7 @@ from movie_assets.store.models import (
 # second. Plans and run progress are files this package writes; parse_document validates them on read.
 
 
-class OutputSpec(Record, frozen=True):
+class OutputSpec(Record):
     """One artefact a job writes."""
 
     name: str
@@ -34,7 +34,7 @@ class OutputSpec(Record, frozen=True):
     prompt_file: str | None = None
 
 
-class DepRef(Record, frozen=True):
+class DepRef(Record):
     """One value feeding a job: an (expanded) input key or an artefact id."""
 
     kind: Literal["input", "artefact"]

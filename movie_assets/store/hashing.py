@@ -9,7 +9,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any, BinaryIO
 
 import msgspec
-from pydantic import BaseModel
 
 CHUNK_SIZE = 1024 * 1024
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
@@ -39,11 +38,7 @@ def builtins_of(value: msgspec.Struct) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, msgspec.Struct):
-        return builtins_of(value)
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    return value
+    return builtins_of(value) if isinstance(value, msgspec.Struct) else value
 
 
 # exactly what json.dumps builds from these arguments, built once (a plan hashes 10,000 signatures)
