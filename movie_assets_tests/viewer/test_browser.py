@@ -50,7 +50,15 @@ def page():
         browser.close()
 
 
-def _shot(page, name: str) -> Path:
+def _shot(page, name: str, media_loaded: bool = False) -> Path:
+    """A full-page screenshot; with `media_loaded`, once every video shows its frame at 0.4 s, served by
+    range requests, so the picture shows the frames and not the players' loading rings."""
+    loaded = "() => [...document.querySelectorAll('video')].every(v => v.readyState === 4 && !v.seeking)"
+    if media_loaded:
+        page.wait_for_load_state("networkidle")
+        page.wait_for_function(loaded, timeout=20_000)
+        page.wait_for_timeout(1_500)  # the controls fade their loading ring out after the data arrives
+        page.wait_for_function(loaded, timeout=20_000)  # and nothing was re-rendered meanwhile
     SHOTS.mkdir(exist_ok=True)
     path = SHOTS / f"viewer-{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -79,7 +87,7 @@ def test_watch_edit_regenerate_and_compare_in_a_real_browser(viewer_url, page):
     )
     assert "live" in page.locator(".picker .pill").inner_text()
     assert page.locator("[data-segment='1'] blockquote").inner_text().startswith("A gull calls twice")
-    _shot(page, "after-regenerate")
+    _shot(page, "after-regenerate", media_loaded=True)
 
     # the diff: the input that changed, and the segment's media side by side
     page.goto(f"{viewer_url}/movies/{MOVIE}/diff?a=rev-0001&b=rev-0002")
@@ -87,7 +95,7 @@ def test_watch_edit_regenerate_and_compare_in_a_real_browser(viewer_url, page):
     changed = page.locator(".card.change h3").all_inner_texts()
     assert any("segment-0001/narration/audio" in t for t in changed)
     assert not any("segment-0000" in t for t in changed), "only what the edit reached changed"
-    _shot(page, "diff")
+    _shot(page, "diff", media_loaded=True)
 
 
 def test_the_viewer_starts_on_the_command_line_bound_to_loopback(tmp_path):
