@@ -354,13 +354,16 @@ def parse_jsonl(data: bytes, model: type[E], where: str, keep: Any = None, first
     if not data:
         return
     decoder = model.decoder()
-    try:  # the whole log in one call, the usual case; a torn or bad line is then found line by line
-        events = decoder.decode_lines(data)
-    except msgspec.DecodeError:
-        pass
-    else:
-        yield from (events if keep is None else filter(keep, events))
-        return
+    # the whole log in one call, the usual case; a torn or bad line is then found line by line, and so is
+    # a blank one (decode_lines would skip it, and a blank line is a malformed event, as `verify` says)
+    if b"\n\n" not in data and not data.startswith(b"\n"):
+        try:
+            events = decoder.decode_lines(data)
+        except msgspec.DecodeError:
+            pass
+        else:
+            yield from (events if keep is None else filter(keep, events))
+            return
     lines = data.split(b"\n")
     terminated = data.endswith(b"\n")
     if terminated:

@@ -53,6 +53,9 @@ def test_malformed_line_in_the_middle_is_a_clear_error(storage):
     storage.movie("m").write_atomic(ARTEFACTS_LOG, b"{broken json}\n" + raw)
     with pytest.raises(InvalidDocument, match=r"m/events/artefacts.log line 1"):
         list(events.stream_artefacts())
+    storage.movie("m").write_atomic(ARTEFACTS_LOG, raw + b"\n" + raw)  # a blank line is no event either
+    with pytest.raises(InvalidDocument, match=r"m/events/artefacts.log line 2: malformed event"):
+        list(events.stream_artefacts())
 
 
 def test_the_newest_id_reads_the_last_lines_skipping_a_torn_write_and_naming_a_bad_last_line(storage):
