@@ -71,8 +71,9 @@ def _decode_hook(kind: type, value: Any) -> Any:
 _DECODERS: dict[type, msgspec.json.Decoder] = {}
 
 
-class Record(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """Base of the stored records: immutable, unknown fields refused, keyword construction."""
+class Record(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Base of the stored records: immutable, unknown fields refused. (msgspec applies `kw_only` to the
+    fields of the class that declares it, so each record with defaults before required fields says so.)"""
 
     def canonical(self) -> bytes:
         return canonical_json(self.to_builtins())
