@@ -49,6 +49,11 @@ class Backend(abc.ABC):
     def read(self, path: str) -> bytes:
         """The file's whole content as last written by a completed write; NotFound if absent."""
 
+    def read_from(self, path: str, offset: int) -> bytes:
+        """The file's bytes from `offset` to its end (b"" at or past the end); NotFound if absent. For
+        reading what an append-only log gained since it was last read."""
+        return self.read(path)[offset:]
+
     @abc.abstractmethod
     def open_read(self, path: str) -> BinaryIO:
         """A binary stream of the file (bounded memory for large files); NotFound if absent."""
@@ -175,6 +180,14 @@ class FsspecBackend(Backend, abc.ABC):
     def read(self, path: str) -> bytes:
         try:
             return self.fs.cat_file(path)
+        except FileNotFoundError:
+            raise NotFound(path) from None
+        except IsADirectoryError:
+            raise NotFound(f"{path} is a directory") from None
+
+    def read_from(self, path: str, offset: int) -> bytes:
+        try:
+            return self.fs.cat_file(path, start=offset)
         except FileNotFoundError:
             raise NotFound(path) from None
         except IsADirectoryError:

@@ -11,7 +11,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import msgspec
 
 from movie_assets.errors import InvalidDocument, NotFound
-from movie_assets.store.fold import INPUT_LINES, first_after, fold_events
+from movie_assets.store.fold import INPUT_LINES, first_after, fold_events, fold_grown, remember
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.models import ArtefactEvent, InputEvent, Record, RevisionId, located, utc_now
 from movie_assets.store.storage import MovieFS
@@ -153,7 +153,11 @@ class FileEventLog:
         The hot path of every plan: the live log is decoded into three-field structs without building
         an InputEvent per line. Anything unusual (a torn or bad line, a cursor older than the live log)
         takes the careful path through stream_inputs, which reports or skips such lines."""
+        key = (self.fs.backend, self.fs.base, after)
         try:
+            grown = fold_grown(key, lambda offset: self.fs.read_from(INPUTS_LOG, offset))
+            if grown is not None:
+                return grown
             data = self.fs.read(INPUTS_LOG)
         except NotFound:
             data = b""
@@ -166,9 +170,11 @@ class FileEventLog:
         except (msgspec.DecodeError, ValueError):
             return fold_events(self.stream_inputs(after), after)
         # ids start at 1, so a live log starting there holds the whole history (no archive to read)
-        if self._rotated_past(INPUTS_LOG, live, max(threshold, 0)):
+        if self._rotated_past(INPUTS_LOG, live, max(threshold, 0)) or b"\n\n" in data or data.startswith(b"\n"):
             return fold_events(self.stream_inputs(after), after)
-        return fold_events(live, after)
+        values, last_id = fold_events(live, after)
+        remember(key, data, values, last_id)
+        return dict(values), last_id
 
     def _rotated_past(self, relative: str, live: list, threshold: int) -> bool:
         if live:

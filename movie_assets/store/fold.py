@@ -1,15 +1,19 @@
 """Folding input edits: the last value of each key, in the order of each key's last edit.
 
 The hot path of every plan reads a live log of up to 100,000 lines; it decodes each line into three
-fields (msgspec) and folds without building an InputEvent per line.
+fields (msgspec) and folds without building an InputEvent per line. A long-lived process (the Dagster
+sensor, a regenerate, the viewer) keeps each fold and later reads only what the log gained since.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+
+from movie_assets.store.cache import BoundedCache
 
 
 def first_after(lines: list, threshold: int) -> int:
@@ -47,3 +51,55 @@ def fold_events(events: Iterable[Any], after: str | None) -> tuple[dict[str, Any
         if event.key not in newest_first:
             newest_first[event.key] = event.value
     return dict(reversed(newest_first.items())), events[-1].id
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A fold of a live log's first `end` bytes, which end with `last_line`."""
+
+    values: dict[str, Any]  # shared: never mutated, copied when handed out
+    last_id: str | None
+    end: int
+    last_line: bytes
+
+
+_FOLDS: BoundedCache[Folded] = BoundedCache(8)
+
+
+def remember(key: tuple, data: bytes, values: dict[str, Any], last_id: str | None) -> None:
+    """Keep the fold of `data` (a whole live log that ends with a complete line) under `key`."""
+    if data.endswith(b"\n"):
+        start = data.rfind(b"\n", 0, len(data) - 1) + 1
+        _FOLDS.put(key, Folded(values, last_id, len(data), data[start:]))
+
+
+def fold_grown(key: tuple, read_from: Any) -> tuple[dict[str, Any], str | None] | None:
+    """The kept fold under `key` brought up to date by reading only the bytes appended since, or None
+    when there is no kept fold or the log was not merely appended to (rotated, repaired, a torn or bad
+    new line): the caller then reads the whole log, which checks and reports everything.
+
+    The line that ended the kept fold must still be at the same place: ids are unique and a rewrite only
+    ever removes lines, so finding it there means every byte before it is unchanged."""
+    kept = _FOLDS.get(key)
+    if kept is None:
+        return None
+    data = read_from(kept.end - len(kept.last_line))
+    if not data.startswith(kept.last_line) or not data.endswith(b"\n"):
+        return None
+    grown = data[len(kept.last_line) :]
+    if not grown:
+        return dict(kept.values), kept.last_id
+    try:
+        lines = INPUT_LINES.decode_lines(grown)
+    except msgspec.DecodeError:
+        return None
+    # a blank line is a malformed event, and ids only grow: the whole read reports either
+    if not lines or b"\n\n" in data or (kept.last_id is not None and int(lines[0].id) <= int(kept.last_id)):
+        return None
+    values = dict(kept.values)
+    for line in lines:  # each edit moves its key to the end: the order of last edits, as fold_events keeps
+        values.pop(line.key, None)
+        values[line.key] = line.value
+    last_id = lines[-1].id
+    _FOLDS.put(key, Folded(values, last_id, kept.end + len(grown), data[data.rfind(b"\n", 0, len(data) - 1) + 1 :]))
+    return dict(values), last_id

@@ -52,6 +52,11 @@ class LocalBackend(FsspecBackend):
         with self.open_read(path) as handle:
             return handle.read()
 
+    def read_from(self, path: str, offset: int) -> bytes:
+        with self.open_read(path) as handle:
+            handle.seek(offset)
+            return handle.read()
+
     def open_read(self, path: str) -> BinaryIO:
         # straight to the OS: fsspec's opener costs more than reading a small blob itself
         try:

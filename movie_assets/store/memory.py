@@ -32,6 +32,9 @@ class MemoryBackend(FsspecBackend):
         with _MEMORY_LOCK:
             return super().read(path)
 
+    def read_from(self, path: str, offset: int) -> bytes:
+        return self.read(path)[offset:]
+
     def open_read(self, path: str) -> BinaryIO:
         return io.BytesIO(self.read(path))
 

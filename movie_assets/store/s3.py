@@ -135,6 +135,18 @@ class S3Backend(FsspecBackend):
             raise NotFound(path)
         return found[0]
 
+    def read_from(self, path: str, offset: int) -> bytes:
+        try:
+            return self.fs.cat_file(path, start=offset)
+        except FileNotFoundError:
+            raise NotFound(path) from None
+        except OSError as exc:
+            # S3 answers a range starting at or past the end with 416, where a file would give b""
+            if _error_code(exc) not in ("InvalidRange", "416"):
+                raise
+            self.stat(path)  # NotFound if it went meanwhile
+            return b""
+
     def open_read(self, path: str) -> BinaryIO:
         try:
             return self.fs.open(path, "rb", block_size=self.part_size)

@@ -123,6 +123,12 @@ class MovieFS:
         with translated(self.backend, path):
             return self.backend.read(path)
 
+    def read_from(self, relative: str, offset: int) -> bytes:
+        """The file's bytes from `offset` on (b"" at or past its end); NotFound if absent."""
+        path = self.resolve(relative)
+        with translated(self.backend, path):
+            return self.backend.read_from(path, offset)
+
     def read_blob(self, relative: str) -> bytes:
         """`read` for a path `blob_path` built from a checked sha256: no second validation per blob."""
         path = f"{self.base}/{relative}"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from movie_assets.movie import MovieStore
-from movie_assets.pipeline import incremental
+from movie_assets.pipeline import incremental, planner
 from movie_assets.pipeline.blueprint import graph as graph_module
 from movie_assets.pipeline.blueprint.load import load_builtin
 from movie_assets.pipeline.planner import Planner
+from movie_assets.store import fold
 from movie_assets.store.blobs import blob_path
 from movie_assets.store.manifests import ManifestService
 
@@ -19,6 +20,8 @@ def _forget() -> None:
     """Empty every in-process cache, so the next plan is a first plan (a full pass over every job)."""
     graph_module._EXPANDED.clear()
     incremental._BASELINES.clear()
+    fold._FOLDS.clear()
+    planner._TAILS.clear()
 
 
 def _comparable(plan) -> dict:

@@ -6,7 +6,9 @@ import random
 
 import pytest
 
-from movie_assets.store.events import FileEventLog
+from movie_assets.errors import InvalidDocument
+from movie_assets.store import fold as fold_module
+from movie_assets.store.events import INPUTS_LOG, FileEventLog, new_input_event
 from movie_assets.store.fold import fold_events
 
 
@@ -37,3 +39,82 @@ def test_the_fast_fold_from_any_cursor_matches_applying_each_edit(local_storage,
 def test_folding_nothing_keeps_the_cursor():
     assert fold_events([], "000000000007") == ({}, "000000000007")
     assert fold_events(iter([]), None) == ({}, None)
+
+
+def _fold_afresh(log, cursor):
+    fold_module._FOLDS.clear()
+    return log.fold_inputs(cursor)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_kept_fold_brought_up_to_date_equals_folding_the_whole_log_again(storage, seed):
+    rng = random.Random(seed)
+    log = FileEventLog(storage.movie("m"))
+    keys = ["Title", "SegmentText", "SegmentText[0]", "SegmentText[1]", "NumOfSegments"]
+    events = [log.append_input(rng.choice(keys), rng.randrange(100)) for _ in range(10)]
+    cursor = events[3].id
+    log.fold_inputs(cursor)  # kept
+    for _ in range(4):
+        events += [log.append_input(rng.choice(keys), rng.randrange(100)) for _ in range(rng.randrange(4))]
+        kept = log.fold_inputs(cursor)
+        expected = _applied_in_turn([e for e in events if int(e.id) > int(cursor)], cursor)
+        assert kept == expected and list(kept[0]) == list(expected[0])
+        assert _fold_afresh(log, cursor) == kept
+
+
+def test_a_later_fold_reads_only_what_the_log_gained(local_storage, monkeypatch):
+    fs = local_storage.movie("m")
+    log = FileEventLog(fs)
+    for i in range(50):
+        log.append_input(f"SegmentText[{i}]", "x" * 100)
+    assert len(log.fold_inputs(None)[0]) == 50
+    whole, offsets = [], []
+    real_read, real_read_from = fs.read, fs.read_from
+    monkeypatch.setattr(fs, "read", lambda rel: whole.append(rel) or real_read(rel))
+    monkeypatch.setattr(fs, "read_from", lambda rel, at: offsets.append(at) or real_read_from(rel, at))
+    log.fold_inputs(None)
+    edit = log.append_input("Title", "new")
+    values, last = log.fold_inputs(None)
+    assert (last, list(values)[-1], values["Title"]) == (edit.id, "Title", "new")
+    assert INPUTS_LOG not in whole and min(offsets) > 50 * 100
+
+
+def _log_of(ids):
+    """Input-log bytes with one equal-length line per id (an edit of `Key<id>`)."""
+    events = [new_input_event(f"Key{i:02d}", "v", event_id=f"{i:012d}") for i in ids]
+    return b"".join(e.replace(created_at="2026-11-27T00:00:00Z").canonical() + b"\n" for e in events)
+
+
+def test_a_rewritten_log_is_read_whole_again(local_storage):
+    fs = local_storage.movie("m")
+    log = FileEventLog(fs)
+    fs.write_atomic(INPUTS_LOG, _log_of(range(1, 7)))
+    assert list(log.fold_inputs("000000000001")[0]) == ["Key02", "Key03", "Key04", "Key05", "Key06"]
+    # rotated (the first four lines archived), then appended to: the kept end now falls on line 10's end,
+    # and what follows it parses, so only the line that ended the kept fold can tell the log was rewritten
+    fs.write_atomic(INPUTS_LOG, _log_of(range(5, 13)))
+    assert log.fold_inputs("000000000001") == _fold_afresh(log, "000000000001")
+    log.fold_inputs("000000000004")
+    fs.write_atomic(INPUTS_LOG, _log_of([5, 6, 8, 9, 10, 11, 12, 13]))  # a line lost from the kept part
+    assert log.fold_inputs("000000000004") == _fold_afresh(log, "000000000004")
+
+
+@pytest.mark.parametrize(
+    "appended, outcome",
+    [
+        (b'{"id":"000000000099","key":"Title"', "torn"),  # an append still being written
+        (b"\n", "blank"),
+        (b"not json\n", "bad"),
+    ],
+)
+def test_an_odd_appended_line_gets_what_reading_the_whole_log_gives(local_storage, appended, outcome):
+    fs = local_storage.movie("m")
+    log = FileEventLog(fs)
+    log.append_input("Title", "one")
+    assert log.fold_inputs(None) == ({"Title": "one"}, "000000000001")
+    fs.write_atomic(INPUTS_LOG, fs.read(INPUTS_LOG) + appended)
+    if outcome == "torn":  # skipped with a warning, as the whole read does
+        assert log.fold_inputs(None) == ({"Title": "one"}, "000000000001")
+    else:
+        with pytest.raises(InvalidDocument, match="line 2: malformed event"):
+            log.fold_inputs(None)

@@ -159,3 +159,14 @@ def test_stats_give_size_and_time_of_each_file_and_none_for_a_gone_one(storage):
     fs.touch("blobs/aa/one")  # a dedup hit refreshes a blob's time: stats must see it, as the sweep does
     (touched,) = fs.stats(["blobs/aa/one"])
     assert touched.mtime > one.mtime and touched.mtime == pytest.approx(fs.modified_time("blobs/aa/one"))
+
+
+def test_reading_from_an_offset_gives_the_rest_of_the_file_and_nothing_at_or_past_its_end(storage):
+    fs = storage.movie("m1")
+    fs.write_atomic("events/inputs.log", b"one\ntwo\n")
+    assert fs.read_from("events/inputs.log", 0) == b"one\ntwo\n"
+    assert fs.read_from("events/inputs.log", 4) == b"two\n"
+    assert fs.read_from("events/inputs.log", 8) == b""
+    assert fs.read_from("events/inputs.log", 100) == b""
+    with pytest.raises(NotFound):
+        fs.read_from("events/artefacts.log", 0)

@@ -80,40 +80,44 @@ def coerce_value(spec: InputSpec, value: Any) -> Any:
 def normalise_edits(bp: Blueprint, edits: Mapping[str, Any]) -> dict[str, Any]:
     """Validate edits (by key) against the blueprint; list values of loop inputs expand to Name[i]."""
     out: dict[str, Any] = {}
+    for items in normalise_each(bp, edits).values():
+        out.update(items)
+    return out
+
+
+def normalise_each(bp: Blueprint, edits: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """What each edit normalises to, by the edit's key (a loop input's list gives several keys); every
+    problem is reported together in one BlueprintError."""
+    each: dict[str, dict[str, Any]] = {}
     problems = []
     for key, value in edits.items():
-        key = _model_pick(bp, key)  # `script.model=gpt-4o-mini` picks a model choice
-        if is_steering(key):  # pins, takes and model picks: checked by their own rules
-            try:
-                out[key] = check_steering(key, value)
-                _check_pick(bp, key, out[key])
-            except ValueError as exc:
-                problems.append((f"inputs.{key}", str(exc)))
-            continue
+        picked = _model_pick(bp, key)  # `script.model=gpt-4o-mini` picks a model choice
         try:
-            name, index = parse_input_key(key)
+            each[key] = _normalise_one(bp, picked, value)
         except ValueError as exc:
-            problems.append((f"inputs.{key}", str(exc)))
-            continue
-        spec = bp.inputs.get(name)
-        if spec is None:
-            problems.append((f"inputs.{key}", f"unknown input {name!r}; known: {sorted(bp.inputs)}"))
-            continue
-        try:
-            if spec.loop and index is None:
-                if not isinstance(value, list):
-                    raise InvalidValue(f"{name} runs in loop {spec.loop!r}: give a list or edit {name}[i]")
-                for i, item in enumerate(value):
-                    out[f"{name}[{i}]"] = coerce_value(spec, item)
-            elif not spec.loop and index is not None:
-                raise InvalidValue(f"{name} is not a loop input; it has no index")
-            else:  # one spelling per key: SegmentText[01] is SegmentText[1]
-                out[name if index is None else f"{name}[{index}]"] = coerce_value(spec, value)
-        except ValueError as exc:
-            problems.append((f"inputs.{key}", str(exc)))
+            problems.append((f"inputs.{picked}", str(exc)))
     if problems:
         raise BlueprintError(problems, "inputs")
-    return out
+    return each
+
+
+def _normalise_one(bp: Blueprint, key: str, value: Any) -> dict[str, Any]:
+    if is_steering(key):  # pins, takes and model picks: checked by their own rules
+        checked = check_steering(key, value)
+        _check_pick(bp, key, checked)
+        return {key: checked}
+    name, index = parse_input_key(key)
+    spec = bp.inputs.get(name)
+    if spec is None:
+        raise InvalidValue(f"unknown input {name!r}; known: {sorted(bp.inputs)}")
+    if spec.loop and index is None:
+        if not isinstance(value, list):
+            raise InvalidValue(f"{name} runs in loop {spec.loop!r}: give a list or edit {name}[i]")
+        return {f"{name}[{i}]": coerce_value(spec, item) for i, item in enumerate(value)}
+    if not spec.loop and index is not None:
+        raise InvalidValue(f"{name} is not a loop input; it has no index")
+    # one spelling per key: SegmentText[01] is SegmentText[1]
+    return {name if index is None else f"{name}[{index}]": coerce_value(spec, value)}
 
 
 def _model_pick(bp: Blueprint, key: str) -> str:
