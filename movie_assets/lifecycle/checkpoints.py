@@ -12,6 +12,7 @@ stop their archive scan at that cursor (see events.read_archives).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 
 from movie_assets.errors import InvalidValue, NotFound
@@ -115,15 +116,17 @@ class Checkpoints:
                 for entry in checkpoint.entries:
                     found[(entry.job_id, entry.inputs_hash)] = dict(entry.outputs)
                 after = checkpoint.artefact_cursor
-        last = _id_key(upto) if upto is not None else None
         for event in events.stream_artefacts(after=after):
-            if last is not None and _id_key(event.id) > last:
-                break
             if event.status == "succeeded" and event.artefact_id and event.output:
                 key = (event.job_id, event.inputs_hash)
-                outputs = found.pop(key, {})
-                outputs[event.artefact_id] = event.output
-                found[key] = outputs  # re-inserted: newest last
+                outputs = found.pop(key, None)
+                if outputs is None:
+                    found[key] = {event.artefact_id: event.output}
+                else:
+                    outputs[event.artefact_id] = event.output
+                    found[key] = outputs  # re-inserted: newest last
+            if event.id == upto:  # events come in id order: the ones after `upto` were appended since
+                break
         return _bounded(found, self.per_job)
 
     def succeeded_index(self, events: EventLog, blob_exists: Callable[[str], bool] | None = None) -> SucceededIndex:
@@ -134,14 +137,14 @@ class Checkpoints:
         if found is None:
             found = self.index(events, upto=last_id)  # an event appended meanwhile waits for the next plan
             _INDEXES.put(key, found)
-        index = SucceededIndex(blob_exists=blob_exists)
-        for (job, signature), outputs in found.items():
-            index.add_outputs(job, signature, outputs)  # copies: the cached outputs are never changed
+        index = SucceededIndex(blob_exists=blob_exists, shared=found)  # results added later stay apart
         index.last_id = last_id
         return index
 
 
 def _bounded(found: dict[tuple[str, str], dict[str, BlobRef]], per_job: int) -> dict[tuple[str, str], dict]:
+    if max(Counter(job for job, _ in found).values(), default=0) <= per_job:  # the usual case
+        return found
     count: dict[str, int] = {}
     kept = []
     for key in reversed(list(found)):
@@ -149,8 +152,3 @@ def _bounded(found: dict[tuple[str, str], dict[str, BlobRef]], per_job: int) -> 
             count[key[0]] = count.get(key[0], 0) + 1
             kept.append(key)
     return {key: found[key] for key in reversed(kept)}
-
-
-def _id_key(event_id: str) -> tuple[int, ...]:
-    """Order file sequence ids (`000000000042`) and Redis stream ids (`1700000000000-3`) numerically."""
-    return tuple(int(part) for part in event_id.split("-"))

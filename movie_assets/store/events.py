@@ -136,7 +136,9 @@ class FileEventLog:
         except NotFound:
             data = b""
         threshold = int(after) if after is not None else -1
-        live = list(parse_jsonl(data, model, self._where(relative), lambda e: int(e.id) > threshold))
+        live = list(parse_jsonl(data, model, self._where(relative)))
+        if after is not None:  # ids only grow along the live log: one search, not a test per line
+            live = live[first_after(live, threshold) :]
         # archives are read only when the live log may not start right after `after`
         last = threshold
         if after is None or self._rotated_past(relative, live, threshold):
@@ -145,7 +147,7 @@ class FileEventLog:
                 last = max(last, int(event.id))
                 yield event
         # a rotation killed after writing its archive leaves those lines live until the next one strips them
-        yield from (event for event in live if int(event.id) > last)
+        yield from (live if last == threshold else live[first_after(live, last) :])
 
     def fold_inputs(self, after: str | None = None) -> tuple[dict[str, Any], str | None]:
         """The last value of each key edited after `after` (in order of last edit) and the newest id.

@@ -79,3 +79,27 @@ def test_plans_share_the_results_index_until_the_artefact_log_grows(local_storag
     plan = store.plan()
     assert built[-1] == store.events.last_artefact_id() != first, "a grown log is read again"
     assert plan.reused and not plan.jobs, "the results logged since the first index are found and reused"
+
+
+def test_the_index_stops_at_the_newest_id_read_before_it(local_storage):
+    store = small_movie(local_storage, segments=1)
+    events = list(store.events.stream_artefacts())
+    upto = events[len(events) // 2]
+    index = Checkpoints(local_storage.movie("film"), per_job=100).index(store.events, upto=upto.id)
+    expected = {(e.job_id, e.inputs_hash) for e in events[: len(events) // 2 + 1] if e.status == "succeeded"}
+    assert set(index) == expected and len(expected) < len({(e.job_id, e.inputs_hash) for e in events})
+
+
+def test_results_logged_after_the_shared_index_win_over_it_and_leave_it_unchanged(local_storage):
+    store = small_movie(local_storage, segments=1)
+    job, signature = "segment-0000/narration", store.current()[0].jobs["segment-0000/narration"].inputs_hash
+    shared_before = store.succeeded_index()
+    kept = shared_before.lookup(job, signature, ["segment-0000/narration/audio"])
+    assert kept is not None
+    changed = next(iter(kept.values())).replace(size=1)
+    index = store.succeeded_index()
+    index.add_outputs(job, signature, {"segment-0000/narration/audio": changed, "segment-0000/narration/x": changed})
+    both = ["segment-0000/narration/audio", "segment-0000/narration/x"]
+    assert index.lookup(job, signature, both) == {a: changed for a in both}
+    assert store.succeeded_index().lookup(job, signature, ["segment-0000/narration/audio"]) == kept
+    assert store.succeeded_index().lookup(job, signature, both) is None
