@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
 
 V = TypeVar("V")
 
@@ -42,3 +42,23 @@ class BoundedCache(Generic[V]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class computed_once(Generic[V]):  # noqa: N801 - named as the decorator it replaces
+    """`functools.cached_property` without the lock Python 3.11 takes on every first read, one lock for
+    all instances of a class: first reads of three properties on 10,000 graph nodes were ~15% of a
+    fresh process's plan. Two threads racing compute the same value; either may be kept."""
+
+    def __init__(self, compute: Callable[[Any], V]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> V:
+        if instance is None:
+            return self  # type: ignore[return-value]
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value

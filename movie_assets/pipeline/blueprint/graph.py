@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from movie_assets.pipeline.blueprint.inputs import resolve_inputs
 from movie_assets.pipeline.blueprint.schema import Blueprint, ProducerSpec, Ref, parse_ref
 from movie_assets.pipeline.models import DepRef, OutputSpec
 from movie_assets.pipeline.steering import MODEL
-from movie_assets.store.cache import BoundedCache
+from movie_assets.store.cache import BoundedCache, computed_once
 from movie_assets.store.hashing import json_hash
 
 
@@ -57,7 +56,7 @@ class ProducerNode:
     collected: list[str]
     outputs: list[OutputSpec]
 
-    @functools.cached_property
+    @computed_once
     def signature_refs(self) -> tuple[tuple[str, bool, str], ...]:
         """(signature key, is an input, id) of each dependency, in signature order (built once per node:
         a planner deciding 10,000 jobs would otherwise format every key again)."""
@@ -67,12 +66,12 @@ class ProducerNode:
             for position, ref in enumerate(refs)
         )
 
-    @functools.cached_property
+    @computed_once
     def output_ids(self) -> frozenset[str]:
         """The artefact ids this job writes."""
         return frozenset(o.artefact_id for o in self.outputs)
 
-    @functools.cached_property
+    @computed_once
     def upstream_jobs(self) -> frozenset[str]:
         """Jobs this one reads from (computed once: a fan-in node has thousands of deps)."""
         return frozenset(d.id.rsplit("/", 1)[0] for refs in self.deps.values() for d in refs if d.kind == "artefact")
