@@ -18,6 +18,7 @@ from _common import machine, size_parser, table, timed  # noqa: E402
 
 from movie_assets.movie import MovieStore  # noqa: E402
 from movie_assets.orchestration import EventLogResource, StorageResource, build_definitions  # noqa: E402
+from movie_assets.orchestration.keys import group_name, input_key  # noqa: E402
 from movie_assets.pipeline.blueprint.load import load_builtin  # noqa: E402
 from movie_assets.store.config import StorageConfig  # noqa: E402
 from movie_assets.store.storage import StorageContext  # noqa: E402
@@ -61,6 +62,56 @@ def scale(count: int) -> list[object]:
         edit, result = timed(tick, repeat=1)
         assert len(result.run_requests) == 1
         return [count, load, first, ticks, idle, edit]
+
+
+def first_sight_by_storage(count: int) -> list[list[object]]:
+    """One first-sight tick over `count` new movies with Dagster's local SQLite storage and with the
+    production form, PostgreSQL (a throwaway cluster on loopback, fsync on as a real server runs)."""
+    from movie_assets_tests.servers import PostgresCluster
+
+    rows = []
+    try:
+        cluster = PostgresCluster(fsync=True)
+    except RuntimeError as exc:  # no server binaries here: the SQLite row alone
+        cluster, unavailable = None, str(exc)
+    try:
+        postgres = {
+            "storage": {
+                "postgres": {
+                    "postgres_db": {
+                        "username": "postgres",
+                        "password": "",
+                        "hostname": "127.0.0.1",
+                        "db_name": "postgres",
+                        "port": cluster.port if cluster else 0,
+                        "scheme": "postgresql+psycopg2",
+                    }
+                }
+            }
+        }
+        for name, overrides in (("SQLite (default)", None), ("PostgreSQL", postgres)):
+            if name == "PostgreSQL" and cluster is None:
+                rows.append([f"PostgreSQL: {unavailable}", count, "n/a", "n/a", "n/a"])
+                continue
+            with (
+                tempfile.TemporaryDirectory() as tmp,
+                dg.instance_for_test(overrides=overrides, temp_dir=tmp) as instance,
+            ):
+                root = f"{tmp}/builds"
+                _movies(root, count)
+                resources = {"storage": StorageResource(url=root), "events": EventLogResource()}
+                defs = build_definitions(resources["storage"], resources["events"])
+                sensor = defs.resolve_sensor_def("movie_sensor")
+                start = time.perf_counter()
+                sensor(dg.build_sensor_context(instance=instance, resources=resources, definitions=defs))
+                seconds = time.perf_counter() - start
+                title = input_key(group_name("audio-only"), "Title")
+                events = len(instance.fetch_observations(title, 10_000).records)
+                rows.append([name, count, seconds, seconds / count, events])
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    return rows
 
 
 def step_start(quick: bool) -> list[list[object]]:
@@ -112,6 +163,11 @@ def main() -> None:
         "Definitions load and sensor ticks vs number of movies (seconds)",
         ["movies", "definitions load", "first sight (all ticks)", "ticks", "idle tick", "tick after one edit"],
         [scale(n) for n in sizes],
+    )
+    table(
+        "First sight by Dagster instance storage: one tick over new movies, each observed and requested",
+        ["storage", "movies", "tick s", "s per movie", "Title observations"],
+        first_sight_by_storage(3 if args.smoke else 10 if args.quick else 50),
     )
     table(
         "Step start-up: one partition, two steps (seconds)",

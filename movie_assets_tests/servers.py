@@ -142,7 +142,8 @@ class PostgresCluster:
     PostgreSQL refuses to run as root, so as root the cluster runs as the unprivileged `nobody`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, fsync: bool = False) -> None:
+        """`fsync` as a real server would run (a benchmark); tests lose nothing without it."""
         import glob
         import pwd
         import tempfile
@@ -173,7 +174,7 @@ class PostgresCluster:
                 "-t",
                 "60",
                 "-o",
-                f"-p {self.port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off",
+                f"-p {self.port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync={'on' if fsync else 'off'}",
                 "start",
             ]
         )
