@@ -1,3 +1,6 @@
+import gc
+import weakref
+
 import pytest
 
 from movie_assets.errors import InvalidDocument, InvalidValue
@@ -79,6 +82,30 @@ def test_a_manifest_parsed_from_its_canonical_bytes_gives_the_same_bytes_and_rev
     assert parsed == built and parsed.canonical() == raw and type(parsed.parent) is RevisionId
     with pytest.raises(InvalidDocument, match=r"revision: not a revision id"):
         Manifest.parse_document(raw.replace(b'"rev-0002"', b'"rev-2"'), "m.json")
+
+
+def test_records_read_back_are_left_to_reference_counting_and_their_containers_are_still_collected():
+    clip = {"artefact_id": "a", "start": 0, "duration": 2, "blob": {"hash": "b" * 64, "size": 1}}
+    timeline = TimelineDocument.from_builtins({"duration": 2, "tracks": [{"kind": "audio", "clips": [clip]}]})
+    parsed = Manifest.parse_document(
+        Manifest(movie_id="m", revision="rev-0001", created_at="t", timeline=timeline).canonical(), "m"
+    )
+    records = [parsed, parsed.timeline, parsed.timeline.tracks[0], parsed.timeline.tracks[0].clips[0]]
+    assert not any(gc.is_tracked(r) for r in records), "a record can be in no cycle: the collector skips it"
+    assert gc.is_tracked(parsed.timeline.tracks), "the lists it holds are tracked as ever"
+    # a cycle among ordinary objects that a record refers to is freed once the record is gone
+    cycle: list = []
+    cycle.append(cycle)
+    held = weakref.ref(gc_probe := _Probe(cycle))
+    event = InputEvent(id="1", key="k", value=[cycle, gc_probe], hash="h", created_at="t")
+    del cycle, gc_probe, event
+    gc.collect()
+    assert held() is None
+
+
+class _Probe:
+    def __init__(self, payload: list) -> None:
+        self.payload = payload
 
 
 def test_an_artefact_event_keeps_the_bytes_pydantic_wrote_and_refuses_a_bad_blob_with_its_path():
