@@ -134,7 +134,7 @@ def plan(
     plan = store.plan()
     cost = estimate(plan.jobs, settings().price_table())
     if as_json:
-        # pydantic writes the plan's JSON itself (a 10,000-job plan is megabytes; building Python dicts for
+        # msgspec writes the plan's JSON itself (a 10,000-job plan is megabytes; building Python dicts for
         # json.dumps took longer than planning); the estimate joins it as one more top-level key
         estimate_json = json.dumps({"total": cost.total, "per_job": cost.per_job, "unpriced": cost.unpriced})
         sys.stdout.write(f'{plan.to_json().decode()[:-1]},"estimated_cost_usd":{estimate_json}}}\n')

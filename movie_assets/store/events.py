@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from collections.abc import Iterator
+from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
 from movie_assets.errors import InvalidDocument, NotFound
-from movie_assets.store.fold import INPUT_LINES, first_after, fold_events, fold_grown, remember
+from movie_assets.store.fold import INPUT_LINES, first_after, fold_events, fold_grown, numbered, remember
 from movie_assets.store.hashing import json_hash
-from movie_assets.store.models import ArtefactEvent, InputEvent, Record, RevisionId, located, utc_now
+from movie_assets.store.jsonl import E, bad_lines, dropping, last_event, numbered_events, parse_jsonl
+from movie_assets.store.models import ArtefactEvent, InputEvent, RevisionId, utc_now
 from movie_assets.store.storage import MovieFS
 
 log = logging.getLogger(__name__)
@@ -21,8 +22,6 @@ log = logging.getLogger(__name__)
 INPUTS_LOG = "events/inputs.log"
 ARTEFACTS_LOG = "events/artefacts.log"
 PENDING_ID = "pending"
-
-E = TypeVar("E", bound=Record)
 
 
 @runtime_checkable
@@ -119,7 +118,7 @@ class FileEventLog:
             data = self.fs.read(relative)
         except NotFound:
             data = b""
-        last = _last_event(data, model, self._where(relative))
+        last = last_event(data, model, self._where(relative))
         if last is not None:
             return last.id  # type: ignore[attr-defined]
         try:
@@ -136,14 +135,14 @@ class FileEventLog:
         except NotFound:
             data = b""
         threshold = int(after) if after is not None else -1
-        live = list(parse_jsonl(data, model, self._where(relative)))
+        live = numbered_events(list(parse_jsonl(data, model, self._where(relative))), self._where(relative))
         if after is not None:  # ids only grow along the live log: one search, not a test per line
             live = live[first_after(live, threshold) :]
         # archives are read only when the live log may not start right after `after`
         last = threshold
         if after is None or self._rotated_past(relative, live, threshold):
             kind = _KIND[relative]
-            for event in read_archives(self.fs, kind, model, lambda e: int(e.id) > threshold):
+            for event in read_archives(self.fs, kind, model, lambda e: _seq(e.id, kind) > threshold):
                 last = max(last, int(event.id))
                 yield event
         # a rotation killed after writing its archive leaves those lines live until the next one strips them
@@ -167,9 +166,10 @@ class FileEventLog:
         try:
             lines = INPUT_LINES.decode_lines(data)
             # ids only grow along the live log: skip the consumed prefix with one search, not a test per line
-            start = first_after(lines, threshold)
-            live = lines[start:]
-        except (msgspec.DecodeError, ValueError):
+            live = lines[first_after(lines, threshold) :]
+            if not all(numbered(line.id) for line in live):
+                raise ValueError("an id that is not a sequence number")
+        except (msgspec.DecodeError, ValueError):  # the careful path names the line
             return fold_events(self.stream_inputs(after), after)
         # ids start at 1, so a live log starting there holds the whole history (no archive to read)
         if self._rotated_past(INPUTS_LOG, live, max(threshold, 0)) or b"\n\n" in data or data.startswith(b"\n"):
@@ -235,40 +235,22 @@ class FileEventLog:
                 data = self.fs.read(relative)
             except NotFound:
                 continue
-            bad = _bad_lines(data, model)
+            bad = bad_lines(data, model)
             if not bad:
                 continue
             stamp = utc_now().replace(":", "").replace("-", "")[:15]
             kept_aside = f"events/quarantine/{relative.rsplit('/', 1)[-1]}.{stamp}.jsonl"
             self.fs.write_atomic(kept_aside, b"".join(raw + b"\n" for _, raw in bad))  # first: nothing is lost
-            self.fs.update(relative, _dropping({raw for _, raw in bad}))
+            self.fs.update(relative, dropping({raw for _, raw in bad}))
             moved += [f"{self._where(relative)} line {number} -> {kept_aside}" for number, raw in bad]
         return moved
 
 
-def _dropping(doomed: set[bytes]) -> Callable[[bytes | None], bytes]:
-    """An update removing the given complete lines and keeping everything else (a torn tail too)."""
-
-    def change(current: bytes | None) -> bytes:
-        body, newline, torn = (current or b"").rpartition(b"\n")
-        if not newline:
-            return current or b""
-        return b"".join(raw + b"\n" for raw in body.split(b"\n") if raw not in doomed) + torn
-
-    return change
-
-
-def _bad_lines(data: bytes, model: type[Record]) -> list[tuple[int, bytes]]:
-    """(line number, bytes) of complete lines that do not parse as `model` (a torn tail is not one)."""
-    body, newline, _torn = data.rpartition(b"\n")
-    decoder = model.decoder()
-    bad = []
-    for number, raw in enumerate(body.split(b"\n") if newline else [], start=1):
-        try:
-            decoder.decode(raw)
-        except msgspec.DecodeError:
-            bad.append((number, raw))
-    return bad
+def _seq(event_id: str, kind: str) -> int:
+    """An archived file-log event's sequence number (archives hold lines the live log checked)."""
+    if not numbered(event_id):
+        raise InvalidDocument(f"events/*.{kind}.jsonl: malformed event (id {event_id!r} is not a sequence number)")
+    return int(event_id)
 
 
 def _consumed(raw: bytes, cursor: int) -> bool:
@@ -354,49 +336,3 @@ def read_archives(fs: MovieFS, kind: str, model: type[E], keep: Any) -> Iterator
             break
     for chunk in reversed(chunks):
         yield from chunk
-
-
-def parse_jsonl(data: bytes, model: type[E], where: str, keep: Any = None, first_line: int = 1) -> Iterator[E]:
-    """Parse JSONL: a torn (unterminated, unparsable) last line is skipped with a warning; a bad line
-    elsewhere raises InvalidDocument naming the file and line number (`data` starting at `first_line`)."""
-    if not data:
-        return
-    decoder = model.decoder()
-    # the whole log in one call, the usual case; a torn or bad line is then found line by line, and so is
-    # a blank one (decode_lines would skip it, and a blank line is a malformed event, as `verify` says)
-    if b"\n\n" not in data and not data.startswith(b"\n"):
-        try:
-            events = decoder.decode_lines(data)
-        except msgspec.DecodeError:
-            pass
-        else:
-            yield from (events if keep is None else filter(keep, events))
-            return
-    lines = data.split(b"\n")
-    terminated = data.endswith(b"\n")
-    if terminated:
-        lines.pop()
-    decode = decoder.decode
-    for number, raw in enumerate(lines, start=first_line):
-        try:
-            event = decode(raw)
-        except msgspec.DecodeError as exc:
-            if number == len(lines) + first_line - 1 and not terminated:
-                log.warning("%s line %d: skipping a torn last line (interrupted write)", where, number)
-                return
-            raise InvalidDocument(
-                f"{where} line {number}: malformed event ({located(exc)}); "
-                "`movie-assets verify --repair` moves bad lines aside"
-            ) from None
-        if keep is None or keep(event):
-            yield event
-
-
-def _last_event(data: bytes, model: type[E], where: str) -> E | None:
-    """What parse_jsonl would yield last, parsing only the last two lines (the last may be a torn write):
-    a plan asks for the newest id of a 10,000-line log, and parsing all of it again took a third as long
-    as the plan."""
-    before_last = data.rfind(b"\n", 0, len(data) - 1)
-    start = data.rfind(b"\n", 0, before_last) + 1 if before_last > 0 else 0
-    events = list(parse_jsonl(data[start:], model, where, first_line=data.count(b"\n", 0, start) + 1))
-    return events[-1] if events else None

@@ -28,6 +28,12 @@ def first_after(lines: list, threshold: int) -> int:
     return low
 
 
+def numbered(event_id: str) -> bool:
+    """True for a file log's id, a sequence number (`000000000042`); a hand-edited or foreign line may
+    carry anything, and `int()` of it would end a plan in a traceback."""
+    return event_id.isascii() and event_id.isdigit()
+
+
 class _InputLine(msgspec.Struct):
     id: str
     key: str
@@ -89,12 +95,8 @@ def fold_grown(key: tuple, read_from: Any) -> tuple[dict[str, Any], str | None] 
     grown = data[len(kept.last_line) :]
     if not grown:
         return dict(kept.values), kept.last_id
-    try:
-        lines = INPUT_LINES.decode_lines(grown)
-    except msgspec.DecodeError:
-        return None
-    # a blank line is a malformed event, and ids only grow: the whole read reports either
-    if not lines or b"\n\n" in data or (kept.last_id is not None and int(lines[0].id) <= int(kept.last_id)):
+    lines = _appended(grown, kept.last_id)
+    if lines is None or b"\n\n" in data:  # a blank line is a malformed event: the whole read says so
         return None
     values = dict(kept.values)
     for line in lines:  # each edit moves its key to the end: the order of last edits, as fold_events keeps
@@ -103,3 +105,14 @@ def fold_grown(key: tuple, read_from: Any) -> tuple[dict[str, Any], str | None] 
     last_id = lines[-1].id
     _FOLDS.put(key, Folded(values, last_id, kept.end + len(grown), data[data.rfind(b"\n", 0, len(data) - 1) + 1 :]))
     return dict(values), last_id
+
+
+def _appended(grown: bytes, last_id: str | None) -> list | None:
+    """The appended lines, if each decodes, has a sequence number for its id, and follows `last_id`."""
+    try:
+        lines = INPUT_LINES.decode_lines(grown)
+    except msgspec.DecodeError:
+        return None
+    if not lines or not all(numbered(line.id) for line in lines):
+        return None
+    return lines if last_id is None or int(lines[0].id) > int(last_id) else None

@@ -58,6 +58,25 @@ def test_malformed_line_in_the_middle_is_a_clear_error(storage):
         list(events.stream_artefacts())
 
 
+def test_an_id_that_is_not_a_sequence_number_is_a_malformed_line_that_repair_moves_aside(storage):
+    events = FileEventLog(storage.movie("m"))
+    first = events.append_input("Title", "one")
+    events.append_input("Title", "two")
+    raw = storage.movie("m").read(INPUTS_LOG)
+    foreign = raw.split(b"\n")[1].replace(b'"000000000002"', b'"abc"')  # valid JSON, every field there
+    storage.movie("m").write_atomic(INPUTS_LOG, raw + foreign + b"\n")
+    for read in (lambda: list(events.stream_inputs()), lambda: events.fold_inputs(first.id)):
+        with pytest.raises(InvalidDocument, match=r"m/events/inputs.log line 3: malformed event \(id 'abc' is not"):
+            read()
+    assert events.quarantine_bad_lines() == [f"m/{INPUTS_LOG} line 3 -> " + _only_quarantine(storage)]
+    assert events.fold_inputs(first.id) == ({"Title": "two"}, "000000000002")
+
+
+def _only_quarantine(storage) -> str:
+    (found,) = storage.movie("m").list("events/quarantine")
+    return found
+
+
 def test_the_newest_id_reads_the_last_lines_skipping_a_torn_write_and_naming_a_bad_last_line(storage):
     events = FileEventLog(storage.movie("m"))
     ids = [events.append_artefact(_artefact(f"j{i}")).id for i in range(4)]

@@ -105,6 +105,8 @@ def test_a_rewritten_log_is_read_whole_again(local_storage):
         (b'{"id":"000000000099","key":"Title"', "torn"),  # an append still being written
         (b"\n", "blank"),
         (b"not json\n", "bad"),
+        (b'{"id":"abc","key":"Title","value":"x"}\n', "bad"),  # an id that is not a sequence number
+        (b'{"id":"000000000001","key":"Title","value":"x"}\n', "as read whole"),  # an id that does not grow
     ],
 )
 def test_an_odd_appended_line_gets_what_reading_the_whole_log_gives(local_storage, appended, outcome):
@@ -115,6 +117,8 @@ def test_an_odd_appended_line_gets_what_reading_the_whole_log_gives(local_storag
     fs.write_atomic(INPUTS_LOG, fs.read(INPUTS_LOG) + appended)
     if outcome == "torn":  # skipped with a warning, as the whole read does
         assert log.fold_inputs(None) == ({"Title": "one"}, "000000000001")
+    elif outcome == "as read whole":
+        assert log.fold_inputs(None) == _fold_afresh(log, None)
     else:
         with pytest.raises(InvalidDocument, match="line 2: malformed event"):
             log.fold_inputs(None)
