@@ -73,10 +73,18 @@ _FOLDS: BoundedCache[Folded] = BoundedCache(8)
 
 
 def remember(key: tuple, data: bytes, values: dict[str, Any], last_id: str | None) -> None:
-    """Keep the fold of `data` (a whole live log that ends with a complete line) under `key`."""
-    if data.endswith(b"\n"):
-        start = data.rfind(b"\n", 0, len(data) - 1) + 1
-        _FOLDS.put(key, Folded(values, last_id, len(data), data[start:]))
+    """Keep the fold of `data` (a whole live log) under `key`, when it ends with an event's line."""
+    line = _last_line(data)
+    if line is not None:
+        _FOLDS.put(key, Folded(values, last_id, len(data), line))
+
+
+def _last_line(data: bytes) -> bytes | None:
+    """The complete last line, if it holds something: a blank one names no place in the log."""
+    if not data.endswith(b"\n"):
+        return None
+    line = data[data.rfind(b"\n", 0, len(data) - 1) + 1 :]
+    return line if line.strip() else None
 
 
 def fold_grown(key: tuple, read_from: Any) -> tuple[dict[str, Any], str | None] | None:
@@ -96,14 +104,15 @@ def fold_grown(key: tuple, read_from: Any) -> tuple[dict[str, Any], str | None] 
     if not grown:
         return dict(kept.values), kept.last_id
     lines = _appended(grown, kept.last_id)
-    if lines is None or b"\n\n" in data:  # a blank line is a malformed event: the whole read says so
+    ending = _last_line(data)
+    if lines is None or ending is None:
         return None
     values = dict(kept.values)
     for line in lines:  # each edit moves its key to the end: the order of last edits, as fold_events keeps
         values.pop(line.key, None)
         values[line.key] = line.value
     last_id = lines[-1].id
-    _FOLDS.put(key, Folded(values, last_id, kept.end + len(grown), data[data.rfind(b"\n", 0, len(data) - 1) + 1 :]))
+    _FOLDS.put(key, Folded(values, last_id, kept.end + len(grown), ending))
     return dict(values), last_id
 
 

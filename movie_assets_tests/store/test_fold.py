@@ -79,9 +79,10 @@ def test_a_later_fold_reads_only_what_the_log_gained(local_storage, monkeypatch)
     assert INPUTS_LOG not in whole and min(offsets) > 50 * 100
 
 
-def _log_of(ids):
-    """Input-log bytes with one equal-length line per id (an edit of `Key<id>`)."""
-    events = [new_input_event(f"Key{i:02d}", "v", event_id=f"{i:012d}") for i in ids]
+def _log_of(ids, longer=()):
+    """Input-log bytes with one equal-length line per id (an edit of `Key<id>`), but one byte longer for
+    the ids in `longer`."""
+    events = [new_input_event(f"Key{i:02d}", "vv" if i in longer else "v", event_id=f"{i:012d}") for i in ids]
     return b"".join(e.replace(created_at="2026-11-27T00:00:00Z").canonical() + b"\n" for e in events)
 
 
@@ -99,11 +100,22 @@ def test_a_rewritten_log_is_read_whole_again(local_storage):
     assert log.fold_inputs("000000000004") == _fold_afresh(log, "000000000004")
 
 
+def test_a_log_ending_in_a_blank_line_keeps_no_fold_since_a_newline_names_no_place(local_storage):
+    fs = local_storage.movie("m")
+    log = FileEventLog(fs)
+    fs.write_atomic(INPUTS_LOG, _log_of(range(1, 6)) + b"\n")
+    assert list(log.fold_inputs(None)[0]) == ["Key01", "Key02", "Key03", "Key04", "Key05"]
+    # rewritten so that a newline sits where the blank line was and whole lines follow it: a kept fold
+    # checked against that newline would take lines 11 and 12 for what was appended
+    fs.write_atomic(INPUTS_LOG, _log_of(range(6, 13), longer={6}))
+    assert log.fold_inputs(None) == _fold_afresh(log, None)
+
+
 @pytest.mark.parametrize(
     "appended, outcome",
     [
         (b'{"id":"000000000099","key":"Title"', "torn"),  # an append still being written
-        (b"\n", "blank"),
+        (b"\n", "as read whole"),  # a blank line is no event: the whole read passes over it too
         (b"not json\n", "bad"),
         (b'{"id":"abc","key":"Title","value":"x"}\n', "bad"),  # an id that is not a sequence number
         (b'{"id":"000000000001","key":"Title","value":"x"}\n', "as read whole"),  # an id that does not grow
