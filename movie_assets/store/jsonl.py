@@ -77,7 +77,8 @@ def numbered_events(events: list[E], where: str) -> list[E]:
 
 
 def bad_lines(data: bytes, model: type[Record]) -> list[tuple[int, bytes]]:
-    """(line number, bytes) of complete lines that do not parse as `model` (a torn tail is not one)."""
+    """(line number, bytes) of complete lines that do not parse as `model` or whose id is not a sequence
+    number (a torn tail is not one)."""
     body, newline, _torn = data.rpartition(b"\n")
     decoder = model.decoder()
     bad = []
