@@ -96,3 +96,21 @@ def test_the_command_line_freezes_what_a_plan_made_and_an_in_process_app_does_no
     )
     out = subprocess.run([sys.executable, "-c", sets], capture_output=True, text=True, check=True).stdout
     assert out.rsplit("ONE_SHOT", 1)[1].split() == ["True"], out
+
+
+def test_output_nobody_sees_in_colour_is_not_highlighted_and_reads_the_same(monkeypatch):
+    import io
+
+    from rich.highlighter import ReprHighlighter
+
+    from movie_assets.cli.common import LazyConsole
+
+    calls = []
+    original = ReprHighlighter.__call__
+    monkeypatch.setattr(ReprHighlighter, "__call__", lambda self, text: calls.append(text) or original(self, text))
+    line = "rev-0002 took 12 producer runs (0 retries), cost 0.0572, 3.25s of producer time"
+    piped, coloured = io.StringIO(), io.StringIO()
+    LazyConsole(file=piped, soft_wrap=True).print(line)
+    assert piped.getvalue() == line + "\n" and calls == [], "a pipe gets the plain text, unhighlighted"
+    LazyConsole(file=coloured, soft_wrap=True, force_terminal=True, color_system="standard").print(line)
+    assert calls and "\x1b[" in coloured.getvalue(), "a terminal still gets numbers highlighted"

@@ -50,7 +50,12 @@ class LazyConsole:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(**self._options)
+            console = Console(**self._options)
+            if console.color_system is None and "highlight" not in self._options:
+                # nothing is coloured (a pipe, NO_COLOR): highlighting would only style text nobody sees,
+                # and compiling its patterns was ~10 ms of `status`
+                console = Console(highlight=False, **self._options)
+            self._console = console
         return self._console
 
     def __getattr__(self, name: str) -> Any:
