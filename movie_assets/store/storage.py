@@ -7,6 +7,8 @@ outside the movie root; the backend does the bytes (see `store.base` for each gu
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -317,7 +319,12 @@ class StagedFile:
 
     def write(self, data: bytes) -> None:
         with translated(self._fs.backend, self._fs.resolve(STAGING_DIR)):
-            self._handle.write(data)
+            view = memoryview(data)
+            while view:  # an unbuffered file may take part of a chunk (a disk filling up)
+                written = self._handle.write(view)
+                if not written:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                view = view[written:]
 
     def publish(self, relative: str) -> bool:
         """Move the staged bytes to `relative` unless it exists; True if this call created it."""

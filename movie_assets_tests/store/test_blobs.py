@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from movie_assets.errors import BlobIntegrityError, BlobNotFound
+from movie_assets.errors import BlobIntegrityError, BlobNotFound, StorageError
 from movie_assets.store.blobs import BlobStore, blob_path
 from movie_assets.store.hashing import sha256_bytes
 
@@ -90,3 +90,39 @@ def test_present_answers_for_stored_blobs_only(storage):
         present = blobs.present()
     assert kept.hash in present and gone.hash not in present
     assert sha256_bytes(b"never stored") not in present
+
+
+class _Stingy:
+    """A staged file that takes at most a few bytes a write, as a file on a filling disk may."""
+
+    def __init__(self, handle, most):
+        self._handle, self._most = handle, most
+
+    def write(self, data):
+        return self._handle.write(bytes(data[: self._most])) and min(len(data), self._most)
+
+    def __getattr__(self, name):
+        return getattr(self._handle, name)
+
+
+def test_a_staged_file_that_takes_part_of_each_write_still_stores_every_byte(local_storage, monkeypatch):
+    backend = local_storage.backend
+    original = backend.stage_open
+    monkeypatch.setattr(backend, "stage_open", lambda staging: _Stingy(original(staging), 7))
+    monkeypatch.setattr(
+        backend, "stage_publish", lambda handle, path: type(backend).stage_publish(backend, handle._handle, path)
+    )
+    blobs = BlobStore(local_storage.movie("m"))
+    data = bytes(range(256)) * 40
+    ref = blobs.put(data)
+    assert blobs.get(ref) == data and ref.size == len(data)
+
+
+def test_a_staged_file_that_takes_nothing_is_a_full_disk(local_storage, monkeypatch):
+    backend = local_storage.backend
+    original = backend.stage_open
+    monkeypatch.setattr(backend, "stage_open", lambda staging: _Stingy(original(staging), 0))
+    monkeypatch.setattr(backend, "stage_discard", lambda handle: type(backend).stage_discard(backend, handle._handle))
+    with pytest.raises(StorageError, match="No space left on device"):
+        BlobStore(local_storage.movie("m")).put(b"anything")
+    assert local_storage.movie("m").list(".staging", hidden=True) == [], "nothing staged is left behind"
