@@ -75,20 +75,7 @@ def first_sight_by_storage(count: int) -> list[list[object]]:
     except RuntimeError as exc:  # no server binaries here: the SQLite row alone
         cluster, unavailable = None, str(exc)
     try:
-        postgres = {
-            "storage": {
-                "postgres": {
-                    "postgres_db": {
-                        "username": "postgres",
-                        "password": "",
-                        "hostname": "127.0.0.1",
-                        "db_name": "postgres",
-                        "port": cluster.port if cluster else 0,
-                        "scheme": "postgresql+psycopg2",
-                    }
-                }
-            }
-        }
+        postgres = cluster.dagster_storage() if cluster else None
         for name, overrides in (("SQLite (default)", None), ("PostgreSQL", postgres)):
             if name == "PostgreSQL" and cluster is None:
                 rows.append([f"PostgreSQL: {unavailable}", count, "n/a", "n/a", "n/a"])

@@ -180,6 +180,11 @@ class PostgresCluster:
         )
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
+    def dagster_storage(self) -> dict:
+        """The `storage:` block of a Dagster instance on this cluster (dagster.yaml's production form)."""
+        db = {"username": "postgres", "password": "", "hostname": "127.0.0.1", "db_name": "postgres"}
+        return {"storage": {"postgres": {"postgres_db": {**db, "port": self.port, "scheme": "postgresql+psycopg2"}}}}
+
     def _run(self, cmd: list[str]) -> None:
         result = subprocess.run(self.prefix + cmd, capture_output=True, text=True, cwd=self.dir)
         if result.returncode != 0:

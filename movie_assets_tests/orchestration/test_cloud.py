@@ -46,20 +46,7 @@ def test_cloud_mode_end_to_end(moto_s3, redis_server, postgres, monkeypatch, tmp
 
     store.regenerate(make_produce())  # built by the CLI's code path, straight on S3 + Redis
     defs = build_definitions()
-    overrides = {
-        "storage": {
-            "postgres": {
-                "postgres_db": {
-                    "username": "postgres",
-                    "password": "",
-                    "hostname": "127.0.0.1",
-                    "db_name": "postgres",
-                    "port": postgres.port,
-                    "scheme": "postgresql+psycopg2",
-                }
-            }
-        }
-    }
+    overrides = postgres.dagster_storage()
     home = tmp_path / "dagster_home"
     home.mkdir()
     with dg.instance_for_test(overrides=overrides, temp_dir=str(home)) as instance:
