@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Iterator
 from typing import Any, Protocol, runtime_checkable
@@ -16,8 +15,6 @@ from movie_assets.store.hashing import json_hash
 from movie_assets.store.jsonl import E, bad_lines, dropping, last_event, numbered_events, parse_jsonl
 from movie_assets.store.models import ArtefactEvent, InputEvent, RevisionId, utc_now
 from movie_assets.store.storage import MovieFS
-
-log = logging.getLogger(__name__)
 
 INPUTS_LOG = "events/inputs.log"
 ARTEFACTS_LOG = "events/artefacts.log"
