@@ -22,12 +22,17 @@ def _applied_in_turn(events, after):
     return values, last
 
 
+def _random_edits(log, rng, count):
+    """`count` edits of random values to keys that overlap (a list spelling and its indexed keys)."""
+    keys = ["Title", "SegmentText", "SegmentText[0]", "SegmentText[1]", "NumOfSegments"]
+    return [log.append_input(rng.choice(keys), rng.randrange(100)) for _ in range(count)]
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_the_fast_fold_from_any_cursor_matches_applying_each_edit(local_storage, seed):
     rng = random.Random(seed)
     log = FileEventLog(local_storage.movie("m"))
-    keys = ["Title", "SegmentText", "SegmentText[0]", "SegmentText[1]", "NumOfSegments"]
-    events = [log.append_input(rng.choice(keys), rng.randrange(100)) for _ in range(120)]
+    events = _random_edits(log, rng, 120)
     if seed % 2:  # a rotated log: the cursor may fall in the archive, before the live lines
         log.archive("rev-0001", events[40].id, None)
     for cursor in [None, events[0].id, events[39].id, events[40].id, events[77].id, events[-1].id]:
@@ -50,12 +55,11 @@ def _fold_afresh(log, cursor):
 def test_a_kept_fold_brought_up_to_date_equals_folding_the_whole_log_again(storage, seed):
     rng = random.Random(seed)
     log = FileEventLog(storage.movie("m"))
-    keys = ["Title", "SegmentText", "SegmentText[0]", "SegmentText[1]", "NumOfSegments"]
-    events = [log.append_input(rng.choice(keys), rng.randrange(100)) for _ in range(10)]
+    events = _random_edits(log, rng, 10)
     cursor = events[3].id
     log.fold_inputs(cursor)  # kept
     for _ in range(4):
-        events += [log.append_input(rng.choice(keys), rng.randrange(100)) for _ in range(rng.randrange(4))]
+        events += _random_edits(log, rng, rng.randrange(4))
         kept = log.fold_inputs(cursor)
         expected = _applied_in_turn([e for e in events if int(e.id) > int(cursor)], cursor)
         assert kept == expected and list(kept[0]) == list(expected[0])
