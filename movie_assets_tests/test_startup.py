@@ -98,6 +98,38 @@ def test_the_command_line_freezes_what_a_plan_made_and_an_in_process_app_does_no
     assert out.rsplit("ONE_SHOT", 1)[1].split() == ["True"], out
 
 
+def test_the_command_line_parses_without_collecting_and_runs_the_command_with_start_up_frozen(local_storage):
+    """Typer's parsing (pydantic, its adapters) made ~50 collections that freed nothing; the command's own
+    work (a regenerate, the viewer) collects again, with what start-up made frozen out of it."""
+    from movie_assets.movie import MovieStore
+    from movie_assets.pipeline.blueprint.load import load_builtin
+
+    MovieStore(local_storage, "film").init(load_builtin("audio-only"), {"Title": "Quiet", "NumOfSegments": 2})
+    probe = (
+        "import gc, sys\n"
+        "import movie_assets.cli as c\n"
+        "from movie_assets.cli import common, movies\n"
+        "collections = []\n"
+        "gc.callbacks.append(lambda phase, info: phase == 'start' and collections.append(info))\n"
+        "resume, store = common.resume_collector, movies.movie_store\n"
+        "def parsed():\n"
+        "    print('PARSED', len(collections), gc.isenabled())\n"
+        "    resume()\n"
+        "def body(movie):\n"
+        "    print('BODY', gc.isenabled(), gc.get_freeze_count() > 0)\n"
+        "    return store(movie)\n"
+        "common.resume_collector, movies.movie_store = parsed, body\n"
+        f"sys.argv = ['movie-assets', '--root', {local_storage.root!r}, 'status', 'film']\n"
+        "gc.collect()\n"
+        "collections.clear()\n"
+        "try:\n    c.main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert "pending input changes" in out, out  # the command ran
+    assert out.split("PARSED", 1)[1].split()[:2] == ["0", "False"], out
+    assert out.split("BODY", 1)[1].split()[:2] == ["True", "True"], out
+
+
 def test_output_nobody_sees_in_colour_is_not_highlighted_and_reads_the_same(monkeypatch):
     import io
 

@@ -19,6 +19,7 @@ def main() -> None:
     from movie_assets.cli import common
 
     common.ONE_SHOT = True  # the process ends after this command: see movie.one_shot_process
+    common.pause_collector_for_start_up()
     try:
         app()
     finally:

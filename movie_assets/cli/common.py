@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import sys
 from collections.abc import Iterator
@@ -112,6 +113,26 @@ def storage() -> StorageContext:
 # Set by the real entry point, never by tests that call the app in-process. Commands that build a store
 # here end when they are done; the servers (view, mcp) build theirs elsewhere and keep collecting.
 ONE_SHOT = False
+_START_UP = {"collector_paused": False}
+
+
+def pause_collector_for_start_up() -> None:
+    """Run the CLI's start-up (Typer parsing its parameters, which imports pydantic and builds its
+    adapters) without the cyclic collector: it allocates ~100k objects that live as long as the process,
+    and the ~50 collections they triggered (~12 ms of `status`) freed nothing."""
+    if gc.isenabled():
+        gc.disable()
+        _START_UP["collector_paused"] = True
+
+
+def resume_collector() -> None:
+    """The command's own work starts: the collector runs again, with what start-up made frozen out of it
+    (modules, classes and schemas that live until exit), so a long command (view, regenerate) never
+    rescans them."""
+    if _START_UP["collector_paused"]:
+        _START_UP["collector_paused"] = False
+        gc.freeze()
+        gc.enable()
 
 
 def movie_store(movie: str) -> MovieStore:
@@ -129,6 +150,7 @@ def handle_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        resume_collector()
         try:
             return fn(*args, **kwargs)
         except MovieAssetsError as exc:
