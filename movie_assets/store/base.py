@@ -50,8 +50,9 @@ class Backend(abc.ABC):
         """The file's whole content as last written by a completed write; NotFound if absent."""
 
     def read_from(self, path: str, offset: int) -> bytes:
-        """The file's bytes from `offset` to its end (b"" at or past the end); NotFound if absent. For
-        reading what an append-only log gained since it was last read."""
+        """The file's bytes from `offset` to its end (b"" at or past the end); a negative offset counts
+        from the end, as a slice does (the whole file if it is shorter); NotFound if absent. For reading
+        what an append-only log gained since it was last read, or only its last lines."""
         return self.read(path)[offset:]
 
     @abc.abstractmethod

@@ -12,7 +12,15 @@ import msgspec
 from movie_assets.errors import InvalidDocument, NotFound
 from movie_assets.store.fold import INPUT_LINES, first_after, fold_events, fold_grown, numbered, remember
 from movie_assets.store.hashing import json_hash
-from movie_assets.store.jsonl import E, bad_lines, dropping, last_event, numbered_events, parse_jsonl
+from movie_assets.store.jsonl import (
+    E,
+    bad_lines,
+    dropping,
+    last_event,
+    numbered_events,
+    parse_jsonl,
+    settled_last_event,
+)
 from movie_assets.store.models import ArtefactEvent, InputEvent, RevisionId, utc_now
 from movie_assets.store.storage import MovieFS
 
@@ -49,6 +57,9 @@ def new_input_event(key: str, value: Any, edited_by: str = "user", event_id: str
     return InputEvent(
         id=event_id, key=key, value=value, hash=json_hash(value), created_at=utc_now(), edited_by=edited_by
     )
+
+
+_TAIL_BYTES = 64 * 1024  # holds a log's last two lines unless its values are long texts
 
 
 def _format_seq(seq: int) -> str:
@@ -112,10 +123,14 @@ class FileEventLog:
     def _last_id(self, relative: str, model: type[E]) -> str | None:
         """The newest id: the live log's last line, else the sequence recorded when it was rotated."""
         try:
-            data = self.fs.read(relative)
+            # every plan asks: only the last bytes, not all 24 MB of a 50,001-artefact movie's results
+            data = self.fs.read_from(relative, -_TAIL_BYTES)
+            last = settled_last_event(data, model) if len(data) == _TAIL_BYTES else None
+            if last is None:
+                data = data if len(data) < _TAIL_BYTES else self.fs.read(relative)
+                last = last_event(data, model, self._where(relative))
         except NotFound:
-            data = b""
-        last = last_event(data, model, self._where(relative))
+            last = None
         if last is not None:
             return last.id  # type: ignore[attr-defined]
         try:

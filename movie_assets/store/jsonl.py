@@ -54,6 +54,23 @@ def parse_jsonl(data: bytes, model: type[E], where: str, keep: Any = None, first
             yield event
 
 
+def settled_last_event(tail: bytes, model: type[E]) -> E | None:
+    """What `last_event` finds in a log ending with `tail`, or None when `tail` cannot tell alone: its
+    last two lines not both whole inside it, or either torn, blank or bad. The caller then reads the
+    whole log, so every report names the right line."""
+    end = len(tail) - 1
+    before_last = tail.rfind(b"\n", 0, end)
+    start = tail.rfind(b"\n", 0, before_last) if before_last > 0 else -1
+    if not tail.endswith(b"\n") or start < 0:
+        return None
+    decode = model.decoder().decode
+    try:
+        decode(tail[start + 1 : before_last])
+        return decode(tail[before_last + 1 : end])
+    except msgspec.DecodeError:
+        return None
+
+
 def last_event(data: bytes, model: type[E], where: str) -> E | None:
     """What parse_jsonl would yield last, parsing only the last two lines (the last may be a torn write):
     a plan asks for the newest id of a 10,000-line log, and parsing all of it again took a third as long

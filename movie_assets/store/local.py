@@ -54,6 +54,8 @@ class LocalBackend(FsspecBackend):
 
     def read_from(self, path: str, offset: int) -> bytes:
         with self.open_read(path) as handle:
+            if offset < 0:
+                offset = max(0, os.fstat(handle.fileno()).st_size + offset)
             handle.seek(offset)
             return handle.read()
 

@@ -126,7 +126,8 @@ class MovieFS:
             return self.backend.read(path)
 
     def read_from(self, relative: str, offset: int) -> bytes:
-        """The file's bytes from `offset` on (b"" at or past its end); NotFound if absent."""
+        """The file's bytes from `offset` on (b"" at or past its end; negative: from the end); NotFound if
+        absent."""
         path = self.resolve(relative)
         with translated(self.backend, path):
             return self.backend.read_from(path, offset)

@@ -4,11 +4,12 @@ import threading
 import pytest
 
 from movie_assets.errors import InvalidDocument
+from movie_assets.store import events as events_module
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.events import ARTEFACTS_LOG, INPUTS_LOG, FileEventLog
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.models import ArtefactEvent, RevisionId
-from movie_assets.store.storage import StorageContext
+from movie_assets.store.storage import MovieFS, StorageContext
 
 
 def _artefact(job: str) -> ArtefactEvent:
@@ -77,7 +78,16 @@ def _only_quarantine(storage) -> str:
     return found
 
 
-def test_the_newest_id_reads_the_last_lines_skipping_a_torn_write_and_naming_a_bad_last_line(storage):
+@pytest.fixture(params=["whole log", "log longer than the tail read"])
+def tail_bytes(request, monkeypatch):
+    """Either the log fits in the bytes read from its end, or it is longer and only a tail is read."""
+    if request.param != "whole log":
+        line = len(_artefact("j0").canonical()) + 8  # ids and job names grow a little
+        monkeypatch.setattr(events_module, "_TAIL_BYTES", 2 * line + line // 2)
+    return request.param
+
+
+def test_the_newest_id_reads_the_last_lines_skipping_a_torn_write_and_naming_a_bad_last_line(storage, tail_bytes):
     events = FileEventLog(storage.movie("m"))
     ids = [events.append_artefact(_artefact(f"j{i}")).id for i in range(4)]
     raw = storage.movie("m").read(ARTEFACTS_LOG)
@@ -90,6 +100,21 @@ def test_the_newest_id_reads_the_last_lines_skipping_a_torn_write_and_naming_a_b
     assert events.last_artefact_id() == ids[-1]
     storage.movie("m").write_atomic(ARTEFACTS_LOG, b"")
     assert events.last_artefact_id() is None, "an empty log never rotated has no newest id"
+
+
+def test_the_newest_id_of_a_long_log_reads_only_its_end(storage, monkeypatch):
+    monkeypatch.setattr(events_module, "_TAIL_BYTES", 4096)  # the log below is ~46 KB
+    events = FileEventLog(storage.movie("m"))
+    ids = [events.append_artefact(_artefact(f"j{i}")).id for i in range(200)]
+    size = len(storage.movie("m").read(ARTEFACTS_LOG))
+    read = []
+    for name in ("read", "read_from"):
+        real = getattr(MovieFS, name)
+        monkeypatch.setattr(
+            MovieFS, name, lambda self, *a, _real=real: read.append(len(_real(self, *a))) or _real(self, *a)
+        )
+    assert events.last_artefact_id() == ids[-1]
+    assert 0 < sum(read) < size / 10, (read, size)
 
 
 def _append_many(root, writer, n):

@@ -1,14 +1,16 @@
 import multiprocessing as mp
+import uuid
 
 import pytest
 
 from movie_assets.errors import InvalidDocument, ManifestConflict
 from movie_assets.lifecycle.history import history
+from movie_assets.store import manifests as manifests_module
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.hashing import sha256_bytes
 from movie_assets.store.manifests import ManifestService
 from movie_assets.store.models import Manifest, RevisionId
-from movie_assets.store.storage import StorageContext
+from movie_assets.store.storage import MovieFS, StorageContext
 
 
 def _manifest(rev: int, tag: str = "") -> Manifest:
@@ -42,15 +44,35 @@ def test_stale_base_raises_conflict_and_keeps_live_revision(storage):
         service.save_manifest(_manifest(2, "other"), p1.hash)
 
 
-def test_corrupted_current_manifest_is_a_clear_error(storage):
+def test_corrupted_current_manifest_is_a_clear_error_to_a_process_that_had_not_read_it(storage):
     service = ManifestService(storage.movie("m"))
     service.save_manifest(_manifest(1), None)
     storage.backend.fs.pipe_file(storage.movie("m").resolve("manifests/rev-0001.json"), b'{"movie_id": "m"}')
+    manifests_module._PARSED.clear()  # a new process: this one parsed the same bytes in other tests
     with pytest.raises(Exception, match="does not match the hash"):
         service.load_current()
     storage.movie("m").write_atomic("current.json", b"garbage")
     with pytest.raises(InvalidDocument, match="current.json"):
         service.load_current()
+
+
+def test_a_process_reads_and_hashes_the_live_manifest_once_until_the_pointer_moves(storage, monkeypatch):
+    fs = storage.movie("m")
+    service = ManifestService(fs)
+    tag = uuid.uuid4().hex  # bytes no other test of this process parsed
+    first = service.save_manifest(_manifest(1, tag), None)
+    loaded = service.load_current()
+    read = []
+    real = MovieFS.read
+    monkeypatch.setattr(MovieFS, "read", lambda self, path: read.append(path) or real(self, path))
+    again = service.load_current()
+    assert again.manifest is loaded.manifest and again.hash == first.hash
+    assert read == ["current.json"], "the pointer names the bytes by hash: they were parsed already"
+    second = service.save_manifest(_manifest(2, tag), first.hash)
+    assert service.load_current().hash == second.hash
+    assert read[-2:] == ["current.json", "manifests/rev-0002.json"]
+    assert service.load(RevisionId("rev-0001")) == loaded.manifest, "an unchecked load still reads the file"
+    assert read[-1] == "manifests/rev-0001.json"
 
 
 def _commit(root, tag, base_hash, barrier, results):

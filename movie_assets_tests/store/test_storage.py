@@ -170,3 +170,15 @@ def test_reading_from_an_offset_gives_the_rest_of_the_file_and_nothing_at_or_pas
     assert fs.read_from("events/inputs.log", 100) == b""
     with pytest.raises(NotFound):
         fs.read_from("events/artefacts.log", 0)
+
+
+def test_a_negative_offset_reads_that_many_bytes_from_the_end_or_the_whole_shorter_file(storage):
+    fs = storage.movie("m1")
+    fs.write_atomic("events/inputs.log", b"one\ntwo\n")
+    assert fs.read_from("events/inputs.log", -4) == b"two\n"
+    assert fs.read_from("events/inputs.log", -8) == b"one\ntwo\n"
+    assert fs.read_from("events/inputs.log", -1000) == b"one\ntwo\n"
+    fs.write_atomic("events/artefacts.log", b"")
+    assert fs.read_from("events/artefacts.log", -10) == b""
+    with pytest.raises(NotFound):
+        fs.read_from("events/missing.log", -10)
