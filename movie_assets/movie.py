@@ -7,7 +7,7 @@ import gc
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from movie_assets.errors import BlueprintError, InvalidValue, MovieExists, NotFound, StorageError, UnknownMovie
 from movie_assets.lifecycle.checkpoints import Checkpoints
@@ -25,8 +25,6 @@ from movie_assets.pipeline.incremental import unmatched_jobs
 from movie_assets.pipeline.models import ExecutionPlan, JobResult, OutputSpec, RunResult
 from movie_assets.pipeline.planner import Planner, effective_inputs
 from movie_assets.pipeline.plans import PlanStore
-from movie_assets.pipeline.produce import ProduceFn
-from movie_assets.pipeline.runner import Runner
 from movie_assets.pipeline.signature import SucceededIndex
 from movie_assets.pipeline.steering import check_replacement, pin_key, take_key
 from movie_assets.store.blobs import BlobStore
@@ -44,6 +42,9 @@ from movie_assets.store.models import (
 )
 from movie_assets.store.paths import validate_artefact_id
 from movie_assets.store.storage import StorageContext
+
+if TYPE_CHECKING:  # the runner loads when something runs: `status` and `plan` never do
+    from movie_assets.pipeline.produce import ProduceFn
 
 BLUEPRINT_FILE = "blueprint.yaml"
 log = logging.getLogger(__name__)
@@ -259,6 +260,8 @@ class MovieStore:
         concurrency: int = 2,
         on_result: Callable[[JobResult], None] | None = None,
     ) -> RunResult:
+        from movie_assets.pipeline.runner import Runner
+
         runner = Runner(self.fs, self.events, produce, concurrency, on_result=on_result, index=self.succeeded_index())
         return runner.execute(plan)
 

@@ -66,6 +66,25 @@ def test_a_no_op_regenerate_loads_no_media_library(local_storage, tmp_path):
     assert out.rsplit("LOADED", 1)[1].split() == [], out
 
 
+def test_status_and_plan_load_neither_the_runner_nor_a_producer(local_storage):
+    """They only read: the runner, its thread pool and the producers load when something runs."""
+    from movie_assets.movie import MovieStore
+    from movie_assets.pipeline.blueprint.load import load_builtin
+
+    MovieStore(local_storage, "film").init(load_builtin("audio-only"), {"Title": "Quiet", "NumOfSegments": 2})
+    unneeded = ("movie_assets.pipeline.runner", "movie_assets.producers", "concurrent.futures")
+    for command in (["status", "film"], ["plan", "film", "--json"]):
+        probe = (
+            "import sys\n"
+            "from movie_assets.cli import app\n"
+            f"sys.argv = ['movie-assets', '--root', {local_storage.root!r}, *{command!r}]\n"
+            "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            f"print('LOADED', ' '.join(m for m in {unneeded!r} if m in sys.modules))\n"
+        )
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+        assert out.rsplit("LOADED", 1)[1].split() == [], (command, out)
+
+
 def test_the_command_line_freezes_what_a_plan_made_and_an_in_process_app_does_not(local_storage):
     """A one-shot `plan` would otherwise scan the plan's objects once more, to free nothing, before exiting;
     the library (Dagster's sensor, the viewer, tests calling `app`) keeps collecting as usual."""

@@ -137,7 +137,11 @@ def plan(
         # msgspec writes the plan's JSON itself (a 10,000-job plan is megabytes; building Python dicts for
         # json.dumps took longer than planning); the estimate joins it as one more top-level key
         estimate_json = json.dumps({"total": cost.total, "per_job": cost.per_job, "unpriced": cost.unpriced})
-        sys.stdout.write(f'{plan.to_json().decode()[:-1]},"estimated_cost_usd":{estimate_json}}}\n')
+        body = memoryview(plan.to_json())[:-1]
+        sys.stdout.flush()  # the bytes go straight out: megabytes of UTF-8 are not decoded to be encoded again
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.write(f',"estimated_cost_usd":{estimate_json}}}\n'.encode())
+        sys.stdout.buffer.flush()
         return
     print_plan(plan, cost, everything)
 
