@@ -10,6 +10,7 @@ import typer
 from movie_assets.cli.common import (
     blueprints_app,
     console,
+    esc,
     existing_movie,
     handle_errors,
     new_table,
@@ -31,7 +32,7 @@ def blueprints_list() -> None:
     registered = settings().storage().registered_blueprints()
     for name, source in [*((n, "shipped") for n in builtin_blueprints()), *((n, "registered") for n in registered)]:
         bp = resolve_blueprint(name, registered)
-        table.add_row(name, source, bp.meta.version, str(len(bp.producers)), bp.meta.description.strip()[:70])
+        table.add_row(name, source, esc(bp.meta.version), str(len(bp.producers)), esc(bp.meta.description.strip()[:70]))
     console.print(table)
 
 
@@ -44,19 +45,19 @@ def blueprints_describe(
     from movie_assets.pipeline.blueprint.load import resolve_blueprint
 
     bp = resolve_blueprint(name, settings().storage().registered_blueprints())
-    console.print(f"[bold]{bp.meta.id}[/bold] v{bp.meta.version}: {bp.meta.name}")
+    console.print(f"[bold]{bp.meta.id}[/bold] v{esc(bp.meta.version)}: {esc(bp.meta.name)}")
     inputs = new_table("input", "type", "loop", "default / required")
     for key, spec in bp.inputs.items():
-        inputs.add_row(key, spec.type, spec.loop or "", "required" if spec.required else repr(spec.default))
+        inputs.add_row(key, spec.type, spec.loop or "", "required" if spec.required else esc(repr(spec.default)))
     console.print(inputs)
     producers = new_table("producer", "version", "loops", "inputs", "outputs")
     for key, spec in bp.producers.items():
         producers.add_row(
             key,
-            spec.version,
+            esc(spec.version),
             ",".join(spec.loops),
             ", ".join(spec.inputs),
-            ", ".join(f"{o} ({d.mime_type})" for o, d in spec.outputs.items()),
+            esc(", ".join(f"{o} ({d.mime_type})" for o, d in spec.outputs.items())),
         )
     console.print(producers)
 
@@ -68,7 +69,7 @@ def blueprints_validate(path: Path = typer.Argument(..., help="The blueprint YAM
     from movie_assets.pipeline.blueprint.load import load_blueprint
 
     bp = load_blueprint(path)
-    console.print(f"[green]ok[/green]: {bp.meta.id} v{bp.meta.version}, {len(bp.producers)} producers")
+    console.print(f"[green]ok[/green]: {bp.meta.id} v{esc(bp.meta.version)}, {len(bp.producers)} producers")
 
 
 @blueprints_app.command("register")
@@ -81,7 +82,7 @@ def blueprints_register(
 
     bp = load_blueprint(path)
     where = settings().storage().register_blueprint(bp.meta.id, bp.to_yaml().encode("utf-8"))
-    console.print(f"[green]registered[/green] {bp.meta.id} v{bp.meta.version} at {where}")
+    console.print(f"[green]registered[/green] {bp.meta.id} v{esc(bp.meta.version)} at {esc(where)}")
 
 
 @blueprints_app.command("apply")
@@ -99,5 +100,5 @@ def blueprints_apply(
         raise InvalidValue(f"{movie} is made from {store.blueprint().meta.id!r}, not {bp.meta.id!r}")
     store.set_blueprint(bp)
     console.print(
-        f"[green]applied[/green] {bp.meta.id} v{bp.meta.version} to {movie}; `movie-assets plan {movie}` shows why"
+        f"[green]applied[/green] {bp.meta.id} v{esc(bp.meta.version)} to {movie}; `movie-assets plan {movie}` shows why"
     )

@@ -63,9 +63,10 @@ class LazyConsole:
         return getattr(self.real, name)
 
 
-# piped output is not cut to 80 columns: tables stay readable in logs and CI
-console = LazyConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-err = LazyConsole(stderr=True, soft_wrap=True)
+# piped output is not cut to 80 columns: tables stay readable in logs and CI. No emoji codes: a title
+# holding ":fire:" is printed as written.
+console = LazyConsole(soft_wrap=True, emoji=False, width=None if sys.stdout.isatty() else 160)
+err = LazyConsole(stderr=True, soft_wrap=True, emoji=False)
 
 _state: dict[str, Any] = {"root": None}
 
@@ -81,6 +82,14 @@ def main(
 ) -> None:
     _state["root"] = root
     _state.pop("settings", None)
+
+
+def esc(value: object) -> str:
+    """`value` as text rich prints as written: what users and providers write may hold markup such as
+    `[/bold]`, which rich would apply, or refuse with a traceback."""
+    from rich.markup import escape
+
+    return escape(str(value))
 
 
 def labelled(label: str, style: str, message: str = "") -> Text:

@@ -10,6 +10,7 @@ import typer
 from movie_assets.cli.common import (
     app,
     console,
+    esc,
     handle_errors,
     movie_store,
     new_table,
@@ -63,9 +64,9 @@ def providers(
         status = "[green]ready[/green]" if name in configured else "[yellow]not configured[/yellow]"
         if check and name in configured:
             ok, said = check_provider(name, configured[name])
-            status = f"[green]valid[/green]: {said}" if ok else f"[red]refused[/red]: {said}"
+            status = f"[green]valid[/green]: {esc(said)}" if ok else f"[red]refused[/red]: {esc(said)}"
             failed += [] if ok else [name]
-        table.add_row(name, provider.description, ", ".join(provider.credentials) or "none", status)
+        table.add_row(name, esc(provider.description), ", ".join(provider.credentials) or "none", status)
     console.print(table)
     if failed:
         raise InvalidValue(f"credentials refused: {', '.join(failed)}")
@@ -87,7 +88,7 @@ def demo(
     if not store.exists():
         bp = resolve_blueprint(blueprint, settings().storage().registered_blueprints())
         store.init(bp, demo_inputs(bp))
-        console.print(f"created demo movie [bold]{movie}[/bold] under {store.storage.root}")
+        console.print(f"created demo movie [bold]{movie}[/bold] under {esc(store.storage.root)}")
     _regenerate(store, concurrency, offline)
     manifest, _ = store.current()
     found = final_artefact(manifest)
@@ -97,11 +98,11 @@ def demo(
     rel = write_final_cut(store.fs, store.blobs, manifest)  # normally already written by the commit
     assert rel is not None
     where = store.fs.resolve(rel)
-    console.print(f"[bold green]final cut[/bold green] ({manifest.revision}, {entry.blob.size} bytes): {where}")
+    console.print(f"[bold green]final cut[/bold green] ({manifest.revision}, {entry.blob.size} bytes): {esc(where)}")
     if store.storage.config.driver == "local":
         console.print(
             f"timeline: {len(manifest.timeline.tracks) if manifest.timeline else 0} tracks; "
-            f"inspect with `movie-assets show {movie}` or `dagster dev` ({os.getcwd()})"
+            f"inspect with `movie-assets show {movie}` or `dagster dev` ({esc(os.getcwd())})"
         )
 
 
@@ -117,7 +118,7 @@ def view(
 
     from movie_assets.viewer import create_app
 
-    console.print(f"viewer on http://{host}:{port} (storage root {settings().storage().root}); Ctrl-C stops it")
+    console.print(f"viewer on http://{host}:{port} (storage root {esc(settings().storage().root)}); Ctrl-C stops it")
     uvicorn.run(create_app(settings(), dagster_url=dagster_url), host=host, port=port, log_level="warning")
 
 

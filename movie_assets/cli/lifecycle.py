@@ -11,6 +11,7 @@ from movie_assets.cli.common import (
     app,
     console,
     err,
+    esc,
     existing_movie,
     handle_errors,
     labelled,
@@ -83,7 +84,7 @@ def diff(
         console.print(f"{rev_a} and {rev_b} have the same content")
         return
     for key, (old, new) in result.inputs_changed.items():
-        console.print(f"[yellow]~ input[/yellow] {key}: {old!r} -> {new!r}", highlight=False)
+        console.print(f"[yellow]~ input[/yellow] {esc(key)}: {esc(repr(old))} -> {esc(repr(new))}", highlight=False)
     for name, marker, colour in (("added", "+", "green"), ("removed", "-", "red"), ("changed", "~", "yellow")):
         for artefact in getattr(result, name):
             console.print(f"[{colour}]{marker} {artefact}[/{colour}]", highlight=False)
@@ -159,9 +160,9 @@ def migrate(
     for line in report.warnings:
         err.print(labelled("warning: ", "yellow", line), highlight=False)
     for line in report.created:
-        console.print(f"[green]created[/green] {line}")
+        console.print(f"[green]created[/green] {esc(line)}")
     for line in report.skipped:
-        console.print(f"[dim]unchanged[/dim] {line}")
+        console.print(f"[dim]unchanged[/dim] {esc(line)}")
     console.print(f"{movie}: {len(report.created)} revisions created, {report.blobs_stored} blobs stored")
 
 

@@ -15,6 +15,7 @@ from movie_assets.cli.common import (
     app,
     console,
     err,
+    esc,
     handle_errors,
     movie_store,
     new_table,
@@ -62,7 +63,7 @@ def edit(
     """Append input edits: KEY=VALUE (loop inputs as Name[i]=VALUE)."""
     events = movie_store(movie).edit(parse_assignments(assignments))
     for event in events:
-        console.print(f"#{event.id} {event.key} = {event.value!r}")
+        console.print(f"#{event.id} {esc(event.key)} = {esc(repr(event.value))}")
 
 
 SUMMARY_ROWS = 20  # a plan longer than this is summarised unless --all
@@ -78,7 +79,7 @@ def print_plan(plan: ExecutionPlan, estimate: CostEstimate | None = None, everyt
     if plan.changed_inputs:
         shown = plan.changed_inputs if everything else plan.changed_inputs[:SUMMARY_ROWS]
         more = len(plan.changed_inputs) - len(shown)
-        console.print("changed inputs: " + ", ".join(shown) + (f" (+{more} more)" if more else ""))
+        console.print("changed inputs: " + esc(", ".join(shown)) + (f" (+{more} more)" if more else ""))
     rows = [(n, job) for n, layer in enumerate(plan.layers, start=1) for job in layer]
     short = not everything and len(rows) > SUMMARY_ROWS
     if short:
@@ -87,7 +88,7 @@ def print_plan(plan: ExecutionPlan, estimate: CostEstimate | None = None, everyt
     for number, job in rows[:SUMMARY_ROWS] if short else rows:
         usd = estimate.per_job.get(job.job_id) if estimate else None
         price = "?" if usd is None else f"{usd:.4f}"
-        table.add_row(str(number), job.job_id, "yes" if job.direct else "", price, "; ".join(job.reasons))
+        table.add_row(str(number), job.job_id, "yes" if job.direct else "", price, esc("; ".join(job.reasons)))
     if rows:
         console.print(table)
     if short:
@@ -243,7 +244,7 @@ def _regenerate(
     else:
         for job_id, result in outcome.run.results.items():
             if result.status in ("failed", "skipped"):
-                err.print(f"[red]{result.status}[/red] {job_id}: {result.error}")
+                err.print(f"[red]{result.status}[/red] {job_id}: {esc(result.error)}")
         err.print(f"[red]run failed[/red]; {outcome.plan.base_revision} stays live (rerun reuses what succeeded)")
         raise typer.Exit(1)
     return outcome
@@ -260,7 +261,8 @@ def status(movie: str = typer.Argument(..., help="The movie.")) -> None:
     plan = store.plan()
     console.print(f"[bold]{movie}[/bold] live: {manifest.revision} ({digest or 'never committed'})")
     console.print(f"blueprint: {store.blueprint().meta.id}; artefacts: {len(manifest.artefacts)}")
-    console.print(f"pending input changes: {', '.join(plan.changed_inputs) or 'none'}; dirty jobs: {len(plan.jobs)}")
+    pending = esc(", ".join(plan.changed_inputs)) or "none"
+    console.print(f"pending input changes: {pending}; dirty jobs: {len(plan.jobs)}")
     metrics = load_metrics(store.fs, manifest.revision) if digest else None
     if metrics:
         console.print(
@@ -287,11 +289,11 @@ def show(
     console.print(f"[bold]{movie}[/bold] {manifest.revision} (parent {manifest.parent}) {manifest.created_at}")
     inputs = new_table("input", "value")
     for key, entry in manifest.inputs.items():
-        inputs.add_row(key, repr(entry.value)[:80])
+        inputs.add_row(esc(key), esc(repr(entry.value)[:80]))
     console.print(inputs)
     artefacts = new_table("artefact", "mime", "size", "blob")
     for key, entry in manifest.artefacts.items():
-        artefacts.add_row(key, entry.blob.mime_type, str(entry.blob.size), entry.blob.hash[:12])
+        artefacts.add_row(key, esc(entry.blob.mime_type), str(entry.blob.size), entry.blob.hash[:12])
     console.print(artefacts)
 
 
@@ -311,7 +313,7 @@ def export(
     if artefact not in manifest.artefacts:
         raise InvalidValue(f"{manifest.revision} has no artefact {artefact!r}; see `movie-assets show {movie}`")
     write_verified(output, store.blobs.open(manifest.artefacts[artefact].blob))
-    console.print(f"wrote {output} ({manifest.artefacts[artefact].blob.size} bytes)")
+    console.print(f"wrote {esc(output)} ({manifest.artefacts[artefact].blob.size} bytes)")
 
 
 @app.command()

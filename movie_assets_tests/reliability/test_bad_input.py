@@ -142,3 +142,25 @@ def test_blob_lookups_by_bad_hash_are_clear(template, digest):
     blobs = BlobStore(StorageContext(StorageConfig.from_url(str(template))).movie(MOVIE))
     with pytest.raises((StorageError, ValueError)):
         blobs.get(digest)
+
+
+def test_text_a_user_wrote_is_printed_as_written_never_read_as_markup_or_emoji(tmp_path):
+    """Titles and edits are the user's text: `[/bold]` once ended `show` in rich's MarkupError traceback,
+    `[red]` vanished into a style and `:fire:` became an emoji."""
+    root = str(tmp_path / "b")
+    title = "I :fire: [/bold] [red]cats[/red]"
+
+    def cli(*args: str) -> str:
+        result = CliRunner().invoke(app, ["--root", root, *args])
+        assert result.exit_code == 0, (args, result.output, result.exception)
+        return result.output
+
+    cli("init", MOVIE, "-b", "audio-only", "--set", f"Title={title}", "--set", "NumOfSegments=1")
+    cli("regenerate", MOVIE, "--yes")
+    line = "[/] :smile: [bold]Hi"
+    assert line in cli("edit", MOVIE, f"SegmentText[0]={line}")
+    assert title in cli("show", MOVIE)
+    cli("regenerate", MOVIE, "--yes")
+    diff = cli("diff", MOVIE, "rev-0001", "rev-0002")
+    assert "SegmentText[0]" in diff and line in diff
+    assert "🔥" not in cli("show", MOVIE, "-r", "rev-0001") and "😄" not in diff
