@@ -126,3 +126,52 @@ def test_a_staged_file_that_takes_nothing_is_a_full_disk(local_storage, monkeypa
     with pytest.raises(StorageError, match="No space left on device"):
         BlobStore(local_storage.movie("m")).put(b"anything")
     assert local_storage.movie("m").list(".staging", hidden=True) == [], "nothing staged is left behind"
+
+
+def _age_folders(root: str, seconds: float) -> None:
+    """Stamp every folder below `root` (and itself) `seconds` in the past, as a store untouched that long."""
+    import os
+    import time
+
+    stamp = time.time() - seconds
+    for folder, _, _ in os.walk(root):
+        os.utime(folder, (stamp, stamp))
+
+
+def _counting_scandir(monkeypatch) -> list[str]:
+    import os
+
+    from movie_assets.store import local
+
+    listed, real = [], os.scandir
+    monkeypatch.setattr(local.os, "scandir", lambda path: listed.append(path) or real(path))
+    return listed
+
+
+def test_a_settled_blob_folder_is_listed_once_and_every_later_change_is_seen(local_storage, monkeypatch):
+    blobs = BlobStore(local_storage.movie("m"))
+    first = {blobs.put(f"blob {i}".encode()).hash for i in range(40)}
+    root = local_storage.movie("m").resolve("blobs")
+    _age_folders(root, 60)
+    listed = _counting_scandir(monkeypatch)
+    assert blobs.present() == first
+    assert listed, "the first listing reads the folders"
+    listed.clear()
+    assert blobs.present() == first and listed == [], "settled folders unchanged since: nothing listed again"
+
+    added = blobs.put(b"one more").hash  # lands in a settled folder (or makes a new one): its mtime moves
+    gone = sorted(first)[0]
+    local_storage.movie("m").delete(blob_path(gone))
+    assert blobs.present() == (first | {added}) - {gone}
+    assert len(listed) <= 3, f"only the folders that changed are listed again: {listed}"
+
+
+def test_a_folder_changed_within_the_settling_time_is_listed_every_time(local_storage, monkeypatch):
+    """A file system stamps times in ticks: a folder touched in the last seconds may change again without
+    its mtime moving, so its listing is never kept."""
+    blobs = BlobStore(local_storage.movie("m"))
+    stored = {blobs.put(f"blob {i}".encode()).hash for i in range(5)}
+    listed = _counting_scandir(monkeypatch)
+    assert blobs.present() == stored
+    count = len(listed)
+    assert blobs.present() == stored and len(listed) == 2 * count, "fresh folders are listed again"
