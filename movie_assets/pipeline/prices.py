@@ -14,19 +14,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
+from pydantic import ValidationError
 
 from movie_assets.errors import InvalidValue
 
 
-class _Table(RootModel[dict[str, dict[str, float]]]):
-    """provider -> model (or implementation) -> USD per job."""
+@functools.cache
+def _table_adapter():
+    """The price file's shape, provider -> model (or implementation) -> USD per job, checked by pydantic
+    (a file people write). Built on first use: `plan` and `status` paid ~3 ms of class building at import."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(dict[str, dict[str, float]])
 
 
-class PriceTable(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True)
+class PriceTable:
+    """Checked prices (see `_parse`): provider -> model (or implementation) -> USD per job."""
 
-    prices: dict[str, dict[str, float]] = Field(default_factory=dict)
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def price(self, provider: str, model: str | None, implementation: str) -> float | None:
         """USD for one job, or None when the table does not know this provider and model."""
@@ -46,13 +52,20 @@ class PriceTable(BaseModel):
 def _parse(text: str, where: str) -> dict[str, dict[str, float]]:
     try:
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        table = _Table.model_validate(data or {}).root
+        table = _table_adapter().validate_python(data or {})
     except (yaml.YAMLError, ValidationError) as exc:
-        raise InvalidValue(f"{where}: not a price table (provider: {{model: USD per job}}): {exc}") from None
+        raise InvalidValue(f"{where}: not a price table (provider: {{model: USD per job}}): {_said(exc)}") from None
     negative = [f"{p}/{m}" for p, row in table.items() for m, usd in row.items() if usd < 0]
     if negative:
         raise InvalidValue(f"{where}: negative prices for {', '.join(negative)}")
     return table
+
+
+def _said(exc: yaml.YAMLError | ValidationError) -> str:
+    """The problem on one line: `openai.gpt: Input should be a valid number, ...`."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'the file'}: {e['msg']}" for e in exc.errors())
+    return " ".join(str(exc).split())
 
 
 @functools.cache

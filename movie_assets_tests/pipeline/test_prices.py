@@ -72,6 +72,22 @@ def test_plan_shows_each_jobs_price_and_the_total(film):
     assert broken.exit_code == 2 and "price table /no/such/prices.yaml" in broken.output
 
 
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("openai: {gpt: cheap}\n", "openai.gpt: Input should be a valid number"),
+        ("- 1\n", "the file: Input should be a valid dictionary"),
+        ("openai: [gpt\n", "while parsing a flow sequence"),
+    ],
+)
+def test_a_bad_price_file_is_one_line_naming_the_entry(film, tmp_path, text, said):
+    bad = tmp_path / "prices.yaml"
+    bad.write_text(text)
+    shown = _cli(film.storage.root, "plan", "film", env={"MOVIE_ASSETS_PRICES": str(bad)})
+    assert shown.exit_code == 2 and said in shown.output
+    assert shown.output.strip().count("\n") == 0, shown.output
+
+
 def test_max_cost_refuses_before_any_job_runs(film):
     refused = _cli(film.storage.root, "regenerate", "film", "--max-cost", "0.05")
     assert refused.exit_code == 2 and "above --max-cost $0.0500; nothing was run" in refused.output
