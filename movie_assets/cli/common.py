@@ -127,8 +127,9 @@ _START_UP = {"collector_paused": False}
 
 def pause_collector_for_start_up() -> None:
     """Run the CLI's start-up (Typer parsing its parameters, which imports pydantic and builds its
-    adapters) without the cyclic collector: it allocates ~100k objects that live as long as the process,
-    and the ~50 collections they triggered (~12 ms of `status`) freed nothing."""
+    adapters) without the cyclic collector: it allocates objects that live as long as the process, and
+    the ~30 collections they triggered (~10 ms of `status`: 73 collections before, 43 after) freed
+    nothing."""
     if gc.isenabled():
         gc.disable()
         _START_UP["collector_paused"] = True
