@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = ("dagster", "boto3", "botocore", "s3fs", "redis", "numpy", "PIL", "imageio", "mcp", "uvicorn", "starlette")
 # `--help` lists commands: it needs none of the store, the pipeline or the settings machinery either
 CORE = (
@@ -18,6 +20,16 @@ CORE = (
     "yaml",
     "fsspec",
 )
+
+
+@pytest.fixture
+def film(local_storage):
+    """A small movie `film` (audio-only, 2 segments) under a local root; the storage context."""
+    from movie_assets.movie import MovieStore
+    from movie_assets.pipeline.blueprint.load import load_builtin
+
+    MovieStore(local_storage, "film").init(load_builtin("audio-only"), {"Title": "Quiet", "NumOfSegments": 2})
+    return local_storage
 
 
 def test_help_imports_no_orchestrator_cloud_client_or_media_library():
@@ -66,18 +78,14 @@ def test_a_no_op_regenerate_loads_no_media_library(local_storage, tmp_path):
     assert out.rsplit("LOADED", 1)[1].split() == [], out
 
 
-def test_status_and_plan_load_neither_the_runner_nor_a_producer(local_storage):
+def test_status_and_plan_load_neither_the_runner_nor_a_producer(film):
     """They only read: the runner, its thread pool and the producers load when something runs."""
-    from movie_assets.movie import MovieStore
-    from movie_assets.pipeline.blueprint.load import load_builtin
-
-    MovieStore(local_storage, "film").init(load_builtin("audio-only"), {"Title": "Quiet", "NumOfSegments": 2})
     unneeded = ("movie_assets.pipeline.runner", "movie_assets.producers", "concurrent.futures")
     for command in (["status", "film"], ["plan", "film", "--json"]):
         probe = (
             "import sys\n"
             "from movie_assets.cli import app\n"
-            f"sys.argv = ['movie-assets', '--root', {local_storage.root!r}, *{command!r}]\n"
+            f"sys.argv = ['movie-assets', '--root', {film.root!r}, *{command!r}]\n"
             "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
             f"print('LOADED', ' '.join(m for m in {unneeded!r} if m in sys.modules))\n"
         )
@@ -85,19 +93,15 @@ def test_status_and_plan_load_neither_the_runner_nor_a_producer(local_storage):
         assert out.rsplit("LOADED", 1)[1].split() == [], (command, out)
 
 
-def test_the_command_line_freezes_what_a_plan_made_and_an_in_process_app_does_not(local_storage):
+def test_the_command_line_freezes_what_a_plan_made_and_an_in_process_app_does_not(film):
     """A one-shot `plan` would otherwise scan the plan's objects once more, to free nothing, before exiting;
     the library (Dagster's sensor, the viewer, tests calling `app`) keeps collecting as usual."""
-    from movie_assets.movie import MovieStore
-    from movie_assets.pipeline.blueprint.load import load_builtin
-
-    MovieStore(local_storage, "film").init(load_builtin("audio-only"), {"Title": "Quiet", "NumOfSegments": 2})
     probe = (
         "import gc, sys\n"
         "import movie_assets.cli\n"
         "from movie_assets.cli import app, common\n"
         "common.ONE_SHOT = {one_shot}  # what main() sets; main also freezes at exit, which would hide the plan's\n"
-        f"sys.argv = ['movie-assets', '--root', {local_storage.root!r}, 'plan', 'film', '--json']\n"
+        f"sys.argv = ['movie-assets', '--root', {film.root!r}, 'plan', 'film', '--json']\n"
         "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
         "print('FROZEN', gc.get_freeze_count() > 0, 'ENABLED', gc.isenabled())\n"
     )
@@ -117,13 +121,9 @@ def test_the_command_line_freezes_what_a_plan_made_and_an_in_process_app_does_no
     assert out.rsplit("ONE_SHOT", 1)[1].split() == ["True"], out
 
 
-def test_the_command_line_parses_without_collecting_and_runs_the_command_with_start_up_frozen(local_storage):
-    """Typer's parsing (pydantic, its adapters) made ~50 collections that freed nothing; the command's own
+def test_the_command_line_parses_without_collecting_and_runs_the_command_with_start_up_frozen(film):
+    """Typer's parsing (pydantic, its adapters) made ~30 collections that freed nothing; the command's own
     work (a regenerate, the viewer) collects again, with what start-up made frozen out of it."""
-    from movie_assets.movie import MovieStore
-    from movie_assets.pipeline.blueprint.load import load_builtin
-
-    MovieStore(local_storage, "film").init(load_builtin("audio-only"), {"Title": "Quiet", "NumOfSegments": 2})
     probe = (
         "import gc, sys\n"
         "import movie_assets.cli as c\n"
@@ -138,7 +138,7 @@ def test_the_command_line_parses_without_collecting_and_runs_the_command_with_st
         "    print('BODY', gc.isenabled(), gc.get_freeze_count() > 0)\n"
         "    return store(movie)\n"
         "common.resume_collector, movies.movie_store = parsed, body\n"
-        f"sys.argv = ['movie-assets', '--root', {local_storage.root!r}, 'status', 'film']\n"
+        f"sys.argv = ['movie-assets', '--root', {film.root!r}, 'status', 'film']\n"
         "gc.collect()\n"
         "collections.clear()\n"
         "try:\n    c.main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
