@@ -59,6 +59,11 @@ def new_input_event(key: str, value: Any, edited_by: str = "user", event_id: str
     )
 
 
+class _SeqLine(msgspec.Struct):
+    id: str | int
+
+
+_SEQ_LINE = msgspec.json.Decoder(_SeqLine)
 _TAIL_BYTES = 64 * 1024  # holds a log's last two lines unless its values are long texts
 
 
@@ -100,8 +105,8 @@ class FileEventLog:
             except NotFound:
                 return 0
         try:
-            return int(json.loads(last)["id"])
-        except (ValueError, KeyError, TypeError) as exc:
+            return int(_SEQ_LINE.decode(last).id)  # the id alone: a whole json.loads per append cost ~10 µs
+        except (msgspec.DecodeError, ValueError) as exc:
             raise InvalidDocument(
                 f"{self._where(relative)}: last line has no sequence id ({exc}); "
                 "`movie-assets verify --repair` moves bad lines aside"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import itertools
 import logging
 import os
 import shutil
@@ -72,11 +73,11 @@ class LocalBackend(FsspecBackend):
 
     def _tmp_path(self, path: str) -> str:
         head, tail = os.path.split(path)
-        return os.path.join(head, f".{tail}.{uuid.uuid4().hex}.tmp")
+        return os.path.join(head, f".{tail}.{unique_name()}.tmp")
 
     def _write_tmp(self, path: str, data: bytes) -> str:
         tmp = self._tmp_path(path)
-        with _in_new_folder_if_needed(lambda: open(tmp, "wb"), path) as handle:
+        with _in_new_folder_if_needed(lambda: open(tmp, "xb"), path) as handle:
             handle.write(data)
             if self.fsync:
                 handle.flush()
@@ -158,10 +159,10 @@ class LocalBackend(FsspecBackend):
                 os.close(fd)
 
     def stage_open(self, staging_dir: str) -> BinaryIO:
-        staged = os.path.join(staging_dir, f"{uuid.uuid4().hex}.tmp")
+        staged = os.path.join(staging_dir, f"{unique_name()}.tmp")
         # unbuffered: blobs are written in large chunks, and a buffered file costs two more syscalls to
         # open (a terminal check and a seek), which on a slow file system showed in the runner's time
-        return _in_new_folder_if_needed(lambda: open(staged, "wb", buffering=0), staged)
+        return _in_new_folder_if_needed(lambda: open(staged, "xb", buffering=0), staged)
 
     def stage_publish(self, handle: BinaryIO, path: str) -> bool:
         if self.fsync:
@@ -245,6 +246,17 @@ class LocalBackend(FsspecBackend):
             os.utime(path)
         except FileNotFoundError:
             raise NotFound(path) from None
+
+
+_NAME_PREFIX = uuid.uuid4().hex[:16]  # this process's; a fork keeps it, but not the pid
+_NAME_COUNT = itertools.count()
+
+
+def unique_name() -> str:
+    """A temp file name no other writer makes: this process's random prefix, its pid and a counter. A
+    uuid4 per file read the kernel's random source each time (~25 µs of a runner job here). The files are
+    opened exclusive-create, so even a repeated name could never write into another writer's file."""
+    return f"{_NAME_PREFIX}{os.getpid():x}-{next(_NAME_COUNT):x}"
 
 
 def _in_new_folder_if_needed(create: Callable[[], T], path: str) -> T:

@@ -175,3 +175,31 @@ def test_a_folder_changed_within_the_settling_time_is_listed_every_time(local_st
     assert blobs.present() == stored
     count = len(listed)
     assert blobs.present() == stored and len(listed) == 2 * count, "fresh folders are listed again"
+
+
+def test_temp_file_names_never_repeat_across_threads_or_a_forked_child():
+    """Staged blobs and atomic writes take their temp names from a per-process prefix, the pid and a
+    counter; a forked child keeps the prefix and the counter, so the pid must tell them apart."""
+    import os
+    import threading
+
+    from movie_assets.store.local import unique_name
+
+    names: list[str] = []
+    threads = [threading.Thread(target=lambda: names.extend(unique_name() for _ in range(2000))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's names go back through the pipe
+        os.write(write, "\n".join(unique_name() for _ in range(2000)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    with os.fdopen(read) as pipe:
+        theirs = pipe.read().split("\n")
+    ours = [unique_name() for _ in range(2000)]
+    assert len(set(names)) == len(names) == 8000
+    assert len(set(ours + theirs + names)) == 12000, "the child made a name the parent makes"
