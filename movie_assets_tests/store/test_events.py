@@ -153,3 +153,14 @@ def test_concurrent_appends_from_threads(storage):
         t.join()
     ids = [int(e.id) for e in events.stream_inputs()]
     assert ids == list(range(1, 4 * per_writer + 1))
+
+
+@pytest.mark.parametrize("last", [b'{"x":1}', b"[1,2]", b'{"id":"abc"}'])
+def test_an_append_after_a_last_line_without_a_sequence_id_is_a_clear_error_and_writes_nothing(storage, last):
+    events = FileEventLog(storage.movie("m"))
+    events.append_input("Title", "one")
+    raw = storage.movie("m").read(INPUTS_LOG) + last + b"\n"
+    storage.movie("m").write_atomic(INPUTS_LOG, raw)
+    with pytest.raises(InvalidDocument, match=r"m/events/inputs.log: last line has no sequence id; .*verify --repair"):
+        events.append_input("Title", "two")
+    assert storage.movie("m").read(INPUTS_LOG) == raw
