@@ -13,7 +13,7 @@ from movie_assets.errors import InvalidValue, ManifestConflict, ProducerError
 from movie_assets.pipeline.models import ExecutionPlan, JobDescriptor, JobResult, RunProgress, RunResult
 from movie_assets.pipeline.plans import PlanStore
 from movie_assets.pipeline.produce import ProduceFn, ProduceInput, ProduceRequest, indices_of
-from movie_assets.pipeline.recorder import JobRecorder, PreparedJob, artefact_event
+from movie_assets.pipeline.recorder import JobRecorder, PreparedJob
 from movie_assets.pipeline.signature import SucceededIndex, decide
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.events import EventLog
@@ -149,11 +149,9 @@ class Runner:
             return self.recorder.failure(
                 job, context.plan.revision, prepared.signature, f"{type(exc).__name__}: {exc}", self.clock() - started
             )
-        with self._lock:
-            for artefact_id, blob in (result.record.outputs if result.record else {}).items():
-                context.index.add(
-                    artefact_event(job, context.plan.revision, "succeeded", prepared.signature, artefact_id, blob)
-                )
+        if result.record:  # the index keeps up with the log: this run's results count for later lookups
+            with self._lock:
+                context.index.add_outputs(job.job_id, prepared.signature, result.record.outputs)
         return result
 
     def prepare_job(
