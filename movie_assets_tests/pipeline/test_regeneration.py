@@ -145,6 +145,18 @@ def test_base_moved_between_plan_and_run_is_refused(storage):
     assert store.manifests.load_current() == live
 
 
+def test_a_run_keeps_its_index_up_with_what_it_logged(storage):
+    """The index a run consults answers for the run's own results, as the artefact log does."""
+    store = _movie(storage, "audio-only")
+    plan = store.plan()
+    index = store.succeeded_index()
+    run = Runner(storage.movie("film"), store.events, CountingProduce(), index=index).execute(plan)
+    assert run.succeeded and run.results
+    for job_id, result in run.results.items():
+        record = result.record
+        assert index.lookup(job_id, record.inputs_hash, record.outputs) == record.outputs, job_id
+
+
 def test_commit_conflict_when_base_moves_during_run(storage):
     store = _movie(storage, "audio-only")
     store.regenerate(CountingProduce())
