@@ -55,7 +55,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     root: str = DEFAULT_ROOT
-    storage_options: dict[str, Any] = Field(default_factory=dict)
+    storage_options: dict[str, Any] = {}
     event_log: Literal["file", "redis"] = "file"
     redis_url: str | None = None
     redis_prefix: str = "movie_assets"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from movie_assets.errors import InvalidValue
 
@@ -20,7 +20,7 @@ class StorageConfig(BaseModel):
 
     driver: Literal["local", "memory", "s3"] = "local"
     root: str = "builds"
-    options: dict[str, object] = Field(default_factory=dict)
+    options: dict[str, object] = {}
 
     @classmethod
     def from_url(cls, url: str, **options: object) -> StorageConfig:

@@ -132,3 +132,17 @@ def test_missing_required_input_and_bad_values():
 def test_not_yaml_and_not_a_mapping():
     assert _problems("a: [unclosed")[0][0] == "<document>"
     assert _problems("- 1\n- 2\n")[0] == ("<document>", "a blueprint is a YAML mapping")
+
+
+def test_empty_lists_and_maps_of_a_blueprint_are_never_shared_between_instances():
+    """The schema's `[]` and `{}` defaults are copied per instance (pydantic does), as the default
+    factories they replaced did: one blueprint's edit must not show up in another."""
+    from movie_assets.pipeline.blueprint.schema import PromptSpec
+    from movie_assets.store.config import StorageConfig
+
+    first, second = PromptSpec(), PromptSpec()
+    first.variables.append("Title")
+    assert second.variables == [] and PromptSpec().variables == []
+    one, other = StorageConfig(), StorageConfig()
+    one.options["endpoint_url"] = "http://x"
+    assert other.options == {}

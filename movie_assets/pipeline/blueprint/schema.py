@@ -89,7 +89,7 @@ class PromptSpec(_Model):
     the loader copies the text in, so a movie's stored blueprint never depends on the file."""
 
     file: str | None = None
-    variables: list[str] = Field(default_factory=list)
+    variables: list[str] = []
     system: str = ""
     user: str = ""
 
@@ -103,22 +103,22 @@ class ModelChoice(_Model):
     provider: str = "offline"
     model: str | None = None
     implementation: str | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = {}
 
 
 class ProducerSpec(_Model):
     version: str
     use: str | None = None  # the producer module (YAML beside the blueprint) this one was made from
-    loops: list[str] = Field(default_factory=list)
+    loops: list[str] = []
     implementation: str | None = None
     provider: str = "offline"
     model: str | None = None
     description: str = ""
-    params: dict[str, Any] = Field(default_factory=dict)
-    inputs: dict[str, PortSpec] = Field(default_factory=dict)
+    params: dict[str, Any] = {}
+    inputs: dict[str, PortSpec] = {}
     outputs: dict[str, OutputDecl]
     prompt: PromptSpec | None = None
-    models: dict[str, ModelChoice] = Field(default_factory=dict)  # model choices by id
+    models: dict[str, ModelChoice] = {}  # model choices by id
     model_choice: str | None = None  # the blueprint's pick among `models` (default: the first)
 
     def choice(self, picked: str | None = None) -> tuple[str | None, ModelChoice | None]:
@@ -138,11 +138,11 @@ class Blueprint(_Model):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
     meta: Meta
-    inputs: dict[str, InputSpec] = Field(default_factory=dict)
-    loops: dict[str, LoopSpec] = Field(default_factory=dict)
+    inputs: dict[str, InputSpec] = {}
+    loops: dict[str, LoopSpec] = {}
     producers: dict[str, ProducerSpec]
-    connections: list[Connection] = Field(default_factory=list)
-    collectors: list[Connection] = Field(default_factory=list)
+    connections: list[Connection] = []
+    collectors: list[Connection] = []
 
     @functools.cached_property
     def hash(self) -> str:
