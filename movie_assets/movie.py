@@ -20,6 +20,7 @@ from movie_assets.pipeline.blueprint.graph import ProducerGraph, ProducerNode
 from movie_assets.pipeline.blueprint.inputs import check_loop_indices, loop_counts, normalise_edits, resolve_inputs
 from movie_assets.pipeline.blueprint.load import load_blueprint
 from movie_assets.pipeline.blueprint.schema import TIMELINE_MIME, Blueprint
+from movie_assets.pipeline.blueprint.stored import load_json_copy, save_json_copy
 from movie_assets.pipeline.graph_index import DiskGraphIndex
 from movie_assets.pipeline.incremental import unmatched_jobs
 from movie_assets.pipeline.models import ExecutionPlan, JobResult, OutputSpec, RunResult
@@ -122,6 +123,7 @@ class MovieStore:
         check_loop_indices(blueprint, values, loop_counts(blueprint, resolved))
         if not self.fs.write_if_absent(BLUEPRINT_FILE, blueprint.to_yaml().encode("utf-8")):
             raise MovieExists(f"movie {self.movie_id!r} already exists")
+        self._keep_json_copy()
         return [self.events.append_input(k, v, edited_by) for k, v in values.items()]
 
     def blueprint(self) -> Blueprint:
@@ -136,14 +138,19 @@ class MovieStore:
             raise BlueprintError([("<document>", "not UTF-8 text")], where) from None
         found = _BLUEPRINTS.get(raw)
         if found is None:  # a stored blueprint is self-contained: its text alone decides what it parses to
-            found = load_blueprint(text, name=where)
+            found = load_json_copy(self.fs, raw, where) or load_blueprint(text, name=where)
             _BLUEPRINTS.put(raw, found)
         return found
+
+    def _keep_json_copy(self) -> None:
+        """Beside blueprint.yaml, its JSON copy, so that reading the movie needs no YAML (see stored.py)."""
+        save_json_copy(self.fs, self.fs.read(BLUEPRINT_FILE), self.blueprint())
 
     def set_blueprint(self, blueprint: Blueprint) -> None:
         """Replace the blueprint (e.g. a producer version bump); the next plan reruns what it changes."""
         self.blueprint()
         self.fs.write_atomic(BLUEPRINT_FILE, blueprint.to_yaml().encode("utf-8"))
+        self._keep_json_copy()
 
     def edit(self, edits: Mapping[str, Any], edited_by: str = "user") -> list[InputEvent]:
         """Validate edits against the blueprint, then append one InputEvent per (expanded) key."""
@@ -326,6 +333,10 @@ class MovieStore:
             refresh_readable(self.fs, graph, manifest)
         except Exception as exc:
             log.warning("%s: refreshing readable copies for %s failed: %s", self.movie_id, manifest.revision, exc)
+        try:  # movies made before blueprints had JSON copies get one here
+            self._keep_json_copy()
+        except Exception as exc:
+            log.warning("%s: keeping the blueprint's JSON copy failed: %s", self.movie_id, exc)
         if self.checkpoints.due(manifest.revision):
             try:
                 self.checkpoints.write(manifest, self.events)

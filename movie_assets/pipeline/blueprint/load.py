@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import difflib
 import importlib.resources
-import tomllib
 from collections.abc import Mapping
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from movie_assets.errors import BlueprintError
@@ -46,6 +44,8 @@ def load_blueprint(source: str | Path, name: str | None = None, base: Traversabl
 
 
 def _yaml_mapping(text: str, where: str) -> dict:
+    import yaml  # ~20 ms to import, with its patterns: only for YAML people write (see stored.py)
+
     try:
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
@@ -80,6 +80,8 @@ def _with_prompts(bp: Blueprint, base: Traversable | Path | None, where: str) ->
         if prompt is None or prompt.file is None or prompt.system or prompt.user:
             continue
         at = f"{where}: producers.{name}.prompt.file"
+        import tomllib  # only a prompt file needs it (~8 ms to import)
+
         try:
             doc = tomllib.loads(_read_beside(base, prompt.file, at))
         except tomllib.TOMLDecodeError as exc:

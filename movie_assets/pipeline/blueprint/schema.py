@@ -31,7 +31,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from movie_assets.store.hashing import json_hash
@@ -154,6 +153,8 @@ class Blueprint(_Model):
         return BlueprintRef(id=self.meta.id, version=self.meta.version, hash=self.hash)
 
     def to_yaml(self) -> str:
+        import yaml  # only writing a blueprint needs it: `status` reads the stored one's JSON copy
+
         return yaml.safe_dump(self.model_dump(mode="json", by_alias=True, exclude_defaults=True), sort_keys=False)
 
 
