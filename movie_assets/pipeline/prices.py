@@ -1,19 +1,20 @@
 """The price table: what one job of a provider's model costs, before anything runs.
 
 Shipped as `movie_assets/prices.yaml`; a user's file of the same shape (MOVIE_ASSETS_PRICES) overrides
-entries. A job whose provider and model are in neither is *unpriced*: estimates list it instead of
-counting it as free.
+entries. `prices.json` beside it is the same table as JSON (a test checks they agree), read by every
+`plan` so that a plan needs no PyYAML (~20 ms to import) unless the user's file is YAML. A job whose
+provider and model are in neither is *unpriced*: estimates list it instead of counting it as free.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.resources
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from movie_assets.errors import InvalidValue
@@ -50,10 +51,19 @@ class PriceTable:
 
 
 def _parse(text: str, where: str) -> dict[str, dict[str, float]]:
+    import yaml
+
     try:
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise InvalidValue(f"{where}: not a price table (provider: {{model: USD per job}}): {_said(exc)}") from None
+    return _checked(data, where)
+
+
+def _checked(data: object, where: str) -> dict[str, dict[str, float]]:
+    try:
         table = _table_adapter().validate_python(data or {})
-    except (yaml.YAMLError, ValidationError) as exc:
+    except ValidationError as exc:
         raise InvalidValue(f"{where}: not a price table (provider: {{model: USD per job}}): {_said(exc)}") from None
     negative = [f"{p}/{m}" for p, row in table.items() for m, usd in row.items() if usd < 0]
     if negative:
@@ -61,7 +71,7 @@ def _parse(text: str, where: str) -> dict[str, dict[str, float]]:
     return table
 
 
-def _said(exc: yaml.YAMLError | ValidationError) -> str:
+def _said(exc: Exception) -> str:
     """The problem on one line: `openai.gpt: Input should be a valid number, ...`."""
     if isinstance(exc, ValidationError):
         return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'the file'}: {e['msg']}" for e in exc.errors())
@@ -70,8 +80,8 @@ def _said(exc: yaml.YAMLError | ValidationError) -> str:
 
 @functools.cache
 def shipped_prices() -> PriceTable:
-    text = importlib.resources.files("movie_assets").joinpath("prices.yaml").read_text("utf-8")
-    return PriceTable(prices=_parse(text, "prices.yaml"))
+    text = importlib.resources.files("movie_assets").joinpath("prices.json").read_text("utf-8")
+    return PriceTable(prices=_checked(json.loads(text), "prices.json"))
 
 
 def load_prices(override: str | Path | None = None) -> PriceTable:
@@ -108,3 +118,14 @@ def estimate(jobs: Iterable, table: PriceTable) -> CostEstimate:
         out.total += usd
     out.total = round(out.total, 6)
     return out
+
+
+def write_shipped_json() -> None:
+    """Write `prices.json` from `prices.yaml` (after editing the YAML; the package must be a checkout)."""
+    folder = Path(str(importlib.resources.files("movie_assets")))
+    table = _parse((folder / "prices.yaml").read_text("utf-8"), "prices.yaml")
+    (folder / "prices.json").write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_shipped_json()
