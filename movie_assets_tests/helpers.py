@@ -1,9 +1,13 @@
-"""Test helpers: a counting wrapper around the real producers, and small blueprint builders."""
+"""Test helpers: a counting wrapper around the real producers, small blueprint builders, and the command
+line run in a fresh interpreter."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections import Counter
+from collections.abc import Iterable
 
 from movie_assets.pipeline.produce import ProduceRequest, ProduceResult
 from movie_assets.producers.registry import make_produce
@@ -38,3 +42,18 @@ class CountingProduce:
 
     def reset(self) -> None:
         self.calls.clear()
+
+
+def modules_a_command_loads(args: list[str], watched: Iterable[str]) -> tuple[str, list[str]]:
+    """Run `movie-assets *args` (the app, as the entry point runs it) in a new interpreter; what it
+    printed, and which of the `watched` modules it had imported by the end (it must succeed)."""
+    probe = (
+        "import sys\n"
+        "from movie_assets.cli import app\n"
+        f"sys.argv = ['movie-assets', *{list(args)!r}]\n"
+        "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        f"print('LOADED', ' '.join(m for m in {tuple(watched)!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    printed, _, loaded = out.rpartition("LOADED")
+    return printed, loaded.split()

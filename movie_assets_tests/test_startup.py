@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from .helpers import modules_a_command_loads
+
 HEAVY = ("dagster", "boto3", "botocore", "s3fs", "redis", "numpy", "PIL", "imageio", "mcp", "uvicorn", "starlette")
 # `--help` lists commands: it needs none of the store, the pipeline or the settings machinery either
 CORE = (
@@ -66,31 +68,18 @@ def test_a_no_op_regenerate_loads_no_media_library(local_storage, tmp_path):
     store = MovieStore(local_storage, "film")
     store.init(load_builtin("audio-only"), {"Title": "Quiet", "NumOfSegments": 2})
     assert store.regenerate(CountingProduce()).committed
-    probe = (
-        "import sys\n"
-        "from movie_assets.cli import app\n"
-        f"sys.argv = ['movie-assets', '--root', {local_storage.root!r}, 'regenerate', 'film', '--yes']\n"
-        "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        f"print('LOADED', ' '.join(m for m in {('numpy', 'PIL', 'imageio', 'fsspec')!r} if m in sys.modules))\n"
+    printed, loaded = modules_a_command_loads(
+        ["--root", local_storage.root, "regenerate", "film", "--yes"], ("numpy", "PIL", "imageio", "fsspec")
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert "up to date" in out
-    assert out.rsplit("LOADED", 1)[1].split() == [], out
+    assert "up to date" in printed and loaded == [], printed
 
 
 def test_status_and_plan_load_neither_the_runner_nor_a_producer(film):
     """They only read: the runner, its thread pool and the producers load when something runs."""
     unneeded = ("movie_assets.pipeline.runner", "movie_assets.producers", "concurrent.futures")
     for command in (["status", "film"], ["plan", "film", "--json"]):
-        probe = (
-            "import sys\n"
-            "from movie_assets.cli import app\n"
-            f"sys.argv = ['movie-assets', '--root', {film.root!r}, *{command!r}]\n"
-            "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-            f"print('LOADED', ' '.join(m for m in {unneeded!r} if m in sys.modules))\n"
-        )
-        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-        assert out.rsplit("LOADED", 1)[1].split() == [], (command, out)
+        printed, loaded = modules_a_command_loads(["--root", film.root, *command], unneeded)
+        assert loaded == [], (command, printed)
 
 
 def test_the_command_line_freezes_what_a_plan_made_and_an_in_process_app_does_not(film):

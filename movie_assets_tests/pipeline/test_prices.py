@@ -118,22 +118,17 @@ def test_up_to_layer_runs_the_first_layers_publishes_nothing_and_the_rest_reuses
 def test_the_shipped_json_table_is_the_yaml_one_and_a_plan_loads_no_yaml_parser(film):
     """`plan` reads prices.json (no PyYAML to import); prices.yaml is the one people read and edit."""
     import importlib.resources
-    import subprocess
-    import sys
 
     import yaml
+
+    from ..helpers import modules_a_command_loads
 
     folder = importlib.resources.files("movie_assets")
     from_yaml = yaml.safe_load(folder.joinpath("prices.yaml").read_text("utf-8"))
     from_json = json.loads(folder.joinpath("prices.json").read_text("utf-8"))
     assert from_json == from_yaml, "prices.json differs: run `python -m movie_assets.pipeline.prices`"
     assert shipped_prices().prices == from_yaml
-    probe = (
-        "import sys\n"
-        "from movie_assets.cli import app\n"
-        f"sys.argv = ['movie-assets', '--root', {film.storage.root!r}, 'plan', 'film', '--json']\n"
-        "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        "print('LOADED', ' '.join(m for m in ('yaml', 'tomllib') if m in sys.modules))\n"
+    printed, loaded = modules_a_command_loads(
+        ["--root", film.storage.root, "plan", "film", "--json"], ("yaml", "tomllib")
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert "estimated_cost_usd" in out and out.rsplit("LOADED", 1)[1].split() == [], out
+    assert "estimated_cost_usd" in printed and loaded == [], printed

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 
 import pytest
 
@@ -12,7 +10,7 @@ from movie_assets.movie import BLUEPRINT_FILE, MovieStore
 from movie_assets.pipeline.blueprint.load import builtin_blueprints, load_blueprint, load_builtin
 from movie_assets.pipeline.blueprint.stored import JSON_COPIES, json_copy_path, load_json_copy
 
-from ..helpers import CountingProduce
+from ..helpers import CountingProduce, modules_a_command_loads
 
 
 @pytest.mark.parametrize("name", builtin_blueprints())
@@ -27,15 +25,8 @@ def test_the_json_copy_of_every_shipped_blueprint_is_what_its_stored_yaml_parses
 
 def test_reading_a_movie_imports_no_yaml(local_storage):
     MovieStore(local_storage, "film").init(load_builtin("audio-only"), {"Title": "T", "NumOfSegments": 2})
-    probe = (
-        "import sys\n"
-        "from movie_assets.cli import app\n"
-        f"sys.argv = ['movie-assets', '--root', {local_storage.root!r}, 'status', 'film']\n"
-        "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        "print('LOADED', ' '.join(m for m in ('yaml', 'tomllib') if m in sys.modules))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert "dirty jobs" in out and out.rsplit("LOADED", 1)[1].split() == [], out
+    printed, loaded = modules_a_command_loads(["--root", local_storage.root, "status", "film"], ("yaml", "tomllib"))
+    assert "dirty jobs" in printed and loaded == [], printed
 
 
 def test_a_copy_that_does_not_hold_is_ignored_and_the_yaml_decides(local_storage, caplog):
