@@ -128,6 +128,10 @@ class MovieStore:
 
     def blueprint(self) -> Blueprint:
         """The movie's stored blueprint, parsed once per process per content (a sensor reads it every tick)."""
+        return self._stored_blueprint()[1]
+
+    def _stored_blueprint(self) -> tuple[bytes, Blueprint]:
+        """blueprint.yaml's bytes and what they parse to, from one read."""
         where = f"{self.movie_id}/{BLUEPRINT_FILE}"
         try:
             raw = self.fs.read(BLUEPRINT_FILE)
@@ -140,11 +144,12 @@ class MovieStore:
         if found is None:  # a stored blueprint is self-contained: its text alone decides what it parses to
             found = load_json_copy(self.fs, raw, where) or load_blueprint(text, name=where)
             _BLUEPRINTS.put(raw, found)
-        return found
+        return raw, found
 
     def _keep_json_copy(self) -> None:
-        """Beside blueprint.yaml, its JSON copy, so that reading the movie needs no YAML (see stored.py)."""
-        save_json_copy(self.fs, self.fs.read(BLUEPRINT_FILE), self.blueprint())
+        """Beside blueprint.yaml, its JSON copy, so that reading the movie needs no YAML (see stored.py).
+        One read: a copy is named by the bytes it was parsed from, even if another writer replaces them."""
+        save_json_copy(self.fs, *self._stored_blueprint())
 
     def set_blueprint(self, blueprint: Blueprint) -> None:
         """Replace the blueprint (e.g. a producer version bump); the next plan reruns what it changes."""
