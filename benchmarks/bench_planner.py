@@ -76,11 +76,12 @@ def build_movie(root: str, segments: int, tail: int, seed: int = 1) -> MovieStor
         lines.append(event.canonical() + b"\n")
     storage.movie("bench").write_atomic(INPUTS_LOG, b"".join(lines))
     store = MovieStore(storage, "bench", FileEventLog(storage.movie("bench")))
-    # the blueprint's JSON copy, graph and baseline, stored as the commit that made this manifest stores them
+    # the blueprint's JSON copy, graph, baseline and results, stored as the commit that made this manifest stores them
     save_json_copy(store.fs, store.fs.read(BLUEPRINT_FILE), store.blueprint())
     graph = store.manifest_graph(manifest)
     store.graphs.save(graph)
     store.graphs.save_unmatched(store.current()[1], graph.shape, unmatched_jobs(graph, manifest))
+    store.checkpoints.keep_results(store.events)
     return store
 
 

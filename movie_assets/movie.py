@@ -262,7 +262,8 @@ class MovieStore:
         )
 
     def succeeded_index(self, blob_exists: Callable[[str], bool] | None = None) -> SucceededIndex:
-        """Reusable producer results: the newest checkpoint plus the artefact log after it."""
+        """Reusable producer results: those the last commit stored (else the newest checkpoint's) plus the
+        artefact log after them."""
         return self.checkpoints.succeeded_index(self.events, blob_exists or self.blobs.has)
 
     def run(
@@ -347,6 +348,10 @@ class MovieStore:
                 self.checkpoints.write(manifest, self.events)
             except Exception as exc:
                 log.warning("%s: checkpoint at %s failed: %s", self.movie_id, manifest.revision, exc)
+        try:
+            self.checkpoints.keep_results(self.events)
+        except Exception as exc:
+            log.warning("%s: storing the results index at %s failed: %s", self.movie_id, manifest.revision, exc)
 
     def regenerate(
         self,

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from movie_assets.errors import InvalidValue, NotFound
+from movie_assets.lifecycle.stored_results import ResultsIndex, StoredResults
 from movie_assets.pipeline.signature import SucceededIndex
 from movie_assets.store.cache import BoundedCache
 from movie_assets.store.events import EventLog
@@ -64,6 +65,7 @@ class Checkpoints:
         self.movie_id = fs.movie_id
         self.every = every
         self.per_job = per_job
+        self.results = ResultsIndex(fs, per_job)
 
     def due(self, revision: RevisionId) -> bool:
         return revision.number % self.every == 0
@@ -130,16 +132,47 @@ class Checkpoints:
         return _bounded(found, self.per_job)
 
     def succeeded_index(self, events: EventLog, blob_exists: Callable[[str], bool] | None = None) -> SucceededIndex:
-        """A SucceededIndex for planning and running, from the newest checkpoint plus the log tail."""
+        """A SucceededIndex for planning and running: the results the last commit stored (else the newest
+        checkpoint's), then the artefact log after them."""
         last_id = events.last_artefact_id()
+        index = SucceededIndex(blob_exists=blob_exists, shared=self.results_at(events, last_id))
+        index.last_id = last_id  # results added later stay apart from the shared ones
+        return index
+
+    def results_at(self, events: EventLog, last_id: str | None) -> Mapping[tuple[str, str], dict[str, BlobRef]]:
+        """(job, signature) → outputs of the results logged up to `last_id`; shared, never change it."""
         key = (self.fs.backend, self.fs.base, self.per_job, self.latest("artefacts"), last_id)
         found = _INDEXES.get(key)
         if found is None:
-            found = self.index(events, upto=last_id)  # an event appended meanwhile waits for the next plan
+            found = self._stored(events, last_id)
+            if found is None:
+                found = self.index(events, upto=last_id)  # an event appended meanwhile waits for the next plan
             _INDEXES.put(key, found)
-        index = SucceededIndex(blob_exists=blob_exists, shared=found)  # results added later stay apart
-        index.last_id = last_id
-        return index
+        return found
+
+    def _stored(self, events: EventLog, last_id: str | None) -> StoredResults | None:
+        at = self.results.newest(last_id)
+        jobs = self.results.load(at) if at is not None else None
+        if jobs is None:
+            return None
+        later: dict[tuple[str, str], dict[str, BlobRef]] = {}
+        if last_id != at:  # results logged since the commit that stored them (say, its own run's)
+            for event in events.stream_artefacts(after=at):
+                if event.status == "succeeded" and event.artefact_id and event.output:
+                    later.setdefault((event.job_id, event.inputs_hash), {})[event.artefact_id] = event.output
+                if event.id == last_id:
+                    break
+        return StoredResults(jobs, later)
+
+    def keep_results(self, events: EventLog) -> None:
+        """Store the results logged so far for the next process's plans (a commit calls this), and delete
+        those stored before."""
+        last_id = events.last_artefact_id()
+        if last_id is None:
+            return
+        if not self.fs.exists(self.results.path(last_id)):
+            self.results.save(last_id, _bounded(dict(self.results_at(events, last_id).items()), self.per_job))
+        self.results.prune(keep=last_id)
 
 
 def _bounded(found: dict[tuple[str, str], dict[str, BlobRef]], per_job: int) -> dict[tuple[str, str], dict]:

@@ -60,17 +60,17 @@ def test_checkpoint_per_job_bound_keeps_newest(local_storage):
 def test_plans_share_the_results_index_until_the_artefact_log_grows(local_storage, monkeypatch):
     store = small_movie(local_storage, segments=1)
     built: list[str | None] = []
-    original = Checkpoints.index
+    original = Checkpoints._stored
 
-    def counting_index(self, events, upto=None, at_or_before=None):
-        built.append(upto)
-        return original(self, events, upto, at_or_before)
+    def counting(self, events, last_id):
+        built.append(last_id)
+        return original(self, events, last_id)
 
-    monkeypatch.setattr(Checkpoints, "index", counting_index)
+    monkeypatch.setattr(Checkpoints, "_stored", counting)
     first = store.events.last_artefact_id()
     store.edit({"SegmentText[0]": "a new line"})
     assert store.plan().job_ids == store.plan().job_ids
-    assert built == [first], "the second plan reuses the index the first one read"
+    assert built == [], "both plans reuse the index the commit stored and kept in memory"
 
     assert store.regenerate(CountingProduce()).committed  # logs the results of "a new line"
     store.edit({"SegmentText[0]": "another line"})

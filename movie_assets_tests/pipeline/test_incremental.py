@@ -9,6 +9,7 @@ from movie_assets.pipeline import incremental, planner
 from movie_assets.pipeline.blueprint import graph as graph_module
 from movie_assets.pipeline.blueprint.load import load_builtin
 from movie_assets.pipeline.planner import Planner
+from movie_assets.pipeline.signature import SucceededIndex
 from movie_assets.store import fold
 from movie_assets.store.blobs import blob_path
 from movie_assets.store.manifests import ManifestService
@@ -39,7 +40,7 @@ def _full_pass(store: MovieStore) -> dict:
         digest,
         store.events,
         store.blueprint(),
-        succeeded=store.succeeded_index(present.__contains__),
+        succeeded=SucceededIndex(store.events.stream_artefacts(), present.__contains__),  # the whole log
         blob_exists=present.__contains__,
     )
     return _comparable(plan)

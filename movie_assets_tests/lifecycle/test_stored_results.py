@@ -1,0 +1,155 @@
+"""A commit stores the reusable results it leaves, so a new process plans without folding the artefact log."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from movie_assets.lifecycle import checkpoints, stored_results
+from movie_assets.lifecycle.stored_results import RESULTS_DIR, StoredResults, _position
+from movie_assets.movie import MovieStore
+from movie_assets.pipeline.signature import SucceededIndex
+from movie_assets.store.config import StorageConfig
+from movie_assets.store.events import ARTEFACTS_LOG
+from movie_assets.store.storage import StorageContext
+
+from ..helpers import CountingProduce
+from .common import small_movie
+
+
+def _new_process(store: MovieStore) -> MovieStore:
+    """The same movie as a new process opens it: its own backend, nothing kept in memory."""
+    checkpoints._INDEXES.clear()
+    return MovieStore(StorageContext(StorageConfig.from_url(store.fs.backend.root)), store.movie_id)
+
+
+def _comparable(plan) -> dict:
+    return {k: v for k, v in plan.to_builtins().items() if k != "created_at"}
+
+
+def _plan_from_the_whole_log(store: MovieStore) -> dict:
+    """The reference: every result read from the log, nothing stored consulted."""
+    from movie_assets.pipeline.planner import Planner
+
+    manifest, digest = store.current()
+    present = store.blobs.present()
+    plan = Planner().compute_plan(
+        store.movie_id,
+        manifest,
+        digest,
+        store.events,
+        store.blueprint(),
+        succeeded=SucceededIndex(store.events.stream_artefacts(), present.__contains__),
+        blob_exists=present.__contains__,
+    )
+    return _comparable(plan)
+
+
+def _reads_of_the_artefact_log(store: MovieStore, monkeypatch) -> list[str]:
+    reads: list[str] = []
+    backend = store.fs.backend
+    for name in ("read", "read_from"):
+        original = getattr(backend, name)
+
+        def counting(path, *args, _original=original, **kwargs):
+            if "artefacts" in path and "checkpoint" not in path:
+                reads.append(path)
+            return _original(path, *args, **kwargs)
+
+        monkeypatch.setattr(backend, name, counting)
+    return reads
+
+
+@pytest.fixture
+def film(local_storage) -> MovieStore:
+    store = small_movie(local_storage, segments=3)
+    for take in ("first words", "second words"):
+        store.edit({"SegmentText[1]": take})
+        assert store.regenerate(CountingProduce()).committed
+    return store
+
+
+def test_a_commit_stores_the_results_it_leaves_and_keeps_only_the_newest(film):
+    [stored] = film.fs.list(RESULTS_DIR)
+    assert stored == f"{RESULTS_DIR}/{film.events.last_artefact_id()}-8-{stored_results.FORMAT}.msgpack"
+    film.edit({"SegmentText[0]": "again"})
+    assert film.regenerate(CountingProduce()).committed
+    [newer] = film.fs.list(RESULTS_DIR)
+    assert newer != stored and film.events.last_artefact_id() in newer
+
+
+def test_a_new_process_plans_from_the_stored_results_without_reading_the_log(film, monkeypatch):
+    film.edit({"SegmentText[1]": "first words"})  # back to a take whose results only the log holds
+    expected = _plan_from_the_whole_log(film)
+    fresh = _new_process(film)
+    reads = _reads_of_the_artefact_log(fresh, monkeypatch)
+    plan = fresh.plan()
+    assert _comparable(plan) == expected
+    assert plan.reused and not plan.jobs, "the earlier take's results are found in the stored index"
+    assert reads == [f"{fresh.fs.base}/{ARTEFACTS_LOG}"], "only the log's last id, from its tail"
+
+
+def test_results_logged_after_the_stored_index_are_found_too(film):
+    film.edit({"SegmentText[2]": "not committed"})
+    outcome = film.regenerate(CountingProduce(), up_to_layer=1)  # logs layer 1's results, publishes nothing
+    assert outcome.run is not None and not outcome.committed
+    fresh = _new_process(film)
+    plan = fresh.plan()
+    assert _comparable(plan) == _plan_from_the_whole_log(fresh)
+    assert "segment-0002/script" in plan.reused, "its result was logged after the commit stored the index"
+
+
+def test_a_plan_decodes_only_the_stored_jobs_it_looks_up(film, monkeypatch):
+    film.edit({"SegmentText[0]": "one edit"})
+    fresh = _new_process(film)
+    decoded: list[str] = []
+    original = StoredResults._job
+
+    def counting(self, job_id):
+        if job_id not in self._decoded:
+            decoded.append(job_id)
+        return original(self, job_id)
+
+    monkeypatch.setattr(StoredResults, "_job", counting)
+    fresh.plan()
+    assert decoded == ["segment-0000/script"], "the one job the edit made dirty whose signature is known"
+
+
+def test_a_damaged_or_foreign_stored_index_is_ignored_with_a_warning(film, caplog):
+    film.edit({"SegmentText[1]": "first words"})
+    expected = _plan_from_the_whole_log(film)
+    [stored] = film.fs.list(RESULTS_DIR)
+    data = bytearray(film.fs.read(stored))
+    data[-80] ^= 0xFF  # inside the jobs' bytes: the sha256 no longer matches
+    for damaged in (bytes(data), b"not msgpack at all"):
+        film.fs.write_atomic(stored, damaged)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            assert _comparable(_new_process(film).plan()) == expected
+        assert "ignoring the stored results" in caplog.text
+
+
+def test_without_a_stored_index_the_plan_folds_the_log_as_before(film):
+    film.edit({"SegmentText[1]": "first words"})
+    expected = _plan_from_the_whole_log(film)
+    for rel in film.fs.list(RESULTS_DIR):
+        film.fs.delete(rel)
+    assert _comparable(_new_process(film).plan()) == expected
+
+
+def test_the_stored_index_keeps_the_newest_results_per_job(film):
+    fresh = _new_process(film)
+    fresh.checkpoints.per_job = fresh.checkpoints.results.per_job = 2
+    fresh.checkpoints.keep_results(fresh.events)
+    jobs = fresh.checkpoints.results.load(fresh.events.last_artefact_id())
+    kept = StoredResults(jobs)
+    scripts = [signature for job, signature in kept if job == "segment-0001/script"]
+    newest = fresh.current()[0].jobs["segment-0001/script"].inputs_hash
+    assert len(scripts) == 2 and scripts[-1] == newest, "three takes logged, the newest two kept, oldest first"
+
+
+def test_event_ids_of_both_log_drivers_order_as_numbers():
+    assert _position("000000000010") > _position("000000000009")
+    assert _position("1700000000000-12") > _position("1700000000000-3") > _position("1699999999999-40")
+    assert _position("rev-0001") is None and _position("") is None and _position(None) is None
