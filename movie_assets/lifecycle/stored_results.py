@@ -3,8 +3,8 @@
 Every plan looks its jobs up in the results the artefact log holds: (job, signature) → outputs. A new
 process built that index by decoding the log after the newest checkpoint, 10,000 lines at 10,000
 artefacts: ~70 ms of a ~0.5 s `plan` that then looks up a handful of jobs. Each commit now stores the
-index it leaves under `index/results/<artefact cursor>-<per-job bound>-<format>.msgpack`, one
-msgpack blob per job, and a plan decodes only the jobs it asks about (see StoredResults).
+index it leaves under `index/results/<artefact cursor>-<per-job bound>-<format>.msgpack`, each result
+encoded on its own, and a plan decodes only the results it finds (see StoredResults).
 
 The file is derived data, like the graphs beside it: named by the log position it stands for (the log
 only grows, so the same newest id means the same events), checked against its own sha256 when read,
@@ -27,7 +27,7 @@ from movie_assets.store.storage import MovieFS
 log = logging.getLogger(__name__)
 
 RESULTS_DIR = "index/results"
-FORMAT = 1
+FORMAT = 2  # bump whenever what a file holds changes: older files are then never read
 
 Outputs = dict[str, BlobRef]
 Key = tuple[str, str]  # (job id, signature)
@@ -36,34 +36,41 @@ Key = tuple[str, str]  # (job id, signature)
 class _Stored(msgspec.Struct):
     format: int
     cursor: str
-    jobs: msgspec.Raw  # {job id: raw {signature: outputs}}, each job's entry decoded when asked for
-    jobs_sha256: str
+    results: msgspec.Raw  # {"<job id> <signature>": raw outputs}, oldest first, each decoded when looked up
+    results_sha256: str
 
 
 _DECODER = msgspec.msgpack.Decoder(_Stored)
-_JOBS_DECODER = msgspec.msgpack.Decoder(dict[str, msgspec.Raw])
-_JOB_DECODER = msgspec.msgpack.Decoder(dict[str, Outputs])
+_RESULTS_DECODER = msgspec.msgpack.Decoder(dict[str, msgspec.Raw])
+_OUTPUTS_DECODER = msgspec.msgpack.Decoder(Outputs)
 _ENCODER = msgspec.msgpack.Encoder()
 
 
-class StoredResults(Mapping[Key, Outputs]):
-    """Results read from a stored index, a job's entry decoded the first time a lookup names the job;
-    `later` (results logged after the stored cursor) is merged over them. Read-only, shared."""
+def _name(key: Key) -> str:
+    return f"{key[0]} {key[1]}"  # a signature is hex: the last space ends the job id, whatever it holds
 
-    def __init__(self, jobs: dict[str, msgspec.Raw], later: Mapping[Key, Outputs] | None = None) -> None:
-        self._raw = jobs
-        self._decoded: dict[str, dict[str, Outputs]] = {}
+
+class StoredResults(Mapping[Key, Outputs]):
+    """Results read from a stored index, each decoded the first time a lookup names it; `later` (results
+    logged after the stored cursor) is merged over them. A lookup that finds nothing decodes nothing: the
+    usual answer for a dirty job. Read-only, shared."""
+
+    def __init__(self, results: dict[str, msgspec.Raw], later: Mapping[Key, Outputs] | None = None) -> None:
+        self._raw = results
+        self._decoded: dict[str, Outputs] = {}
         self._later = dict(later or {})
 
-    def _job(self, job_id: str) -> dict[str, Outputs]:
-        found = self._decoded.get(job_id)
+    def _stored(self, name: str) -> Outputs | None:
+        found = self._decoded.get(name)
         if found is None:
-            raw = self._raw.get(job_id)
-            found = self._decoded[job_id] = _JOB_DECODER.decode(raw) if raw is not None else {}
+            raw = self._raw.get(name)
+            if raw is None:
+                return None
+            found = self._decoded[name] = _OUTPUTS_DECODER.decode(raw)
         return found
 
     def __getitem__(self, key: Key) -> Outputs:
-        stored = self._job(key[0]).get(key[1])
+        stored = self._stored(_name(key))
         later = self._later.get(key)
         if stored is None or later is None:
             found = later if stored is None else stored
@@ -74,8 +81,10 @@ class StoredResults(Mapping[Key, Outputs]):
 
     def __iter__(self) -> Iterator[Key]:
         """Oldest first, as logged: a result logged later comes after every stored one."""
-        for job in self._raw:
-            yield from ((job, signature) for signature in self._job(job) if (job, signature) not in self._later)
+        for name in self._raw:
+            job, _, signature = name.rpartition(" ")
+            if (job, signature) not in self._later:
+                yield job, signature
         yield from self._later
 
     def __len__(self) -> int:
@@ -108,23 +117,20 @@ class ResultsIndex:
         path = self.path(cursor)
         if self.fs.exists(path):
             return False
-        by_job: dict[str, dict[str, Outputs]] = {}
-        for (job_id, signature), outputs in found.items():
-            by_job.setdefault(job_id, {})[signature] = outputs
-        jobs = _ENCODER.encode({job: msgspec.Raw(_ENCODER.encode(entry)) for job, entry in by_job.items()})
-        stored = _Stored(FORMAT, cursor, msgspec.Raw(jobs), sha256_bytes(jobs))
+        results = _ENCODER.encode({_name(key): msgspec.Raw(_ENCODER.encode(out)) for key, out in found.items()})
+        stored = _Stored(FORMAT, cursor, msgspec.Raw(results), sha256_bytes(results))
         return self.fs.write_if_absent(path, _ENCODER.encode(stored))
 
     def load(self, cursor: str) -> dict[str, msgspec.Raw] | None:
-        """The stored results as of `cursor`, by job, still encoded; None when absent or not holding."""
+        """The stored results as of `cursor`, still encoded; None when absent or not holding."""
         path = self.path(cursor)
         try:
             stored = _DECODER.decode(self.fs.read(path))
             if stored.format != FORMAT or stored.cursor != cursor:
                 raise ValueError(f"holds format {stored.format} at {stored.cursor}")
-            if sha256_bytes(stored.jobs) != stored.jobs_sha256:
+            if sha256_bytes(stored.results) != stored.results_sha256:
                 raise ValueError("is damaged")
-            return _JOBS_DECODER.decode(stored.jobs)
+            return _RESULTS_DECODER.decode(stored.results)
         except NotFound:
             return None
         except (StorageError, msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:

@@ -100,20 +100,29 @@ def test_results_logged_after_the_stored_index_are_found_too(film):
     assert "segment-0002/script" in plan.reused, "its result was logged after the commit stored the index"
 
 
-def test_a_plan_decodes_only_the_stored_jobs_it_looks_up(film, monkeypatch):
-    film.edit({"SegmentText[0]": "one edit"})
+def test_a_plan_decodes_only_the_stored_results_it_finds(film, monkeypatch):
+    film.edit({"SegmentText[0]": "first words"})  # segment 1's earlier take: segment 0 never had it
     fresh = _new_process(film)
     decoded: list[str] = []
-    original = StoredResults._job
+    real = stored_results._OUTPUTS_DECODER
 
-    def counting(self, job_id):
-        if job_id not in self._decoded:
-            decoded.append(job_id)
-        return original(self, job_id)
+    class Counting:
+        def decode(self, raw):
+            outputs = real.decode(raw)
+            decoded.extend(outputs)
+            return outputs
 
-    monkeypatch.setattr(StoredResults, "_job", counting)
-    fresh.plan()
-    assert decoded == ["segment-0000/script"], "the one job the edit made dirty whose signature is known"
+    monkeypatch.setattr(stored_results, "_OUTPUTS_DECODER", Counting())
+    plan = fresh.plan()
+    assert plan.jobs and not plan.reused and decoded == [], "a dirty job's lookup finds nothing, decodes nothing"
+
+    film.edit({"SegmentText[0]": ""})  # back: its committed result is in the manifest, found without the index
+    film.edit({"SegmentText[1]": "first words"})  # an earlier take: its results only the stored index holds
+    plan = _new_process(film).plan()
+    assert plan.reused and not plan.jobs
+    reused_outputs = [a for job in plan.reused for a in plan.carried[job].outputs]
+    assert "segment-0001/script/text" in reused_outputs
+    assert sorted(decoded) == sorted(reused_outputs), "only the results it reuses"
 
 
 def test_a_damaged_or_foreign_stored_index_is_ignored_with_a_warning(film, caplog):
