@@ -104,8 +104,15 @@ class ResultsIndex:
     def newest(self, upto: str | None) -> str | None:
         """The artefact id of the newest stored index at or before `upto` (the log's last id)."""
         limit = _position(upto)
+        if limit is None:
+            return None
+        try:
+            names = self.fs.list(RESULTS_DIR, ordered=False)
+        except StorageError as exc:  # a cache: the log still holds every result
+            log.warning("%s/%s: cannot list stored results (%s); reading the log", self.fs.movie_id, RESULTS_DIR, exc)
+            return None
         suffix, best = f"-{self.per_job}-{FORMAT}.msgpack", None
-        for rel in self.fs.list(RESULTS_DIR, ordered=False) if limit is not None else ():
+        for rel in names:
             name = rel.rsplit("/", 1)[-1]
             at = _position(name[: -len(suffix)]) if name.endswith(suffix) else None
             if at is not None and at <= limit and (best is None or at > best[0]):

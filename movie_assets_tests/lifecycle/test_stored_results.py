@@ -21,7 +21,7 @@ from .common import small_movie
 def _new_process(store: MovieStore) -> MovieStore:
     """The same movie as a new process opens it: its own backend, nothing kept in memory."""
     checkpoints._INDEXES.clear()
-    return MovieStore(StorageContext(StorageConfig.from_url(store.fs.backend.root)), store.movie_id)
+    return MovieStore(StorageContext(store.fs.storage.config), store.movie_id)
 
 
 def _comparable(plan) -> dict:
@@ -162,3 +162,65 @@ def test_event_ids_of_both_log_drivers_order_as_numbers():
     assert _position("000000000010") > _position("000000000009")
     assert _position("1700000000000-12") > _position("1700000000000-3") > _position("1699999999999-40")
     assert _position("rev-0001") is None and _position("") is None and _position(None) is None
+
+
+def test_a_movie_on_the_redis_log_stores_its_results_under_stream_ids(local_storage, redis_server):
+    import uuid
+
+    from movie_assets.pipeline.blueprint.load import load_builtin
+    from movie_assets.store.redis_events import RedisEventLog
+
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+
+    def open_movie(storage: StorageContext) -> MovieStore:
+        return MovieStore(storage, "film", RedisEventLog(storage.movie("film"), redis_server.url, prefix))
+
+    store = open_movie(local_storage)
+    store.init(load_builtin("audio-only"), {"Title": "Streams", "NumOfSegments": 2})
+    for take in ("", "first words", "second words"):
+        if take:
+            store.edit({"SegmentText[1]": take})
+        assert store.regenerate(CountingProduce()).committed
+    [stored] = store.fs.list(RESULTS_DIR)
+    assert "-" in store.events.last_artefact_id() and store.events.last_artefact_id() in stored
+
+    store.edit({"SegmentText[1]": "first words"})
+    store.edit({"SegmentText[0]": "never made"})
+    assert store.regenerate(CountingProduce(), up_to_layer=1).pointer is None  # logs segment 0's script only
+    checkpoints._INDEXES.clear()
+    fresh = open_movie(StorageContext(StorageConfig.from_url(local_storage.backend.root)))
+    plan = fresh.plan()
+    assert _comparable(plan) == _plan_from_the_whole_log(fresh)
+    assert {"segment-0001/script", "segment-0000/script"} <= set(plan.reused), "stored, and logged since"
+
+
+def test_every_storage_driver_keeps_the_results_for_a_new_process(storage):
+    store = small_movie(storage, segments=2)
+    for take in ("first words", "second words"):
+        store.edit({"SegmentText[1]": take})
+        assert store.regenerate(CountingProduce()).committed
+    assert len(store.fs.list(RESULTS_DIR)) == 1, "each commit keeps only its own"
+    store.edit({"SegmentText[1]": "first words"})
+    fresh = _new_process(store)
+    plan = fresh.plan()
+    assert plan.reused and not plan.jobs
+    assert _comparable(plan) == _plan_from_the_whole_log(fresh)
+
+
+def test_stored_results_that_cannot_be_listed_leave_the_plan_to_the_log(film, monkeypatch, caplog):
+    from movie_assets.errors import StorageError
+
+    film.edit({"SegmentText[1]": "first words"})
+    expected = _plan_from_the_whole_log(film)
+    fresh = _new_process(film)
+    real = type(fresh.fs).list
+
+    def failing(fs, prefix="", *args, **kwargs):
+        if prefix == RESULTS_DIR:
+            raise StorageError(f"{prefix}: Permission denied")
+        return real(fs, prefix, *args, **kwargs)
+
+    monkeypatch.setattr(type(fresh.fs), "list", failing)
+    with caplog.at_level(logging.WARNING):
+        assert _comparable(fresh.plan()) == expected
+    assert "cannot list stored results" in caplog.text
