@@ -5,8 +5,10 @@ producer results (job, signature → outputs) at its artefact cursor, keeping th
 signatures per job so its size depends on the graph, not on how many revisions came before. (Inputs
 need none: each manifest holds the folded inputs; older stores may still carry `inputs.checkpoint`
 files, which nothing reads.)
-Planning then loads the newest checkpoint and reads only the events after its cursor; the event logs
-stop their archive scan at that cursor (see events.read_archives).
+Planning first looks for the results the last commit stored for the next process (see
+stored_results.py, a derived copy that is pruned); without one it loads the newest checkpoint and
+reads only the events after its cursor, and the event logs stop their archive scan at that cursor
+(see events.read_archives). Checkpoints are kept: they are part of the history.
 """
 
 from __future__ import annotations
