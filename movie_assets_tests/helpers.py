@@ -57,3 +57,28 @@ def modules_a_command_loads(args: list[str], watched: Iterable[str]) -> tuple[st
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     printed, _, loaded = out.rpartition("LOADED")
     return printed, loaded.split()
+
+
+def comparable(plan) -> dict:
+    """A plan's fields, but for when it was made."""
+    return {k: v for k, v in plan.to_builtins().items() if k != "created_at"}
+
+
+def full_pass(store) -> dict:
+    """The reference plan: every job decided, every result read from the whole artefact log; no graph
+    index, baseline or stored results consulted."""
+    from movie_assets.pipeline.planner import Planner
+    from movie_assets.pipeline.signature import SucceededIndex
+
+    manifest, digest = store.current()
+    present = store.blobs.present()
+    plan = Planner().compute_plan(
+        store.movie_id,
+        manifest,
+        digest,
+        store.events,
+        store.blueprint(),
+        succeeded=SucceededIndex(store.events.stream_artefacts(), present.__contains__),
+        blob_exists=present.__contains__,
+    )
+    return comparable(plan)

@@ -9,12 +9,11 @@ import pytest
 from movie_assets.lifecycle import checkpoints, stored_results
 from movie_assets.lifecycle.stored_results import RESULTS_DIR, StoredResults, _position
 from movie_assets.movie import MovieStore
-from movie_assets.pipeline.signature import SucceededIndex
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.events import ARTEFACTS_LOG
 from movie_assets.store.storage import StorageContext
 
-from ..helpers import CountingProduce
+from ..helpers import CountingProduce, comparable, full_pass
 from .common import small_movie
 
 
@@ -22,28 +21,6 @@ def _new_process(store: MovieStore) -> MovieStore:
     """The same movie as a new process opens it: its own backend, nothing kept in memory."""
     checkpoints._INDEXES.clear()
     return MovieStore(StorageContext(store.fs.storage.config), store.movie_id)
-
-
-def _comparable(plan) -> dict:
-    return {k: v for k, v in plan.to_builtins().items() if k != "created_at"}
-
-
-def _plan_from_the_whole_log(store: MovieStore) -> dict:
-    """The reference: every result read from the log, nothing stored consulted."""
-    from movie_assets.pipeline.planner import Planner
-
-    manifest, digest = store.current()
-    present = store.blobs.present()
-    plan = Planner().compute_plan(
-        store.movie_id,
-        manifest,
-        digest,
-        store.events,
-        store.blueprint(),
-        succeeded=SucceededIndex(store.events.stream_artefacts(), present.__contains__),
-        blob_exists=present.__contains__,
-    )
-    return _comparable(plan)
 
 
 def _reads_of_the_artefact_log(store: MovieStore, monkeypatch) -> list[str]:
@@ -81,11 +58,11 @@ def test_a_commit_stores_the_results_it_leaves_and_keeps_only_the_newest(film):
 
 def test_a_new_process_plans_from_the_stored_results_without_reading_the_log(film, monkeypatch):
     film.edit({"SegmentText[1]": "first words"})  # back to a take whose results only the log holds
-    expected = _plan_from_the_whole_log(film)
+    expected = full_pass(film)
     fresh = _new_process(film)
     reads = _reads_of_the_artefact_log(fresh, monkeypatch)
     plan = fresh.plan()
-    assert _comparable(plan) == expected
+    assert comparable(plan) == expected
     assert plan.reused and not plan.jobs, "the earlier take's results are found in the stored index"
     assert reads == [f"{fresh.fs.base}/{ARTEFACTS_LOG}"], "only the log's last id, from its tail"
 
@@ -96,7 +73,7 @@ def test_results_logged_after_the_stored_index_are_found_too(film):
     assert outcome.run is not None and not outcome.committed
     fresh = _new_process(film)
     plan = fresh.plan()
-    assert _comparable(plan) == _plan_from_the_whole_log(fresh)
+    assert comparable(plan) == full_pass(fresh)
     assert "segment-0002/script" in plan.reused, "its result was logged after the commit stored the index"
 
 
@@ -127,7 +104,7 @@ def test_a_plan_decodes_only_the_stored_results_it_finds(film, monkeypatch):
 
 def test_a_damaged_or_foreign_stored_index_is_ignored_with_a_warning(film, caplog):
     film.edit({"SegmentText[1]": "first words"})
-    expected = _plan_from_the_whole_log(film)
+    expected = full_pass(film)
     [stored] = film.fs.list(RESULTS_DIR)
     data = bytearray(film.fs.read(stored))
     data[-80] ^= 0xFF  # inside the jobs' bytes: the sha256 no longer matches
@@ -135,16 +112,16 @@ def test_a_damaged_or_foreign_stored_index_is_ignored_with_a_warning(film, caplo
         film.fs.write_atomic(stored, damaged)
         caplog.clear()
         with caplog.at_level(logging.WARNING):
-            assert _comparable(_new_process(film).plan()) == expected
+            assert comparable(_new_process(film).plan()) == expected
         assert "ignoring the stored results" in caplog.text
 
 
 def test_without_a_stored_index_the_plan_folds_the_log_as_before(film):
     film.edit({"SegmentText[1]": "first words"})
-    expected = _plan_from_the_whole_log(film)
+    expected = full_pass(film)
     for rel in film.fs.list(RESULTS_DIR):
         film.fs.delete(rel)
-    assert _comparable(_new_process(film).plan()) == expected
+    assert comparable(_new_process(film).plan()) == expected
 
 
 def test_the_stored_index_keeps_the_newest_results_per_job(film):
@@ -190,7 +167,7 @@ def test_a_movie_on_the_redis_log_stores_its_results_under_stream_ids(local_stor
     checkpoints._INDEXES.clear()
     fresh = open_movie(StorageContext(StorageConfig.from_url(local_storage.backend.root)))
     plan = fresh.plan()
-    assert _comparable(plan) == _plan_from_the_whole_log(fresh)
+    assert comparable(plan) == full_pass(fresh)
     assert {"segment-0001/script", "segment-0000/script"} <= set(plan.reused), "stored, and logged since"
 
 
@@ -204,14 +181,14 @@ def test_every_storage_driver_keeps_the_results_for_a_new_process(storage):
     fresh = _new_process(store)
     plan = fresh.plan()
     assert plan.reused and not plan.jobs
-    assert _comparable(plan) == _plan_from_the_whole_log(fresh)
+    assert comparable(plan) == full_pass(fresh)
 
 
 def test_stored_results_that_cannot_be_listed_leave_the_plan_to_the_log(film, monkeypatch, caplog):
     from movie_assets.errors import StorageError
 
     film.edit({"SegmentText[1]": "first words"})
-    expected = _plan_from_the_whole_log(film)
+    expected = full_pass(film)
     fresh = _new_process(film)
     real = type(fresh.fs).list
 
@@ -222,5 +199,5 @@ def test_stored_results_that_cannot_be_listed_leave_the_plan_to_the_log(film, mo
 
     monkeypatch.setattr(type(fresh.fs), "list", failing)
     with caplog.at_level(logging.WARNING):
-        assert _comparable(fresh.plan()) == expected
+        assert comparable(fresh.plan()) == expected
     assert "cannot list stored results" in caplog.text

@@ -8,13 +8,11 @@ from movie_assets.movie import MovieStore
 from movie_assets.pipeline import incremental, planner
 from movie_assets.pipeline.blueprint import graph as graph_module
 from movie_assets.pipeline.blueprint.load import load_builtin
-from movie_assets.pipeline.planner import Planner
-from movie_assets.pipeline.signature import SucceededIndex
 from movie_assets.store import fold
 from movie_assets.store.blobs import blob_path
 from movie_assets.store.manifests import ManifestService
 
-from ..helpers import CountingProduce
+from ..helpers import CountingProduce, comparable, full_pass
 
 
 def _forget() -> None:
@@ -25,25 +23,10 @@ def _forget() -> None:
     planner._TAILS.clear()
 
 
-def _comparable(plan) -> dict:
-    return {k: v for k, v in plan.to_builtins().items() if k != "created_at"}
-
-
 def _full_pass(store: MovieStore) -> dict:
     """A plan that decides every job: a graph expanded afresh, no index, no baseline."""
     _forget()
-    manifest, digest = store.current()
-    present = store.blobs.present()
-    plan = Planner().compute_plan(
-        store.movie_id,
-        manifest,
-        digest,
-        store.events,
-        store.blueprint(),
-        succeeded=SucceededIndex(store.events.stream_artefacts(), present.__contains__),  # the whole log
-        blob_exists=present.__contains__,
-    )
-    return _comparable(plan)
+    return full_pass(store)
 
 
 def _both(store: MovieStore) -> tuple[dict, dict]:
@@ -51,10 +34,10 @@ def _both(store: MovieStore) -> tuple[dict, dict]:
     when the last commit stored them) and as a long-lived one does (baseline noted in memory)."""
     full = _full_pass(store)
     _forget()
-    from_index = _comparable(store.plan())
+    from_index = comparable(store.plan())
     assert incremental.baseline(store.graph()[0], *_live(store)) is not None, "the plan took the short path"
     incremental._BASELINES.clear()
-    noted = _comparable(store.plan())
+    noted = comparable(store.plan())
     assert from_index == noted, "the stored baseline and a freshly noted one plan alike"
     return full, noted
 
@@ -127,7 +110,7 @@ def test_a_manifest_that_does_not_match_its_graph_is_decided_in_full(film):
 def test_a_commit_stores_its_graph_and_a_fresh_process_plans_from_it_without_expanding(film, monkeypatch):
     film.edit({"SegmentText[0]": "Changed."})
     _forget()
-    expected = _comparable(film.plan())
+    expected = comparable(film.plan())
     [stored] = film.fs.list("index/graphs")
     _forget()  # as a new process: nothing in memory
 
@@ -135,7 +118,7 @@ def test_a_commit_stores_its_graph_and_a_fresh_process_plans_from_it_without_exp
         raise AssertionError("the stored graph should have been read, not expanded again")
 
     monkeypatch.setattr(graph_module._Expander, "node", no_expansion)
-    assert _comparable(film.plan()) == expected
+    assert comparable(film.plan()) == expected
     assert film.fs.list("index/graphs") == [stored], "planning writes nothing"
 
 
@@ -145,12 +128,12 @@ def test_an_unreadable_stored_graph_is_ignored_and_expanded_again(film, caplog):
     film.edit({"SegmentText[0]": "Changed."})
     _forget()
     with caplog.at_level("WARNING"):
-        plan = _comparable(film.plan())
+        plan = comparable(film.plan())
     assert "ignoring the stored graph" in caplog.text
     assert "segment-0000/script" in [j["job_id"] for layer in plan["layers"] for j in layer]
     film.fs.delete(stored)
     _forget()
-    assert _comparable(film.plan()) == plan, "the same plan as without any stored graph"
+    assert comparable(film.plan()) == plan, "the same plan as without any stored graph"
 
 
 def test_a_stored_graph_with_a_damaged_node_is_ignored_at_load(film, caplog):
@@ -161,11 +144,11 @@ def test_a_stored_graph_with_a_damaged_node_is_ignored_at_load(film, caplog):
     film.edit({"SegmentText[0]": "Changed."})
     _forget()
     with caplog.at_level("WARNING"):
-        plan = _comparable(film.plan())
+        plan = comparable(film.plan())
     assert "ignoring a stored graph that is damaged" in caplog.text
     film.fs.delete(stored)
     _forget()
-    assert _comparable(film.plan()) == plan, "the same plan as without any stored graph"
+    assert comparable(film.plan()) == plan, "the same plan as without any stored graph"
 
 
 def test_a_fresh_process_decodes_only_the_stored_nodes_a_plan_reads(film, monkeypatch):
@@ -173,7 +156,7 @@ def test_a_fresh_process_decodes_only_the_stored_nodes_a_plan_reads(film, monkey
 
     film.edit({"SegmentText[1]": "Changed."})
     _forget()
-    expected = _comparable(film.plan())
+    expected = comparable(film.plan())
     _forget()
     decoded: list[str] = []
     real = graph_index._NODE_DECODER
@@ -185,7 +168,7 @@ def test_a_fresh_process_decodes_only_the_stored_nodes_a_plan_reads(film, monkey
             return node
 
     monkeypatch.setattr(graph_index, "_NODE_DECODER", Counting())
-    assert _comparable(film.plan()) == expected
+    assert comparable(film.plan()) == expected
     seen = list(decoded)
     total = len(film.manifest_graph(film.current()[0]).nodes)
     assert seen and len(seen) < total, (len(seen), total)
@@ -214,7 +197,7 @@ def test_a_commit_notes_its_baseline_and_a_fresh_process_plans_from_it_without_c
         raise AssertionError("the stored baseline should have been read")
 
     monkeypatch.setattr(incremental, "unmatched_jobs", no_comparison)
-    assert _comparable(film.plan()) == expected
+    assert comparable(film.plan()) == expected
 
 
 def test_a_baseline_noted_against_another_shape_or_unreadable_is_noted_again(film, caplog):
@@ -225,11 +208,11 @@ def test_a_baseline_noted_against_another_shape_or_unreadable_is_noted_again(fil
     film.fs.delete(rel)
     film.graphs.save_unmatched(digest, ("another", (), (), frozenset()), frozenset())
     _forget()
-    assert _comparable(film.plan()) == expected
+    assert comparable(film.plan()) == expected
     film.fs.write_atomic(rel, b"\x93 not a baseline")
     _forget()
     with caplog.at_level("WARNING"):
-        assert _comparable(film.plan()) == expected
+        assert comparable(film.plan()) == expected
     assert "ignoring the stored baseline" in caplog.text
 
 
