@@ -201,3 +201,19 @@ def test_stored_results_that_cannot_be_listed_leave_the_plan_to_the_log(film, mo
     with caplog.at_level(logging.WARNING):
         assert comparable(fresh.plan()) == expected
     assert "cannot list stored results" in caplog.text
+
+
+def test_the_newest_stored_index_at_or_before_the_logs_last_id_is_the_one_read(local_storage):
+    from movie_assets.lifecycle.stored_results import ResultsIndex
+
+    fs = local_storage.movie("film")
+    results = ResultsIndex(fs, per_job=8)
+    for cursor in ("000000000005", "000000000010", "000000000020"):
+        assert results.save(cursor, {})
+    fs.write_atomic(f"{RESULTS_DIR}/000000000012-4-{stored_results.FORMAT}.msgpack", b"another per-job bound")
+    fs.write_atomic(f"{RESULTS_DIR}/000000000013-8-0.msgpack", b"an older format")
+    fs.write_atomic(f"{RESULTS_DIR}/notes.txt", b"not ours")
+    assert results.newest("000000000015") == "000000000010", "a log cut back below 20 does not read 20"
+    assert results.newest("000000000020") == "000000000020"
+    assert results.newest("000000000004") is None and results.newest(None) is None
+    assert not results.save("000000000010", {}), "create-only"
