@@ -120,18 +120,7 @@ class Checkpoints:
                 for entry in checkpoint.entries:
                     found[(entry.job_id, entry.inputs_hash)] = dict(entry.outputs)
                 after = checkpoint.artefact_cursor
-        for event in events.stream_artefacts(after=after):
-            if event.status == "succeeded" and event.artefact_id and event.output:
-                key = (event.job_id, event.inputs_hash)
-                outputs = found.pop(key, None)
-                if outputs is None:
-                    found[key] = {event.artefact_id: event.output}
-                else:
-                    outputs[event.artefact_id] = event.output
-                    found[key] = outputs  # re-inserted: newest last
-            if event.id == upto:  # events come in id order: the ones after `upto` were appended since
-                break
-        return _bounded(found, self.per_job)
+        return _bounded(_add_logged(found, events, after, upto), self.per_job)
 
     def succeeded_index(self, events: EventLog, blob_exists: Callable[[str], bool] | None = None) -> SucceededIndex:
         """A SucceededIndex for planning and running: the results the last commit stored (else the newest
@@ -157,13 +146,8 @@ class Checkpoints:
         jobs = self.results.load(at) if at is not None else None
         if jobs is None:
             return None
-        later: dict[tuple[str, str], dict[str, BlobRef]] = {}
-        if last_id != at:  # results logged since the commit that stored them (say, its own run's)
-            for event in events.stream_artefacts(after=at):
-                if event.status == "succeeded" and event.artefact_id and event.output:
-                    later.setdefault((event.job_id, event.inputs_hash), {})[event.artefact_id] = event.output
-                if event.id == last_id:
-                    break
+        # results logged since the commit that stored them (say, its own run's); usually none, and no read
+        later = _add_logged({}, events, at, last_id) if last_id != at else {}
         return StoredResults(jobs, later)
 
     def keep_results(self, events: EventLog) -> None:
@@ -175,6 +159,24 @@ class Checkpoints:
         if not self.fs.exists(self.results.path(last_id)):
             self.results.save(last_id, _bounded(dict(self.results_at(events, last_id).items()), self.per_job))
         self.results.prune(keep=last_id)
+
+
+def _add_logged(
+    found: dict[tuple[str, str], dict[str, BlobRef]], events: EventLog, after: str | None, upto: str | None
+) -> dict[tuple[str, str], dict[str, BlobRef]]:
+    """`found` with the succeeded results logged after `after`, up to `upto`, added (newest last)."""
+    for event in events.stream_artefacts(after=after):
+        if event.status == "succeeded" and event.artefact_id and event.output:
+            key = (event.job_id, event.inputs_hash)
+            outputs = found.pop(key, None)
+            if outputs is None:
+                found[key] = {event.artefact_id: event.output}
+            else:
+                outputs[event.artefact_id] = event.output
+                found[key] = outputs  # re-inserted: newest last
+        if event.id == upto:  # events come in id order: the ones after `upto` were appended since
+            break
+    return found
 
 
 def _bounded(found: dict[tuple[str, str], dict[str, BlobRef]], per_job: int) -> dict[tuple[str, str], dict]:

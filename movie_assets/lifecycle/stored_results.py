@@ -121,12 +121,9 @@ class ResultsIndex:
 
     def save(self, cursor: str, found: Mapping[Key, Outputs]) -> bool:
         """Store the results as of artefact id `cursor` (create-only); False when they were there already."""
-        path = self.path(cursor)
-        if self.fs.exists(path):
-            return False
         results = _ENCODER.encode({_name(key): msgspec.Raw(_ENCODER.encode(out)) for key, out in found.items()})
         stored = _Stored(FORMAT, cursor, msgspec.Raw(results), sha256_bytes(results))
-        return self.fs.write_if_absent(path, _ENCODER.encode(stored))
+        return self.fs.write_if_absent(self.path(cursor), _ENCODER.encode(stored))
 
     def load(self, cursor: str) -> dict[str, msgspec.Raw] | None:
         """The stored results as of `cursor`, still encoded; None when absent or not holding."""
