@@ -59,14 +59,35 @@ class LazyConsole:
             self._console = console
         return self._console
 
+    def configure(self, **options: Any) -> None:
+        """Print with these options from now on (the daemon prints for one caller's terminal, then another's)."""
+        self._options = options
+        self._console = None
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
 
 
-# piped output is not cut to 80 columns: tables stay readable in logs and CI. No emoji codes: a title
-# holding ":fire:" is printed as written.
-console = LazyConsole(soft_wrap=True, emoji=False, width=None if sys.stdout.isatty() else 160)
-err = LazyConsole(stderr=True, soft_wrap=True, emoji=False)
+def console_options(
+    tty: bool, columns: int | None = None, stderr: bool = False, elsewhere: bool = False
+) -> dict[str, Any]:
+    """How a console prints for a terminal or a pipe. Piped output is not cut to 80 columns: tables stay
+    readable in logs and CI. No emoji codes: a title holding ":fire:" is printed as written. `elsewhere`:
+    the terminal is the daemon's caller's."""
+    options: dict[str, Any] = {"soft_wrap": True, "emoji": False}
+    if stderr:
+        options["stderr"] = True
+    elif not tty:
+        options["width"] = 160
+    if tty and columns:
+        options["width"] = columns
+    if tty and elsewhere:  # the daemon prints for a terminal that its own streams are not
+        options["force_terminal"] = True
+    return options
+
+
+console = LazyConsole(**console_options(sys.stdout.isatty()))
+err = LazyConsole(**console_options(sys.stderr.isatty(), stderr=True))
 
 _state: dict[str, Any] = {"root": None}
 
@@ -125,12 +146,12 @@ ONE_SHOT = False
 _START_UP = {"collector_paused": False}
 
 
-def pause_collector_for_start_up() -> None:
+def pause_collector_for_start_up(was_enabled: bool | None = None) -> None:
     """Run the CLI's start-up (Typer parsing its parameters, which imports pydantic and builds its
     adapters) without the cyclic collector: it allocates objects that live as long as the process, and
     the ~30 collections they triggered (~10 ms of `status`: 73 collections before, 43 after) freed
-    nothing."""
-    if gc.isenabled():
+    nothing. `was_enabled`: whether it ran before the caller paused it already."""
+    if gc.isenabled() if was_enabled is None else was_enabled:
         gc.disable()
         _START_UP["collector_paused"] = True
 

@@ -132,7 +132,7 @@ class Checkpoints:
 
     def results_at(self, events: EventLog, last_id: str | None) -> Mapping[tuple[str, str], dict[str, BlobRef]]:
         """(job, signature) → outputs of the results logged up to `last_id`; shared, never change it."""
-        key = (self.fs.backend, self.fs.base, self.per_job, self.latest("artefacts"), last_id)
+        key = (self.fs.backend.identity, self.fs.base, self.per_job, self.latest("artefacts"), last_id)
         found = _INDEXES.get(key)
         if found is None:
             found = self._stored(events, last_id)

@@ -44,6 +44,13 @@ class Backend(abc.ABC):
     def __init__(self, config: StorageConfig) -> None:
         """Bind the driver to `config.root` with `config.options`; never creates anything."""
 
+    @property
+    def identity(self) -> tuple:
+        """Where this driver's bytes live, equal for two drivers bound to the same place: what a process
+        keeps (folds, indexes) is keyed by it, so a store built again per request (the daemon, the
+        viewer) finds what the last one kept."""
+        return (type(self).__name__, self.root)
+
     # ---- reads ----------------------------------------------------------------------------------
     @abc.abstractmethod
     def read(self, path: str) -> bytes:

@@ -173,7 +173,7 @@ class FileEventLog:
         takes the careful path through stream_inputs, which reports or skips such lines. As ever, this
         path passes over a blank line (no event) and reads only the ids it needs, the first, the last
         and those its search reads; `verify` checks every line (checking 100k ids was ~20 ms a plan)."""
-        key = (self.fs.backend, self.fs.base, after)
+        key = (self.fs.backend.identity, self.fs.base, after)
         try:
             grown = fold_grown(key, lambda offset: self.fs.read_from(INPUTS_LOG, offset))
             if grown is not None:

@@ -71,8 +71,9 @@ class S3Backend(FsspecBackend):
         self.conditional = str(opts.get("conditional_writes", "true")).lower() not in ("false", "0", "no")
         self.lock_url = opts.get("lock_url")
         client_kwargs: dict[str, Any] = {"region_name": opts.get("region", "us-east-1")}
-        if opts.get("endpoint_url"):
-            client_kwargs["endpoint_url"] = opts["endpoint_url"]
+        self.endpoint_url = opts.get("endpoint_url")
+        if self.endpoint_url:
+            client_kwargs["endpoint_url"] = self.endpoint_url
         self.fs = s3fs.S3FileSystem(
             key=opts.get("key"),
             secret=opts.get("secret"),
@@ -90,6 +91,11 @@ class S3Backend(FsspecBackend):
                 "conditional_writes is off and no lock_url is configured: create-only and compare-and-swap "
                 "cannot be made safe"
             )
+
+    @property
+    def identity(self) -> tuple:
+        """The endpoint with the bucket and prefix: two S3 services may hold the same bucket name."""
+        return ("s3", self.endpoint_url, self.root)
 
     # ---- helpers ----------------------------------------------------------------------------------
     def _key(self, path: str) -> str:

@@ -1,0 +1,198 @@
+"""The command line's side of the daemon: a read-only command (`plan`, `status`, ...) is handed to a
+running `movie-assets daemon`, which answers from a process that has imported everything already and
+keeps what it read (the parsed manifest, the expanded graph, the folded input log, the results index).
+
+Standard library only, and nothing else of the package: this runs first in every command, and costs one
+failed `connect` when no daemon listens. Anything unexpected (no daemon, a daemon of another user or of
+changed code, a daemon that dies mid-answer) returns None and the command runs here as always: the
+commands served only read, so running one again is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import sys
+from collections.abc import Mapping, Sequence
+
+# commands that only read the store and never ask a question: a daemon may answer them
+SERVED = frozenset({"plan", "status", "show", "history", "diff"})
+SOCKET_VARIABLE = "MOVIE_ASSETS_DAEMON_SOCKET"
+# what else of the caller's environment shapes a command's output (colours, width)
+PASSED = frozenset({"NO_COLOR", "FORCE_COLOR", "TERM", "COLORTERM", "COLUMNS", "LINES"})
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_HEADER = struct.Struct(">cI")  # a frame: kind, then the payload's length
+_LENGTH = struct.Struct(">I")
+
+
+def default_socket_path(environ: Mapping[str, str]) -> str:
+    """One daemon per user and installation (interpreter and package folder): two virtualenvs never
+    answer for each other."""
+    import zlib
+
+    base = environ.get("XDG_RUNTIME_DIR") or "/tmp"
+    tag = zlib.crc32(f"{sys.executable}\0{PACKAGE_DIR}".encode()) & 0xFFFFFFFF
+    return os.path.join(base, f"movie-assets-{os.getuid()}-{tag:08x}.sock")
+
+
+def socket_path(environ: Mapping[str, str]) -> str | None:
+    """The daemon's socket: $MOVIE_ASSETS_DAEMON_SOCKET (any case, as Settings reads it), else the
+    default; None when that variable is `off`."""
+    for key, value in environ.items():
+        if key.upper() == SOCKET_VARIABLE and value:
+            return None if value.lower() == "off" else value
+    return default_socket_path(environ)
+
+
+def served_command(argv: Sequence[str]) -> str | None:
+    """The command `argv` runs, if a daemon may answer it: one of SERVED, asked without `--help`.
+
+    Only the app's own options may come before the command (`--root PATH`); any other option there
+    (`--help`, completion) stays local. A test keeps this in step with the app's options."""
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if token == "--root":
+            index += 2
+        elif token.startswith("--root="):
+            index += 1
+        elif token.startswith("-"):
+            return None
+        else:
+            rest = argv[index + 1 :]
+            if token in SERVED and "--help" not in rest:
+                return token
+            return None
+    return None
+
+
+def program_name(argv0: str) -> str:
+    """The name usage lines show, as click derives it for our two entry points."""
+    if os.path.basename(argv0) == "__main__.py":
+        return "python -m movie_assets.cli"
+    return os.path.basename(argv0)
+
+
+def connect(path: str, timeout: float = 1.0) -> socket.socket | None:
+    """A connection to a daemon run by this user at `path`, or None."""
+    peer_credentials = getattr(socket, "SO_PEERCRED", None)
+    if peer_credentials is None:  # no way to tell who listens: never hand a command over
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        _, uid, _ = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, peer_credentials, 12))
+        if uid != os.getuid():  # a socket another user left where ours goes
+            raise ConnectionRefusedError(path)
+        sock.settimeout(None)  # a large plan may take a while; a daemon that dies closes the socket
+        return sock
+    except OSError:
+        sock.close()
+        return None
+
+
+def send(sock: socket.socket, message: dict) -> None:
+    """One request: its length, then its JSON."""
+    body = json.dumps(message).encode()
+    sock.sendall(_LENGTH.pack(len(body)) + body)
+
+
+def receive(sock: socket.socket) -> dict | None:
+    """One request as `send` wrote it; None if the peer closed early."""
+    head = _read(sock, _LENGTH.size)
+    if head is None:
+        return None
+    body = _read(sock, _LENGTH.unpack(head)[0])
+    return None if body is None else json.loads(body)
+
+
+def frames(sock: socket.socket):
+    """(kind, payload) frames of an answer, until the peer closes."""
+    while (head := _read(sock, _HEADER.size)) is not None:
+        kind, length = _HEADER.unpack(head)
+        payload = _read(sock, length)
+        if payload is None:
+            return
+        yield kind, payload
+
+
+def frame(kind: bytes, payload: bytes) -> bytes:
+    """One frame of an answer: b"o" standard output, b"e" standard error, b"x" the exit code,
+    b"n" not served (the reason), b"s" a status report (JSON)."""
+    return _HEADER.pack(kind, len(payload)) + payload
+
+
+def _read(sock: socket.socket, size: int) -> bytes | None:
+    chunks, left = [], size
+    while left:
+        chunk = sock.recv(min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def request(argv: Sequence[str], environ: Mapping[str, str]) -> dict:
+    """What the daemon needs to run `argv` as this process would: where, with which settings, for which
+    terminal."""
+    tty = [os.isatty(1), os.isatty(2)]
+    columns = None
+    if tty[0]:
+        try:
+            columns = os.get_terminal_size(1).columns
+        except OSError:
+            columns = None
+    return {
+        "op": "run",
+        "argv": list(argv),
+        "prog": program_name(sys.argv[0]),
+        "cwd": os.getcwd(),
+        "env": {k: v for k, v in environ.items() if k.upper().startswith("MOVIE_ASSETS_") or k in PASSED},
+        "tty": tty,
+        "columns": columns,
+        "executable": sys.executable,
+        "package": PACKAGE_DIR,
+    }
+
+
+def answer(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> int | None:
+    """Run `argv` in the daemon and write its output here: the exit code, or None when no daemon ran it
+    (the caller then runs the command itself). Output is written only once the whole answer arrived, so
+    a daemon that dies midway leaves nothing half-printed."""
+    environ = os.environ if environ is None else environ
+    if served_command(argv) is None:
+        return None
+    path = socket_path(environ)
+    sock = connect(path) if path else None
+    if sock is None:
+        return None
+    out: list[bytes] = []
+    err: list[bytes] = []
+    with sock:
+        try:
+            send(sock, request(argv, environ))
+            for kind, payload in frames(sock):
+                if kind == b"o":
+                    out.append(payload)
+                elif kind == b"e":
+                    err.append(payload)
+                elif kind == b"x":
+                    _write(sys.stdout, out)
+                    _write(sys.stderr, err)
+                    return int(payload)
+                else:  # b"n": not served here (changed code, another installation)
+                    return None
+        except (OSError, ValueError):
+            return None
+    return None
+
+
+def _write(stream, chunks: list[bytes]) -> None:
+    if chunks:
+        stream.flush()
+        stream.buffer.write(b"".join(chunks))
+        stream.buffer.flush()
