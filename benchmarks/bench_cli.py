@@ -1,6 +1,8 @@
 """The command line as a user meets it, each command a fresh process: `--help`, `status` on a small
 movie, and `plan --json` on a 10,001-artefact movie after one edit and with a 100,000-line input
-tail, against the bare interpreter (`python -c pass`) in the same run.
+tail, against the bare interpreter (`python -c pass`) in the same run; then the same commands answered
+by a running `movie-assets daemon`. Every plan follows an edit appended to the movie (not timed), as a
+user edits and then plans, so the daemon must read what changed.
 
     python benchmarks/bench_cli.py [--quick | --smoke]
 
@@ -11,10 +13,13 @@ PYTHONDONTWRITEBYTECODE set (this one) would otherwise recompile them on every s
 from __future__ import annotations
 
 import compileall
+import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -30,19 +35,42 @@ from movie_assets.store.storage import StorageContext
 CLI = [sys.executable, "-m", "movie_assets.cli"]
 
 
-def medians(commands: list[list[str]], runs: int) -> list[float]:
+@dataclass
+class Command:
+    """One command line, its environment, and what happens before each run (not timed)."""
+
+    argv: list[str]
+    env: dict[str, str]
+    before: Callable[[int], None] | None = None
+
+
+def medians(commands: list[Command], runs: int) -> list[float]:
     """Median wall-clock seconds of each command (each must succeed), run round-robin `runs` times: a
     burst of load on this shared machine then falls on every command alike, the floor included."""
     times: list[list[float]] = [[] for _ in commands]
-    for _ in range(runs):
+    for round_ in range(runs):
         for command, samples in zip(commands, times, strict=True):
-            start = time.perf_counter()
-            done = subprocess.run(command, capture_output=True, text=True)
-            samples.append(time.perf_counter() - start)
-            if done.returncode != 0:
-                what = " ".join(command[2:6])
-                raise SystemExit(f"{what} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+            if command.before:
+                command.before(round_)
+            samples.append(timed(command))
     return [sorted(samples)[len(samples) // 2] for samples in times]
+
+
+def timed(command: Command) -> float:
+    """Seconds one run of `command` took."""
+    start = time.perf_counter()
+    done = subprocess.run(command.argv, capture_output=True, text=True, env=command.env)
+    took = time.perf_counter() - start
+    if done.returncode != 0:
+        what = " ".join(command.argv[2:6])
+        raise SystemExit(f"{what} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    return took
+
+
+def editing(root: str, key: str) -> Callable[[int], None]:
+    """An edit of `key` appended before each run, as a user edits and then plans: a daemon must see it."""
+    store = MovieStore(StorageContext(StorageConfig.from_url(root)), "bench")
+    return lambda round_: store.edit({key: f"bench round {round_} edit"})
 
 
 def main() -> None:
@@ -57,38 +85,53 @@ def main() -> None:
         small = StorageContext(StorageConfig.from_url(f"{tmp}/small"))
         demo = MovieStore(small, "film")
         demo.init(load_builtin("audio-only"), {"Title": "Small", "NumOfSegments": 2})
-        subprocess.run([*CLI, "--root", f"{tmp}/small", "regenerate", "film", "--yes"], check=True, capture_output=True)
-        one = f"{tmp}/one"
+        # a fresh process is measured with no daemon (one may run at the default socket on this machine)
+        alone = {**os.environ, "MOVIE_ASSETS_DAEMON_SOCKET": "off"}
+        with_daemon = {**os.environ, "MOVIE_ASSETS_DAEMON_SOCKET": f"{tmp}/daemon.sock"}
+        regenerate = [*CLI, "--root", f"{tmp}/small", "regenerate", "film", "--yes"]
+        subprocess.run(regenerate, check=True, env=alone, capture_output=True)
+        one, many = f"{tmp}/one", f"{tmp}/tail"
         build_movie(one, segments, 1)
-        many = f"{tmp}/tail"
         build_movie(many, segments, tail)
+        edit_one, edit_many = editing(one, "SegmentText[1]"), editing(many, "SegmentText[1]")
+        artefacts = f"{2 * segments + 1:,} artefacts"
+        status = [*CLI, "--root", f"{tmp}/small", "status", "film"]
+        plan_one = [*CLI, "--root", one, "plan", "bench", "--json"]
+        plan_many = [*CLI, "--root", many, "plan", "bench", "--json"]
         commands = {
-            "python -c pass (floor)": [sys.executable, "-c", "pass"],
-            "movie-assets --help": [*CLI, "--help"],
-            "movie-assets status (2 segments)": [*CLI, "--root", f"{tmp}/small", "status", "film"],
-            f"movie-assets plan --json, {2 * segments + 1:,} artefacts, one edit": [
-                *CLI,
-                "--root",
-                one,
-                "plan",
-                "bench",
-                "--json",
-            ],
-            f"movie-assets plan --json, {2 * segments + 1:,} artefacts, {tail:,}-line tail": [
-                *CLI,
-                "--root",
-                many,
-                "plan",
-                "bench",
-                "--json",
-            ],
+            "python -c pass (floor)": Command([sys.executable, "-c", "pass"], alone),
+            "movie-assets --help": Command([*CLI, "--help"], alone),
+            "movie-assets status (2 segments)": Command(status, alone),
+            f"movie-assets plan --json, {artefacts}, one edit": Command(plan_one, alone, edit_one),
+            f"movie-assets plan --json, {artefacts}, {tail:,}-line tail": Command(plan_many, alone, edit_many),
+            "daemon: movie-assets status (2 segments)": Command(status, with_daemon),
+            f"daemon: movie-assets plan --json, {artefacts}, one edit": Command(plan_one, with_daemon, edit_one),
+            f"daemon: movie-assets plan --json, {artefacts}, {tail:,}-line tail": Command(
+                plan_many, with_daemon, edit_many
+            ),
         }
-        rows = list(zip(commands, medians(list(commands.values()), runs), strict=True))
+        started = timed(Command([*CLI, "daemon", "start"], with_daemon))
+        first = [timed(Command(argv, with_daemon)) for argv in (status, plan_one, plan_many)]
+        try:
+            rows = list(zip(commands, medians(list(commands.values()), runs), strict=True))
+        finally:
+            subprocess.run([*CLI, "daemon", "stop"], env=with_daemon, capture_output=True)
         floor = rows[0][1]
     table(
-        f"CLI commands, each a fresh process, median of {runs} runs taken round-robin, seconds",
+        f"CLI commands, each a fresh process, median of {runs} runs taken round-robin, seconds. Every plan "
+        "follows an edit of the movie (not timed). `daemon:` rows are answered by a running `movie-assets daemon`",
         ["command", "seconds", "above the bare interpreter"],
         [[name, value, value - floor] for name, value in rows],
+    )
+    table(
+        "The daemon's one-off costs, seconds (once each)",
+        ["step", "seconds"],
+        [
+            ["movie-assets daemon start (until it answers)", started],
+            ["its first status (2 segments)", first[0]],
+            [f"its first plan --json, {artefacts}, one edit", first[1]],
+            [f"its first plan --json, {artefacts}, {tail:,}-line tail", first[2]],
+        ],
     )
 
 

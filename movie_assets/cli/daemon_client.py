@@ -170,23 +170,30 @@ def answer(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> int
     sock = connect(path) if path else None
     if sock is None:
         return None
-    out: list[bytes] = []
-    err: list[bytes] = []
     with sock:
         try:
-            send(sock, request(argv, environ))
-            for kind, payload in frames(sock):
-                if kind == b"o":
-                    out.append(payload)
-                elif kind == b"e":
-                    err.append(payload)
-                elif kind == b"x":
-                    _write(sys.stdout, out)
-                    _write(sys.stderr, err)
-                    return int(payload)
-                else:  # b"n": not served here (changed code, another installation)
-                    return None
+            return _exchange(sock, request(argv, environ))
         except (OSError, ValueError):
+            return None
+        except KeyboardInterrupt:  # as click ends a command interrupted here; the daemon finds us gone
+            sys.stderr.write("\nAborted!\n")
+            return 1
+
+
+def _exchange(sock: socket.socket, message: dict) -> int | None:
+    out: list[bytes] = []
+    err: list[bytes] = []
+    send(sock, message)
+    for kind, payload in frames(sock):
+        if kind == b"o":
+            out.append(payload)
+        elif kind == b"e":
+            err.append(payload)
+        elif kind == b"x":
+            _write(sys.stdout, out)
+            _write(sys.stderr, err)
+            return int(payload)
+        else:  # b"n": not served here (changed code, another installation)
             return None
     return None
 
