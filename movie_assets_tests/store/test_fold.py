@@ -83,6 +83,33 @@ def test_a_later_fold_reads_only_what_the_log_gained(local_storage, monkeypatch)
     assert INPUTS_LOG not in whole and min(offsets) > 50 * 100
 
 
+def test_a_store_built_again_for_the_same_place_finds_the_kept_fold_and_another_place_does_not(storage, monkeypatch):
+    """A daemon or viewer builds its storage anew per request: what the last request kept must be found
+    (keyed by where the bytes live, not by the driver object), and never lent to another root."""
+    from movie_assets.store.config import StorageConfig
+    from movie_assets.store.storage import StorageContext
+
+    first = FileEventLog(storage.movie("m"))
+    for i in range(50):
+        first.append_input(f"SegmentText[{i}]", "x" * 100)
+    assert len(first.fold_inputs(None)[0]) == 50
+    again = StorageContext(StorageConfig(**storage.config.model_dump()))
+    assert again.movie("m").backend is not storage.movie("m").backend
+    assert again.movie("m").backend.identity == storage.movie("m").backend.identity
+    fs = again.movie("m")
+    whole = []
+    real_read = fs.read
+    monkeypatch.setattr(fs, "read", lambda rel: whole.append(rel) or real_read(rel))
+    log = FileEventLog(fs)
+    edit = log.append_input("Title", "new")
+    values, last = log.fold_inputs(None)
+    assert (last, len(values), values["Title"]) == (edit.id, 51, "new")
+    assert INPUTS_LOG not in whole  # only the appended bytes were read
+    elsewhere = StorageContext(StorageConfig(**{**storage.config.model_dump(), "root": storage.config.root + "-b"}))
+    assert elsewhere.movie("m").backend.identity != fs.backend.identity
+    assert FileEventLog(elsewhere.movie("m")).fold_inputs(None) == ({}, None)
+
+
 def _log_of(ids, longer=()):
     """Input-log bytes with one equal-length line per id (an edit of `Key<id>`), but one byte longer for
     the ids in `longer`."""
