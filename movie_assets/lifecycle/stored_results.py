@@ -13,7 +13,6 @@ ignored with a warning when it does not hold, written create-only, and pruned to
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Iterator, Mapping
 
@@ -143,13 +142,7 @@ class ResultsIndex:
 
     def prune(self, keep: str) -> int:
         """Delete every stored index but the one at `keep` (the live commit's cursor); how many went."""
-        removed = 0
-        for rel in self.fs.list(RESULTS_DIR, ordered=False):
-            if rel != self.path(keep) and rel.endswith(".msgpack"):
-                with contextlib.suppress(NotFound):  # another commit pruned it first
-                    self.fs.delete(rel)
-                    removed += 1
-        return removed
+        return self.fs.delete_others(RESULTS_DIR, {self.path(keep)}, ".msgpack")
 
 
 def _position(event_id: str | None) -> tuple[int, ...] | None:

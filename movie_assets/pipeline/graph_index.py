@@ -14,7 +14,6 @@ Deleting `index/` loses nothing but time.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Iterator, Mapping
 
@@ -150,15 +149,8 @@ class DiskGraphIndex:
 
         Each is a cache of something no revision is live at, up to megabytes each: a later plan of that
         shape expands again, which costs only time."""
-        removed = 0
         kept = {self.path(keep), self.baseline_path(keep_manifest or "")}
-        for folder in (GRAPHS_DIR, BASELINES_DIR):
-            for rel in self.fs.list(folder, ordered=False):
-                if rel not in kept and rel.endswith(".msgpack"):
-                    with contextlib.suppress(NotFound):  # another commit pruned it first
-                        self.fs.delete(rel)
-                        removed += 1
-        return removed
+        return sum(self.fs.delete_others(folder, kept, ".msgpack") for folder in (GRAPHS_DIR, BASELINES_DIR))
 
 
 def _nodes_sha256(ids: list[str], nodes: list[msgspec.Raw]) -> str:

@@ -287,6 +287,17 @@ class MovieFS:
         with translated(self.backend, path):
             self.backend.delete(path)
 
+    def delete_others(self, folder: str, keep: set[str], suffix: str) -> int:
+        """Delete every file in `folder` named `*suffix` but those in `keep` (pruning a cache to its live
+        entries); how many went. A file another writer deleted first is not counted."""
+        removed = 0
+        for relative in self.list(folder, ordered=False):
+            if relative not in keep and relative.endswith(suffix):
+                with contextlib.suppress(NotFound):
+                    self.delete(relative)
+                    removed += 1
+        return removed
+
     def delete_unless_newer(self, relatives: list[str], cutoff: float) -> list[bool | None]:
         """Delete each file (bookkeeping names admitted) last modified before `cutoff`: per file True
         (deleted), False (modified since: kept) or None (already gone). Hold the lock that orders it with

@@ -136,6 +136,15 @@ def test_deleting_unless_newer_admits_bookkeeping_names_and_refuses_escapes(loca
     assert fs.read("blobs/aa/x") == b"1"
 
 
+def test_deleting_others_keeps_the_named_files_and_files_of_another_kind(storage):
+    fs = storage.movie("m")
+    for name in ("a.msgpack", "b.msgpack", "c.msgpack", "n.txt"):
+        fs.write_atomic(f"index/results/{name}", b"x")
+    assert fs.delete_others("index/results", {"index/results/b.msgpack"}, ".msgpack") == 2
+    assert fs.list("index/results") == ["index/results/b.msgpack", "index/results/n.txt"]
+    assert fs.delete_others("index/absent", set(), ".msgpack") == 0
+
+
 def test_file_names_lists_every_file_below_a_folder_by_name_only(storage):
     fs = storage.movie("m")
     for name in ["blobs/aa/one", "blobs/bb/two", "blobs/bb/deep/three", "other/four"]:
