@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -236,3 +237,27 @@ def test_a_request_from_another_installation_or_of_an_unknown_kind_is_refused(tm
     assert daemon.refusal({**base, "executable": "/other/python"}) == "another installation"
     assert daemon.refusal({**base, "argv": ["regenerate", "film"]}) == "not a served command"
     assert daemon.refusal({**base, "op": "exec"}) == "unknown request"
+
+
+def test_a_caller_that_connects_and_says_nothing_does_not_hold_up_the_next(tmp_path):
+    from movie_assets.cli.daemon import ask
+    from movie_assets.cli.daemon_server import Daemon
+
+    path = str(tmp_path / "d.sock")
+    daemon = Daemon(path, 60)
+    daemon.request_timeout = 0.5
+    thread = threading.Thread(target=daemon.serve, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not os.path.exists(path):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    silent = wire.connect(path)
+    try:
+        report = ask(path, "status", timeout=10)
+        assert report is not None and report["pid"] == os.getpid()
+    finally:
+        silent.close()
+        ask(path, "stop")
+        thread.join(10)
+    assert not thread.is_alive() and not os.path.exists(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -55,6 +56,8 @@ def start(idle: str = typer.Option("1h", "--idle", help=_IDLE_HELP)) -> None:
     """Start the daemon in the background; later commands hand it plan, status, show, history and diff."""
     path = socket_path()
     seconds = parse_duration(idle)
+    if not hasattr(socket, "SO_PEERCRED"):
+        raise InvalidValue("the daemon needs Linux: here a command cannot tell who listens on its socket")
     running = ask(path, "status")
     if running:
         console.print(f"the daemon already runs (pid {running['pid']}) on {path}")
@@ -111,7 +114,7 @@ def status() -> None:
 @daemon_app.command("run")
 @handle_errors
 def run(
-    socket: str = typer.Option(None, "--socket", help="Listen here (default: the settings' socket)."),
+    socket_file: str = typer.Option(None, "--socket", help="Listen here (default: the settings' socket)."),
     idle: str = typer.Option("1h", "--idle", help=_IDLE_HELP),
     code_root: str = typer.Option(
         wire.PACKAGE_DIR, "--code-root", hidden=True, help="Stop when the code below this folder changes."
@@ -120,7 +123,7 @@ def run(
     """Run the daemon in the foreground (under systemd or a terminal); `start` runs this in the background."""
     from movie_assets.cli.daemon_server import Daemon
 
-    daemon = Daemon(socket or socket_path(), parse_duration(idle), code_root)
+    daemon = Daemon(socket_file or socket_path(), parse_duration(idle), code_root)
     daemon.serve()
 
 

@@ -20,6 +20,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import time
 import traceback
 import zlib
@@ -49,6 +50,10 @@ def code_fingerprint(root: str = wire.PACKAGE_DIR) -> int:
 class Daemon:
     """Serves requests on a Unix socket at `path` until stopped or idle for `idle` seconds."""
 
+    # a caller that connects and then says nothing (or stops reading) must not hold up the next ones
+    request_timeout = 10.0
+    answer_timeout = 60.0
+
     def __init__(self, path: str, idle: float, code_root: str = wire.PACKAGE_DIR) -> None:
         self.path, self.idle, self.code_root = path, idle, code_root
         self.started = time.time()
@@ -60,7 +65,8 @@ class Daemon:
     def serve(self) -> None:
         """Listen, answer, and remove the socket on the way out (stop, idle, SIGTERM)."""
         listener = _listen(self.path)
-        signal.signal(signal.SIGTERM, lambda *_: self.stop())
+        if threading.current_thread() is threading.main_thread():  # only the main thread may take signals
+            signal.signal(signal.SIGTERM, lambda *_: self.stop())
         listener.settimeout(min(self.idle, 1.0))
         self.running = True
         last = time.monotonic()
@@ -87,10 +93,13 @@ class Daemon:
         if uid != os.getuid():
             return
         try:
+            conn.settimeout(self.request_timeout)
             message = wire.receive(conn)
             if message is None:
                 return
-            conn.sendall(self.answer(message))
+            reply = self.answer(message)
+            conn.settimeout(self.answer_timeout)
+            conn.sendall(reply)
         except (OSError, ValueError) as exc:  # a caller that went away, or junk on the socket
             log.warning("daemon: a request failed: %s", exc)
 
