@@ -261,3 +261,30 @@ def test_a_caller_that_connects_and_says_nothing_does_not_hold_up_the_next(tmp_p
         ask(path, "stop")
         thread.join(10)
     assert not thread.is_alive() and not os.path.exists(path)
+
+
+def test_a_daemon_that_dies_mid_answer_leaves_the_command_to_run_here_printing_once(films, tmp_path):
+    """The fake daemon reads the request, sends half an answer (a stdout frame, no exit code) and
+    closes, as a daemon killed mid-answer would: the command runs here and prints only its own output."""
+    path = str(tmp_path / "d.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+    asked = []
+
+    def half_answer() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            asked.append(wire.receive(conn))
+            conn.sendall(wire.frame(b"o", b"HALF AN ANSWER\n"))
+
+    thread = threading.Thread(target=half_answer, daemon=True)
+    thread.start()
+    try:
+        done = cli(path, "--root", str(films), "status", "film")
+    finally:
+        thread.join(10)
+        listener.close()
+    assert asked and asked[0]["argv"] == ["--root", str(films), "status", "film"]
+    assert done.returncode == 0 and "HALF AN ANSWER" not in done.stdout
+    assert done.stdout.startswith("film live: rev-0002"), done.stdout
