@@ -288,3 +288,32 @@ def test_a_daemon_that_dies_mid_answer_leaves_the_command_to_run_here_printing_o
     assert asked and asked[0]["argv"] == ["--root", str(films), "status", "film"]
     assert done.returncode == 0 and "HALF AN ANSWER" not in done.stdout
     assert done.stdout.startswith("film live: rev-0002"), done.stdout
+
+
+def _on_a_terminal(sock, *args: str) -> tuple[int, bytes]:
+    """Run a command with its standard output on a pseudo-terminal 100 columns wide: its exit code and
+    what the terminal received."""
+    master, slave = os.openpty()
+    env = _env(sock, COLUMNS="100", TERM="xterm-256color")
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen([*CLI, *args], stdout=slave, stderr=subprocess.PIPE, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 1 << 16)
+        except OSError:  # the terminal's other end closed: the command ended
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    return proc.wait(timeout=60), b"".join(chunks)
+
+
+def test_on_a_terminal_the_daemon_prints_the_colours_and_width_a_fresh_process_prints(daemon, films):
+    for args in (["status", "film"], ["plan", "film"]):
+        here = _on_a_terminal("off", "--root", str(films), *args)
+        there = _on_a_terminal(daemon, "--root", str(films), *args)
+        assert there == here, args
+        assert here[0] == 0 and b"\x1b[" in here[1], here  # a terminal's rendering: styled
