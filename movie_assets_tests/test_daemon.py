@@ -239,7 +239,9 @@ def test_a_request_from_another_installation_or_of_an_unknown_kind_is_refused(tm
     assert daemon.refusal({**base, "op": "exec"}) == "unknown request"
 
 
-def test_a_caller_that_connects_and_says_nothing_does_not_hold_up_the_next(tmp_path):
+@pytest.fixture
+def in_process(tmp_path):
+    """A daemon serving from a thread of this process (commands it would run are not sent to it)."""
     from movie_assets.cli.daemon import ask
     from movie_assets.cli.daemon_server import Daemon
 
@@ -252,15 +254,42 @@ def test_a_caller_that_connects_and_says_nothing_does_not_hold_up_the_next(tmp_p
     while not os.path.exists(path):
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    silent = wire.connect(path)
+    yield path
+    ask(path, "stop")
+    thread.join(10)
+    assert not thread.is_alive() and not os.path.exists(path)
+
+
+def test_a_caller_that_connects_and_says_nothing_does_not_hold_up_the_next(in_process):
+    from movie_assets.cli.daemon import ask
+
+    silent = wire.connect(in_process)
     try:
-        report = ask(path, "status", timeout=10)
+        report = ask(in_process, "status", timeout=10)
         assert report is not None and report["pid"] == os.getpid()
     finally:
         silent.close()
-        ask(path, "stop")
-        thread.join(10)
-    assert not thread.is_alive() and not os.path.exists(path)
+
+
+def test_junk_on_the_socket_does_not_end_the_daemon(in_process):
+    from movie_assets.cli.daemon import ask
+
+    run = {"op": "run", "argv": ["status", "film"], "executable": sys.executable, "package": wire.PACKAGE_DIR}
+    for junk in (
+        b"\x00\x00\x00\x05[1,2]",
+        b"\x00\x00\x00\x04{no}",
+        b"\xff\xff",
+        json.dumps({**run, "env": [1]}).encode(),
+    ):
+        sock = wire.connect(in_process)
+        with sock:
+            if junk.startswith(b"{"):
+                wire.send(sock, json.loads(junk))
+            else:
+                sock.sendall(junk)
+            sock.shutdown(socket.SHUT_WR)
+            assert sock.recv(4096) == b""  # no answer, just closed
+        assert ask(in_process, "status")["pid"] == os.getpid(), junk
 
 
 def test_a_daemon_that_dies_mid_answer_leaves_the_command_to_run_here_printing_once(films, tmp_path):

@@ -106,7 +106,12 @@ def receive(sock: socket.socket) -> dict | None:
     if head is None:
         return None
     body = _read(sock, _LENGTH.unpack(head)[0])
-    return None if body is None else json.loads(body)
+    if body is None:
+        return None
+    message = json.loads(body)
+    if not isinstance(message, dict):
+        raise ValueError("a request is a JSON object")
+    return message
 
 
 def frames(sock: socket.socket):

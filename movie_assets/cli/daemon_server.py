@@ -102,6 +102,8 @@ class Daemon:
             conn.sendall(reply)
         except (OSError, ValueError) as exc:  # a caller that went away, or junk on the socket
             log.warning("daemon: a request failed: %s", exc)
+        except Exception:  # one bad request must not end the daemon for every later caller
+            log.exception("daemon: a request failed")
 
     def answer(self, message: dict[str, Any]) -> bytes:
         op = message.get("op")
