@@ -107,7 +107,8 @@ def status() -> None:
         raise typer.Exit(1)
     console.print(
         f"daemon pid {report['pid']} on {path}: up {report['uptime_s']:.0f}s, "
-        f"{report['served']} commands answered, stops after {report['idle_s']:.0f}s idle"
+        f"{report['served']} command{'' if report['served'] == 1 else 's'} answered, "
+        f"stops after {report['idle_s']:.0f}s idle"
     )
 
 

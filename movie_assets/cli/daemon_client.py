@@ -195,16 +195,35 @@ def _exchange(sock: socket.socket, message: dict) -> int | None:
         elif kind == b"e":
             err.append(payload)
         elif kind == b"x":
-            _write(sys.stdout, out)
-            _write(sys.stderr, err)
+            try:
+                _write(sys.stdout, out)
+                _write(sys.stderr, err)
+            except BrokenPipeError:  # `| head`: ends as a command run here does, and is not run again
+                _closed_pipe()
+                return 2
             return int(payload)
         else:  # b"n": not served here (changed code, another installation)
             return None
     return None
 
 
+def _closed_pipe() -> None:
+    """Say so in the line a command run here prints, and point standard output at /dev/null so that
+    the interpreter's last flush does not fail again on the way out."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    try:
+        sys.stderr.write("error: Broken pipe\n")
+        sys.stderr.flush()
+    except OSError:
+        pass
+
+
 def _write(stream, chunks: list[bytes]) -> None:
     if chunks:
         stream.flush()
-        stream.buffer.write(b"".join(chunks))
+        data = memoryview(b"".join(chunks))
+        while data:  # a large write into a pipe whose reader left returns short, and only the next one fails
+            data = data[stream.buffer.write(data) :]
         stream.buffer.flush()
