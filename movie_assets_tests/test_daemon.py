@@ -365,3 +365,21 @@ def test_output_into_a_closed_pipe_is_one_line_and_exit_2_and_the_command_is_not
     assert proc.wait(timeout=60) == 0
     assert err == "error: Broken pipe\nCODE 2 typer loaded: False\n", err
     assert served(daemon) == before + 1
+
+
+def test_a_command_runs_with_the_callers_whole_environment_and_folder_and_the_daemons_come_back(tmp_path):
+    """Not only MOVIE_ASSETS_* shape a command: AWS_PROFILE picks S3 credentials, HOME a config file."""
+    import io
+
+    from movie_assets.cli.daemon_server import _as_caller
+
+    caller = {"AWS_PROFILE": "films", "HOME": str(tmp_path), "MOVIE_ASSETS_ROOT": "elsewhere"}
+    mine, folder = dict(os.environ), os.getcwd()
+    out, err = io.BytesIO(), io.BytesIO()
+    with _as_caller({"env": caller, "cwd": str(tmp_path), "tty": [False, False]}, out, err):
+        assert dict(os.environ) == caller and os.getcwd() == str(tmp_path)
+        print("to the caller")
+        sys.stdout.buffer.write(b"and bytes\n")
+        print("an error", file=sys.stderr)
+    assert dict(os.environ) == mine and os.getcwd() == folder
+    assert (out.getvalue(), err.getvalue()) == (b"to the caller\nand bytes\n", b"an error\n")

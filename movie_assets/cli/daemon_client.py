@@ -20,8 +20,6 @@ from collections.abc import Mapping, Sequence
 # commands that only read the store and never ask a question: a daemon may answer them
 SERVED = frozenset({"plan", "status", "show", "history", "diff"})
 SOCKET_VARIABLE = "MOVIE_ASSETS_DAEMON_SOCKET"
-# what else of the caller's environment shapes a command's output (colours, width)
-PASSED = frozenset({"NO_COLOR", "FORCE_COLOR", "TERM", "COLORTERM", "COLUMNS", "LINES"})
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _HEADER = struct.Struct(">cI")  # a frame: kind, then the payload's length
 _LENGTH = struct.Struct(">I")
@@ -156,7 +154,8 @@ def request(argv: Sequence[str], environ: Mapping[str, str]) -> dict:
         "argv": list(argv),
         "prog": program_name(sys.argv[0]),
         "cwd": os.getcwd(),
-        "env": {k: v for k, v in environ.items() if k.upper().startswith("MOVIE_ASSETS_") or k in PASSED},
+        # all of it: not only MOVIE_ASSETS_* and the terminal's variables shape a command (AWS_PROFILE, HOME)
+        "env": dict(environ),
         "tty": tty,
         "columns": columns,
         "executable": sys.executable,

@@ -193,17 +193,17 @@ def _listen(path: str) -> socket.socket:
 
 @contextlib.contextmanager
 def _as_caller(message: dict[str, Any], out: io.BytesIO, err: io.BytesIO) -> Iterator[None]:
-    """The caller's folder, settings and terminal for the length of one command."""
+    """The caller's folder, environment and terminal for the length of one command (requests are served
+    one at a time, so they are the process's own meanwhile); the daemon's own are put back after."""
     from movie_assets.cli import common
 
     tty_out, tty_err = (list(message.get("tty") or []) + [False, False])[:2]
     env = {str(k): str(v) for k, v in (message.get("env") or {}).items()}
-    saved_env = {k: v for k, v in os.environ.items() if _caller_owned(k)}
+    saved_env = dict(os.environ)
     saved_streams = sys.stdout, sys.stderr
     cwd = os.getcwd()
-    for key in saved_env:
-        del os.environ[key]
-    os.environ.update({k: v for k, v in env.items() if _caller_owned(k)})
+    os.environ.clear()
+    os.environ.update(env)
     # the commands write text (rich, click) and bytes (`plan --json` writes to .buffer)
     streams = [io.TextIOWrapper(buffer, encoding="utf-8", write_through=True) for buffer in (out, err)]
     sys.stdout, sys.stderr = streams
@@ -218,10 +218,5 @@ def _as_caller(message: dict[str, Any], out: io.BytesIO, err: io.BytesIO) -> Ite
             stream.flush()
             stream.detach()  # a wrapper closes its buffer when collected; the answer is read after this
         os.chdir(cwd)
-        for key in [k for k in os.environ if _caller_owned(k)]:
-            del os.environ[key]
+        os.environ.clear()
         os.environ.update(saved_env)
-
-
-def _caller_owned(key: str) -> bool:
-    return key.upper().startswith("MOVIE_ASSETS_") or key in wire.PASSED
