@@ -1,12 +1,12 @@
 """`movie-assets daemon start|stop|status|run`: a resident process that answers the read-only commands
-(`plan`, `status`, `show`, `history`, `diff`) of every later `movie-assets` call, as `dmypy` does for mypy."""
+(`plan`, `status`, `show`, `history`, `diff`) of every later `movie-assets` call, as `dmypy` does for mypy.
+
+Every command imports this module (it registers the commands): socket and subprocess load where used."""
 
 from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 
@@ -56,6 +56,9 @@ def start(idle: str = typer.Option("1h", "--idle", help=_IDLE_HELP)) -> None:
     """Start the daemon in the background; later commands hand it plan, status, show, history and diff."""
     path = socket_path()
     seconds = parse_duration(idle)
+    import socket
+    import subprocess
+
     if not hasattr(socket, "SO_PEERCRED"):
         raise InvalidValue("the daemon needs Linux: here a command cannot tell who listens on its socket")
     running = ask(path, "status")
