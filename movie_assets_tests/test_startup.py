@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -154,3 +155,27 @@ def test_output_nobody_sees_in_colour_is_not_highlighted_and_reads_the_same(monk
     assert piped.getvalue() == line + "\n" and calls == [], "a pipe gets the plain text, unhighlighted"
     LazyConsole(file=coloured, soft_wrap=True, force_terminal=True, color_system="standard").print(line)
     assert calls and "\x1b[" in coloured.getvalue(), "a terminal still gets numbers highlighted"
+
+
+def test_quick_read_only_commands_skip_pydantics_plugin_search_unless_you_choose(film):
+    """Finding pydantic plugins scans every installed package's entry points (~30 ms of `status`); the
+    quick read-only commands skip it, others keep it, and a PYDANTIC_DISABLE_PLUGINS you set wins."""
+
+    def run(args: list[str], **env: str) -> list[str]:
+        probe = (
+            "import os, sys\n"
+            "import movie_assets.cli as c\n"
+            f"sys.argv = ['movie-assets', '--root', {film.root!r}, *{args!r}]\n"
+            "try:\n    c.main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "from pydantic.plugin import _loader\n"
+            "print('SCANNED', _loader._plugins is not None, os.environ.get('PYDANTIC_DISABLE_PLUGINS', '-') or '-')\n"
+        )
+        environ = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+        out = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env={**environ, **env}
+        ).stdout
+        return out.rsplit("SCANNED", 1)[1].split()
+
+    assert run(["status", "film"]) == ["False", "__all__"]
+    assert run(["status", "film"], PYDANTIC_DISABLE_PLUGINS="") == ["True", "-"]
+    assert run(["edit", "film", "Title=Loud"]) == ["True", "-"]
