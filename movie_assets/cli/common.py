@@ -195,6 +195,20 @@ def handle_errors(fn):
     return wrapper
 
 
+def write_bytes(*chunks: bytes) -> None:
+    """Bytes straight to standard output. A reader that left (`| head`) ends the command quietly with
+    exit code 1, as rich ends one whose tables it was printing."""
+    try:
+        sys.stdout.flush()
+        for chunk in chunks:
+            data = memoryview(chunk)
+            while data:  # into a pipe whose reader left, a large write returns short and only the next fails
+                data = data[sys.stdout.buffer.write(data) :]
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        console.on_broken_pipe()
+
+
 def parse_assignments(pairs: list[str]) -> dict[str, Any]:
     """KEY=VALUE pairs; values are read as YAML scalars/lists (3 -> int, [a, b] -> list, text -> str)."""
     import yaml

@@ -207,9 +207,9 @@ def _exchange(sock: socket.socket, message: dict) -> int | None:
             try:
                 _write(sys.stdout, out)
                 _write(sys.stderr, err)
-            except BrokenPipeError:  # `| head`: ends as a command run here does, and is not run again
+            except BrokenPipeError:  # `| head`: ends quietly as a command run here does, and is not run again
                 _closed_pipe()
-                return 2
+                return 1
             return int(payload)
         else:  # b"n": not served here (changed code, another installation)
             return None
@@ -217,16 +217,11 @@ def _exchange(sock: socket.socket, message: dict) -> int | None:
 
 
 def _closed_pipe() -> None:
-    """Say so in the line a command run here prints, and point standard output at /dev/null so that
-    the interpreter's last flush does not fail again on the way out."""
+    """Point standard output at /dev/null, so that the interpreter's last flush does not fail again on
+    the way out (what rich does for a command run here)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
-    try:
-        sys.stderr.write("error: Broken pipe\n")
-        sys.stderr.flush()
-    except OSError:
-        pass
 
 
 def _write(stream, chunks: list[bytes]) -> None:

@@ -22,6 +22,7 @@ from movie_assets.cli.common import (
     parse_assignments,
     read_yaml,
     settings,
+    write_bytes,
     write_verified,
 )
 from movie_assets.errors import (
@@ -139,10 +140,8 @@ def plan(
         # json.dumps took longer than planning); the estimate joins it as one more top-level key
         estimate_json = json.dumps({"total": cost.total, "per_job": cost.per_job, "unpriced": cost.unpriced})
         body = memoryview(plan.to_json())[:-1]
-        sys.stdout.flush()  # the bytes go straight out: megabytes of UTF-8 are not decoded to be encoded again
-        sys.stdout.buffer.write(body)
-        sys.stdout.buffer.write(f',"estimated_cost_usd":{estimate_json}}}\n'.encode())
-        sys.stdout.buffer.flush()
+        # the bytes go straight out: megabytes of UTF-8 are not decoded to be encoded again
+        write_bytes(body, f',"estimated_cost_usd":{estimate_json}}}\n'.encode())
         return
     print_plan(plan, cost, everything)
 
