@@ -27,12 +27,11 @@ def __getattr__(name: str) -> Any:
 def main() -> None:
     """The `movie-assets` entry point: a running daemon's answer, else the Typer app, then a quick exit."""
     import gc
+    import os
     import sys
 
     collecting = gc.isenabled()
     gc.disable()  # what start-up allocates lives until exit: see common.pause_collector_for_start_up
-    import os
-
     from movie_assets.cli.daemon_client import answer, served_command
 
     code = answer(sys.argv[1:])

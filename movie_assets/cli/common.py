@@ -198,13 +198,12 @@ def handle_errors(fn):
 def write_bytes(*chunks: bytes) -> None:
     """Bytes straight to standard output. A reader that left (`| head`) ends the command quietly with
     exit code 1, as rich ends one whose tables it was printing."""
+    from movie_assets.cli.daemon_client import write_all
+
     try:
         sys.stdout.flush()
         for chunk in chunks:
-            data = memoryview(chunk)
-            while data:  # into a pipe whose reader left, a large write returns short and only the next fails
-                data = data[sys.stdout.buffer.write(data) :]
-        sys.stdout.buffer.flush()
+            write_all(sys.stdout.buffer, chunk)
     except BrokenPipeError:
         console.on_broken_pipe()
 

@@ -56,10 +56,9 @@ def start(idle: str = typer.Option("1h", "--idle", help=_IDLE_HELP)) -> None:
     """Start the daemon in the background; later commands hand it plan, status, show, history and diff."""
     path = socket_path()
     seconds = parse_duration(idle)
-    import socket
     import subprocess
 
-    if not hasattr(socket, "SO_PEERCRED"):
+    if not wire.peers_checkable():
         raise InvalidValue("the daemon needs Linux: here a command cannot tell who listens on its socket")
     running = ask(path, "status")
     if running:

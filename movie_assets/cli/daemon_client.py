@@ -3,7 +3,7 @@ running `movie-assets daemon`, which answers from a process that has imported ev
 keeps what it read (the parsed manifest, the expanded graph, the folded input log, the results index).
 
 Standard library only, and nothing else of the package: this runs first in every command, and costs one
-failed `connect` when no daemon listens. Anything unexpected (no daemon, a daemon of another user or of
+`stat` of the socket's path when no daemon runs. Anything unexpected (no daemon, a daemon of another user or of
 changed code, a daemon that dies mid-answer) returns None and the command runs here as always: the
 commands served only read, so running one again is harmless.
 """
@@ -81,21 +81,33 @@ def connect(path: str, timeout: float = 1.0) -> socket.socket | None:
         return None
     import socket
 
-    peer_credentials = getattr(socket, "SO_PEERCRED", None)
-    if peer_credentials is None:  # no way to tell who listens: never hand a command over
+    if not peers_checkable():  # no way to tell who listens: never hand a command over
         return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
         sock.connect(path)
-        _, uid, _ = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, peer_credentials, 12))
-        if uid != os.getuid():  # a socket another user left where ours goes
+        if peer_uid(sock) != os.getuid():  # a socket another user left where ours goes
             raise ConnectionRefusedError(path)
         sock.settimeout(None)  # a large plan may take a while; a daemon that dies closes the socket
         return sock
     except OSError:
         sock.close()
         return None
+
+
+def peers_checkable() -> bool:
+    """Whether this system tells who is at the other end of a Unix socket (Linux's SO_PEERCRED)."""
+    import socket
+
+    return hasattr(socket, "SO_PEERCRED")
+
+
+def peer_uid(sock: socket.socket) -> int:
+    """The user id of the process at the other end of `sock` (both sides serve and ask only their own)."""
+    import socket
+
+    return struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
 
 
 def send(sock: socket.socket, message: dict) -> None:
@@ -205,8 +217,10 @@ def _exchange(sock: socket.socket, message: dict) -> int | None:
             err.append(payload)
         elif kind == b"x":
             try:
-                _write(sys.stdout, out)
-                _write(sys.stderr, err)
+                for stream, chunks in ((sys.stdout, out), (sys.stderr, err)):
+                    if chunks:
+                        stream.flush()
+                        write_all(stream.buffer, b"".join(chunks))
             except BrokenPipeError:  # `| head`: ends quietly as a command run here does, and is not run again
                 _closed_pipe()
                 return 1
@@ -224,10 +238,10 @@ def _closed_pipe() -> None:
     os.close(devnull)
 
 
-def _write(stream, chunks: list[bytes]) -> None:
-    if chunks:
-        stream.flush()
-        data = memoryview(b"".join(chunks))
-        while data:  # a large write into a pipe whose reader left returns short, and only the next one fails
-            data = data[stream.buffer.write(data) :]
-        stream.buffer.flush()
+def write_all(binary, data: bytes) -> None:
+    """Write all of `data` and flush. Into a pipe whose reader left, a large write returns short and only
+    the next one raises BrokenPipeError: a single write would lose the rest silently."""
+    view = memoryview(data)
+    while view:
+        view = view[binary.write(view) :]
+    binary.flush()

@@ -18,7 +18,6 @@ import logging
 import os
 import signal
 import socket
-import struct
 import sys
 import threading
 import time
@@ -55,6 +54,8 @@ class Daemon:
     answer_timeout = 60.0
 
     def __init__(self, path: str, idle: float, code_root: str = wire.PACKAGE_DIR) -> None:
+        if not wire.peers_checkable():
+            raise InvalidValue("the daemon needs Linux: here it cannot tell who asks on its socket")
         self.path, self.idle, self.code_root = path, idle, code_root
         self.started = time.time()
         self.served = 0
@@ -89,8 +90,7 @@ class Daemon:
 
     def handle(self, conn: socket.socket) -> None:
         """One request: run a command, report status, or stop."""
-        uid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
-        if uid != os.getuid():
+        if wire.peer_uid(conn) != os.getuid():
             return
         try:
             conn.settimeout(self.request_timeout)
