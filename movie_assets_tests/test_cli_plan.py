@@ -43,3 +43,21 @@ def test_a_short_plan_is_printed_whole(tmp_path):
     )
     result = _cli(root, "plan", "short")
     assert result.exit_code == 0 and "more jobs" not in result.output and "segment-0000/narration" in result.output
+
+
+def test_changed_inputs_are_listed_in_natural_order_and_a_long_list_is_cut(tmp_path):
+    root = tmp_path / "b"
+    made = _cli(root, "init", "long", "-b", "audio-only", "--set", "Title=Long", "--set", "NumOfSegments=25")
+    assert made.exit_code == 0
+    plan = _cli(root, "plan", "long")
+    assert plan.exit_code == 0
+    line = next(row for row in plan.output.splitlines() if row.startswith("changed inputs: "))
+    assert "SegmentText[2], SegmentText[3]" in line and "SegmentText[10]" in line, line
+    assert line.index("SegmentText[9]") < line.index("SegmentText[10]") and line.endswith(" more)"), line
+    status = _cli(root, "status", "long")
+    pending = next(row for row in status.output.splitlines() if row.startswith("pending input changes: "))
+    keys, _, rest = pending.removeprefix("pending input changes: ").partition(" (+")
+    assert len(keys.split(", ")) == 20 and rest.startswith(f"{25 + 5 - 20} more); dirty jobs:"), pending
+    everything = _cli(root, "plan", "long", "--all")
+    line = next(row for row in everything.output.splitlines() if row.startswith("changed inputs: "))
+    assert "SegmentText[24]" in line and "more)" not in line, line

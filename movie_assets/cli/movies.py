@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -70,6 +71,20 @@ def edit(
 SUMMARY_ROWS = 20  # a plan longer than this is summarised unless --all
 
 
+def listed(keys: list[str], limit: int | None) -> str:
+    """Input keys for people: in natural order (SegmentText[2] before SegmentText[10]), the first `limit`
+    of them and how many more (a tail that edits 5,000 segments is not one 100 KB line)."""
+    ordered = sorted(keys, key=_natural)
+    shown = ordered if limit is None else ordered[:limit]
+    more = len(ordered) - len(shown)
+    return esc(", ".join(shown)) + (f" (+{more:,} more)" if more else "")
+
+
+def _natural(key: str) -> list:
+    # split keeps the digit runs at odd positions, so numbers only ever compare with numbers
+    return [int(part) if index % 2 else part for index, part in enumerate(re.split(r"(\d+)", key))]
+
+
 def print_plan(plan: ExecutionPlan, estimate: CostEstimate | None = None, everything: bool = True) -> None:
     """The plan as tables; a long one (printing 10,000 rows takes seconds) as counts, reasons and the
     first rows unless `everything`."""
@@ -78,9 +93,7 @@ def print_plan(plan: ExecutionPlan, estimate: CostEstimate | None = None, everyt
         f"{len(plan.layers)} layers, {len(plan.carried)} carried, {len(plan.reused)} reused from the log"
     )
     if plan.changed_inputs:
-        shown = plan.changed_inputs if everything else plan.changed_inputs[:SUMMARY_ROWS]
-        more = len(plan.changed_inputs) - len(shown)
-        console.print("changed inputs: " + esc(", ".join(shown)) + (f" (+{more} more)" if more else ""))
+        console.print("changed inputs: " + listed(plan.changed_inputs, None if everything else SUMMARY_ROWS))
     rows = [(n, job) for n, layer in enumerate(plan.layers, start=1) for job in layer]
     short = not everything and len(rows) > SUMMARY_ROWS
     if short:
@@ -260,7 +273,7 @@ def status(movie: str = typer.Argument(..., help="The movie.")) -> None:
     plan = store.plan()
     console.print(f"[bold]{movie}[/bold] live: {manifest.revision} ({digest or 'never committed'})")
     console.print(f"blueprint: {store.blueprint().meta.id}; artefacts: {len(manifest.artefacts)}")
-    pending = esc(", ".join(plan.changed_inputs)) or "none"
+    pending = listed(plan.changed_inputs, SUMMARY_ROWS) or "none"
     console.print(f"pending input changes: {pending}; dirty jobs: {len(plan.jobs)}")
     metrics = load_metrics(store.fs, manifest.revision) if digest else None
     if metrics:
