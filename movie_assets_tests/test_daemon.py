@@ -193,17 +193,18 @@ def test_start_stop_status_and_the_idle_limit(tmp_path):
     sock = tmp_path / "d.sock"
     assert cli(sock, "daemon", "status").returncode == 1
     assert "no daemon answers" in cli(sock, "daemon", "status").stdout
-    assert cli(sock, "daemon", "start", "--idle", "1s").returncode == 0
+    assert cli(sock, "daemon", "start").returncode == 0
     again = cli(sock, "daemon", "start")
     assert again.returncode == 0 and "already runs" in again.stdout
+    assert "0 commands answered" in cli(sock, "daemon", "status").stdout  # asking its status is not a command
+    stopped = cli(sock, "daemon", "stop")
+    assert stopped.returncode == 0 and "daemon stopped" in stopped.stdout and not sock.exists()
+    assert "no daemon answers" in cli(sock, "daemon", "stop").stdout
+    assert cli(sock, "daemon", "start", "--idle", "1s").returncode == 0
     deadline = time.monotonic() + 30
     while sock.exists() and time.monotonic() < deadline:  # idle for a second: it stops by itself
         time.sleep(0.1)
     assert not sock.exists()
-    assert cli(sock, "daemon", "start").returncode == 0
-    stopped = cli(sock, "daemon", "stop")
-    assert stopped.returncode == 0 and "daemon stopped" in stopped.stdout and not sock.exists()
-    assert "no daemon answers" in cli(sock, "daemon", "stop").stdout
     bad = cli(sock, "daemon", "start", "--idle", "soon")
     assert bad.returncode == 2 and bad.stderr.startswith("error: not a duration"), bad.stderr
 
