@@ -3,10 +3,10 @@ hand it (see daemon_client), so a command costs what its own work costs and not 
 imports and first reads.
 
 Requests are served one at a time, each as the caller would have run it: in its working folder, with
-its MOVIE_ASSETS_* settings and its terminal's width and colours. What the daemon keeps between requests
-is what any long-lived face keeps (the Dagster sensor, the viewer): caches keyed by content (a
-manifest's sha256, a log's last line, a blueprint's hash), checked against the store at every request,
-so an edit or a commit by any other process is seen by the next command.
+its whole environment (settings, credentials) and its terminal's width and colours. What the daemon
+keeps between requests is what any long-lived face keeps (the Dagster sensor, the viewer): caches keyed
+by content (a manifest's sha256, a log's last line, a blueprint's hash), checked against the store at
+every request, so an edit or a commit by any other process is seen by the next command.
 """
 
 from __future__ import annotations
