@@ -30,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine, size_parser, synthetic_blueprint, synthetic_manifest, table, timed  # noqa: E402
 
 from movie_assets.movie import BLUEPRINT_FILE, MovieStore
-from movie_assets.pipeline.blueprint.stored import save_json_copy
 from movie_assets.pipeline.incremental import unmatched_jobs
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.config import StorageConfig
@@ -76,8 +75,7 @@ def build_movie(root: str, segments: int, tail: int, seed: int = 1) -> MovieStor
         lines.append(event.canonical() + b"\n")
     storage.movie("bench").write_atomic(INPUTS_LOG, b"".join(lines))
     store = MovieStore(storage, "bench", FileEventLog(storage.movie("bench")))
-    # the blueprint's JSON copy, graph, baseline and results, stored as the commit that made this manifest stores them
-    save_json_copy(store.fs, store.fs.read(BLUEPRINT_FILE), store.blueprint())
+    # the graph, baseline and results, stored as the commit that made this manifest stores them
     graph = store.manifest_graph(manifest)
     store.graphs.save(graph)
     store.graphs.save_unmatched(store.current()[1], graph.shape, unmatched_jobs(graph, manifest))

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -20,7 +19,6 @@ from movie_assets.pipeline.blueprint.graph import ProducerGraph, ProducerNode
 from movie_assets.pipeline.blueprint.inputs import check_loop_indices, loop_counts, normalise_edits, resolve_inputs
 from movie_assets.pipeline.blueprint.load import load_blueprint
 from movie_assets.pipeline.blueprint.schema import TIMELINE_MIME, Blueprint
-from movie_assets.pipeline.blueprint.stored import load_json_copy, save_json_copy
 from movie_assets.pipeline.graph_index import DiskGraphIndex
 from movie_assets.pipeline.incremental import unmatched_jobs
 from movie_assets.pipeline.models import ExecutionPlan, JobResult, OutputSpec, RunResult
@@ -49,33 +47,6 @@ if TYPE_CHECKING:  # the runner loads when something runs: `status` and `plan` n
 
 BLUEPRINT_FILE = "blueprint.yaml"
 log = logging.getLogger(__name__)
-
-
-_ONE_SHOT = False
-
-
-def one_shot_process() -> None:
-    """Declare this process short-lived (the CLI entry point does): objects a plan made are frozen out of
-    the cyclic collector when it resumes, rather than scanned once, to free nothing, before the exit."""
-    global _ONE_SHOT
-    _ONE_SHOT = True
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Run without the cyclic collector: a 10k-job plan allocates ~150k objects and no cycles, and
-    collections triggered by those allocations cost as much as the planning itself. The first collection
-    after it still scans them all (~70 ms at 10,001 artefacts); a one-shot process freezes them instead,
-    which may keep a cycle made before the freeze until the process ends."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            if _ONE_SHOT:
-                gc.freeze()
-            gc.enable()
 
 
 _BLUEPRINTS: BoundedCache[Blueprint] = BoundedCache(32)  # by the stored file's bytes; Blueprints are frozen
@@ -123,7 +94,6 @@ class MovieStore:
         check_loop_indices(blueprint, values, loop_counts(blueprint, resolved))
         if not self.fs.write_if_absent(BLUEPRINT_FILE, blueprint.to_yaml().encode("utf-8")):
             raise MovieExists(f"movie {self.movie_id!r} already exists")
-        self._keep_json_copy()
         return [self.events.append_input(k, v, edited_by) for k, v in values.items()]
 
     def blueprint(self) -> Blueprint:
@@ -142,20 +112,14 @@ class MovieStore:
             raise BlueprintError([("<document>", "not UTF-8 text")], where) from None
         found = _BLUEPRINTS.get(raw)
         if found is None:  # a stored blueprint is self-contained: its text alone decides what it parses to
-            found = load_json_copy(self.fs, raw, where) or load_blueprint(text, name=where)
+            found = load_blueprint(text, name=where)
             _BLUEPRINTS.put(raw, found)
         return raw, found
-
-    def _keep_json_copy(self) -> None:
-        """Beside blueprint.yaml, its JSON copy, so that reading the movie needs no YAML (see stored.py).
-        One read: a copy is named by the bytes it was parsed from, even if another writer replaces them."""
-        save_json_copy(self.fs, *self._stored_blueprint())
 
     def set_blueprint(self, blueprint: Blueprint) -> None:
         """Replace the blueprint (e.g. a producer version bump); the next plan reruns what it changes."""
         self.blueprint()
         self.fs.write_atomic(BLUEPRINT_FILE, blueprint.to_yaml().encode("utf-8"))
-        self._keep_json_copy()
 
     def edit(self, edits: Mapping[str, Any], edited_by: str = "user") -> list[InputEvent]:
         """Validate edits against the blueprint, then append one InputEvent per (expanded) key."""
@@ -240,8 +204,7 @@ class MovieStore:
 
     def plan(self, pending_edits: Mapping[str, Any] | None = None, save: bool = False) -> ExecutionPlan:
         """Plan the next revision against the live manifest; `save` writes runs/<rev>-plan.json."""
-        with paused_gc():
-            plan = self._plan(pending_edits)
+        plan = self._plan(pending_edits)
         if save:
             self.plans.save(plan)
         return plan
@@ -339,10 +302,6 @@ class MovieStore:
             refresh_readable(self.fs, graph, manifest)
         except Exception as exc:
             log.warning("%s: refreshing readable copies for %s failed: %s", self.movie_id, manifest.revision, exc)
-        try:  # movies made before blueprints had JSON copies get one here
-            self._keep_json_copy()
-        except Exception as exc:
-            log.warning("%s: keeping the blueprint's JSON copy failed: %s", self.movie_id, exc)
         if self.checkpoints.due(manifest.revision):
             try:
                 self.checkpoints.write(manifest, self.events)

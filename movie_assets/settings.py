@@ -10,7 +10,6 @@
 | MOVIE_ASSETS_REDIS_DURABILITY | aof (server fsyncs every write), replicas:N (WAIT), or none | aof |
 | MOVIE_ASSETS_OFFLINE | run jobs of unconfigured providers with the offline producers | false |
 | MOVIE_ASSETS_VIEWER_URL | where `movie-assets view` is served, for links from the Dagster UI | |
-| MOVIE_ASSETS_DAEMON_SOCKET | socket of `movie-assets daemon`; `off`: use none | per user, $XDG_RUNTIME_DIR or /tmp |
 """
 
 from __future__ import annotations
@@ -67,7 +66,6 @@ class Settings(BaseModel):
     sensor_interval: int = Field(default=15, ge=1)
     prices: str | None = None  # a YAML price table whose entries override the shipped ones
     confirm_above_usd: float = Field(default=1.0, ge=0)  # regenerate asks before spending more
-    daemon_socket: str | None = None  # read before these settings by cli.daemon_client, which must stay light
 
     @field_validator("storage_options", mode="before")
     @classmethod

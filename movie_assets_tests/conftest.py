@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
@@ -9,10 +8,6 @@ from movie_assets.store.config import StorageConfig
 from movie_assets.store.storage import StorageContext
 
 from .servers import MotoS3, RedisServer
-
-# commands the tests run must not be answered by a daemon someone runs on this machine; the daemon's own
-# tests give theirs a socket of their own
-os.environ["MOVIE_ASSETS_DAEMON_SOCKET"] = "off"
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -83,62 +82,6 @@ def test_status_and_plan_load_neither_the_runner_nor_a_producer(film):
         assert loaded == [], (command, printed)
 
 
-def test_the_command_line_freezes_what_a_plan_made_and_an_in_process_app_does_not(film):
-    """A one-shot `plan` would otherwise scan the plan's objects once more, to free nothing, before exiting;
-    the library (Dagster's sensor, the viewer, tests calling `app`) keeps collecting as usual."""
-    probe = (
-        "import gc, sys\n"
-        "import movie_assets.cli\n"
-        "from movie_assets.cli import app, common\n"
-        "common.ONE_SHOT = {one_shot}  # what main() sets; main also freezes at exit, which would hide the plan's\n"
-        f"sys.argv = ['movie-assets', '--root', {film.root!r}, 'plan', 'film', '--json']\n"
-        "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        "print('FROZEN', gc.get_freeze_count() > 0, 'ENABLED', gc.isenabled())\n"
-    )
-    for one_shot in ("True", "False"):
-        out = subprocess.run(
-            [sys.executable, "-c", probe.replace("{one_shot}", one_shot)], capture_output=True, text=True, check=True
-        ).stdout
-        assert '"layers"' in out, out  # the plan was printed
-        assert out.rsplit("FROZEN", 1)[1].split() == [one_shot, "ENABLED", "True"], (one_shot, out)
-    sets = (
-        "import sys, movie_assets.cli as c\n"
-        "sys.argv = ['movie-assets', '--help']\n"
-        "try:\n    c.main()\nexcept SystemExit:\n    pass\n"
-        "print('ONE_SHOT', c.common.ONE_SHOT)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", sets], capture_output=True, text=True, check=True).stdout
-    assert out.rsplit("ONE_SHOT", 1)[1].split() == ["True"], out
-
-
-def test_the_command_line_parses_without_collecting_and_runs_the_command_with_start_up_frozen(film):
-    """Typer's parsing (pydantic, its adapters) made ~30 collections that freed nothing; the command's own
-    work (a regenerate, the viewer) collects again, with what start-up made frozen out of it."""
-    probe = (
-        "import gc, sys\n"
-        "import movie_assets.cli as c\n"
-        "from movie_assets.cli import common, movies\n"
-        "collections = []\n"
-        "gc.callbacks.append(lambda phase, info: phase == 'start' and collections.append(info))\n"
-        "resume, store = common.resume_collector, movies.movie_store\n"
-        "def parsed():\n"
-        "    print('PARSED', len(collections), gc.isenabled())\n"
-        "    resume()\n"
-        "def body(movie):\n"
-        "    print('BODY', gc.isenabled(), gc.get_freeze_count() > 0)\n"
-        "    return store(movie)\n"
-        "common.resume_collector, movies.movie_store = parsed, body\n"
-        f"sys.argv = ['movie-assets', '--root', {film.root!r}, 'status', 'film']\n"
-        "gc.collect()\n"
-        "collections.clear()\n"
-        "try:\n    c.main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-    )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert "pending input changes" in out, out  # the command ran
-    assert out.split("PARSED", 1)[1].split()[:2] == ["0", "False"], out
-    assert out.split("BODY", 1)[1].split()[:2] == ["True", "True"], out
-
-
 def test_output_nobody_sees_in_colour_is_not_highlighted_and_reads_the_same(monkeypatch):
     import io
 
@@ -155,27 +98,3 @@ def test_output_nobody_sees_in_colour_is_not_highlighted_and_reads_the_same(monk
     assert piped.getvalue() == line + "\n" and calls == [], "a pipe gets the plain text, unhighlighted"
     LazyConsole(file=coloured, soft_wrap=True, force_terminal=True, color_system="standard").print(line)
     assert calls and "\x1b[" in coloured.getvalue(), "a terminal still gets numbers highlighted"
-
-
-def test_quick_read_only_commands_skip_pydantics_plugin_search_unless_you_choose(film):
-    """Finding pydantic plugins scans every installed package's entry points (~30 ms of `status`); the
-    quick read-only commands skip it, others keep it, and a PYDANTIC_DISABLE_PLUGINS you set wins."""
-
-    def run(args: list[str], **env: str) -> list[str]:
-        probe = (
-            "import os, sys\n"
-            "import movie_assets.cli as c\n"
-            f"sys.argv = ['movie-assets', '--root', {film.root!r}, *{args!r}]\n"
-            "try:\n    c.main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-            "from pydantic.plugin import _loader\n"
-            "print('SCANNED', _loader._plugins is not None, os.environ.get('PYDANTIC_DISABLE_PLUGINS', '-') or '-')\n"
-        )
-        environ = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
-        out = subprocess.run(
-            [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env={**environ, **env}
-        ).stdout
-        return out.rsplit("SCANNED", 1)[1].split()
-
-    assert run(["status", "film"]) == ["False", "__all__"]
-    assert run(["status", "film"], PYDANTIC_DISABLE_PLUGINS="") == ["True", "-"]
-    assert run(["edit", "film", "Title=Loud"]) == ["True", "-"]

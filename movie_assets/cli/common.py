@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 import os
 import sys
 from collections.abc import Iterator
@@ -59,30 +58,18 @@ class LazyConsole:
             self._console = console
         return self._console
 
-    def configure(self, **options: Any) -> None:
-        """Print with these options from now on (the daemon prints for one caller's terminal, then another's)."""
-        self._options = options
-        self._console = None
-
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
 
 
-def console_options(
-    tty: bool, columns: int | None = None, stderr: bool = False, elsewhere: bool = False
-) -> dict[str, Any]:
+def console_options(tty: bool, stderr: bool = False) -> dict[str, Any]:
     """How a console prints for a terminal or a pipe. Piped output is not cut to 80 columns: tables stay
-    readable in logs and CI. No emoji codes: a title holding ":fire:" is printed as written. `elsewhere`:
-    the terminal is the daemon's caller's."""
+    readable in logs and CI. No emoji codes: a title holding ":fire:" is printed as written."""
     options: dict[str, Any] = {"soft_wrap": True, "emoji": False}
     if stderr:
         options["stderr"] = True
     elif not tty:
         options["width"] = 160
-    if tty and columns:
-        options["width"] = columns
-    if tty and elsewhere:  # the daemon prints for a terminal that its own streams are not
-        options["force_terminal"] = True
     return options
 
 
@@ -140,40 +127,9 @@ def storage() -> StorageContext:
     return settings().storage()
 
 
-# Set by the real entry point, never by tests that call the app in-process. Commands that build a store
-# here end when they are done; the servers (view, mcp) build theirs elsewhere and keep collecting.
-ONE_SHOT = False
-_START_UP = {"collector_paused": False}
-
-
-def pause_collector_for_start_up(was_enabled: bool | None = None) -> None:
-    """Run the CLI's start-up (Typer parsing its parameters, which imports pydantic and builds its
-    adapters) without the cyclic collector: it allocates objects that live as long as the process, and
-    the ~30 collections they triggered (~10 ms of `status`: 73 collections before, 43 after) freed
-    nothing. `was_enabled`: whether it ran before the caller paused it already."""
-    if gc.isenabled() if was_enabled is None else was_enabled:
-        gc.disable()
-        _START_UP["collector_paused"] = True
-
-
-def resume_collector() -> None:
-    """The command's own work starts: the collector runs again, with what start-up made frozen out of it
-    (modules, classes and schemas that live until exit), so a long command (view, regenerate) never
-    rescans them."""
-    if _START_UP["collector_paused"]:
-        _START_UP["collector_paused"] = False
-        gc.freeze()
-        gc.enable()
-
-
 def movie_store(movie: str) -> MovieStore:
     """A MovieStore on the configured storage and event log (file or Redis, as the Dagster face uses)."""
-    store = settings().movie_store(movie)
-    if ONE_SHOT:
-        from movie_assets.movie import one_shot_process
-
-        one_shot_process()
-    return store
+    return settings().movie_store(movie)
 
 
 def handle_errors(fn):
@@ -181,7 +137,6 @@ def handle_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        resume_collector()
         try:
             return fn(*args, **kwargs)
         except MovieAssetsError as exc:
@@ -198,12 +153,11 @@ def handle_errors(fn):
 def write_bytes(*chunks: bytes) -> None:
     """Bytes straight to standard output. A reader that left (`| head`) ends the command quietly with
     exit code 1, as rich ends one whose tables it was printing."""
-    from movie_assets.cli.daemon_client import write_all
-
     try:
         sys.stdout.flush()
         for chunk in chunks:
-            write_all(sys.stdout.buffer, chunk)
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
     except BrokenPipeError:
         console.on_broken_pipe()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 import typer
 
@@ -17,12 +16,7 @@ from movie_assets.cli.common import (
     settings,
 )
 from movie_assets.cli.movies import _regenerate
-from movie_assets.errors import (
-    InvalidValue,
-)
-
-if TYPE_CHECKING:  # imported where used: `--help` must not load the whole store
-    pass
+from movie_assets.errors import InvalidValue
 
 DEMO_INPUTS = {
     "InquiryPrompt": "A lighthouse keeper who collects lost radio signals and one night hears a voice",
@@ -104,28 +98,3 @@ def demo(
             f"timeline: {len(manifest.timeline.tracks) if manifest.timeline else 0} tracks; "
             f"inspect with `movie-assets show {movie}` or `dagster dev` ({esc(os.getcwd())})"
         )
-
-
-@app.command()
-@handle_errors
-def view(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (loopback by default)."),
-    port: int = typer.Option(8765, "--port", help="Port to listen on."),
-    dagster_url: str = typer.Option(None, "--dagster-url", help="Dagster UI base URL, for links to asset pages."),
-) -> None:
-    """Open the web viewer: watch the final cut and every segment, edit inputs, regenerate, compare revisions."""
-    import uvicorn
-
-    from movie_assets.viewer import create_app
-
-    console.print(f"viewer on http://{host}:{port} (storage root {esc(settings().storage().root)}); Ctrl-C stops it")
-    uvicorn.run(create_app(settings(), dagster_url=dagster_url), host=host, port=port, log_level="warning")
-
-
-@app.command()
-@handle_errors
-def mcp() -> None:
-    """Serve the Model Context Protocol on stdio, so an agent can make, steer and inspect movies."""
-    from movie_assets.mcp import build_server
-
-    build_server(settings()).run("stdio")

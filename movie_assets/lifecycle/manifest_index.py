@@ -1,5 +1,5 @@
-"""Which blobs a stored manifest references, fast: from an index file beside it when the index still
-matches the manifest's size and modification time, else decoded (only the hash fields) and indexed.
+"""Which blobs a stored manifest references, fast: from a derived file (store/derived.py) when it still
+stands for the manifest's size and modification time, else decoded (only the hash fields) and indexed.
 
 Manifests are written once and never change, so GC can read a 600 KB list of hashes instead of
 decoding an 8 MB manifest on every run. An index that does not match its manifest exactly (a
@@ -13,12 +13,12 @@ import re
 
 import msgspec
 
-from movie_assets.errors import InvalidDocument, StorageError
+from movie_assets.errors import InvalidDocument
 from movie_assets.store.base import FileStat
-from movie_assets.store.hashing import sha256_bytes
+from movie_assets.store.derived import INDEX_DIR, read_derived, write_derived
 from movie_assets.store.storage import MovieFS
 
-INDEX_DIR = "index"
+FORMAT = 3
 _HASHES = re.compile(r"(?:[0-9a-f]{64}\n)*")
 
 
@@ -79,33 +79,16 @@ def decode_blob_hashes(raw: bytes, where: str) -> set[str]:
 
 def manifest_blob_hashes(fs: MovieFS, revision: str, stat: FileStat | None) -> set[str]:
     """The blob hashes of `manifests/<revision>.json`, through its index when that is current."""
-    key = f"v2 {stat.size} {stat.mtime!r}" if stat is not None else None
+    key = f"{stat.size} {stat.mtime!r}" if stat is not None else None
     if key is not None:
-        cached = _read_index(fs, revision, key)
-        if cached is not None:
-            return cached
+        body = read_derived(fs, index_path(revision), FORMAT, key=key, quiet=True)
+        # the sha256 the helper checked catches any damage (a flipped bit would under-mark a live blob);
+        # every line is then a hash, written by us
+        if body is not None:
+            return set(body.decode("ascii").split())
     rel = f"manifests/{revision}.json"
     found = decode_blob_hashes(fs.read(rel), f"{fs.movie_id}/{rel}")
     if key is not None:
-        body = "".join(f"{h}\n" for h in sorted(found))
-        header = f"{key} {sha256_bytes(body.encode())} {len(found)}"
-        try:  # an index is a cache: a read-only store or a full disk only costs the next GC its time
-            fs.write_atomic(index_path(revision), f"{header}\n{body}".encode())
-        except StorageError:
-            pass
+        body = "".join(f"{h}\n" for h in sorted(found)).encode()
+        write_derived(fs, index_path(revision), FORMAT, body, key=key, replace=True)
     return found
-
-
-def _read_index(fs: MovieFS, revision: str, key: str) -> set[str] | None:
-    try:
-        text = fs.read(index_path(revision)).decode("ascii")
-    except (StorageError, UnicodeDecodeError):
-        return None  # absent (NotFound is a StorageError) or unreadable: decode the manifest instead
-    header, _, body = text.partition("\n")
-    stamp, _, count = header.rpartition(" ")
-    stamp, _, digest = stamp.rpartition(" ")
-    # the body's sha256 catches any damage (a flipped bit would under-mark a live blob) at a quarter of
-    # the cost of checking every line against a pattern; then every line is a hash, written by us
-    if stamp != key or not count.isdigit() or len(body) != 65 * int(count) or sha256_bytes(body.encode()) != digest:
-        return None
-    return set(body.split())

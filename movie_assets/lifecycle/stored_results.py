@@ -6,9 +6,9 @@ artefacts: ~70 ms of a ~0.5 s `plan` that then looks up a handful of jobs. Each 
 index it leaves under `index/results/<artefact cursor>-<per-job bound>-<format>.msgpack`, each result
 encoded on its own, and a plan decodes only the results it finds (see StoredResults).
 
-The file is derived data, like the graphs beside it: named by the log position it stands for (the log
-only grows, so the same newest id means the same events), checked against its own sha256 when read,
-ignored with a warning when it does not hold, written create-only, and pruned to the live commit's.
+The file is a derived file (store/derived.py), like the graphs beside it: named by the log position it
+stands for (the log only grows, so the same newest id means the same events), and pruned to the live
+commit's.
 """
 
 from __future__ import annotations
@@ -18,28 +18,20 @@ from collections.abc import Iterator, Mapping
 
 import msgspec
 
-from movie_assets.errors import NotFound, StorageError
-from movie_assets.store.hashing import sha256_bytes
+from movie_assets.errors import StorageError
+from movie_assets.store.derived import prune_derived, read_derived, write_derived
 from movie_assets.store.models import BlobRef
 from movie_assets.store.storage import MovieFS
 
 log = logging.getLogger(__name__)
 
 RESULTS_DIR = "index/results"
-FORMAT = 2  # bump whenever what a file holds changes: older files are then never read
+FORMAT = 3  # bump whenever what a file holds changes: older files are then never read
 
 Outputs = dict[str, BlobRef]
 Key = tuple[str, str]  # (job id, signature)
 
 
-class _Stored(msgspec.Struct):
-    format: int
-    cursor: str
-    results: msgspec.Raw  # {"<job id> <signature>": raw outputs}, oldest first, each decoded when looked up
-    results_sha256: str
-
-
-_DECODER = msgspec.msgpack.Decoder(_Stored)
 _RESULTS_DECODER = msgspec.msgpack.Decoder(dict[str, msgspec.Raw])
 _OUTPUTS_DECODER = msgspec.msgpack.Decoder(Outputs)
 _ENCODER = msgspec.msgpack.Encoder()
@@ -120,29 +112,23 @@ class ResultsIndex:
 
     def save(self, cursor: str, found: Mapping[Key, Outputs]) -> bool:
         """Store the results as of artefact id `cursor` (create-only); False when they were there already."""
+        # {"<job id> <signature>": raw outputs}, oldest first, each decoded when looked up
         results = _ENCODER.encode({_name(key): msgspec.Raw(_ENCODER.encode(out)) for key, out in found.items()})
-        stored = _Stored(FORMAT, cursor, msgspec.Raw(results), sha256_bytes(results))
-        return self.fs.write_if_absent(self.path(cursor), _ENCODER.encode(stored))
+        return write_derived(self.fs, self.path(cursor), FORMAT, results, key=cursor)
 
     def load(self, cursor: str) -> dict[str, msgspec.Raw] | None:
         """The stored results as of `cursor`, still encoded; None when absent or not holding."""
         path = self.path(cursor)
+        body = read_derived(self.fs, path, FORMAT, key=cursor)
         try:
-            stored = _DECODER.decode(self.fs.read(path))
-            if stored.format != FORMAT or stored.cursor != cursor:
-                raise ValueError(f"holds format {stored.format} at {stored.cursor}")
-            if sha256_bytes(stored.results) != stored.results_sha256:
-                raise ValueError("is damaged")
-            return _RESULTS_DECODER.decode(stored.results)
-        except NotFound:
-            return None
-        except (StorageError, msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+            return None if body is None else _RESULTS_DECODER.decode(body)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             log.warning("%s/%s: ignoring the stored results (%s); reading the log instead", self.fs.movie_id, path, exc)
             return None
 
     def prune(self, keep: str) -> int:
         """Delete every stored index but the one at `keep` (the live commit's cursor); how many went."""
-        return self.fs.delete_others(RESULTS_DIR, {self.path(keep)}, ".msgpack")
+        return prune_derived(self.fs, RESULTS_DIR, {self.path(keep)}, ".msgpack")
 
 
 def _position(event_id: str | None) -> tuple[int, ...] | None:

@@ -7,9 +7,8 @@ that, and its nodes are decoded only when a plan reads them (see LazyNodes). Not
 manifest records as the graph describes them costs a fifth of a second at that size; the answer is
 usually an empty list. Both files are derived data: a graph is named by the hash of everything
 expansion depends on (the blueprint, the loop counts, the model picks, which inputs exist: see
-expand_graph), a baseline by the manifest's hash and holding its graph's shape. Each is written
-create-only when a revision is committed, and ignored with a warning when it cannot be read.
-Deleting `index/` loses nothing but time.
+expand_graph), a baseline by the manifest's hash and holding its graph's shape. Both are derived files
+(store/derived.py): written create-only when a revision is committed, checked when read.
 """
 
 from __future__ import annotations
@@ -19,24 +18,22 @@ from collections.abc import Iterator, Mapping
 
 import msgspec
 
-from movie_assets.errors import NotFound, StorageError
 from movie_assets.pipeline.blueprint.graph import Expansion, ProducerGraph, ProducerNode
-from movie_assets.store.hashing import json_hash, new_sha256
+from movie_assets.store.derived import prune_derived, read_derived, write_derived
+from movie_assets.store.hashing import json_hash
 from movie_assets.store.storage import MovieFS
 
 log = logging.getLogger(__name__)
 
 GRAPHS_DIR = "index/graphs"
 BASELINES_DIR = "index/baselines"
-FORMAT = 4  # bump whenever expansion changes what a file holds: older files are then never read
+FORMAT = 5  # bump whenever expansion changes what a file holds: older files are then never read
 
 
 class _Stored(msgspec.Struct):
-    format: int
     order: list[str]
     ids: list[str]  # the job id of each node, in the graph's own order
     nodes: list[msgspec.Raw]  # each node encoded on its own, decoded when first asked for
-    nodes_sha256: str  # of the ids and the nodes' bytes: a damaged node is found at load, not mid-plan
     readers: dict[str, list[str]]
     dependents: dict[str, list[str]]
 
@@ -66,7 +63,6 @@ class LazyNodes(Mapping[str, ProducerNode]):
 
 
 class _StoredBaseline(msgspec.Struct):
-    format: int
     shape: str  # shape_digest of the graph it was noted against
     unmatched: list[str]
 
@@ -94,20 +90,15 @@ class DiskGraphIndex:
 
     def load(self, shape: tuple) -> Expansion | None:
         """The stored graph of this shape, or None (absent, unreadable, or written by another format)."""
-        stored = self._read(self.path(shape), _DECODER, "graph")
+        stored = self._read(self.path(shape), _DECODER)
         if stored is None:
             return None
-        if stored.format != FORMAT:
-            return self._ignore(shape, f"has format {stored.format}, not {FORMAT}")
         raw = dict(zip(stored.ids, stored.nodes, strict=False))
         if len(stored.ids) != len(stored.nodes) or len(raw) != len(stored.nodes) or raw.keys() != set(stored.order):
-            return self._ignore(shape, "does not hold together")  # ids and nodes unpaired, repeated, or not the order's
-        if _nodes_sha256(stored.ids, stored.nodes) != stored.nodes_sha256:
-            return self._ignore(shape, "is damaged")
+            # ids and nodes unpaired, repeated, or not the order's
+            log.warning("%s/%s: ignoring a stored graph that does not hold", self.fs.movie_id, self.path(shape))
+            return None
         return Expansion(LazyNodes(raw), stored.order, stored.readers, stored.dependents)
-
-    def _ignore(self, shape: tuple, why: str) -> None:
-        log.warning("%s/%s: ignoring a stored graph that %s", self.fs.movie_id, self.path(shape), why)
 
     def save(self, graph: ProducerGraph) -> bool:
         """Store the graph once per shape (create-only); False when it was there already."""
@@ -115,32 +106,32 @@ class DiskGraphIndex:
             return False  # every commit of an unchanged shape lands here: no 3 MB encoding for nothing
         readers, dependents = graph.links()
         ids, nodes = list(graph.nodes), [msgspec.Raw(_ENCODER.encode(node)) for node in graph.nodes.values()]
-        digest = _nodes_sha256(ids, nodes)
-        stored = _Stored(FORMAT, graph.topological_order(), ids, nodes, digest, readers, dependents)
-        return self.fs.write_if_absent(self.path(graph.shape), _ENCODER.encode(stored))
+        stored = _Stored(graph.topological_order(), ids, nodes, readers, dependents)
+        return write_derived(self.fs, self.path(graph.shape), FORMAT, _ENCODER.encode(stored))
 
     def baseline_path(self, manifest_hash: str) -> str:
         return f"{BASELINES_DIR}/{manifest_hash}-{FORMAT}.msgpack"  # the format in the name: files are create-only
 
     def load_unmatched(self, manifest_hash: str, shape: tuple) -> frozenset[str] | None:
         """The jobs this manifest does not record as this graph shape describes them, if noted before."""
-        stored = self._read(self.baseline_path(manifest_hash), _BASELINE_DECODER, "baseline")
-        if stored is None or stored.format != FORMAT or stored.shape != shape_digest(shape):
+        stored = self._read(self.baseline_path(manifest_hash), _BASELINE_DECODER)
+        if stored is None or stored.shape != shape_digest(shape):
             return None  # noted against another shape (say, the blueprint was applied since): note again
         return frozenset(stored.unmatched)
 
     def save_unmatched(self, manifest_hash: str, shape: tuple, unmatched: frozenset[str]) -> bool:
         """Note a manifest's unmatched jobs (create-only: a manifest's hash names its content)."""
-        stored = _StoredBaseline(FORMAT, shape_digest(shape), sorted(unmatched))
-        return self.fs.write_if_absent(self.baseline_path(manifest_hash), _ENCODER.encode(stored))
+        stored = _StoredBaseline(shape_digest(shape), sorted(unmatched))
+        return write_derived(self.fs, self.baseline_path(manifest_hash), FORMAT, _ENCODER.encode(stored))
 
-    def _read(self, rel: str, decoder: msgspec.msgpack.Decoder, what: str):
-        try:
-            return decoder.decode(self.fs.read(rel))
-        except NotFound:
+    def _read(self, rel: str, decoder: msgspec.msgpack.Decoder):
+        body = read_derived(self.fs, rel, FORMAT)
+        if body is None:
             return None
-        except (StorageError, msgspec.DecodeError, msgspec.ValidationError) as exc:
-            log.warning("%s/%s: ignoring the stored %s (%s); computing it instead", self.fs.movie_id, rel, what, exc)
+        try:
+            return decoder.decode(body)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            log.warning("%s/%s: ignoring a derived file that does not decode (%s)", self.fs.movie_id, rel, exc)
             return None
 
     def prune(self, keep: tuple, keep_manifest: str | None = None) -> int:
@@ -150,13 +141,4 @@ class DiskGraphIndex:
         Each is a cache of something no revision is live at, up to megabytes each: a later plan of that
         shape expands again, which costs only time."""
         kept = {self.path(keep), self.baseline_path(keep_manifest or "")}
-        return sum(self.fs.delete_others(folder, kept, ".msgpack") for folder in (GRAPHS_DIR, BASELINES_DIR))
-
-
-def _nodes_sha256(ids: list[str], nodes: list[msgspec.Raw]) -> str:
-    """Of the job ids, then each node's bytes in turn (the nodes are not decoded to check them)."""
-    digest = new_sha256()
-    digest.update("\n".join(ids).encode())
-    for node in nodes:
-        digest.update(node)
-    return digest.hexdigest()
+        return sum(prune_derived(self.fs, folder, kept, ".msgpack") for folder in (GRAPHS_DIR, BASELINES_DIR))

@@ -1,16 +1,14 @@
 """The price table: what one job of a provider's model costs, before anything runs.
 
 Shipped as `movie_assets/prices.yaml`; a user's file of the same shape (MOVIE_ASSETS_PRICES) overrides
-entries. `prices.json` beside it is the same table as JSON (a test checks they agree), read by every
-`plan` so that a plan needs no PyYAML (~20 ms to import) unless the user's file is YAML. A job whose
-provider and model are in neither is *unpriced*: estimates list it instead of counting it as free.
+entries. A job whose provider and model are in neither is *unpriced*: estimates list it instead of
+counting it as free.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.resources
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +21,7 @@ from movie_assets.errors import InvalidValue
 @functools.cache
 def _table_adapter():
     """The price file's shape, provider -> model (or implementation) -> USD per job, checked by pydantic
-    (a file people write). Built on first use: `plan` and `status` paid ~3 ms of class building at import."""
+    (a file people write). Built on first use."""
     from pydantic import TypeAdapter
 
     return TypeAdapter(dict[str, dict[str, float]])
@@ -80,8 +78,8 @@ def _said(exc: Exception) -> str:
 
 @functools.cache
 def shipped_prices() -> PriceTable:
-    text = importlib.resources.files("movie_assets").joinpath("prices.json").read_text("utf-8")
-    return PriceTable(prices=_checked(json.loads(text), "prices.json"))
+    text = importlib.resources.files("movie_assets").joinpath("prices.yaml").read_text("utf-8")
+    return PriceTable(prices=_parse(text, "prices.yaml"))
 
 
 def load_prices(override: str | Path | None = None) -> PriceTable:
@@ -118,14 +116,3 @@ def estimate(jobs: Iterable, table: PriceTable) -> CostEstimate:
         out.total += usd
     out.total = round(out.total, 6)
     return out
-
-
-def write_shipped_json() -> None:
-    """Write `prices.json` from `prices.yaml` (after editing the YAML; the package must be a checkout)."""
-    folder = Path(str(importlib.resources.files("movie_assets")))
-    table = _parse((folder / "prices.yaml").read_text("utf-8"), "prices.yaml")
-    (folder / "prices.json").write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
-
-
-if __name__ == "__main__":
-    write_shipped_json()

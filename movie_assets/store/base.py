@@ -47,7 +47,7 @@ class Backend(abc.ABC):
     @property
     def identity(self) -> tuple:
         """Where this driver's bytes live, equal for two drivers bound to the same place: what a process
-        keeps (folds, indexes) is keyed by it, so a store built again per request (the daemon, the
+        keeps (folds, indexes) is keyed by it, so a store built again per request (the
         viewer) finds what the last one kept."""
         return (type(self).__name__, self.root)
 

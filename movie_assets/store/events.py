@@ -10,7 +10,15 @@ from typing import Any, Protocol, runtime_checkable
 import msgspec
 
 from movie_assets.errors import InvalidDocument, NotFound
-from movie_assets.store.fold import INPUT_LINES, first_after, fold_events, fold_grown, numbered, remember
+from movie_assets.store.fold import (
+    INPUT_LINES,
+    StoredFolds,
+    first_after,
+    fold_events,
+    fold_grown,
+    numbered,
+    remember,
+)
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.jsonl import (
     E,
@@ -174,8 +182,9 @@ class FileEventLog:
         path passes over a blank line (no event) and reads only the ids it needs, the first, the last
         and those its search reads; `verify` checks every line (checking 100k ids was ~20 ms a plan)."""
         key = (self.fs.backend.identity, self.fs.base, after)
+        stored = StoredFolds(self.fs, after)
         try:
-            grown = fold_grown(key, lambda offset: self.fs.read_from(INPUTS_LOG, offset))
+            grown = fold_grown(key, lambda offset: self.fs.read_from(INPUTS_LOG, offset), stored)
             if grown is not None:
                 return grown
             data = self.fs.read(INPUTS_LOG)
@@ -194,7 +203,7 @@ class FileEventLog:
         if self._rotated_past(INPUTS_LOG, live, max(threshold, 0)):
             return fold_events(self.stream_inputs(after), after)
         values, last_id = fold_events(live, after)
-        remember(key, data, values, last_id)
+        remember(key, data, values, last_id, stored)
         return dict(values), last_id
 
     def _rotated_past(self, relative: str, live: list, threshold: int) -> bool:

@@ -1,8 +1,9 @@
 """Folding input edits: the last value of each key, in the order of each key's last edit.
 
 The hot path of every plan reads a live log of up to 100,000 lines; it decodes each line into three
-fields (msgspec) and folds without building an InputEvent per line. A long-lived process (the Dagster
-sensor, a regenerate, the viewer) keeps each fold and later reads only what the log gained since.
+fields (msgspec) and folds without building an InputEvent per line. A process keeps each fold and later
+reads only what the log gained since; a fold of many lines is also stored as a derived file
+(`index/folds/`), so a fresh process reads it plus only the lines appended after it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ from typing import Any
 import msgspec
 
 from movie_assets.store.cache import BoundedCache
+from movie_assets.store.derived import prune_derived, read_derived, write_derived
+from movie_assets.store.storage import MovieFS
+
+FOLDS_DIR = "index/folds"
+FOLD_FORMAT = 1
+STORE_FROM_LINES = 1000  # a fold of fewer lines is quicker to redo than to store and read back
 
 
 def first_after(lines: list, threshold: int) -> int:
@@ -72,11 +79,73 @@ class Folded:
 _FOLDS: BoundedCache[Folded] = BoundedCache(8)
 
 
-def remember(key: tuple, data: bytes, values: dict[str, Any], last_id: str | None) -> None:
-    """Keep the fold of `data` (a whole live log) under `key`, when it ends with an event's line."""
+def remember(
+    key: tuple, data: bytes, values: dict[str, Any], last_id: str | None, stored: StoredFolds | None = None
+) -> None:
+    """Keep the fold of `data` (a whole live log) under `key`, when it ends with an event's line; with
+    `stored`, also store it when it took many lines to make."""
     line = _last_line(data)
     if line is not None:
-        _FOLDS.put(key, Folded(values, last_id, len(data), line))
+        folded = Folded(values, last_id, len(data), line)
+        _FOLDS.put(key, folded)
+        if stored is not None and data.count(b"\n") >= STORE_FROM_LINES:
+            stored.save(folded)
+
+
+class _StoredFold(msgspec.Struct, array_like=True):
+    values: dict[str, Any]
+    last_id: str | None
+    end: int
+    last_line: bytes
+
+
+_STORED_DECODER = msgspec.msgpack.Decoder(_StoredFold)
+_STORED_ENCODER = msgspec.msgpack.Encoder()
+
+
+class StoredFolds:
+    """The stored folds of one movie's input log after one cursor: `index/folds/<after>-<last id>-<format>`.
+
+    A fold is named by the cursor it starts after and the last event it holds. It stays true while the
+    log is only appended to; `fold_grown` checks that its last line is still where it was before using it,
+    so a rotated or repaired log falls back to reading the whole log."""
+
+    def __init__(self, fs: MovieFS, after: str | None) -> None:
+        self.fs = fs
+        self.prefix = f"{after or 'start'}-"
+
+    def _path(self, last_id: str) -> str:
+        return f"{FOLDS_DIR}/{self.prefix}{last_id}-{FOLD_FORMAT}.msgpack"
+
+    def newest(self) -> Folded | None:
+        """The stored fold after this cursor that holds the most events, or None."""
+        suffix = f"-{FOLD_FORMAT}.msgpack"
+        try:
+            names = [n.rsplit("/", 1)[-1] for n in self.fs.list(FOLDS_DIR, ordered=False)]
+        except Exception:  # a cache: no listing, no stored fold
+            return None
+        ids = [n[len(self.prefix) : -len(suffix)] for n in names if n.startswith(self.prefix) and n.endswith(suffix)]
+        ids = [i for i in ids if numbered(i)]
+        if not ids:
+            return None
+        last_id = max(ids, key=int)
+        body = read_derived(self.fs, self._path(last_id), FOLD_FORMAT, key=last_id)
+        try:
+            found = None if body is None else _STORED_DECODER.decode(body)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return None
+        if found is None or found.last_id != last_id:
+            return None
+        return Folded(found.values, found.last_id, found.end, found.last_line)
+
+    def save(self, folded: Folded) -> None:
+        """Store `folded` (create-only), then drop every other stored fold: only the newest is read."""
+        if folded.last_id is None or not numbered(folded.last_id):
+            return
+        path = self._path(folded.last_id)
+        body = _STORED_ENCODER.encode(_StoredFold(folded.values, folded.last_id, folded.end, folded.last_line))
+        if write_derived(self.fs, path, FOLD_FORMAT, body, key=folded.last_id):
+            prune_derived(self.fs, FOLDS_DIR, {path}, ".msgpack")
 
 
 def _last_line(data: bytes) -> bytes | None:
@@ -87,14 +156,19 @@ def _last_line(data: bytes) -> bytes | None:
     return line if line.strip() else None
 
 
-def fold_grown(key: tuple, read_from: Any) -> tuple[dict[str, Any], str | None] | None:
+def fold_grown(
+    key: tuple, read_from: Any, stored: StoredFolds | None = None
+) -> tuple[dict[str, Any], str | None] | None:
     """The kept fold under `key` brought up to date by reading only the bytes appended since, or None
     when there is no kept fold or the log was not merely appended to (rotated, repaired, a torn or bad
     new line): the caller then reads the whole log, which checks and reports everything.
 
     The line that ended the kept fold must still be at the same place: ids are unique and a rewrite only
-    ever removes lines, so finding it there means every byte before it is unchanged."""
+    ever removes lines, so finding it there means every byte before it is unchanged. Without a kept
+    fold, the newest of `stored` is taken up, and stored again when it grew by many lines."""
     kept = _FOLDS.get(key)
+    if kept is None and stored is not None:
+        kept = stored.newest()
     if kept is None:
         return None
     data = read_from(kept.end - len(kept.last_line))
@@ -112,7 +186,10 @@ def fold_grown(key: tuple, read_from: Any) -> tuple[dict[str, Any], str | None] 
         values.pop(line.key, None)
         values[line.key] = line.value
     last_id = lines[-1].id
-    _FOLDS.put(key, Folded(values, last_id, kept.end + len(grown), ending))
+    folded = Folded(values, last_id, kept.end + len(grown), ending)
+    _FOLDS.put(key, folded)
+    if stored is not None and len(lines) >= STORE_FROM_LINES:
+        stored.save(folded)
     return dict(values), last_id
 
 

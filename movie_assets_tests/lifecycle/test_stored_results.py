@@ -113,7 +113,7 @@ def test_a_damaged_or_foreign_stored_index_is_ignored_with_a_warning(film, caplo
         caplog.clear()
         with caplog.at_level(logging.WARNING):
             assert comparable(_new_process(film).plan()) == expected
-        assert "ignoring the stored results" in caplog.text
+        assert "ignoring a derived file" in caplog.text
 
 
 def test_without_a_stored_index_the_plan_folds_the_log_as_before(film):

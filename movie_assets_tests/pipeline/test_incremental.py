@@ -129,7 +129,7 @@ def test_an_unreadable_stored_graph_is_ignored_and_expanded_again(film, caplog):
     _forget()
     with caplog.at_level("WARNING"):
         plan = comparable(film.plan())
-    assert "ignoring the stored graph" in caplog.text
+    assert "ignoring a derived file" in caplog.text
     assert "segment-0000/script" in [j["job_id"] for layer in plan["layers"] for j in layer]
     film.fs.delete(stored)
     _forget()
@@ -145,7 +145,7 @@ def test_a_stored_graph_with_a_damaged_node_is_ignored_at_load(film, caplog):
     _forget()
     with caplog.at_level("WARNING"):
         plan = comparable(film.plan())
-    assert "ignoring a stored graph that is damaged" in caplog.text
+    assert "ignoring a derived file that is damaged" in caplog.text
     film.fs.delete(stored)
     _forget()
     assert comparable(film.plan()) == plan, "the same plan as without any stored graph"
@@ -213,7 +213,7 @@ def test_a_baseline_noted_against_another_shape_or_unreadable_is_noted_again(fil
     _forget()
     with caplog.at_level("WARNING"):
         assert comparable(film.plan()) == expected
-    assert "ignoring the stored baseline" in caplog.text
+    assert "ignoring a derived file" in caplog.text
 
 
 def test_a_commit_notes_what_its_manifest_does_not_match_and_keeps_only_the_live_baseline(film):

@@ -113,22 +113,3 @@ def test_up_to_layer_runs_the_first_layers_publishes_nothing_and_the_rest_reuses
     counting = CountingProduce()
     outcome = film.regenerate(counting)
     assert outcome.committed and not (set(counting.calls) & first), "layer 1 is reused, not produced again"
-
-
-def test_the_shipped_json_table_is_the_yaml_one_and_a_plan_loads_no_yaml_parser(film):
-    """`plan` reads prices.json (no PyYAML to import); prices.yaml is the one people read and edit."""
-    import importlib.resources
-
-    import yaml
-
-    from ..helpers import modules_a_command_loads
-
-    folder = importlib.resources.files("movie_assets")
-    from_yaml = yaml.safe_load(folder.joinpath("prices.yaml").read_text("utf-8"))
-    from_json = json.loads(folder.joinpath("prices.json").read_text("utf-8"))
-    assert from_json == from_yaml, "prices.json differs: run `python -m movie_assets.pipeline.prices`"
-    assert shipped_prices().prices == from_yaml
-    printed, loaded = modules_a_command_loads(
-        ["--root", film.storage.root, "plan", "film", "--json"], ("yaml", "tomllib")
-    )
-    assert "estimated_cost_usd" in printed and loaded == [], printed

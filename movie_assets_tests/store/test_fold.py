@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -165,3 +166,65 @@ def test_an_odd_appended_line_gets_what_reading_the_whole_log_gives(local_storag
     else:
         with pytest.raises(InvalidDocument, match="line 2: malformed event"):
             log.fold_inputs(None)
+
+
+def test_a_fresh_process_reads_the_stored_fold_and_decodes_only_the_lines_after_it(storage, monkeypatch):
+    rng = random.Random(7)
+    log = FileEventLog(storage.movie("m"))
+    monkeypatch.setattr(fold_module, "STORE_FROM_LINES", 20)
+    events = _random_edits(log, rng, 30)
+    cursor = events[2].id
+    assert _fold_afresh(log, cursor) == _applied_in_turn(events[3:], cursor)
+    [stored] = storage.movie("m").list(fold_module.FOLDS_DIR)
+    assert stored.endswith(f"-{events[-1].id}-{fold_module.FOLD_FORMAT}.msgpack")
+    events += _random_edits(log, rng, 5)
+    decoded = []
+    real = fold_module.INPUT_LINES
+
+    class Counting:
+        def decode_lines(self, data):
+            lines = real.decode_lines(data)
+            decoded.extend(lines)
+            return lines
+
+    monkeypatch.setattr(fold_module, "INPUT_LINES", Counting())
+    folded = _fold_afresh(log, cursor)
+    assert folded == _applied_in_turn(events[3:], cursor) and list(folded[0]) == list(
+        _applied_in_turn(events[3:], cursor)[0]
+    )
+    assert len(decoded) == 5, "only the appended lines were decoded"
+
+
+def test_a_stored_fold_of_a_log_that_was_rewritten_is_not_used(local_storage, monkeypatch):
+    rng = random.Random(3)
+    fs = local_storage.movie("m")
+    log = FileEventLog(fs)
+    monkeypatch.setattr(fold_module, "STORE_FROM_LINES", 20)
+    events = _random_edits(log, rng, 25)
+    _fold_afresh(log, None)
+    assert fs.list(fold_module.FOLDS_DIR)
+    # a repaired log: its last edit now holds another value, so the stored fold no longer stands for it
+    lines = fs.read(INPUTS_LOG).splitlines(keepends=True)
+    last = json.loads(lines[-1])
+    last["value"] = "rewritten"
+    fs.write_atomic(INPUTS_LOG, b"".join(lines[:-1]) + json.dumps(last).encode() + b"\n")
+    rewritten = list(log.stream_inputs())
+    assert rewritten[-1].value == "rewritten"
+    assert _fold_afresh(log, None) == _applied_in_turn(rewritten, None)
+    assert len(rewritten) == len(events)
+
+
+def test_a_damaged_stored_fold_is_ignored_with_a_warning(local_storage, monkeypatch, caplog):
+    rng = random.Random(4)
+    fs = local_storage.movie("m")
+    log = FileEventLog(fs)
+    monkeypatch.setattr(fold_module, "STORE_FROM_LINES", 20)
+    events = _random_edits(log, rng, 25)
+    _fold_afresh(log, None)
+    [stored] = fs.list(fold_module.FOLDS_DIR)
+    data = bytearray(fs.read(stored))
+    data[-70] ^= 0xFF
+    fs.write_atomic(stored, bytes(data))
+    with caplog.at_level("WARNING"):
+        assert _fold_afresh(log, None) == _applied_in_turn(events, None)
+    assert "ignoring a derived file" in caplog.text

@@ -1,0 +1,32 @@
+"""`movie-assets view` and `movie-assets mcp`: the long-running faces."""
+
+from __future__ import annotations
+
+import typer
+
+from movie_assets.cli.common import app, console, esc, handle_errors, settings
+
+
+@app.command()
+@handle_errors
+def view(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (loopback by default)."),
+    port: int = typer.Option(8765, "--port", min=1, max=65535, help="Port to listen on (1-65535)."),
+    dagster_url: str = typer.Option(None, "--dagster-url", help="Dagster UI base URL, for links to asset pages."),
+) -> None:
+    """Open the web viewer: watch the final cut and every segment, edit inputs, regenerate, compare revisions."""
+    import uvicorn
+
+    from movie_assets.viewer import create_app
+
+    console.print(f"viewer on http://{host}:{port} (storage root {esc(settings().storage().root)}); Ctrl-C stops it")
+    uvicorn.run(create_app(settings(), dagster_url=dagster_url), host=host, port=port, log_level="warning")
+
+
+@app.command()
+@handle_errors
+def mcp() -> None:
+    """Serve the Model Context Protocol on stdio, so an agent can make, steer and inspect movies."""
+    from movie_assets.mcp import build_server
+
+    build_server(settings()).run("stdio")
