@@ -37,7 +37,9 @@ def scale(count: int) -> list[object]:
         root = f"{tmp}/builds"
         storage = _movies(root, count)
         resources = {"storage": StorageResource(url=root), "events": EventLogResource()}
-        load, defs = timed(lambda: build_definitions(resources["storage"], resources["events"]), repeat=3)
+        load, defs = timed(
+            lambda: build_definitions(storage=resources["storage"], events=resources["events"]), repeat=3
+        )
         sensor = defs.resolve_sensor_def("movie_sensor")
         cursor = None
 
@@ -87,7 +89,7 @@ def first_sight_by_storage(count: int) -> list[list[object]]:
                 root = f"{tmp}/builds"
                 _movies(root, count)
                 resources = {"storage": StorageResource(url=root), "events": EventLogResource()}
-                defs = build_definitions(resources["storage"], resources["events"])
+                defs = build_definitions(storage=resources["storage"], events=resources["events"])
                 sensor = defs.resolve_sensor_def("movie_sensor")
                 start = time.perf_counter()
                 sensor(dg.build_sensor_context(instance=instance, resources=resources, definitions=defs))

@@ -17,7 +17,6 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from movie_assets.errors import MovieAssetsError, NotFound
-from movie_assets.lifecycle.history import diff
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import builtin_blueprints, resolve_blueprint
 from movie_assets.pipeline.prices import estimate
@@ -121,7 +120,7 @@ class MovieTools:
 
     def diff_revisions(self, movie: str, a: str, b: str) -> dict:
         """Inputs and artefacts that changed between two revisions."""
-        d = diff(self._existing(movie).fs, a, b)
+        d = self._existing(movie).diff(a, b)
         return {"added": d.added, "removed": d.removed, "changed": d.changed, "inputs_changed": d.inputs_changed}
 
     # ---- resources ------------------------------------------------------------------------------

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from movie_assets.errors import BlueprintError, InvalidValue, MovieExists, NotFound, StorageError, UnknownMovie
+from movie_assets.errors import BlueprintError, InvalidValue, MovieAssetsError, MovieExists, NotFound, UnknownMovie
 from movie_assets.lifecycle.checkpoints import Checkpoints
-from movie_assets.lifecycle.exports import export_path, write_final_cut
-from movie_assets.lifecycle.metrics import record_metrics
+from movie_assets.lifecycle.exports import export_path
 from movie_assets.lifecycle.publish import publish
-from movie_assets.lifecycle.readable import refresh_readable
 from movie_assets.pipeline.blueprint import expand_graph
 from movie_assets.pipeline.blueprint.graph import ProducerGraph, ProducerNode
 from movie_assets.pipeline.blueprint.inputs import check_loop_indices, loop_counts, normalise_edits, resolve_inputs
 from movie_assets.pipeline.blueprint.load import load_blueprint
 from movie_assets.pipeline.blueprint.schema import TIMELINE_MIME, Blueprint
 from movie_assets.pipeline.graph_index import DiskGraphIndex
-from movie_assets.pipeline.incremental import unmatched_jobs
-from movie_assets.pipeline.models import ExecutionPlan, JobResult, OutputSpec, RunResult
+from movie_assets.pipeline.models import ExecutionPlan, JobDescriptor, JobResult, OutputSpec, RunResult
 from movie_assets.pipeline.planner import Planner, effective_inputs
 from movie_assets.pipeline.plans import PlanStore
 from movie_assets.pipeline.signature import SucceededIndex
@@ -42,7 +38,13 @@ from movie_assets.store.models import (
 from movie_assets.store.paths import validate_artefact_id
 from movie_assets.store.storage import StorageContext
 
-if TYPE_CHECKING:  # the runner loads when something runs: `status` and `plan` never do
+if TYPE_CHECKING:  # the runner and the lifecycle services load when used: `status` and `plan` never do
+    from pathlib import Path
+
+    from movie_assets.lifecycle.gc import GcReport
+    from movie_assets.lifecycle.history import ManifestDiff, RevisionSummary, VerifyReport
+    from movie_assets.lifecycle.migrate import MigrationReport
+    from movie_assets.lifecycle.repair import RepairReport
     from movie_assets.pipeline.produce import ProduceFn
 
 BLUEPRINT_FILE = "blueprint.yaml"
@@ -235,11 +237,13 @@ class MovieStore:
         produce: ProduceFn,
         concurrency: int = 2,
         on_result: Callable[[JobResult], None] | None = None,
+        only: Callable[[JobDescriptor], bool] | None = None,
     ) -> RunResult:
+        """Run the plan's jobs (those `only` selects, if given) through the runner, the one job-execution path."""
         from movie_assets.pipeline.runner import Runner
 
         runner = Runner(self.fs, self.events, produce, concurrency, on_result=on_result, index=self.succeeded_index())
-        return runner.execute(plan)
+        return runner.execute(plan, only)
 
     def _base(self, plan: ExecutionPlan) -> Manifest:
         if plan.manifest_base_hash is None:
@@ -271,46 +275,89 @@ class MovieStore:
 
     def after_commit(
         self, manifest: Manifest, run_revision: str | None = None, manifest_hash: str | None = None
-    ) -> None:
-        """Housekeeping once a revision is live: metrics, log rotation, readable copies, checkpoints when due.
+    ) -> list[str]:
+        """Housekeeping once a revision is live (lifecycle/housekeeping.py); the steps that failed. None of
+        it affects what is published: a failed step is finished by `finish_housekeeping` later."""
+        from movie_assets.lifecycle.housekeeping import housekeep
 
-        None of it affects what is published, so a failure is only logged (the next commit's rotation
-        archives what this one left live)."""
-        previous_cursor = None
-        if manifest.parent is not None and manifest.parent_hash is not None:
-            with contextlib.suppress(StorageError, ValueError):
-                previous_cursor = self.manifests.load(manifest.parent).artefact_cursor
-        try:
-            record_metrics(self.fs, manifest, previous_cursor, self.events, run_revision)
-        except Exception as exc:
-            log.warning("%s: metrics for %s failed: %s", self.movie_id, manifest.revision, exc)
-        try:
-            self.events.archive(manifest.revision, manifest.input_cursor, manifest.artefact_cursor)
-        except Exception as exc:
-            log.warning("%s: archiving the event logs after %s failed: %s", self.movie_id, manifest.revision, exc)
-        try:
-            write_final_cut(self.fs, self.blobs, manifest)
-        except Exception as exc:
-            log.warning("%s: writing the final cut of %s failed: %s", self.movie_id, manifest.revision, exc)
-        try:
-            graph = self.manifest_graph(manifest)
-            if graph.shape is not None:  # the next plan in a fresh process reads these instead of computing them
-                self.graphs.save(graph)
-                if manifest_hash is not None:
-                    self.graphs.save_unmatched(manifest_hash, graph.shape, unmatched_jobs(graph, manifest))
-                self.graphs.prune(keep=graph.shape, keep_manifest=manifest_hash)
-            refresh_readable(self.fs, graph, manifest)
-        except Exception as exc:
-            log.warning("%s: refreshing readable copies for %s failed: %s", self.movie_id, manifest.revision, exc)
-        if self.checkpoints.due(manifest.revision):
+        return housekeep(self, manifest, run_revision, manifest_hash)
+
+    def finish_housekeeping(self) -> bool:
+        """Finish the live revision's housekeeping if a crash or a full disk interrupted it; whether it ran."""
+        from movie_assets.lifecycle.housekeeping import unfinished
+
+        if not unfinished(self):
+            return False
+        current = self.manifests.load_current()
+        log.info("%s: finishing the housekeeping of %s", self.movie_id, current.manifest.revision)
+        self.after_commit(current.manifest, None, current.hash)
+        return True
+
+    # ---- keeping a movie: every face calls these --------------------------------------------------
+    def rollback(self, revision: str) -> ManifestPointer:
+        """Publish a new revision with the content of `revision` (history is never rewritten), with its
+        export, metrics and readable copies as after any commit."""
+        from movie_assets.lifecycle.history import rollback
+
+        pointer = rollback(self.fs, revision)
+        self.after_commit(self.manifests.load(pointer.revision), None, pointer.hash)
+        return pointer
+
+    def history(self) -> list[RevisionSummary]:
+        """Every stored revision, oldest first, with the live one flagged."""
+        from movie_assets.lifecycle.history import history
+
+        return history(self.fs)
+
+    def diff(self, rev_a: str, rev_b: str) -> ManifestDiff:
+        """Artefacts and inputs changed from `rev_a` to `rev_b`."""
+        from movie_assets.lifecycle.history import diff
+
+        return diff(self.fs, rev_a, rev_b)
+
+    def verify(self) -> VerifyReport:
+        """Check manifests, blobs, the pointer, the logs, and that each published revision has its
+        metrics and export."""
+        from movie_assets.lifecycle.history import verify
+        from movie_assets.lifecycle.housekeeping import missing_outputs
+
+        report = verify(self.fs, self.events)
+        for revision in self.manifests.published() if report.ok else []:
+            missing = missing_outputs(self, self.manifests.load(revision))
+            report.problems += [f"{revision} is published but has no {rel} (run `verify --repair`)" for rel in missing]
+        return report
+
+    def repair(self) -> RepairReport:
+        """Quarantine bad log lines and corrupt blobs and finish interrupted housekeeping; what needs a
+        regenerate is in the report."""
+        from movie_assets.lifecycle.housekeeping import write_revision_outputs
+        from movie_assets.lifecycle.repair import repair
+
+        report = repair(self.fs, self.events)
+        self.finish_housekeeping()
+        for revision in self.manifests.published():
             try:
-                self.checkpoints.write(manifest, self.events)
-            except Exception as exc:
-                log.warning("%s: checkpoint at %s failed: %s", self.movie_id, manifest.revision, exc)
-        try:
-            self.checkpoints.keep_results(self.events)
-        except Exception as exc:
-            log.warning("%s: storing the results index at %s failed: %s", self.movie_id, manifest.revision, exc)
+                write_revision_outputs(self, self.manifests.load(revision))
+            except MovieAssetsError as exc:  # e.g. a blob only an older revision names is gone: reported above
+                log.warning("%s: the metrics or export of %s cannot be written: %s", self.movie_id, revision, exc)
+        return report
+
+    def collect_garbage(self, grace_seconds: float, dry_run: bool = False) -> GcReport:
+        """Sweep blobs, prompt files and debris no revision or unfinished run references."""
+        from movie_assets.lifecycle.gc import GarbageCollector
+
+        return GarbageCollector(self.fs, self.events).collect(grace_seconds, dry_run)
+
+    def migrate(self, legacy_dir: Path) -> MigrationReport:
+        """Import a legacy movie (one folder per revision); every revision it publishes gets its metrics and
+        export."""
+        from movie_assets.lifecycle.housekeeping import write_revision_outputs
+        from movie_assets.lifecycle.migrate import Migrator
+
+        report = Migrator(self.fs).migrate(legacy_dir)
+        for revision in self.manifests.published():
+            write_revision_outputs(self, self.manifests.load(revision))
+        return report
 
     def regenerate(
         self,
@@ -324,6 +371,7 @@ class MovieStore:
 
         With `up_to_layer`, only layers 1..N run and nothing is published when the plan is longer:
         their results are logged, so the next regenerate reuses them."""
+        self.finish_housekeeping()
         plan = self.plan()
         if on_plan:
             on_plan(plan)

@@ -15,9 +15,9 @@ from movie_assets.cli.common import (
     existing_movie,
     handle_errors,
     labelled,
+    movie_store,
     new_table,
     parse_duration,
-    storage,
 )
 from movie_assets.cli.movies import _regenerate
 
@@ -33,10 +33,7 @@ def gc(
     grace: str = typer.Option("1h", "--grace", help="Keep anything younger than this (runs in flight)."),
 ) -> None:
     """Sweep blobs, prompt files and write debris that no revision or unfinished run references."""
-    from movie_assets.lifecycle.gc import GarbageCollector
-
-    store = existing_movie(movie)
-    report = GarbageCollector(store.fs, store.events).collect(parse_duration(grace), dry_run)
+    report = existing_movie(movie).collect_garbage(parse_duration(grace), dry_run)
     verb = "would free" if dry_run else "freed"
     console.print(
         f"{movie}: {verb} {report.files_freed} files, {report.bytes_freed} bytes "
@@ -48,12 +45,11 @@ def gc(
 @handle_errors
 def history(movie: str = typer.Argument(..., help="The movie.")) -> None:
     """Every revision, oldest first, with its metrics."""
-    from movie_assets.lifecycle.history import history as history_of
     from movie_assets.lifecycle.metrics import load_metrics
 
     store = existing_movie(movie)
     table = new_table("revision", "parent", "created", "artefacts", "jobs run", "retries", "cost", "seconds", "")
-    for item in history_of(store.fs):
+    for item in store.history():
         m = load_metrics(store.fs, item.revision)
         table.add_row(
             item.revision,
@@ -77,9 +73,7 @@ def diff(
     rev_b: str = typer.Argument(..., help="The newer revision, e.g. rev-0002."),
 ) -> None:
     """Artefacts added / removed / changed and inputs changed between two revisions."""
-    from movie_assets.lifecycle.history import diff as diff_revisions
-
-    result = diff_revisions(existing_movie(movie).fs, rev_a, rev_b)
+    result = existing_movie(movie).diff(rev_a, rev_b)
     if result.empty:
         console.print(f"{rev_a} and {rev_b} have the same content")
         return
@@ -97,13 +91,7 @@ def rollback(
     revision: str = typer.Argument(..., help="The revision to make live again (published as a new revision)."),
 ) -> None:
     """Publish a new revision with the content of REVISION (history is never rewritten)."""
-    from movie_assets.lifecycle.history import rollback as rollback_to
-    from movie_assets.lifecycle.readable import refresh_readable
-
-    store = existing_movie(movie)
-    pointer = rollback_to(store.fs, revision)
-    manifest = store.manifests.load(pointer.revision)
-    refresh_readable(store.fs, store.manifest_graph(manifest), manifest)
+    pointer = existing_movie(movie).rollback(revision)
     console.print(f"{movie}: {pointer.revision} published with the content of {revision}")
 
 
@@ -117,12 +105,10 @@ def verify(
     offline: bool = typer.Option(False, "--offline", help="With --repair: remake offline what needs a provider."),
 ) -> None:
     """Check every manifest, every referenced blob (re-hashed), current.json and the logs."""
-    from movie_assets.lifecycle.history import verify as verify_movie
-
     store = existing_movie(movie)
     if repair:
         _repair(store, offline)
-    report = verify_movie(store.fs, store.events)
+    report = store.verify()
     if not report.ok:
         for problem in report.problems:
             err.print(labelled("problem: ", "red", problem), highlight=False)
@@ -133,9 +119,8 @@ def verify(
 
 def _repair(store: MovieStore, offline: bool) -> None:
     from movie_assets.lifecycle.repair import QUARANTINE
-    from movie_assets.lifecycle.repair import repair as repair_movie
 
-    done = repair_movie(store.fs, store.events)
+    done = store.repair()
     for line in done.quarantined_lines:
         console.print(labelled("quarantined line ", "yellow", line), highlight=False)
     for blob_hash in done.quarantined_blobs:
@@ -154,9 +139,7 @@ def migrate(
     movie: str = typer.Argument(..., help="Id of the movie to create from it."),
 ) -> None:
     """Import a legacy movie (one folder per revision) as blobs and manifests; safe to re-run."""
-    from movie_assets.lifecycle.migrate import Migrator
-
-    report = Migrator(storage().movie(movie)).migrate(legacy_dir)
+    report = movie_store(movie).migrate(legacy_dir)
     for line in report.warnings:
         err.print(labelled("warning: ", "yellow", line), highlight=False)
     for line in report.created:

@@ -7,14 +7,13 @@ taken from the store, so Dagster and the CLI always agree on what a movie is.
 
 import functools
 import logging
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
 
-from movie_assets.errors import InvalidValue, ManifestConflict, ProducerError
+from movie_assets.errors import InvalidValue, ManifestConflict
 from movie_assets.movie import MovieStore
 from movie_assets.orchestration.keys import (
     BASE_HASH_TAG,
@@ -38,14 +37,14 @@ from movie_assets.pipeline.blueprint.shape import ProducerShape, blueprint_shape
 from movie_assets.pipeline.models import ExecutionPlan, RunResult
 from movie_assets.pipeline.produce import ProduceFn
 from movie_assets.pipeline.recorder import data_version_of
-from movie_assets.pipeline.runner import Runner
-from movie_assets.settings import Settings
 from movie_assets.store.models import JobRecord
 
 log = logging.getLogger(__name__)
 
 
-def build_blueprint_assets(bp: Blueprint, produce_factory: Callable[[], ProduceFn]) -> list:
+def build_blueprint_assets(
+    bp: Blueprint, produce_factory: Callable[[], ProduceFn], viewer_url: str | None = None
+) -> list:
     """Input specs, producer assets and the manifest asset of one blueprint."""
     shape = blueprint_shape(bp)
     clash = RESERVED & set(shape)
@@ -64,7 +63,7 @@ def build_blueprint_assets(bp: Blueprint, produce_factory: Callable[[], ProduceF
     ]
     loops = {name: spec.loop for name, spec in bp.inputs.items()}
     for producer in shape.values():
-        out.append(_producer_asset(bp, group, producer, shape, loops, produce_factory))
+        out.append(_producer_asset(bp, group, producer, shape, loops, produce_factory, viewer_url))
     out.append(_manifest_asset(bp, group, sinks(shape), shape))
     return out
 
@@ -95,6 +94,7 @@ def _producer_asset(
     shape: dict[str, ProducerShape],
     input_loops: dict[str, str | None],
     produce_factory: Callable[[], ProduceFn],
+    viewer_url: str | None,
 ):
     spec = bp.producers[producer.name]
     deps = [dependency(input_key(group, i), producer.loop, input_loops[i]) for i in sorted(producer.inputs)]
@@ -122,7 +122,7 @@ def _producer_asset(
             context.log.info(line)
         if outcome.error:
             raise dg.Failure(outcome.error)
-        metadata = record_metadata(store, outcome.records, Settings.load().viewer_url, outcome.status)
+        metadata = record_metadata(store, outcome.records, viewer_url, outcome.status)
         metadata["cost_usd"] = dg.MetadataValue.float(outcome.cost)
         metadata["model"] = model
         return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(outcome.data_version))
@@ -165,50 +165,32 @@ class PartitionOutcome:
 def run_partition(
     store: MovieStore, producer: str, loop: str | None, index: int | None, produce: ProduceFn, tags: dict
 ) -> PartitionOutcome:
-    """Run the planner's dirty jobs of one producer for one movie (and loop index), reusing what it can."""
+    """Run the planner's dirty jobs of one producer for one movie (and loop index) through the runner,
+    reusing what it can."""
     plan = store.plan()
-    revision = tags.get(REVISION_TAG) or str(plan.revision)
+    if tags.get(REVISION_TAG):
+        plan = plan.replace(revision=tags[REVISION_TAG])
 
-    def mine(job_id: str, producer_name: str, indices: dict[str, int]) -> bool:
+    def mine(producer_name: str, indices: dict[str, int]) -> bool:
         return producer_name == producer and (loop is None or indices.get(loop) == index)
 
     outcome = PartitionOutcome()
-    carried = [r for r in plan.carried.values() if mine(r.job_id, r.producer, r.indices)]
-    dirty = [j for layer in plan.layers for j in layer if mine(j.job_id, j.producer, j.indices)]
-    outcome.records += carried
-    if not dirty:
+    outcome.records += [r for r in plan.carried.values() if mine(r.producer, r.indices)]
+    if not any(mine(j.producer, j.indices) for layer in plan.layers for j in layer):
         return outcome
-    manifest, _ = store.current()
-    runner = Runner(store.fs, store.events, produce)
-    index_ = store.succeeded_index()
-    known = {a: b for r in plan.carried.values() for a, b in r.outputs.items()}
-    statuses = set()
-    for job in dirty:
-        try:
-            prepared = runner.prepare_job(job, plan.inputs, known, manifest, index_, revision)
-        except ProducerError as exc:
-            outcome.error = f"{job.job_id}: {exc} (materialise its upstream partitions first)"
+    run = store.run(plan, produce, concurrency=1, only=lambda job: mine(job.producer, job.indices))
+    why = {job.job_id: job.reasons for job in plan.jobs}
+    for job_id, result in run.results.items():
+        if result.status not in ("succeeded", "reused") or result.record is None:
+            hint = " (materialise its upstream partitions first)" if "not available" in (result.error or "") else ""
+            outcome.error = f"{job_id} failed: {result.error}{hint}"
             return outcome
-        if prepared.reused is not None:
-            result = runner.recorder.reuse(prepared)
-            outcome.log.append(f"{job.job_id}: signature {prepared.signature[:12]} reused from {prepared.reused_from}")
-        else:
-            started = time.monotonic()
-            try:
-                produced = runner.produce(prepared.request)
-                result = runner.recorder.success(prepared, produced, time.monotonic() - started)
-            except Exception as exc:  # recorded as a failed result, then the step fails
-                message = f"{type(exc).__name__}: {exc}"
-                runner.recorder.failure(job, revision, prepared.signature, message, time.monotonic() - started)
-                outcome.error = f"{job.job_id} failed: {message}"
-                return outcome
-            outcome.log.append(f"{job.job_id}: produced ({', '.join(job.reasons)})")
-        assert result.record is not None
-        known.update(result.record.outputs)
+        reasons = ", ".join(why[job_id]) if result.status == "succeeded" else ""
+        said = f"produced ({reasons})" if reasons else f"signature {result.record.inputs_hash[:12]} reused"
+        outcome.log.append(f"{job_id}: {said}")
         outcome.records.append(result.record)
         outcome.cost += result.cost
-        statuses.add(result.status)
-    outcome.status = "produced" if "succeeded" in statuses else "reused"
+    outcome.status = "produced" if any(r.status == "succeeded" for r in run.results.values()) else "reused"
     return outcome
 
 

@@ -1,13 +1,14 @@
-"""Dagster resources: where the store lives and which event log backend it uses."""
+"""Dagster resources: a view of the one Settings object (where the store lives, which event log it uses)."""
+
+from __future__ import annotations
 
 from typing import Literal
 
 import dagster as dg
 
 from movie_assets.movie import MovieStore
-from movie_assets.settings import event_log
+from movie_assets.settings import Settings
 from movie_assets.store.config import StorageConfig
-from movie_assets.store.events import EventLog
 from movie_assets.store.storage import StorageContext
 
 
@@ -16,6 +17,10 @@ class StorageResource(dg.ConfigurableResource):
 
     url: str = "builds"
     options: dict[str, str] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StorageResource:
+        return cls(url=settings.root, options={k: str(v) for k, v in settings.storage_options.items()})
 
     def context(self) -> StorageContext:
         return StorageContext(StorageConfig.from_url(self.url, **self.options))
@@ -29,11 +34,30 @@ class EventLogResource(dg.ConfigurableResource):
     redis_prefix: str = "movie_assets"
     redis_durability: str = "aof"
 
-    def for_movie(self, storage: StorageContext, movie_id: str) -> EventLog:
-        fs = storage.movie(movie_id)
-        return event_log(fs, self.backend, self.redis_url, self.redis_prefix, self.redis_durability)
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EventLogResource:
+        return cls(
+            backend=settings.event_log,
+            redis_url=settings.redis_url,
+            redis_prefix=settings.redis_prefix,
+            redis_durability=settings.redis_durability,
+        )
 
 
-def movie_store(storage: StorageResource, events: EventLogResource, movie_id: str) -> MovieStore:
-    context = storage.context()
-    return MovieStore(context, movie_id, events.for_movie(context, movie_id))
+def settings_of(storage: StorageResource, events: EventLogResource) -> Settings:
+    """The Settings these resources stand for."""
+    return Settings(
+        root=storage.url,
+        storage_options=storage.options,
+        event_log=events.backend,
+        redis_url=events.redis_url,
+        redis_prefix=events.redis_prefix,
+        redis_durability=events.redis_durability,
+    )
+
+
+def movie_store(
+    storage: StorageResource, events: EventLogResource, movie_id: str, context: StorageContext | None = None
+) -> MovieStore:
+    """A MovieStore through the one factory (Settings.movie_store)."""
+    return settings_of(storage, events).movie_store(movie_id, context or storage.context())

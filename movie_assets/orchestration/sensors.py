@@ -10,7 +10,6 @@ import json
 from collections.abc import Callable
 
 import dagster as dg
-from dagster._core.definitions.events import AssetKeyPartitionKey
 
 from movie_assets.errors import MovieAssetsError
 from movie_assets.movie import MovieStore
@@ -26,7 +25,8 @@ from movie_assets.orchestration.keys import (
     partition_key,
     producer_key,
 )
-from movie_assets.orchestration.resources import EventLogResource, StorageResource
+from movie_assets.orchestration.private import AssetGraphSubset, AssetKeyPartitionKey
+from movie_assets.orchestration.resources import EventLogResource, StorageResource, settings_of
 from movie_assets.orchestration.sync import BlueprintAssets, StoreSync, pending_inputs
 from movie_assets.pipeline.models import ExecutionPlan
 from movie_assets.producers.registry import describe_missing
@@ -63,8 +63,6 @@ def dirty_partitions(plan: ExecutionPlan, assets: BlueprintAssets) -> set[AssetK
 
 def backfill_request(plan: ExecutionPlan, assets: BlueprintAssets, asset_graph) -> dg.RunRequest:
     """One backfill per movie: Dagster orders the partitions (segments before the timeline)."""
-    from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
-
     subset = AssetGraphSubset.from_asset_partition_set(dirty_partitions(plan, assets), asset_graph)
     why = "; ".join(f"{job.job_id}: {', '.join(job.reasons)}" for job in plan.jobs)
     return dg.RunRequest.for_asset_graph_subset(
@@ -85,7 +83,7 @@ class MovieTick:
         self.context = context
         self.instance: dg.DagsterInstance = context.instance
         self.storage = storage.context()
-        self.events = events
+        self.settings = settings_of(storage, events)
         self.catalogue: dict[str, BlueprintAssets] = catalogue
         self.preflight = preflight
         self.viewer = viewer
@@ -100,7 +98,7 @@ class MovieTick:
         self._forget(set(self.movies) - set(listed))
         worked = 0
         for movie_id in listed:
-            store = MovieStore(self.storage, movie_id, self.events.for_movie(self.storage, movie_id))
+            store = self.settings.movie_store(movie_id, self.storage)
             try:
                 fingerprint = store.fingerprint()
                 if self.movies.get(movie_id, {}).get("fp") == fingerprint:

@@ -13,13 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import dagster as dg
-from dagster._core.definitions.data_version import (
-    CODE_VERSION_TAG,
-    DATA_VERSION_IS_USER_PROVIDED_TAG,
-    DATA_VERSION_TAG,
-    INPUT_DATA_VERSION_TAG_PREFIX,
-    INPUT_EVENT_POINTER_TAG_PREFIX,
-)
 
 from movie_assets.movie import MovieStore
 from movie_assets.orchestration.keys import (
@@ -31,6 +24,13 @@ from movie_assets.orchestration.keys import (
     producer_key,
 )
 from movie_assets.orchestration.metadata import record_metadata
+from movie_assets.orchestration.private import (
+    CODE_VERSION_TAG,
+    DATA_VERSION_IS_USER_PROVIDED_TAG,
+    DATA_VERSION_TAG,
+    INPUT_DATA_VERSION_TAG_PREFIX,
+    INPUT_EVENT_POINTER_TAG_PREFIX,
+)
 from movie_assets.pipeline.blueprint import Blueprint, kahn_layers
 from movie_assets.pipeline.blueprint.inputs import parse_input_key
 from movie_assets.pipeline.blueprint.shape import ProducerShape, blueprint_shape, sinks

@@ -59,8 +59,12 @@ class Runner:
         self._lock = threading.Lock()
 
     # ---- whole plans ------------------------------------------------------------------------------
-    def execute(self, plan: ExecutionPlan) -> RunResult:
-        """Run every layer; refuses to start when current.json moved off the plan's base hash."""
+    def execute(self, plan: ExecutionPlan, only: Callable[[JobDescriptor], bool] | None = None) -> RunResult:
+        """Run every layer; refuses to start when current.json moved off the plan's base hash.
+
+        With `only`, just the jobs it selects run (a Dagster step runs one producer's jobs of a movie);
+        the others are neither run nor recorded, their upstream results come from the plan's carried
+        jobs, and no progress file is written (the orchestrator tracks its own steps)."""
         current = self.manifests.load_current()
         if current.hash != plan.manifest_base_hash:
             raise ManifestConflict(
@@ -74,12 +78,13 @@ class Runner:
         for record in plan.carried.values():
             context.known.update(record.outputs)
         plan_hash = json_hash(plan.to_builtins())
-        self._resume(context, plan_hash)
+        if only is None:
+            self._resume(context, plan_hash)
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             for number, layer in enumerate(plan.layers, start=1):
                 runnable = []
                 for job in layer:
-                    if job.job_id in context.results:
+                    if job.job_id in context.results or (only is not None and not only(job)):
                         continue
                     blocked = self._blocked_by(job, context)
                     if blocked:
@@ -88,6 +93,8 @@ class Runner:
                         runnable.append(job)
                 for result in pool.map(lambda job: self.execute_job(job, context), runnable):
                     self._finish(context, result)
+                if only is not None:
+                    continue
                 progress = RunProgress(
                     revision=plan.revision,
                     manifest_base_hash=plan.manifest_base_hash,

@@ -27,7 +27,6 @@ from starlette.templating import Jinja2Templates
 import movie_assets.viewer.media as media
 import movie_assets.viewer.views as views
 from movie_assets.errors import InvalidId, InvalidValue, MovieAssetsError, NotFound, UnknownMovie
-from movie_assets.lifecycle.history import diff as diff_revisions
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.produce import ProduceFn
 from movie_assets.pipeline.steering import pin_key, take_key
@@ -136,7 +135,7 @@ class Viewer:
             raise NotFound(f"{store.movie_id} has one revision: nothing to compare")
         a = RevisionId(request.query_params.get("a") or revisions[-2])
         b = RevisionId(request.query_params.get("b") or revisions[-1])
-        result = diff_revisions(store.fs, a, b)
+        result = store.diff(a, b)
         changes = views.diff_media(store, result)
         title = f"{store.movie_id}: {a} → {b}"
         context = {"movie": store.movie_id, "diff": result, "changes": changes, "revisions": revisions}

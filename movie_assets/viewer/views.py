@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from movie_assets.errors import MovieAssetsError, NotFound
-from movie_assets.lifecycle.history import ManifestDiff, history
+from movie_assets.lifecycle.history import ManifestDiff
 from movie_assets.lifecycle.metrics import load_metrics
 from movie_assets.movie import MovieStore
 from movie_assets.store.models import ArtefactEntry, Manifest
@@ -158,7 +158,7 @@ def movie_row(store: MovieStore) -> MovieRow:
     try:
         manifest, _ = store.current()
         pending = sum(1 for _ in store.events.stream_inputs(after=manifest.input_cursor))
-        cost = sum(m.cost for item in history(store.fs) if (m := load_metrics(store.fs, item.revision)))
+        cost = sum(m.cost for item in store.history() if (m := load_metrics(store.fs, item.revision)))
         blueprint = store.blueprint().meta.id if store.exists() else "legacy"
         return MovieRow(store.movie_id, blueprint, str(manifest.revision), cost, pending)
     except MovieAssetsError as exc:
@@ -180,7 +180,7 @@ class HistoryRow:
 
 def history_rows(store: MovieStore) -> list[HistoryRow]:
     rows = []
-    for item in reversed(history(store.fs)):
+    for item in reversed(store.history()):
         metrics = load_metrics(store.fs, item.revision)
         rows.append(
             HistoryRow(

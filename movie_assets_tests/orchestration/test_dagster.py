@@ -50,7 +50,7 @@ def resources(root):
 
 
 def _defs(root, **kwargs):
-    return build_definitions(StorageResource(url=root), EventLogResource(), **kwargs)
+    return build_definitions(storage=StorageResource(url=root), events=EventLogResource(), **kwargs)
 
 
 class Sensor:

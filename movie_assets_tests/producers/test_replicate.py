@@ -162,7 +162,9 @@ def test_the_token_never_reaches_the_dagster_event_log_either(tmp_path, replicat
     song.edit({"music.model": "stable-audio"})  # a per-movie pick: the deployed blueprint stays as it is
     resources = {"storage": StorageResource(url=root), "events": EventLogResource()}
     defs = build_definitions(
-        resources["storage"], resources["events"], produce_factory=lambda: registry_from_environ(_env(replicate_api))
+        storage=resources["storage"],
+        events=resources["events"],
+        produce_factory=lambda: registry_from_environ(_env(replicate_api)),
     )
     home = tmp_path / "dagster_home"
     home.mkdir()

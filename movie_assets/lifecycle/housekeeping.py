@@ -1,0 +1,115 @@
+"""After-commit housekeeping: what a published revision gets once it is live, whichever path published it.
+
+Metrics, log rotation, the final cut under `exports/`, readable copies, stored graphs and indexes, a
+checkpoint when due. None of it changes what is published, and every step is idempotent, so a commit
+killed (or out of disk) after its pointer swap is finished later by running the same steps again: the
+next writing command (`regenerate` with nothing to do, `verify --repair`) does so when the live
+revision has no `metrics/<rev>.done` marker, the marker the last step writes once every step held.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any, Protocol
+
+from movie_assets.errors import NotFound, StorageError
+from movie_assets.lifecycle.exports import export_path, write_final_cut
+from movie_assets.lifecycle.metrics import metrics_path, record_metrics
+from movie_assets.lifecycle.readable import refresh_readable
+from movie_assets.pipeline.incremental import unmatched_jobs
+from movie_assets.store.models import Manifest
+
+
+class MovieStore(Protocol):
+    """What housekeeping reads of a movie's facade (movie.MovieStore, a layer above this one)."""
+
+    movie_id: str
+    fs: Any
+    events: Any
+    blobs: Any
+    manifests: Any
+    checkpoints: Any
+    graphs: Any
+
+    def exists(self) -> bool: ...
+
+    def manifest_graph(self, manifest: Manifest) -> Any: ...
+
+
+log = logging.getLogger(__name__)
+
+
+def done_marker(revision: str) -> str:
+    return f"metrics/{revision}.done"
+
+
+def housekeep(store: MovieStore, manifest: Manifest, run_revision: str | None, manifest_hash: str | None) -> list[str]:
+    """Run every step for the live `manifest`; the steps that failed (each logged), empty when all held."""
+    failed: list[str] = []
+
+    def step(name: str, action) -> None:
+        try:
+            action()
+        except Exception as exc:  # housekeeping never undoes a publish: a failure is finished later
+            log.warning("%s: %s for %s failed: %s", store.movie_id, name, manifest.revision, exc)
+            failed.append(name)
+
+    previous_cursor = None
+    if manifest.parent is not None and manifest.parent_hash is not None:
+        with contextlib.suppress(StorageError, ValueError):
+            previous_cursor = store.manifests.load(manifest.parent).artefact_cursor
+    step("metrics", lambda: record_metrics(store.fs, manifest, previous_cursor, store.events, run_revision))
+    step(
+        "archiving the event logs",
+        lambda: store.events.archive(manifest.revision, manifest.input_cursor, manifest.artefact_cursor),
+    )
+    step("writing the final cut", lambda: write_final_cut(store.fs, store.blobs, manifest))
+    step("refreshing readable copies", lambda: _graphs_and_copies(store, manifest, manifest_hash))
+    if store.checkpoints.due(manifest.revision):
+        step("checkpoint", lambda: store.checkpoints.write(manifest, store.events))
+    step("storing the results index", lambda: store.checkpoints.keep_results(store.events))
+    if not failed:
+        step("marking housekeeping done", lambda: store.fs.write_atomic(done_marker(manifest.revision), b"ok\n"))
+    return failed
+
+
+def write_revision_outputs(store: MovieStore, manifest: Manifest) -> None:
+    """The files every published revision has, written if absent: its metrics and its final cut."""
+    if not store.fs.exists(metrics_path(manifest.revision)):
+        record_metrics(store.fs, manifest, None, store.events)
+    write_final_cut(store.fs, store.blobs, manifest)
+
+
+def _graphs_and_copies(store: MovieStore, manifest: Manifest, manifest_hash: str | None) -> None:
+    if not store.exists():  # a migrated movie has no blueprint: no graph, no readable copies
+        return
+    graph = store.manifest_graph(manifest)
+    if graph.shape is not None:  # the next plan in a fresh process reads these instead of computing them
+        store.graphs.save(graph)
+        if manifest_hash is not None:
+            store.graphs.save_unmatched(manifest_hash, graph.shape, unmatched_jobs(graph, manifest))
+        store.graphs.prune(keep=graph.shape, keep_manifest=manifest_hash)
+    refresh_readable(store.fs, graph, manifest)
+
+
+def unfinished(store: MovieStore) -> bool:
+    """Whether the live revision's housekeeping was interrupted (no done marker)."""
+    pointer = store.manifests.load_pointer()
+    return pointer is not None and not store.fs.exists(done_marker(pointer.revision))
+
+
+def missing_outputs(store: MovieStore, manifest: Manifest) -> list[str]:
+    """What a published revision should have and does not: its metrics and, if it has a final cut, its export."""
+    wanted = [metrics_path(manifest.revision)]
+    final = export_path(manifest)
+    if final is not None:
+        wanted.append(final)
+    out = []
+    for rel in wanted:
+        try:
+            if not store.fs.exists(rel):
+                out.append(rel)
+        except (NotFound, StorageError):
+            out.append(rel)
+    return out
