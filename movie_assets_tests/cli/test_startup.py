@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from .helpers import modules_a_command_loads
+from ..helpers import modules_a_command_loads
 
 HEAVY = ("dagster", "boto3", "botocore", "s3fs", "redis", "numpy", "PIL", "imageio", "mcp", "uvicorn", "starlette")
 # `--help` lists commands: it needs none of the store, the pipeline or the settings machinery either
@@ -63,7 +63,7 @@ def test_a_no_op_regenerate_loads_no_media_library(local_storage, tmp_path):
     from movie_assets.movie import MovieStore
     from movie_assets.pipeline.blueprint.load import load_builtin
 
-    from .helpers import CountingProduce
+    from ..helpers import CountingProduce
 
     store = MovieStore(local_storage, "film")
     store.init(load_builtin("audio-only"), {"Title": "Quiet", "NumOfSegments": 2})
