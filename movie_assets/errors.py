@@ -92,3 +92,35 @@ class InvalidPlugin(MovieAssetsError, TypeError):
 
 class UnknownProducer(MovieAssetsError, LookupError):
     """No producer implementation is registered for a job."""
+
+
+# ---- safe text ------------------------------------------------------------------------------------
+
+_SECRET_PATTERNS = None
+
+
+def redact(text: str, secrets: object = ()) -> str:
+    """`text` with every secret in `secrets` and anything shaped like a credential replaced by `***`:
+    authorization schemes (`Bearer …`, `Token …`, `Key …`), API-key headers and fields, and the key
+    formats of the providers (sk-…, r8_…). Applied to every error before it is logged, stored or printed:
+    gateways and proxies echo request headers in their error bodies."""
+    import re
+
+    global _SECRET_PATTERNS
+    if _SECRET_PATTERNS is None:
+        _SECRET_PATTERNS = [
+            (re.compile(r"(?i)\b(bearer|token|key|basic)(\s+)[A-Za-z0-9._~+/=:-]{12,}"), r"\1\2***"),
+            (
+                re.compile(
+                    r"(?i)((?:x-|xi-)?(?:api[-_]?key|authorization|api[-_]?token)['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]{6,}"
+                ),
+                r"\1***",
+            ),
+            (re.compile(r"\b(sk|r8|fal)([-_])[A-Za-z0-9_-]{12,}"), r"\1\2***"),
+        ]
+    for value in secrets or ():
+        if isinstance(value, str) and len(value) >= 6:
+            text = text.replace(value, "***")
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text

@@ -10,14 +10,14 @@ from collections import Counter
 from collections.abc import Iterable
 
 from movie_assets.pipeline.produce import ProduceRequest, ProduceResult
-from movie_assets.producers.registry import make_produce
+from movie_assets.producers.registry import default_registry
 
 
 class CountingProduce:
     """The real offline producers, counting calls per job and optionally failing chosen jobs once."""
 
     def __init__(self, fail_once: set[str] | None = None, fail_always: set[str] | None = None) -> None:
-        self.inner = make_produce()
+        self.inner = default_registry()
         self.calls: Counter[str] = Counter()
         self.fail_once = set(fail_once or ())
         self.fail_always = set(fail_always or ())

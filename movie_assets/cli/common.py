@@ -12,10 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from movie_assets.errors import (
-    InvalidValue,
-    MovieAssetsError,
-)
+from movie_assets.errors import InvalidValue, MovieAssetsError, redact
 
 if TYPE_CHECKING:  # imported where used: `--help` must not load the whole store
     from rich.console import Console
@@ -140,7 +137,7 @@ def handle_errors(fn):
         try:
             return fn(*args, **kwargs)
         except MovieAssetsError as exc:
-            err.print(labelled("error: ", "red", str(exc)), highlight=False)
+            err.print(labelled("error: ", "red", redact(str(exc))), highlight=False)
             raise typer.Exit(2) from None
         except OSError as exc:  # files the command itself reads or writes (--inputs, --output)
             where = f"{exc.filename}: " if exc.filename else ""

@@ -45,9 +45,8 @@ def providers(
     check: bool = typer.Option(False, "--check", help="Prove each configured provider's credentials (a free call)."),
 ) -> None:
     """Producer providers: what each offers and whether its credentials are set (and, with --check, valid)."""
-    from movie_assets.producers.checks import check_provider
     from movie_assets.producers.offline import OFFLINE_PRODUCERS
-    from movie_assets.producers.providers import credentials_from, discover_providers
+    from movie_assets.producers.providers import check_provider, credentials_from, discover_providers
 
     found = discover_providers()
     configured = credentials_from(os.environ, found)
@@ -57,7 +56,7 @@ def providers(
     for name, provider in sorted(found.items()):
         status = "[green]ready[/green]" if name in configured else "[yellow]not configured[/yellow]"
         if check and name in configured:
-            ok, said = check_provider(name, configured[name])
+            ok, said = check_provider(provider, configured[name])
             status = f"[green]valid[/green]: {esc(said)}" if ok else f"[red]refused[/red]: {esc(said)}"
             failed += [] if ok else [name]
         table.add_row(name, esc(provider.description), ", ".join(provider.credentials) or "none", status)

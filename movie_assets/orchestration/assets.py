@@ -21,7 +21,6 @@ from movie_assets.orchestration.keys import (
     NO_BASE,
     RESERVED,
     REVISION_TAG,
-    group_name,
     input_key,
     manifest_key,
     partitions_for,
@@ -33,7 +32,7 @@ from movie_assets.orchestration.metadata import record_metadata
 from movie_assets.orchestration.resources import EventLogResource, StorageResource, movie_store
 from movie_assets.pipeline.blueprint import Blueprint
 from movie_assets.pipeline.blueprint.graph import recipe_version
-from movie_assets.pipeline.blueprint.shape import ProducerShape, blueprint_shape, sinks
+from movie_assets.pipeline.blueprint.shape import ProducerShape, asset_group, blueprint_shape, sinks
 from movie_assets.pipeline.models import ExecutionPlan, RunResult
 from movie_assets.pipeline.produce import ProduceFn
 from movie_assets.pipeline.recorder import data_version_of
@@ -50,7 +49,7 @@ def build_blueprint_assets(
     clash = RESERVED & set(shape)
     if clash:
         raise InvalidValue(f"{bp.meta.id}: producer names {sorted(clash)} are reserved for Dagster asset keys")
-    group = group_name(bp.meta.id)
+    group = asset_group(bp.meta.id)
     out: list = [
         dg.AssetSpec(
             key=input_key(group, name),

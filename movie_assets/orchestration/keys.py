@@ -12,8 +12,6 @@ import re
 
 import dagster as dg
 
-from movie_assets.pipeline.blueprint.shape import asset_group
-
 RESERVED = {"manifest", "inputs"}
 MOVIE_DIM = "movie"
 REVISION_TAG = "movie_assets/revision"
@@ -21,9 +19,6 @@ BASE_HASH_TAG = "movie_assets/base_hash"
 MOVIE_TAG = "movie_assets/movie"
 DIRTY_TAG = "movie_assets/why_dirty"
 NO_BASE = "none"
-
-
-group_name = asset_group
 
 
 def producer_key(group: str, producer: str) -> dg.AssetKey:

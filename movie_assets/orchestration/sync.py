@@ -17,7 +17,6 @@ import dagster as dg
 from movie_assets.movie import MovieStore
 from movie_assets.orchestration.keys import (
     NO_BASE,
-    group_name,
     input_key,
     manifest_key,
     partition_key,
@@ -33,7 +32,7 @@ from movie_assets.orchestration.private import (
 )
 from movie_assets.pipeline.blueprint import Blueprint, kahn_layers
 from movie_assets.pipeline.blueprint.inputs import parse_input_key
-from movie_assets.pipeline.blueprint.shape import ProducerShape, blueprint_shape, sinks
+from movie_assets.pipeline.blueprint.shape import ProducerShape, asset_group, blueprint_shape, sinks
 from movie_assets.pipeline.recorder import data_version_of
 from movie_assets.pipeline.steering import is_steering
 from movie_assets.store.models import InputEntry, JobRecord, Manifest
@@ -54,7 +53,7 @@ class BlueprintAssets:
     def of(cls, bp: Blueprint) -> BlueprintAssets:
         shape = blueprint_shape(bp)
         order = [name for layer in kahn_layers({n: set(s.upstream) for n, s in shape.items()}) for name in layer]
-        return cls(bp, group_name(bp.meta.id), shape, order)
+        return cls(bp, asset_group(bp.meta.id), shape, order)
 
     def parents(self, producer: str) -> list[dg.AssetKey]:
         shape = self.shape[producer]

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from movie_assets.errors import InvalidPlugin
 from movie_assets.pipeline.prices import shipped_prices
 from movie_assets.pipeline.produce import ProduceFn, ProduceRequest, ProduceResult
+from movie_assets.producers.providers import TIMEOUT_SETTING, Provider
 from movie_assets.producers.remote import ProviderError, as_declared, pcm_to_wav, retry_settings
 
-PROVIDER = "elevenlabs"
+NAME = "elevenlabs"
 PCM_RATE = 24_000
 
 
@@ -29,7 +30,7 @@ def elevenlabs_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]
     client = ElevenLabs(
         api_key=credentials["ELEVENLABS_API_KEY"],
         base_url=credentials.get("ELEVENLABS_BASE_URL") or None,
-        timeout=float(credentials.get("MOVIE_ASSETS_PROVIDER_TIMEOUT") or 240),
+        timeout=float(credentials.get(TIMEOUT_SETTING) or 240),
     )
     options = {"max_retries": attempts - 1}
 
@@ -53,8 +54,8 @@ def elevenlabs_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]
                 request_options=options,
             ),
         )
-        usd = shipped_prices().price(PROVIDER, model, "narration")
-        diagnostics = {"provider": PROVIDER, "model": model}
+        usd = shipped_prices().price(NAME, model, "narration")
+        diagnostics = {"provider": NAME, "model": model}
         return ProduceResult({"audio": pcm_to_wav(pcm, PCM_RATE)}, cost=usd or 0.0, diagnostics=diagnostics)
 
     def music(request: ProduceRequest) -> ProduceResult:
@@ -66,8 +67,23 @@ def elevenlabs_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]
             ),
         )
         output = request.job.outputs[0]
-        usd = shipped_prices().price(PROVIDER, request.job.model, "music")
+        usd = shipped_prices().price(NAME, request.job.model, "music")
         audio = as_declared(io.BytesIO(data), output.mime_type, "music")
-        return ProduceResult({output.name: audio}, cost=usd or 0.0, diagnostics={"provider": PROVIDER})
+        return ProduceResult({output.name: audio}, cost=usd or 0.0, diagnostics={"provider": NAME})
 
     return {"narration": narration, "music": music}
+
+
+def check(credentials: Mapping[str, str]) -> str:
+    """List the models the key can use: authenticated, free."""
+    from elevenlabs.client import ElevenLabs
+
+    client = ElevenLabs(
+        api_key=credentials["ELEVENLABS_API_KEY"], base_url=credentials.get("ELEVENLABS_BASE_URL") or None
+    )
+    return f"{len(client.models.list())} models visible"
+
+
+PROVIDER = Provider(
+    NAME, ("ELEVENLABS_API_KEY",), elevenlabs_producers, "narration, music", ("ELEVENLABS_BASE_URL",), check
+)

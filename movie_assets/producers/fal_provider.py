@@ -13,9 +13,10 @@ from typing import Any
 
 from movie_assets.errors import InvalidPlugin
 from movie_assets.pipeline.produce import ProduceFn, ProduceRequest
+from movie_assets.producers.providers import TIMEOUT_SETTING, Provider
 from movie_assets.producers.remote import Fetcher, Finished, ProviderError, cancelled_on_failure, media_producers
 
-PROVIDER = "fal"
+NAME = "fal"
 DEFAULT_APPS = {
     "image": "fal-ai/flux/schnell",
     "video_clip": "fal-ai/kling-video/v2.1/standard/text-to-video",
@@ -34,10 +35,13 @@ def fal_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]:
         import fal_client
     except ImportError:
         raise InvalidPlugin("the fal provider needs its client: pip install 'movie_assets[fal]'") from None
-    client = fal_client.SyncClient(key=credentials["FAL_KEY"])
+    # fal's client retries 408, 409, 429 and lost connections itself, up to its own fixed attempt count
+    # (fal_client.client.MAX_ATTEMPTS): it offers no per-client setting, so the attempts setting cannot
+    # reach it; our timeout bounds each of its requests
+    client = fal_client.SyncClient(key=credentials["FAL_KEY"], default_timeout=_timeout(credentials))
     fetcher = Fetcher(credentials)
     return media_producers(
-        PROVIDER, DEFAULT_APPS, APP_INPUTS, lambda a, i: _settle(fal_client, client, a, i, fetcher), fetcher
+        NAME, DEFAULT_APPS, APP_INPUTS, lambda a, i: _settle(fal_client, client, a, i, fetcher), fetcher
     )
 
 
@@ -78,3 +82,28 @@ def _first_url(result: Any, where: str) -> str:
         elif isinstance(item, list):
             todo.extend(item)
     raise ProviderError(f"{where}: no file URL in {str(result)[:200]}")
+
+
+def _timeout(credentials: Mapping[str, str]) -> float:
+    return float(credentials.get(TIMEOUT_SETTING) or 120)
+
+
+# a request id no queue holds: asking for its status proves the key (401/403 if refused, 404 if accepted)
+CHECK_APP, CHECK_REQUEST = "fal-ai/flux/schnell", "00000000-0000-4000-8000-000000000000"
+
+
+def check(credentials: Mapping[str, str]) -> str:
+    """Ask the queue for the status of a request that does not exist: authenticated, free."""
+    import fal_client
+    from fal_client.client import FalClientHTTPError
+
+    client = fal_client.SyncClient(key=credentials["FAL_KEY"], default_timeout=_timeout(credentials))
+    try:
+        client.status(CHECK_APP, CHECK_REQUEST)
+    except FalClientHTTPError as exc:
+        if exc.status_code != 404:
+            raise
+    return "key accepted by the queue"
+
+
+PROVIDER = Provider(NAME, ("FAL_KEY",), fal_producers, "image, video_clip, music", (), check)

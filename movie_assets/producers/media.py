@@ -9,7 +9,7 @@ import wave
 from collections.abc import Iterable
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from movie_assets.store.hashing import sha256_bytes
 
@@ -109,28 +109,6 @@ def mix(length: int, layers: Iterable[tuple[np.ndarray, int, float, bool]]) -> n
         out[start : start + len(part)] += gain * part
     peak = float(np.max(np.abs(out))) if length else 0.0
     return out / peak * 0.9 if peak > 0.95 else out
-
-
-def card(width: int, height: int, seed: int, title: str, subtitle: str = "", phase: float = 0.0) -> Image.Image:
-    """A deterministic picture: gradient, shapes placed by the seed (moved by `phase`), and text."""
-    colors = palette(seed, 4)
-    top, bottom = np.array(colors[0], np.float32), np.array(colors[1], np.float32)
-    ramp = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
-    pixels = (top * (1 - ramp) + bottom * ramp).repeat(width, axis=1).astype(np.uint8)
-    image = Image.fromarray(pixels, "RGB")
-    draw = ImageDraw.Draw(image)
-    rng = np.random.default_rng(seed)
-    for k in range(5):
-        cx = (int(rng.integers(0, width)) + int(phase * (k + 1) * 8)) % width
-        cy = int(rng.integers(0, height))
-        r = int(rng.integers(8, max(9, height // 4)))
-        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=colors[2 + k % 2], outline=(255, 255, 255))
-    font = ImageFont.load_default()
-    draw.rectangle([0, height - 34, width, height], fill=(0, 0, 0))
-    draw.text((6, height - 32), title[:48], fill=(255, 255, 255), font=font)
-    if subtitle:
-        draw.text((6, height - 17), subtitle[:56], fill=(200, 200, 200), font=font)
-    return image
 
 
 def png_bytes(image: Image.Image) -> bytes:

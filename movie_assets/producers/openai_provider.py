@@ -1,68 +1,46 @@
 """OpenAI through its official SDK: the script with structured output, prompts, images and speech.
 
-Retries (429 with Retry-After, 5xx, lost connections) and timeouts are the SDK's; the script's answer
-is validated against its JSON schema before it becomes an artefact.
+Retries (429 with Retry-After, 5xx, lost connections) and timeouts are the SDK's; the story and the
+script are structured output through the SDK's `parse`, with a pydantic model as the only schema.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import io
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from movie_assets.errors import InvalidPlugin
 from movie_assets.pipeline.prices import shipped_prices
 from movie_assets.pipeline.produce import ProduceFn, ProduceRequest, ProduceResult
+from movie_assets.producers.providers import TIMEOUT_SETTING, Provider
 from movie_assets.producers.remote import ProviderError, as_declared, retry_settings
 
-PROVIDER = "openai"
+NAME = "openai"
 
 
 class SegmentScript(BaseModel):
-    """What the script model must answer: the narration of one segment."""
+    """What the script model must answer: the narration of one segment (two or three spoken sentences)."""
 
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=4000)
+    text: str = Field(min_length=1, max_length=4000, description="Two or three spoken sentences.")
 
 
-class StoryAnswer(BaseModel):
-    """What the story model must answer: the film's title, summary and one line per segment."""
-
-    model_config = ConfigDict(extra="forbid")
-    MovieTitle: str = Field(min_length=1, max_length=200)
-    MovieSummary: str = Field(min_length=1, max_length=2000)
-    NarrationScript: list[str] = Field(min_length=1)
-
-
-def story_format(segments: int) -> dict[str, Any]:
-    """JSON schema (structured output) of a story with exactly `segments` narration lines."""
-    lines = {"type": "array", "items": {"type": "string"}, "minItems": segments, "maxItems": segments}
-    schema = {
-        "type": "object",
-        "properties": {"MovieTitle": {"type": "string"}, "MovieSummary": {"type": "string"}, "NarrationScript": lines},
-        "required": ["MovieTitle", "MovieSummary", "NarrationScript"],
-        "additionalProperties": False,
-    }
-    return {"type": "json_schema", "json_schema": {"name": "story", "strict": True, "schema": schema}}
-
-
-SCRIPT_FORMAT = {
-    "type": "json_schema",
-    "json_schema": {
-        "name": "segment_script",
-        "strict": True,
-        "schema": {
-            "type": "object",
-            "properties": {"text": {"type": "string", "description": "Two or three spoken sentences."}},
-            "required": ["text"],
-            "additionalProperties": False,
-        },
-    },
-}
+@functools.cache
+def story_answer(segments: int) -> type[BaseModel]:
+    """What the story model must answer: the film's title, summary and exactly one line per segment. The
+    SDK derives the structured-output schema from this model and parses the answer with it."""
+    return create_model(
+        "story",
+        __config__=ConfigDict(extra="forbid"),
+        MovieTitle=(str, Field(min_length=1, max_length=200)),
+        MovieSummary=(str, Field(min_length=1, max_length=2000)),
+        NarrationScript=(list[str], Field(min_length=segments, max_length=segments)),
+    )
 
 
 def openai_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]:
@@ -76,7 +54,7 @@ def openai_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]:
         api_key=credentials["OPENAI_API_KEY"],
         base_url=credentials.get("OPENAI_BASE_URL") or None,
         max_retries=attempts - 1,
-        timeout=float(credentials.get("MOVIE_ASSETS_PROVIDER_TIMEOUT") or 600),
+        timeout=float(credentials.get(TIMEOUT_SETTING) or 600),
     )
     producers = _Producers(openai, client, attempts)
     return {
@@ -103,49 +81,58 @@ class _Producers:
 
     @staticmethod
     def result(request: ProduceRequest, outputs: dict[str, Any], model: str) -> ProduceResult:
-        usd = shipped_prices().price(PROVIDER, model, request.job.implementation)
-        return ProduceResult(outputs, cost=usd or 0.0, diagnostics={"provider": PROVIDER, "model": model})
+        usd = shipped_prices().price(NAME, model, request.job.implementation)
+        return ProduceResult(outputs, cost=usd or 0.0, diagnostics={"provider": NAME, "model": model})
 
-    def chat(self, request: ProduceRequest, system: str, user: str, **extra: Any) -> str:
+    def chat(self, request: ProduceRequest, system: str, user: str) -> str:
         answer = self.call(
             "chat",
             self.client.chat.completions.create,
             model=request.job.model or "gpt-4o-mini",
             messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
-            **extra,
         )
         try:
             return str(answer.choices[0].message.content or "").strip()
         except (AttributeError, IndexError):
             raise ProviderError(f"chat: unexpected answer {str(answer)[:200]}") from None
 
+    def parsed(self, what: str, request: ProduceRequest, system: str, user: str, model: type[BaseModel]) -> Any:
+        """A structured answer: the SDK asks for `model`'s schema and parses the answer into it."""
+        try:
+            answer = self.call(
+                what,
+                self.client.chat.completions.parse,
+                model=request.job.model or "gpt-4o-mini",
+                messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+                response_format=model,
+            )
+            found = answer.choices[0].message.parsed
+        except (ValueError, ValidationError, AttributeError, IndexError, self.sdk.OpenAIError) as exc:
+            if isinstance(exc, ProviderError):
+                raise
+            raise ProviderError(f"{what}: the answer does not match the {what} schema: {str(exc)[:200]}") from None
+        if found is None:
+            raise ProviderError(f"{what}: the model refused or answered nothing")
+        return found
+
     def script(self, request: ProduceRequest) -> ProduceResult:
         text = (request.value("text") or "").strip()
         if not text:
             index = request.job.indices.get("segment", 0)
-            raw = self.chat(
+            text = self.parsed(
+                "script",
                 request,
                 "You write the narration of one segment of a short film: two or three spoken sentences.",
                 f"Film: {request.value('title')}. Topic: {request.value('topic')}. Segment {index + 1}.",
-                response_format=SCRIPT_FORMAT,
-            )
-            try:
-                text = SegmentScript.model_validate(json.loads(raw)).text.strip()
-            except (ValueError, ValidationError) as exc:
-                raise ProviderError(f"script: the answer does not match the script schema: {str(exc)[:200]}") from None
+                SegmentScript,
+            ).text.strip()
         return self.result(request, {"text": text.encode("utf-8")}, request.job.model or "gpt-4o-mini")
 
     def story(self, request: ProduceRequest) -> ProduceResult:
         """The whole film's story in one structured answer, checked before it becomes artefacts."""
         lines = [o.name for o in request.job.outputs if o.name.startswith("NarrationScript[")]
         system, user = request.prompt() or ("Write a short film's story.", str(request.value("prompt") or ""))
-        raw = self.chat(request, system, user, response_format=story_format(len(lines)))
-        try:
-            answer = StoryAnswer.model_validate(json.loads(raw))
-        except (ValueError, ValidationError) as exc:
-            raise ProviderError(f"story: the answer does not match the story schema: {str(exc)[:200]}") from None
-        if len(answer.NarrationScript) != len(lines):
-            raise ProviderError(f"story: {len(answer.NarrationScript)} narration lines for {len(lines)} segments")
+        answer = self.parsed("story", request, system, user, story_answer(len(lines)))
         outputs = {"MovieTitle": (request.value("title") or answer.MovieTitle).encode("utf-8")}
         outputs["MovieSummary"] = answer.MovieSummary.encode("utf-8")
         outputs.update({name: line.encode("utf-8") for name, line in zip(lines, answer.NarrationScript, strict=True)})
@@ -193,3 +180,18 @@ def _detail(exc: Any) -> str:
         if isinstance(error, dict) and error.get("message"):
             return str(error["message"])
     return str(getattr(exc, "message", exc))[:300]
+
+
+def check(credentials: Mapping[str, str]) -> str:
+    """List the models the key can see: authenticated, free."""
+    import openai
+
+    client = openai.OpenAI(
+        api_key=credentials["OPENAI_API_KEY"], base_url=credentials.get("OPENAI_BASE_URL") or None, max_retries=1
+    )
+    return f"{len(list(client.models.list()))} models visible"
+
+
+PROVIDER = Provider(
+    NAME, ("OPENAI_API_KEY",), openai_producers, "story, script, prompt, image, narration", ("OPENAI_BASE_URL",), check
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from movie_assets.errors import UnknownProducer
+from movie_assets.errors import ProducerError, UnknownProducer, redact
 from movie_assets.pipeline.models import JobDescriptor
 from movie_assets.pipeline.produce import ProduceFn, ProduceRequest, ProduceResult
 from movie_assets.producers.providers import Provider, credentials_from, discover_providers
@@ -85,6 +85,22 @@ def _recording_fallback(fn: ProduceFn, requested: str) -> ProduceFn:
     return produce
 
 
+def _redacting(fn: ProduceFn, secrets: list[str]) -> ProduceFn:
+    """`fn`, whose failures never carry a credential: an error body that echoes request headers (gateways
+    and proxies do) would otherwise reach the artefact log, the progress file and the terminal."""
+
+    def produce(request: ProduceRequest) -> ProduceResult:
+        try:
+            return fn(request)
+        except Exception as exc:
+            safe = redact(str(exc), secrets)
+            if safe == str(exc):
+                raise
+            raise ProducerError(redact(f"{type(exc).__name__}: {exc}", secrets)) from None
+
+    return produce
+
+
 def default_registry(
     extra: Mapping[str, Mapping[str, ProduceFn]] | None = None,
     credentials: Mapping[str, Mapping[str, str]] | None = None,
@@ -97,15 +113,13 @@ def default_registry(
     for name, provider in (discover_providers() if providers is None else providers).items():
         registry.hints[name] = f"set {', '.join(provider.credentials)}" if provider.credentials else "no credentials"
         if name in (credentials or {}):
+            secrets = [credentials[name][key] for key in provider.credentials if key in credentials[name]]  # type: ignore[index]
             for implementation, fn in provider.build(credentials[name]).items():  # type: ignore[index]
-                registry.register(name, implementation, fn)
+                registry.register(name, implementation, _redacting(fn, secrets))
     for provider_name, fns in (extra or {}).items():
         for implementation, fn in fns.items():
             registry.register(provider_name, implementation, fn)
     return registry
-
-
-make_produce = default_registry  # the name callers use when they want a `produce` function
 
 
 def registry_from_environ(environ: Mapping[str, str], offline_fallback: bool = False) -> ProducerRegistry:

@@ -21,6 +21,13 @@ from typing import IO, Any
 from movie_assets.errors import ProducerError
 from movie_assets.pipeline.prices import shipped_prices
 from movie_assets.pipeline.produce import ProduceFn, ProduceRequest, ProduceResult
+from movie_assets.producers.providers import (
+    ATTEMPTS_SETTING,
+    BACKOFF_SETTING,
+    MAX_BYTES_SETTING,
+    POLL_SETTING,
+    TIMEOUT_SETTING,
+)
 
 DEFAULT_MAX_BYTES = 1 << 30  # 1 GiB: a long HD clip fits, a runaway answer does not
 SPOOL_BYTES = 8 << 20  # outputs up to 8 MiB stay in memory, larger ones spill to a temporary file
@@ -154,11 +161,9 @@ def pcm_to_wav(pcm: bytes, rate: int) -> bytes:
     return media.wav_bytes(media.resample(samples, rate, media.SAMPLE_RATE))
 
 
-ATTEMPTS_SETTING, BACKOFF_SETTING = "MOVIE_ASSETS_PROVIDER_ATTEMPTS", "MOVIE_ASSETS_PROVIDER_BACKOFF"
-
-
 def retry_settings(settings: Mapping[str, str]) -> tuple[int, float]:
-    """(attempts, longest backoff in seconds) for the SDKs' own retry machinery."""
+    """(attempts, longest backoff in seconds) for the SDKs' own retry machinery: every provider reads
+    its retries through here."""
     from movie_assets.errors import InvalidValue
 
     try:
@@ -171,13 +176,6 @@ def retry_settings(settings: Mapping[str, str]) -> tuple[int, float]:
     return attempts, backoff
 
 
-TIMEOUT_SETTING, POLL_SETTING, CAP_SETTING = (
-    "MOVIE_ASSETS_PROVIDER_TIMEOUT",
-    "MOVIE_ASSETS_PROVIDER_POLL",
-    "MOVIE_ASSETS_MAX_OUTPUT_BYTES",
-)
-
-
 class Fetcher:
     """How a queued remote job is waited for and its output brought in: the polling cadence, when to
     give up, the output cap, and one HTTP client for every output of a provider."""
@@ -187,7 +185,7 @@ class Fetcher:
 
         self.timeout = float(settings.get(TIMEOUT_SETTING) or 900)
         self.poll = float(settings.get(POLL_SETTING) or 1.0)
-        self.cap = int(settings.get(CAP_SETTING) or DEFAULT_MAX_BYTES)
+        self.cap = int(settings.get(MAX_BYTES_SETTING) or DEFAULT_MAX_BYTES)
         self.http = httpx.Client(timeout=httpx.Timeout(30.0, read=120.0))
 
     def fetch(self, url: str, mime_type: str, where: str) -> bytes | IO[bytes]:

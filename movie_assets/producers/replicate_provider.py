@@ -13,9 +13,17 @@ from typing import Any
 
 from movie_assets.errors import InvalidPlugin
 from movie_assets.pipeline.produce import ProduceFn, ProduceRequest
-from movie_assets.producers.remote import Fetcher, Finished, ProviderError, cancelled_on_failure, media_producers
+from movie_assets.producers.providers import Provider
+from movie_assets.producers.remote import (
+    Fetcher,
+    Finished,
+    ProviderError,
+    cancelled_on_failure,
+    media_producers,
+    retry_settings,
+)
 
-PROVIDER = "replicate"
+NAME = "replicate"
 DEFAULT_MODELS = {
     "image": "bytedance/seedream-4",
     "video_clip": "bytedance/seedance-1-lite",
@@ -45,11 +53,11 @@ def _sdk():
 def replicate_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]:
     """image, video_clip, narration and music, each one Replicate prediction."""
     httpx, replicate, retry_transport = _sdk()
-    attempts = int(credentials.get("MOVIE_ASSETS_PROVIDER_ATTEMPTS") or 4)
+    attempts, backoff = retry_settings(credentials)
     transport = retry_transport(
         httpx.HTTPTransport(),
         max_attempts=attempts,
-        max_backoff_wait=float(credentials.get("MOVIE_ASSETS_PROVIDER_BACKOFF") or 60),
+        max_backoff_wait=backoff,
         retryable_methods=["GET", "POST"],  # a 429 or 503 on create means it was not accepted: safe to resend
         retry_status_codes=[429, 503, 504],
     )
@@ -59,7 +67,7 @@ def replicate_producers(credentials: Mapping[str, str]) -> dict[str, ProduceFn]:
         transport=transport,
     )
     fetcher = Fetcher(credentials)
-    return media_producers(PROVIDER, DEFAULT_MODELS, MODEL_INPUTS, lambda m, i: _settle(client, m, i, fetcher), fetcher)
+    return media_producers(NAME, DEFAULT_MODELS, MODEL_INPUTS, lambda m, i: _settle(client, m, i, fetcher), fetcher)
 
 
 def _settle(client, model: str, inputs: dict[str, Any], fetcher: Fetcher) -> Finished:
@@ -92,3 +100,23 @@ def _first_url(output: Any, where: str) -> str:
         if isinstance(item, str) and item.startswith(("http://", "https://")):
             return item
     raise ProviderError(f"{where}: no output URL in {str(output)[:200]}")
+
+
+def check(credentials: Mapping[str, str]) -> str:
+    """Read the token's account: authenticated, free."""
+    import replicate
+
+    client = replicate.Client(
+        api_token=credentials["REPLICATE_API_TOKEN"], base_url=credentials.get("REPLICATE_BASE_URL") or None
+    )
+    return f"account {client.accounts.current().username}"
+
+
+PROVIDER = Provider(
+    NAME,
+    ("REPLICATE_API_TOKEN",),
+    replicate_producers,
+    "image, video_clip, narration, music",
+    ("REPLICATE_BASE_URL",),
+    check,
+)

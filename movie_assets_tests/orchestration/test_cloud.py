@@ -10,7 +10,7 @@ from movie_assets.cli import app
 from movie_assets.movie import MovieStore
 from movie_assets.orchestration import build_definitions
 from movie_assets.pipeline.blueprint.load import load_builtin
-from movie_assets.producers.registry import make_produce
+from movie_assets.producers.registry import default_registry
 from movie_assets.store.redis_events import RedisEventLog
 
 from ..servers import PostgresCluster
@@ -44,7 +44,7 @@ def test_cloud_mode_end_to_end(moto_s3, redis_server, postgres, monkeypatch, tmp
     store = MovieStore(storage, MOVIE, events)
     store.init(load_builtin("video-audio-music"), {"Title": "Cloud film", "NumOfSegments": 2})
 
-    store.regenerate(make_produce())  # built by the CLI's code path, straight on S3 + Redis
+    store.regenerate(default_registry())  # built by the CLI's code path, straight on S3 + Redis
     defs = build_definitions()
     overrides = postgres.dagster_storage()
     home = tmp_path / "dagster_home"

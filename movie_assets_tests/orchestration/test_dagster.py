@@ -11,7 +11,7 @@ from movie_assets.orchestration import EventLogResource, StorageResource, build_
 from movie_assets.orchestration.keys import manifest_key, producer_key
 from movie_assets.pipeline.blueprint.load import load_builtin
 from movie_assets.pipeline.blueprint.shape import partition_label
-from movie_assets.producers.registry import make_produce
+from movie_assets.producers.registry import default_registry
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.storage import StorageContext
 
@@ -117,7 +117,7 @@ def test_loading_the_definitions_warns_nothing(root):
 
 def test_a_movie_built_by_the_cli_shows_as_materialized_and_fresh(root, store, instance, resources, monkeypatch):
     monkeypatch.delenv("MOVIE_ASSETS_VIEWER_URL", raising=False)
-    store.regenerate(make_produce())
+    store.regenerate(default_registry())
     defs = _defs(root)
     tick = Sensor(defs, instance, resources).tick()
     assert tick.run_requests == []
@@ -143,7 +143,7 @@ def test_a_movie_built_by_the_cli_shows_as_materialized_and_fresh(root, store, i
 
 
 def test_an_edit_backfills_exactly_the_dirty_partitions_and_commits_like_the_cli(root, store, instance, resources):
-    store.regenerate(make_produce())
+    store.regenerate(default_registry())
     defs = _defs(root)
     sensor = Sensor(defs, instance, resources)
     sensor.tick()
@@ -178,7 +178,7 @@ def test_an_edit_backfills_exactly_the_dirty_partitions_and_commits_like_the_cli
 
 
 def test_stale_partitions_equal_the_planners_directly_dirty_jobs(root, store, instance, resources):
-    store.regenerate(make_produce())
+    store.regenerate(default_registry())
     defs = _defs(root)
     sensor = Sensor(defs, instance, resources)
     sensor.tick()
@@ -195,7 +195,7 @@ def test_a_deployed_version_bump_marks_every_movie_stale_and_materialising_appli
     other = MovieStore(storage, "second-film")
     other.init(load_builtin("video-audio-music"), {"Title": "Another", "NumOfSegments": 2})
     for movie in (store, other):
-        movie.regenerate(make_produce())
+        movie.regenerate(default_registry())
     Sensor(_defs(root), instance, resources).tick()
     data = load_builtin("video-audio-music").model_dump(by_alias=True)
     data["producers"]["narration"]["version"] = "2"
@@ -251,12 +251,12 @@ def test_an_idle_tick_only_compares_fingerprints(root, storage, instance, resour
 
 
 def test_the_manifest_refuses_when_the_base_moved(root, store, instance, resources):
-    store.regenerate(make_produce())
+    store.regenerate(default_registry())
     defs = _defs(root)
     Sensor(defs, instance, resources).tick()
     plan = store.plan()
     store.edit({"Voice": "bright"})
-    store.regenerate(make_produce())  # another committer wins
+    store.regenerate(default_registry())  # another committer wins
     live = store.manifests.load_current()
     result = dg.materialize(
         list(defs.assets),
@@ -272,11 +272,11 @@ def test_the_manifest_refuses_when_the_base_moved(root, store, instance, resourc
 
 
 def test_an_up_to_date_partition_is_reused_not_produced(root, store, instance, resources):
-    store.regenerate(make_produce())
+    store.regenerate(default_registry())
     calls = []
 
     def counting():
-        inner = make_produce()
+        inner = default_registry()
 
         def produce(request):
             calls.append(request.job.job_id)
@@ -314,7 +314,7 @@ def test_the_sensor_holds_a_plan_whose_provider_is_not_configured(root, storage,
 
 
 def test_a_reroll_and_a_pin_run_through_dagster_as_through_the_cli(root, store, instance, resources):
-    store.regenerate(make_produce())
+    store.regenerate(default_registry())
     before = store.current()[0]
     defs = _defs(root)
     sensor = Sensor(defs, instance, resources)
@@ -369,7 +369,7 @@ def test_a_movie_whose_provider_is_not_configured_is_not_requested_and_the_regis
 
     def produce_factory():
         built.append(1)
-        return make_produce()
+        return default_registry()
 
     sensor = Sensor(_defs(root, produce_factory=produce_factory), instance, resources)
     result = sensor.tick()

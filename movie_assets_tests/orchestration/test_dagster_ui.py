@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from movie_assets.cli import app
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import load_builtin
-from movie_assets.producers.registry import make_produce
+from movie_assets.producers.registry import default_registry
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.storage import StorageContext
 
@@ -68,7 +68,7 @@ def dagster_dev(tmp_path_factory):
     root = tmp_path / "builds"
     store = MovieStore(StorageContext(StorageConfig(root=str(root))), MOVIE)
     store.init(load_builtin("audio-only"), {"Title": "UI film", "NumOfSegments": 2})
-    store.regenerate(make_produce())  # built by the CLI's code path before Dagster ever saw it
+    store.regenerate(default_registry())  # built by the CLI's code path before Dagster ever saw it
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")

@@ -28,6 +28,7 @@ class FakeFal:
         self.jobs: dict[str, dict] = {}
         self.cancelled: list[str] = []
         self.outcome: dict[str, str] = {}
+        self.refused_keys: set[str] = set()
         frames = [bytes([30 * n % 256, 90, 160]) * (96 * 54) for n in range(24)]
         self.video = media.encode_mp4(frames, 96, 54, 12)
         server = self
@@ -55,6 +56,9 @@ class FakeFal:
 
             def do_GET(self) -> None:
                 self._record("GET")
+                if self.headers.get("Authorization", "").removeprefix("Key ") in server.refused_keys:
+                    self._send(401, b'{"detail": "Invalid key"}')
+                    return
                 self._send(*server.get(self.path.split("?", 1)[0].strip("/")))
 
             def do_PUT(self) -> None:
@@ -92,6 +96,8 @@ class FakeFal:
                 return 200, b"<!DOCTYPE html><html><body>Internal error</body></html>", "text/html"
             return 200, self.video, "video/mp4"
         rid = parts[-2] if parts[-1] == "status" else parts[-1]
+        if rid not in self.jobs:
+            return 404, json.dumps({"detail": f"Request {rid} not found"}).encode()
         job = self.jobs[rid]
         if parts[-1] == "status":
             job["polls"] += 1

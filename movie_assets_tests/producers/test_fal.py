@@ -92,3 +92,17 @@ def test_an_html_answer_and_a_hung_request_are_failed_jobs_and_the_hung_one_is_c
     hung = _cli(fal_api, root, "regenerate", "broken", "--yes", MOVIE_ASSETS_PROVIDER_TIMEOUT="0.3")
     assert hung.returncode == 1 and "not done after 0.3 s" in " ".join(hung.stderr.split() + hung.stdout.split())
     assert len(fal_api.cancelled) == 2, "both segments' requests cancelled"
+
+
+def test_providers_check_proves_a_fal_key_with_a_free_status_call_and_refuses_a_bogus_one(fal_api, tmp_path):
+    good = _cli(fal_api, tmp_path / "b", "providers", "--check")
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "key accepted" in good.stdout
+    asked = [r for r in fal_api.requests if r["method"] == "GET" and "/status" in r["path"]]
+    assert asked and asked[-1]["headers"]["authorization"] == f"Key {KEY}", "the status call carried the key"
+    assert not [r for r in fal_api.requests if r["method"] == "POST"], "nothing was submitted: nothing spent"
+    fal_api.refused_keys.add("bogus-key-id:bogus-secret-value")
+    bad = _cli(fal_api, tmp_path / "b", "providers", "--check", FAL_KEY="bogus-key-id:bogus-secret-value")
+    assert bad.returncode == 2, bad.stdout + bad.stderr
+    assert "HTTP 401" in bad.stdout and "credentials refused: fal" in bad.stderr
+    assert "bogus-secret-value" not in bad.stdout + bad.stderr

@@ -8,13 +8,13 @@ from movie_assets.cli import app
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import load_builtin
 from movie_assets.producers.media import decode_mp4
-from movie_assets.producers.registry import make_produce
+from movie_assets.producers.registry import default_registry
 
 
 def test_offline_media_is_real(storage):
     store = MovieStore(storage, "media")
     store.init(load_builtin("image-audio"), {"Title": "Media", "NumOfSegments": 2})
-    assert store.regenerate(make_produce()).committed
+    assert store.regenerate(default_registry()).committed
     manifest, _ = store.current()
     png = store.blobs.get(manifest.artefacts["segment-0001/image-0001/image/image"].blob)
     assert Image.open(io.BytesIO(png)).size == (320, 180)

@@ -7,7 +7,7 @@ from movie_assets.lifecycle.exports import final_artefact
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import builtin_blueprints, load_builtin
 from movie_assets.producers.media import decode_mp4, read_wav
-from movie_assets.producers.registry import make_produce
+from movie_assets.producers.registry import default_registry
 
 SIX = ["audio-only", "image-audio", "image-only", "music-only", "video-audio-music", "video-only"]
 INPUTS = {
@@ -33,7 +33,7 @@ def test_all_six_blueprints_are_shipped():
 def test_a_shipped_blueprint_runs_offline_and_makes_what_its_name_promises(local_storage, name):
     store = MovieStore(local_storage, name)
     store.init(load_builtin(name), INPUTS.get(name, {"Title": f"The {name} film", "NumOfSegments": 2}))
-    outcome = store.regenerate(make_produce())
+    outcome = store.regenerate(default_registry())
     assert outcome.committed, outcome.run.results if outcome.run else None
     manifest, _ = store.current()
     _, entry = final_artefact(manifest)

@@ -19,7 +19,7 @@ from movie_assets.errors import ManifestConflict
 from movie_assets.lifecycle.history import verify
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import load_builtin
-from movie_assets.producers.registry import make_produce
+from movie_assets.producers.registry import default_registry
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.events import FileEventLog
 from movie_assets.store.models import ArtefactEvent
@@ -63,7 +63,7 @@ def open_store(root: str, ack_path: str, movie: str = MOVIE) -> MovieStore:
 def _regenerate_child(root: str, ack_path: str) -> None:
     store = open_store(root, ack_path)
     try:
-        store.regenerate(make_produce(), concurrency=2)
+        store.regenerate(default_registry(), concurrency=2)
     except ManifestConflict:
         pass
     os._exit(0)
@@ -147,7 +147,7 @@ def converge(root: str, ack_path: str, attempts: int = 5) -> MovieStore:
     """Regenerate until nothing is left to do (a killed run may leave work for more than one pass)."""
     store = open_store(root, ack_path)
     for _ in range(attempts):
-        outcome = store.regenerate(make_produce(), concurrency=2)
+        outcome = store.regenerate(default_registry(), concurrency=2)
         if not outcome.plan.has_changes():
             return store
     raise AssertionError("regenerate did not converge")
@@ -158,7 +158,7 @@ def clean_build(root: str, inputs: dict, movie: str = "clean") -> MovieStore:
     storage = StorageContext(StorageConfig.from_url(root))
     store = MovieStore(storage, movie)
     store.init(load_builtin(BLUEPRINT), inputs)
-    assert store.regenerate(make_produce(), concurrency=2).committed
+    assert store.regenerate(default_registry(), concurrency=2).committed
     return store
 
 
@@ -168,7 +168,7 @@ def _race_child(root: str, barrier, results) -> None:
     plan = store.plan()
     barrier.wait()
     try:
-        run = store.run(plan, make_produce(), concurrency=1)
+        run = store.run(plan, default_registry(), concurrency=1)
         store.commit(run)
         results.put(("committed", os.getpid(), plan.manifest_base_hash))
     except ManifestConflict as exc:

@@ -18,7 +18,7 @@ from movie_assets.cli import app
 from movie_assets.errors import StorageError
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import load_builtin
-from movie_assets.producers.registry import make_produce
+from movie_assets.producers.registry import default_registry
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.storage import StorageContext
@@ -52,7 +52,7 @@ def template(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("template") / "builds"
     store = MovieStore(StorageContext(StorageConfig.from_url(str(root))), MOVIE)
     store.init(load_builtin("audio-only"), {"Title": "Bad input", "NumOfSegments": 1})
-    assert store.regenerate(make_produce()).committed
+    assert store.regenerate(default_registry()).committed
     store.edit({"SegmentText[0]": "a pending edit"})
     return root
 

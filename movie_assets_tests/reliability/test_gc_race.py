@@ -14,7 +14,7 @@ from movie_assets.lifecycle.gc import GarbageCollector
 from movie_assets.lifecycle.history import verify
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import load_builtin
-from movie_assets.producers.registry import make_produce
+from movie_assets.producers.registry import default_registry
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.storage import StorageContext
 
@@ -52,10 +52,10 @@ def test_gc_at_grace_zero_beside_regenerate_never_loses_a_committed_blob(driver,
             store.blobs.put(f"output of an abandoned run {i}".encode(), "text/plain")  # garbage to sweep
             store.edit({f"SegmentText[{i % 3}]": f"take {i}: the sea, again"})
             try:
-                outcome = store.regenerate(make_produce())
+                outcome = store.regenerate(default_registry())
             except BlobNotFound:  # a sweep took a blob between run and commit: nothing was published
                 remade += 1
-                outcome = store.regenerate(make_produce())
+                outcome = store.regenerate(default_registry())
             committed += outcome.committed
             report = verify(storage.movie(MOVIE))
             assert report.ok, f"round {i}: {report.problems}"

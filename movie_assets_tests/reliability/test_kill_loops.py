@@ -16,7 +16,7 @@ from movie_assets.lifecycle.history import verify
 from movie_assets.lifecycle.migrate import Migrator
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import load_builtin
-from movie_assets.producers.registry import make_produce
+from movie_assets.producers.registry import default_registry
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.manifests import ManifestService
 from movie_assets.store.storage import StorageContext
@@ -82,7 +82,7 @@ def test_sigkilled_collections_always_verify_and_a_rerun_sweeps_the_rest(tmp_pat
     storage = StorageContext(StorageConfig.from_url(root))
     store = MovieStore(storage, "film")
     store.init(load_builtin("audio-only"), {"Title": "Kill the collector", "NumOfSegments": 2})
-    assert store.regenerate(make_produce()).committed
+    assert store.regenerate(default_registry()).committed
     garbage: list[str] = []
 
     def litter(n: int) -> None:

@@ -5,7 +5,7 @@ import pytest
 from movie_assets.lifecycle.history import verify
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import load_builtin
-from movie_assets.producers.registry import make_produce
+from movie_assets.producers.registry import default_registry
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.storage import StorageContext
 
@@ -27,7 +27,7 @@ def test_racing_committers_one_revision_per_base(tmp_path, writers):
         assert store.current()[0].revision == base.next()
         # the losers rerun: they see the winner's revision and have nothing left to do
         for _ in range(writers - 1):
-            outcome = MovieStore(storage, MOVIE).regenerate(make_produce())
+            outcome = MovieStore(storage, MOVIE).regenerate(default_registry())
             assert not outcome.plan.has_changes() and not outcome.committed
         assert store.current()[0].revision == base.next()
     assert [r.number for r in store.manifests.published()] == [1, 2, 3]

@@ -4,7 +4,7 @@ import pytest
 
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import load_builtin
-from movie_assets.producers.registry import make_produce
+from movie_assets.producers.registry import default_registry
 from movie_assets.settings import Settings
 
 MOVIE = "lighthouse"
@@ -33,5 +33,5 @@ def built(settings) -> MovieStore:
             "SegmentText": TEXTS,
         },
     )
-    assert store.regenerate(make_produce()).committed
+    assert store.regenerate(default_registry()).committed
     return store

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from movie_assets.producers.registry import make_produce
+from movie_assets.producers.registry import default_registry
 from movie_assets.viewer import create_app
 
 from ..servers import free_port, wait_for_port
@@ -26,7 +26,7 @@ def viewer_url(settings, built):
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings, produce_factory=make_produce), host="127.0.0.1", port=port, log_level="warning"
+            create_app(settings, produce_factory=default_registry), host="127.0.0.1", port=port, log_level="warning"
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)

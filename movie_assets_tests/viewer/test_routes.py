@@ -7,7 +7,7 @@ import time
 import pytest
 from starlette.testclient import TestClient
 
-from movie_assets.producers.registry import make_produce
+from movie_assets.producers.registry import default_registry
 from movie_assets.viewer import create_app
 
 from .conftest import MOVIE
@@ -15,7 +15,7 @@ from .conftest import MOVIE
 
 @pytest.fixture
 def client(settings, built) -> TestClient:
-    return TestClient(create_app(settings, produce_factory=make_produce))
+    return TestClient(create_app(settings, produce_factory=default_registry))
 
 
 def _final_cut(built):
@@ -190,7 +190,7 @@ def test_an_upload_of_the_wrong_type_or_over_the_limit_is_refused(client, built,
 
 
 def test_an_artefact_page_links_its_dagster_asset_partition(settings, built):
-    linked = TestClient(create_app(settings, produce_factory=make_produce, dagster_url="http://dagster:3000/"))
+    linked = TestClient(create_app(settings, produce_factory=default_registry, dagster_url="http://dagster:3000/"))
     page = linked.get(f"/movies/{MOVIE}/artefacts/segment-0001/video_clip/video").text
     group = built.blueprint().meta.id.replace("-", "_")
     assert f'href="http://dagster:3000/assets/{group}/video_clip?partition={MOVIE}%7C1"' in page

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from movie_assets.pipeline.blueprint.load import load_builtin
-from movie_assets.producers.registry import make_produce
+from movie_assets.producers.registry import default_registry
 from movie_assets.settings import Settings
 from movie_assets.viewer import create_app
 
@@ -14,8 +14,8 @@ def test_media_stream_from_an_s3_root_with_ranges(moto_s3):
     settings = Settings.load(root=f"s3://{moto_s3.new_bucket()}/movies", storage_options=moto_s3.options())
     store = settings.movie_store("cloudy")
     store.init(load_builtin("audio-only"), {"Title": "On S3", "NumOfSegments": 1})
-    assert store.regenerate(make_produce()).committed
-    client = TestClient(create_app(settings, produce_factory=make_produce))
+    assert store.regenerate(default_registry()).committed
+    client = TestClient(create_app(settings, produce_factory=default_registry))
     assert "cloudy" in client.get("/").text and client.get("/movies/cloudy").status_code == 200
     mix = store.current()[0].artefacts["export/mix"].blob
     data = store.blobs.get(mix)
