@@ -10,10 +10,17 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from movie_assets.errors import BlueprintError, InvalidValue, MovieAssetsError, MovieExists, NotFound, UnknownMovie
 from movie_assets.lifecycle.checkpoints import Checkpoints
 from movie_assets.lifecycle.exports import export_path
+from movie_assets.lifecycle.gc import pinning
 from movie_assets.lifecycle.publish import publish
 from movie_assets.pipeline.blueprint import expand_graph
 from movie_assets.pipeline.blueprint.graph import ProducerGraph, ProducerNode
-from movie_assets.pipeline.blueprint.inputs import check_loop_indices, loop_counts, normalise_edits, resolve_inputs
+from movie_assets.pipeline.blueprint.inputs import (
+    MAX_VALUE_BYTES,
+    check_loop_indices,
+    loop_counts,
+    normalise_edits,
+    resolve_inputs,
+)
 from movie_assets.pipeline.blueprint.load import load_blueprint
 from movie_assets.pipeline.blueprint.schema import TIMELINE_MIME, Blueprint
 from movie_assets.pipeline.graph_index import DiskGraphIndex
@@ -21,7 +28,7 @@ from movie_assets.pipeline.models import ExecutionPlan, JobDescriptor, JobResult
 from movie_assets.pipeline.planner import Planner, effective_inputs
 from movie_assets.pipeline.plans import PlanStore
 from movie_assets.pipeline.signature import SucceededIndex
-from movie_assets.pipeline.steering import check_replacement, pin_key, take_key
+from movie_assets.pipeline.steering import PIN, check_replacement, pin_key, refuse_reserved, take_key
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.cache import BoundedCache
 from movie_assets.store.events import EventLog, FileEventLog
@@ -91,6 +98,7 @@ class MovieStore:
 
     def init(self, blueprint: Blueprint, inputs: Mapping[str, Any], edited_by: str = "init") -> list[InputEvent]:
         """Create the movie: store its blueprint (create-only) and log its initial inputs."""
+        refuse_reserved(inputs)
         values = normalise_edits(blueprint, inputs)
         resolved = resolve_inputs(blueprint, values)  # missing required inputs fail before anything is written
         check_loop_indices(blueprint, values, loop_counts(blueprint, resolved))
@@ -124,7 +132,9 @@ class MovieStore:
         self.fs.write_atomic(BLUEPRINT_FILE, blueprint.to_yaml().encode("utf-8"))
 
     def edit(self, edits: Mapping[str, Any], edited_by: str = "user") -> list[InputEvent]:
-        """Validate edits against the blueprint, then append one InputEvent per (expanded) key."""
+        """Validate edits against the blueprint, then append one InputEvent per (expanded) key. Pins and
+        takes are not edits: `override`, `unpin` and `reroll` write them, after their own checks."""
+        refuse_reserved(edits)
         blueprint = self.blueprint()
         values = normalise_edits(blueprint, edits)
         manifest, _ = self.current()
@@ -147,12 +157,17 @@ class MovieStore:
         node, output = self._owner(validate_artefact_id(artefact_id))
         if len(node.outputs) > 1:
             raise InvalidValue(f"{node.job_id} makes {len(node.outputs)} artefacts together; one cannot be replaced")
+        if output.mime_type.startswith("text/") and not isinstance(data, bytes | bytearray):
+            data = data.read(MAX_VALUE_BYTES + 1)  # a text is read whole by every job that uses it
+        if isinstance(data, bytes | bytearray) and output.mime_type.startswith("text/") and len(data) > MAX_VALUE_BYTES:
+            raise InvalidValue(f"{artefact_id}: a text of over {MAX_VALUE_BYTES:,} bytes cannot stand in for it")
         head = data[:64] if isinstance(data, bytes | bytearray) else data.read(64)
         if not isinstance(data, bytes | bytearray):
             data.seek(0)
         check_replacement(artefact_id, output.mime_type, bytes(head))
-        ref = self.blobs.put(data, output.mime_type)
-        return self.events.append_input(pin_key(artefact_id), ref.to_builtins(), edited_by)
+        with pinning(self.fs, artefact_id):  # GC keeps the blob from before it is stored until the edit names it
+            ref = self.blobs.put(data, output.mime_type)
+            return self.events.append_input(pin_key(artefact_id), ref.to_builtins(), edited_by)
 
     def unpin(self, artefact_id: str, edited_by: str = "user") -> InputEvent:
         """Give a pinned artefact back to its producer (its earlier result is reused when it still fits)."""
@@ -161,13 +176,17 @@ class MovieStore:
             raise InvalidValue(f"{artefact_id!r} is not pinned in {self.movie_id}")
         return self.events.append_input(pin_key(artefact_id), None, edited_by)
 
-    def reroll(self, job_id: str, edited_by: str = "user") -> InputEvent:
-        """Ask a job for another take; earlier takes stay in history (and come back if you unroll)."""
+    def reroll(self, job_id: str, edited_by: str = "user", take: int | None = None) -> InputEvent:
+        """Ask a job for another take (or, with `take`, for that take: 0 is its first); earlier takes stay in
+        history and come back when asked for again."""
         graph, _ = self.graph()
         if job_id not in graph.nodes:
             raise InvalidValue(f"{self.movie_id} has no job {job_id!r}; see `movie-assets plan {self.movie_id}`")
-        take = int(self.effective_inputs().get(take_key(job_id)) or 0) + 1
-        return self.events.append_input(take_key(job_id), take, edited_by)
+        if take is None:
+            take = int(self.effective_inputs().get(take_key(job_id)) or 0) + 1
+        elif isinstance(take, bool) or not isinstance(take, int) or take < 0:
+            raise InvalidValue(f"{job_id}: a take is a whole number from 0")
+        return self.events.append_input(take_key(job_id), take or None, edited_by)
 
     def delete(self) -> None:
         """Remove the movie and all its history from the store; UnknownMovie if there is none."""
@@ -322,6 +341,10 @@ class MovieStore:
         from movie_assets.lifecycle.housekeeping import missing_outputs
 
         report = verify(self.fs, self.events)
+        if report.ok and self.exists():  # every pending pin names a stored blob
+            for key, value in self.effective_inputs().items():
+                if key.startswith(PIN) and isinstance(value, dict) and not self.blobs.has(str(value.get("hash"))):
+                    report.problems.append(f"pending {key} names blob {value.get('hash')}, which is not stored")
         for revision in self.manifests.published() if report.ok else []:
             missing = missing_outputs(self, self.manifests.load(revision))
             report.problems += [f"{revision} is published but has no {rel} (run `verify --repair`)" for rel in missing]

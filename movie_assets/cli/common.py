@@ -193,12 +193,17 @@ def parse_duration(text: str) -> float:
         raise InvalidValue(f"not a duration: {text!r} (use e.g. 90s, 15m, 1h, 2d)") from None
 
 
+MAX_FILE_BYTES = 16 * 1024 * 1024  # an inputs file or a blueprint: text a person writes
+
+
 def read_yaml(path: Path) -> Any:
     """A YAML file of values, safely parsed (a `!!python/...` tag is refused, not run)."""
     import yaml
 
+    from movie_assets.store.files import read_regular
+
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(read_regular(path, MAX_FILE_BYTES).decode("utf-8"))
     except yaml.YAMLError as exc:
         raise InvalidValue(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     except UnicodeDecodeError:
@@ -212,9 +217,12 @@ def write_verified(output: Path, chunks: Iterator[bytes]) -> None:
         raise InvalidValue(f"{output}: is a directory; give a file name")
     if not output.parent.is_dir():
         raise InvalidValue(f"{output}: the folder {output.parent} does not exist")
+    from movie_assets.store.files import create_exclusive
+
     partial = output.with_name(f".{output.name}.partial")
+    handle = create_exclusive(partial)  # never through a link planted at that name in a shared folder
     try:
-        with open(partial, "wb") as handle:
+        with handle:
             for chunk in chunks:
                 handle.write(chunk)
         os.replace(partial, output)

@@ -18,6 +18,7 @@ from movie_assets.cli.common import (
     err,
     esc,
     handle_errors,
+    labelled,
     movie_store,
     new_table,
     parse_assignments,
@@ -85,6 +86,16 @@ def _natural(key: str) -> list:
     return [int(part) if index % 2 else part for index, part in enumerate(re.split(r"(\d+)", key))]
 
 
+def _print_ignored(plan: ExecutionPlan) -> None:
+    if plan.ignored:
+        err.print(
+            labelled(
+                "warning: ", "yellow", f"ignored (no such artefact or job in this graph): {', '.join(plan.ignored)}"
+            ),
+            highlight=False,
+        )
+
+
 def print_plan(plan: ExecutionPlan, estimate: CostEstimate | None = None, everything: bool = True) -> None:
     """The plan as tables; a long one (printing 10,000 rows takes seconds) as counts, reasons and the
     first rows unless `everything`."""
@@ -94,6 +105,7 @@ def print_plan(plan: ExecutionPlan, estimate: CostEstimate | None = None, everyt
     )
     if plan.changed_inputs:
         console.print("changed inputs: " + listed(plan.changed_inputs, None if everything else SUMMARY_ROWS))
+    _print_ignored(plan)
     rows = [(n, job) for n, layer in enumerate(plan.layers, start=1) for job in layer]
     short = not everything and len(rows) > SUMMARY_ROWS
     if short:
@@ -275,6 +287,7 @@ def status(movie: str = typer.Argument(..., help="The movie.")) -> None:
     console.print(f"blueprint: {store.blueprint().meta.id}; artefacts: {len(manifest.artefacts)}")
     pending = listed(plan.changed_inputs, SUMMARY_ROWS) or "none"
     console.print(f"pending input changes: {pending}; dirty jobs: {len(plan.jobs)}")
+    _print_ignored(plan)
     metrics = load_metrics(store.fs, manifest.revision) if digest else None
     if metrics:
         console.print(
@@ -336,7 +349,9 @@ def override(
     file: Path = typer.Argument(..., help="Your file; its type must match the artefact's."),
 ) -> None:
     """Pin your own file as an artefact: its producer stops running, what reads it reruns."""
-    with open(file, "rb") as handle:
+    from movie_assets.store.files import open_regular
+
+    with open_regular(file) as handle:
         event = movie_store(movie).override(artefact, handle)
     console.print(f"#{event.id} pinned {artefact} = {event.value['hash'][:12]} ({event.value['size']} bytes)")
 
@@ -357,7 +372,8 @@ def unpin(
 def reroll(
     movie: str = typer.Argument(..., help="The movie."),
     job: str = typer.Argument(..., help="The job to redo, e.g. segment-0001/video_clip or music."),
+    take: int = typer.Option(None, "--take", min=0, help="Go to this take instead of a new one (0: the first)."),
 ) -> None:
-    """Ask a job for another take (earlier takes stay in history)."""
-    event = movie_store(movie).reroll(job)
-    console.print(f"#{event.id} {job}: take {event.value} on the next regenerate")
+    """Ask a job for another take (earlier takes stay in history and come back with --take)."""
+    event = movie_store(movie).reroll(job, take=take)
+    console.print(f"#{event.id} {job}: take {event.value or 0} on the next regenerate")

@@ -8,18 +8,25 @@ Safe against writers running at the same time, at any grace period (0s included)
 - under the same lock each sweep batch first catches up with revisions committed and results logged
   since the mark, and a commit checks that every blob it names exists under that lock before it
   swaps the pointer (lifecycle.publish), so no published revision ever names a swept blob;
+- a user's file being pinned (MovieStore.override) is guarded from before its blob is stored until its
+  input edit is logged by a `runs/pinning-*` marker, which keeps every blob at least as young as it, as
+  a run's plan does; a marker left by a killed process stops counting after DEBRIS_MIN_AGE;
+- pins count after folding the pending edits: a file pinned then unpinned is collectable.
 - write debris (staged uploads, temp files of atomic writes) goes only once it is older than
   DEBRIS_MIN_AGE as well, so a writer's in-flight temp file is never taken from under it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import time
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from movie_assets.errors import InvalidValue, NotFound
+from movie_assets.errors import InvalidValue, NotFound, StorageError
 from movie_assets.lifecycle.manifest_index import manifest_blob_hashes
 from movie_assets.lifecycle.readable import TEXT_DIR
 from movie_assets.pipeline.models import ExecutionPlan, RunProgress
@@ -37,6 +44,7 @@ SWEEP_BATCH = 500
 DEBRIS_MIN_AGE = 15 * 60.0  # seconds; no write keeps a temp file open this long
 _PLAN_SUFFIX = "-plan.json"
 _PROGRESS_SUFFIX = "-progress.json"
+PINNING_PREFIX = "runs/pinning-"
 _READABLE = ("prompts/", f"{TEXT_DIR}/")
 
 
@@ -50,6 +58,7 @@ class _Marks:
     seen: set[RevisionId]
     artefact_cursor: str | None
     input_cursor: str | None
+    pins: dict[str, str | None] = field(default_factory=dict)  # pending pins, folded: artefact -> hash
 
 
 @dataclass
@@ -70,6 +79,19 @@ def _plan_blob_hashes(plan: ExecutionPlan) -> set[str]:
 
 def _progress_blob_hashes(progress: RunProgress) -> set[str]:
     return {ref.hash for result in progress.results.values() if result.record for ref in result.record.outputs.values()}
+
+
+@contextlib.contextmanager
+def pinning(fs: MovieFS, artefact_id: str) -> Iterator[None]:
+    """Guard a pin in the making: from before its blob is stored until its edit is logged, no GC sweeps a
+    blob at least as young as this marker (see the module docstring)."""
+    marker = f"{PINNING_PREFIX}{uuid.uuid4().hex}.json"
+    fs.write_atomic(marker, json.dumps({"artefact": artefact_id}).encode())
+    try:
+        yield
+    finally:
+        with contextlib.suppress(StorageError):
+            fs.delete(marker)
 
 
 class GarbageCollector:
@@ -99,8 +121,11 @@ class GarbageCollector:
         for revision in self.manifests.history():
             marks.hashes |= self._manifest_hashes(revision, marks.hashes)
             marks.seen.add(revision)
+        fresh = self.clock() - DEBRIS_MIN_AGE
         for stat in self.fs.scan("runs"):
             name = stat.relative.rsplit("/", 1)[-1]
+            if stat.relative.startswith(PINNING_PREFIX) and stat.mtime > fresh:  # a pin in the making
+                marks.cutoff = min(marks.cutoff, stat.mtime)
             if not name.endswith((_PLAN_SUFFIX, _PROGRESS_SUFFIX)):
                 continue
             revision = RevisionId(name.split("-plan")[0].split("-progress")[0])
@@ -123,11 +148,16 @@ class GarbageCollector:
             if event.output:
                 marks.hashes.add(event.output.hash)
             marks.artefact_cursor = event.id
-        # a user's file pinned as an artefact is referenced by its input edit until a revision names it
+        # a user's file pinned as an artefact is referenced by its input edit until a revision names it,
+        # unless a later edit unpinned or replaced it
         for edit in self.events.stream_inputs(after=marks.input_cursor):
-            if edit.key.startswith(PIN) and isinstance(edit.value, dict) and is_sha256(edit.value.get("hash")):
-                marks.hashes.add(edit.value["hash"])
+            if edit.key.startswith(PIN):
+                value = edit.value
+                marks.pins[edit.key] = (
+                    value["hash"] if isinstance(value, dict) and is_sha256(value.get("hash")) else None
+                )
             marks.input_cursor = edit.id
+        marks.hashes.update(h for h in marks.pins.values() if h is not None)
 
     def _catch_up(self, marks: _Marks) -> None:
         """Mark what was committed or logged since the mark phase (called under the GC lock)."""

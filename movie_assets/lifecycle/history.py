@@ -7,11 +7,12 @@ from typing import Any
 
 from movie_assets.errors import BlobIntegrityError, InvalidDocument, NotFound, StorageError
 from movie_assets.lifecycle.publish import publish
+from movie_assets.pipeline.steering import fits
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.events import EventLog, FileEventLog
 from movie_assets.store.hashing import sha256_bytes
 from movie_assets.store.manifests import CURRENT, ManifestService, manifest_path
-from movie_assets.store.models import Manifest, ManifestPointer, RevisionId, utc_now
+from movie_assets.store.models import BlobRef, Manifest, ManifestPointer, RevisionId, utc_now
 from movie_assets.store.storage import MovieFS
 
 
@@ -129,8 +130,10 @@ def verify(fs: MovieFS, events: EventLog | None = None) -> VerifyReport:
     """Every manifest parses, every referenced blob exists and hashes right, current.json points at a
     stored manifest with the recorded hash, and the event logs parse. Collects all problems."""
     report = VerifyReport(fs.movie_id)
-    referenced, chained = _verify_manifests(fs, report)
-    _verify_blobs(BlobStore(fs), referenced, report)
+    claims: dict[str, tuple[str, BlobRef]] = {}
+    referenced, chained = _verify_manifests(fs, report, claims)
+    blobs = BlobStore(fs)
+    _verify_blobs(blobs, referenced, claims, report)
     _verify_pointer(fs, report, chained)
     log = events or FileEventLog(fs)
     for name, stream in (("inputs", log.stream_inputs), ("artefacts", log.stream_artefacts)):
@@ -142,9 +145,10 @@ def verify(fs: MovieFS, events: EventLog | None = None) -> VerifyReport:
     return report
 
 
-def _verify_manifests(fs: MovieFS, report: VerifyReport) -> tuple[set[str], bool]:
-    """Parse every stored manifest; the blob hashes they reference, and whether any was built on a
-    published revision (then a pointer must exist)."""
+def _verify_manifests(fs: MovieFS, report: VerifyReport, claims: dict) -> tuple[set[str], bool]:
+    """Parse every stored manifest; the blob hashes they reference (and into `claims`, the size and type
+    an entry claims for each), and whether any was built on a published revision (then a pointer must
+    exist)."""
     referenced: set[str] = set()
     chained = False
     for rel in fs.list("manifests"):
@@ -157,19 +161,36 @@ def _verify_manifests(fs: MovieFS, report: VerifyReport) -> tuple[set[str], bool
         if manifest_path(manifest.revision) != rel:
             report.problems.append(f"{fs.movie_id}/{rel} holds revision {manifest.revision}")
         referenced |= manifest.blob_hashes()
+        for artefact_id, entry in manifest.artefacts.items():  # what each entry claims, checked once per blob
+            claims.setdefault(entry.blob.hash, (f"{manifest.revision} {artefact_id}", entry.blob))
         chained = chained or manifest.parent_hash is not None
     return referenced, chained
 
 
-def _verify_blobs(blobs: BlobStore, referenced: set[str], report: VerifyReport) -> None:
+def _verify_blobs(blobs: BlobStore, referenced: set[str], claims: dict, report: VerifyReport) -> None:
+    """Each referenced blob re-hashed, and its size and first bytes against what a manifest entry claims
+    for it (one read of each blob)."""
     for blob_hash in sorted(referenced):
         report.blobs_checked += 1
+        size, head = 0, b""
         try:
-            blobs.verify(blob_hash)
+            for chunk in blobs.open(blob_hash):
+                head = head or chunk[:64]
+                size += len(chunk)
         except NotFound:
             report.problems.append(f"blob {blob_hash} is referenced but missing")
+            continue
         except BlobIntegrityError as exc:
             report.problems.append(str(exc))
+            continue
+        if blob_hash not in claims:
+            continue
+        where, ref = claims[blob_hash]
+        if size != ref.size:
+            report.problems.append(f"{where}: claims {ref.size} bytes, its blob {blob_hash} has {size}")
+        found = fits(ref.mime_type, head)
+        if found is not None:
+            report.problems.append(f"{where}: claims {ref.mime_type}, its blob {blob_hash} holds {found}")
 
 
 def _verify_pointer(fs: MovieFS, report: VerifyReport, chained: bool) -> None:

@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from movie_assets.errors import MigrationError
+from movie_assets.errors import InvalidValue, MigrationError
 from movie_assets.lifecycle.publish import publish
 from movie_assets.pipeline.blueprint.schema import TIMELINE_MIME
 from movie_assets.store.blobs import BlobStore
+from movie_assets.store.files import open_regular
 from movie_assets.store.hashing import canonical_json, json_hash, sha256_bytes, sha256_stream
 from movie_assets.store.manifests import ManifestService, manifest_path
 from movie_assets.store.models import (
@@ -84,10 +85,9 @@ def _open_regular(path: Path):
     """Open a regular file for reading without following a link (O_NOFOLLOW closes the race with
     a file swapped for a link after it was listed)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError as exc:
-        raise MigrationError(f"{path}: cannot be read as a regular file ({exc.strerror})") from None
-    return os.fdopen(fd, "rb")
+        return open_regular(path)
+    except InvalidValue as exc:
+        raise MigrationError(f"cannot be read as a regular file: {exc}") from None
 
 
 def _file_hash(path: Path) -> str:

@@ -79,6 +79,7 @@ class ExecutionPlan(Record, kw_only=True):
     reused: list[str] = []
     removed: list[str] = []
     changed_inputs: list[str] = []
+    ignored: list[str] = []  # pins and takes naming no artefact or job of this graph: reported, not applied
 
     def __post_init__(self) -> None:
         as_revisions(self, "revision", "base_revision")

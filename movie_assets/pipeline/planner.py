@@ -13,7 +13,7 @@ from movie_assets.pipeline.blueprint.inputs import normalise_each
 from movie_assets.pipeline.incremental import PlanIndex, baseline, jobs_to_decide
 from movie_assets.pipeline.models import ExecutionPlan, JobDescriptor
 from movie_assets.pipeline.signature import Decision, SucceededIndex, decide, job_record, pinned_record
-from movie_assets.pipeline.steering import Steering, is_steering
+from movie_assets.pipeline.steering import Steering, is_steering, pin_key, take_key
 from movie_assets.store.cache import BoundedCache
 from movie_assets.store.events import EventLog, fold_inputs
 from movie_assets.store.hashing import json_hash
@@ -154,7 +154,7 @@ class Planner:
         order = graph.topological_order()
         base = baseline(graph, manifest, manifest_hash, graph_index)
         if base is not None:  # decide only what the edit can reach; the rest is carried as the full pass would
-            visit = jobs_to_decide(base, changed_inputs, _steered(steering, before), blob_exists)
+            visit = jobs_to_decide(base, changed_inputs, _steered(steering, before) & graph.nodes.keys(), blob_exists)
             artefact_hashes = dict(base.artefact_hashes)
             for job_id in visit:  # a decided job's old outputs must not stand in for its new ones
                 for artefact_id in graph.nodes[job_id].output_ids:
@@ -218,6 +218,7 @@ class Planner:
             reused=reused,
             removed=sorted(set(manifest.jobs) - set(graph.nodes)),
             changed_inputs=changed_inputs,
+            ignored=_unknown_steering(steering, graph),
         )
 
 
@@ -234,6 +235,17 @@ def _steered(steering: Steering, before: Steering) -> set[str]:
     jobs = set(steering.takes) | set(before.takes)
     jobs.update(artefact_id.rsplit("/", 1)[0] for artefact_id in (*steering.pins, *before.pins))
     return jobs
+
+
+def _unknown_steering(steering: Steering, graph: ProducerGraph) -> list[str]:
+    """Pins and takes that name no artefact or job of the graph (say, of a segment the movie no longer
+    has): kept with the inputs, so they apply again if it comes back, and reported, never fatal."""
+    unknown = [take_key(job) for job in steering.takes if job not in graph.nodes]
+    for artefact_id in steering.pins:
+        job = artefact_id.rsplit("/", 1)[0]
+        if job not in graph.nodes or artefact_id not in graph.nodes[job].output_ids:
+            unknown.append(pin_key(artefact_id))
+    return sorted(unknown)
 
 
 def _entry(value: Any, before: InputEntry | None) -> InputEntry:

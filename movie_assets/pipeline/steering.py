@@ -37,6 +37,17 @@ def take_key(job_id: str) -> str:
     return f"{TAKE}{job_id}"
 
 
+def refuse_reserved(edits: Mapping[str, Any]) -> None:
+    """InvalidValue for an edit under a reserved key (`@pin:`, `@take:`, `@model:`): those are written by
+    override, unpin, reroll and `producer.model=` picks, which check what they name first."""
+    reserved = sorted(str(key) for key in edits if str(key).strip().startswith("@"))
+    if reserved:
+        raise InvalidValue(
+            f"{', '.join(reserved)}: reserved keys are not edits; use `override`, `unpin`, `reroll` or "
+            "PRODUCER.model=CHOICE"
+        )
+
+
 def check_steering(key: str, value: Any) -> Any:
     """The value of a steering edit, checked; InvalidValue with the reason."""
     if value is None:
@@ -103,9 +114,22 @@ def sniff(head: bytes) -> str:
     return "text/plain" if "\x00" not in text else "application/octet-stream"
 
 
+_SNIFFED = {mime for _, _, mime in _MAGIC}
+
+
+def fits(declared: str, head: bytes) -> str | None:
+    """None when a blob starting with `head` can be of type `declared`, else what its bytes show: a type
+    the first bytes prove must be the declared one; a text type must be text."""
+    found = sniff(head)
+    if found == declared or (declared.startswith("text/") and found == "text/plain"):
+        return None
+    if declared in _SNIFFED or declared.startswith("text/"):
+        return found
+    return None  # a type the first bytes cannot prove (JSON documents, the timeline): taken as declared
+
+
 def check_replacement(artefact_id: str, declared: str, head: bytes) -> None:
     """Refuse a user's file whose content is not of the type the artefact's producer makes."""
     found = sniff(head)
-    fits = found == declared or (declared.startswith("text/") and found == "text/plain")
-    if not fits:
+    if found != declared and not (declared.startswith("text/") and found == "text/plain"):
         raise InvalidValue(f"{artefact_id} is {declared}; the file given is {found}")
