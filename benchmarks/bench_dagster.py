@@ -18,8 +18,9 @@ from _common import machine, size_parser, table, timed  # noqa: E402
 
 from movie_assets.movie import MovieStore  # noqa: E402
 from movie_assets.orchestration import EventLogResource, StorageResource, build_definitions  # noqa: E402
-from movie_assets.orchestration.keys import group_name, input_key  # noqa: E402
+from movie_assets.orchestration.keys import input_key
 from movie_assets.pipeline.blueprint.load import load_builtin  # noqa: E402
+from movie_assets.pipeline.blueprint.shape import asset_group  # noqa: E402
 from movie_assets.store.config import StorageConfig  # noqa: E402
 from movie_assets.store.storage import StorageContext  # noqa: E402
 
@@ -94,7 +95,7 @@ def first_sight_by_storage(count: int) -> list[list[object]]:
                 start = time.perf_counter()
                 sensor(dg.build_sensor_context(instance=instance, resources=resources, definitions=defs))
                 seconds = time.perf_counter() - start
-                title = input_key(group_name("audio-only"), "Title")
+                title = input_key(asset_group("audio-only"), "Title")
                 events = len(instance.fetch_observations(title, 10_000).records)
                 rows.append([name, count, seconds, seconds / count, events])
     finally:

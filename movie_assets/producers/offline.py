@@ -17,7 +17,7 @@ import movie_assets.producers.media as media
 import movie_assets.producers.scenes as scenes
 from movie_assets.pipeline.prices import shipped_prices
 from movie_assets.pipeline.produce import ProduceRequest, ProduceResult
-from movie_assets.producers.registry import OFFLINE
+from movie_assets.producers.providers import OFFLINE
 from movie_assets.producers.story import write_story
 from movie_assets.store.hashing import canonical_json
 from movie_assets.store.models import TimelineClip, TimelineDocument, TimelineTrack

@@ -21,6 +21,7 @@ from movie_assets.errors import InvalidPlugin, redact
 from movie_assets.pipeline.produce import ProduceFn
 
 ENTRY_POINT_GROUP = "movie_assets.providers"
+OFFLINE = "offline"  # the provider that is always there: the offline producers (producers/offline.py)
 # settings every networked provider reads (producers/remote.py: retry_settings, Fetcher)
 ATTEMPTS_SETTING, BACKOFF_SETTING = "MOVIE_ASSETS_PROVIDER_ATTEMPTS", "MOVIE_ASSETS_PROVIDER_BACKOFF"
 TIMEOUT_SETTING, POLL_SETTING = "MOVIE_ASSETS_PROVIDER_TIMEOUT", "MOVIE_ASSETS_PROVIDER_POLL"

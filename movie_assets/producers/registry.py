@@ -8,9 +8,7 @@ from dataclasses import dataclass, field, replace
 from movie_assets.errors import ProducerError, UnknownProducer, redact
 from movie_assets.pipeline.models import JobDescriptor
 from movie_assets.pipeline.produce import ProduceFn, ProduceRequest, ProduceResult
-from movie_assets.producers.providers import Provider, credentials_from, discover_providers
-
-OFFLINE = "offline"
+from movie_assets.producers.providers import OFFLINE, Provider, credentials_from, discover_providers
 
 
 @dataclass

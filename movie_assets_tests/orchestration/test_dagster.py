@@ -309,8 +309,10 @@ def test_the_sensor_holds_a_plan_whose_provider_is_not_configured(root, storage,
     tick = sensor.tick()
     assert tick.run_requests == []
     assert "provider 'elevenlabs' is not configured (set ELEVENLABS_API_KEY)" in tick.skip_reason.skip_message
-    monkeypatch.setenv("MOVIE_ASSETS_OFFLINE", "1")  # explicit offline fallback: now it is requested
-    assert len(sensor.tick().run_requests) == 1
+    # explicit offline fallback: settings are read when the definitions load, so a reloaded code location
+    # requests it
+    monkeypatch.setenv("MOVIE_ASSETS_OFFLINE", "1")
+    assert len(Sensor(_defs(root), instance, resources).tick().run_requests) == 1
 
 
 def test_a_reroll_and_a_pin_run_through_dagster_as_through_the_cli(root, store, instance, resources):
