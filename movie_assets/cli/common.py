@@ -161,7 +161,7 @@ def write_bytes(*chunks: bytes) -> None:
 
 def parse_assignments(pairs: list[str]) -> dict[str, Any]:
     """KEY=VALUE pairs; values are read as YAML scalars/lists (3 -> int, [a, b] -> list, text -> str)."""
-    import yaml
+    from movie_assets.pipeline.safe_yaml import YamlError, load_yaml
 
     out = {}
     for pair in pairs:
@@ -169,8 +169,10 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
             raise InvalidValue(f"expected KEY=VALUE, got {pair!r}")
         key, raw = pair.split("=", 1)
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
+            value = load_yaml(raw, key.strip()) if raw.strip() else ""
+        except YamlError as exc:
+            if "aliases" in str(exc):
+                raise
             value = raw
         out[key.strip()] = raw if value is None else value
     return out
@@ -198,14 +200,11 @@ MAX_FILE_BYTES = 16 * 1024 * 1024  # an inputs file or a blueprint: text a perso
 
 def read_yaml(path: Path) -> Any:
     """A YAML file of values, safely parsed (a `!!python/...` tag is refused, not run)."""
-    import yaml
-
+    from movie_assets.pipeline.safe_yaml import load_yaml
     from movie_assets.store.files import read_regular
 
     try:
-        return yaml.safe_load(read_regular(path, MAX_FILE_BYTES).decode("utf-8"))
-    except yaml.YAMLError as exc:
-        raise InvalidValue(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        return load_yaml(read_regular(path, MAX_FILE_BYTES).decode("utf-8"), str(path))
     except UnicodeDecodeError:
         raise InvalidValue(f"{path}: not UTF-8 text") from None
 

@@ -49,12 +49,12 @@ class PriceTable:
 
 
 def _parse(text: str, where: str) -> dict[str, dict[str, float]]:
-    import yaml
+    from movie_assets.pipeline.safe_yaml import YamlError, load_yaml
 
     try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        raise InvalidValue(f"{where}: not a price table (provider: {{model: USD per job}}): {_said(exc)}") from None
+        data = load_yaml(text, where)
+    except YamlError as exc:
+        raise InvalidValue(f"not a price table (provider: {{model: USD per job}}): {exc}") from None
     return _checked(data, where)
 
 

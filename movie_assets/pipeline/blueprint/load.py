@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import difflib
 import importlib.resources
+import os
 from collections.abc import Mapping
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from movie_assets.errors import BlueprintError
+from movie_assets.errors import BlueprintError, InvalidValue
 from movie_assets.pipeline.blueprint.schema import Blueprint
 from movie_assets.pipeline.blueprint.validate import validate_blueprint
+from movie_assets.pipeline.safe_yaml import YamlError, load_yaml
+from movie_assets.store.files import read_regular
+
+MAX_BLUEPRINT_BYTES = 4 * 1024 * 1024  # a blueprint, a module or a prompt file: text a person writes
 
 
 def load_blueprint(source: str | Path, name: str | None = None, base: Traversable | Path | None = None) -> Blueprint:
@@ -25,7 +30,13 @@ def load_blueprint(source: str | Path, name: str | None = None, base: Traversabl
         isinstance(source, str) and "\n" not in source and source.endswith((".yaml", ".yml"))
     ):
         path = Path(source)
-        return load_blueprint(path.read_text(encoding="utf-8"), name=str(path), base=base or path.parent)
+        try:
+            text = read_regular(path, MAX_BLUEPRINT_BYTES).decode("utf-8")
+        except (InvalidValue, UnicodeDecodeError) as exc:
+            raise BlueprintError(
+                [("<file>", str(exc) if isinstance(exc, InvalidValue) else "not UTF-8 text")], str(path)
+            ) from None
+        return load_blueprint(text, name=str(path), base=base or path.parent)
     where = name or "blueprint"
     data = _yaml_mapping(source, where)
     producers = data.get("producers")
@@ -44,12 +55,10 @@ def load_blueprint(source: str | Path, name: str | None = None, base: Traversabl
 
 
 def _yaml_mapping(text: str, where: str) -> dict:
-    import yaml  # ~20 ms to import, with its patterns: only for YAML people write (see stored.py)
-
     try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        raise BlueprintError([("<document>", f"not valid YAML: {exc}")], where) from None
+        data = load_yaml(text, "the document")
+    except YamlError as exc:
+        raise BlueprintError([("<document>", str(exc).removeprefix("the document: "))], where) from None
     if not isinstance(data, dict):
         raise BlueprintError([("<document>", "a blueprint is a YAML mapping")], where)
     return data
@@ -61,8 +70,13 @@ def _read_beside(base: Traversable | Path | None, relative: str, where: str) -> 
     if relative.startswith("/") or ".." in relative.replace("\\", "/").split("/"):
         raise BlueprintError([("<file>", f"{relative}: give a path inside the blueprint's folder")], where)
     try:
+        if isinstance(base, Path):  # a user's folder: no link anywhere on the way (a linked prompts/ too)
+            target = base / relative
+            if os.path.realpath(target.parent) != os.path.join(os.path.realpath(base), *Path(relative).parts[:-1]):
+                raise InvalidValue(f"{relative}: a folder on its way is a symbolic link")
+            return read_regular(target, MAX_BLUEPRINT_BYTES).decode("utf-8")
         return base.joinpath(relative).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, InvalidValue) as exc:
         raise BlueprintError([("<file>", f"cannot read {relative}: {exc}")], where) from None
 
 
