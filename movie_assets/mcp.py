@@ -94,11 +94,26 @@ class MovieTools:
             "jobs_without_estimate": cost.unpriced,
         }
 
-    def regenerate(self, movie: str) -> dict:
-        """Plan, run the dirty producers and commit the next revision; returns it and what it cost."""
+    def regenerate(self, movie: str, max_cost: float | None = None) -> dict:
+        """Plan, run the dirty producers and commit the next revision; returns it and what it cost.
+
+        Nothing runs when the plan's estimate (see `plan`) is above `max_cost` (USD), or above the
+        server's confirmation threshold without a `max_cost`: giving `max_cost` is consent up to it."""
+        from movie_assets.pipeline.prices import check_spend
         from movie_assets.producers.registry import registry_from_environ
 
-        outcome = self._existing(movie).regenerate(registry_from_environ(os.environ, self.settings.offline))
+        if max_cost is not None and max_cost < 0:
+            raise ToolError("max_cost is a number of USD, 0 or more")
+        table, threshold = self.settings.price_table(), self.settings.confirm_above_usd
+
+        def spend(plan) -> None:
+            try:
+                check_spend(plan.jobs, table, max_cost, threshold, approved=max_cost is not None)
+            except MovieAssetsError as exc:
+                raise ToolError(f"{exc}; call plan for the estimate, then regenerate with max_cost") from None
+
+        produce = registry_from_environ(os.environ, self.settings.offline)
+        outcome = self._existing(movie).regenerate(produce, on_plan=spend)
         if outcome.run is None:
             return {"committed": False, "revision": str(outcome.plan.base_revision), "message": "nothing to do"}
         if not outcome.committed:

@@ -198,22 +198,19 @@ class Budget:
         self.table, self.max_cost, self.confirm_above = table, max_cost, confirm_above
 
     def check(self, plan: ExecutionPlan) -> CostEstimate:
-        """Refuse (InvalidValue: nothing has run) when the plan costs more than allowed."""
-        from movie_assets.pipeline.prices import estimate
+        """Refuse (InvalidValue: nothing has run) when the plan costs more than allowed; ask a person at
+        a terminal above the threshold."""
+        from movie_assets.pipeline.prices import ConsentNeeded, check_spend
 
-        cost = estimate(plan.jobs, self.table)
-        unpriced = f" (+{len(cost.unpriced)} unpriced jobs)" if cost.unpriced else ""
-        if self.max_cost is not None and cost.total > self.max_cost:
-            raise InvalidValue(
-                f"estimated ${cost.total:.4f}{unpriced} is above --max-cost ${self.max_cost:.4f}; nothing was run"
-            )
-        if self.confirm_above is not None and cost.total > self.confirm_above:
-            question = f"{plan.revision} is estimated at ${cost.total:.4f}{unpriced}; spend it?"
+        try:
+            return check_spend(plan.jobs, self.table, self.max_cost, self.confirm_above)
+        except ConsentNeeded as exc:
+            question = f"{plan.revision} is estimated at ${exc.cost.total:.4f}; spend it?"
             if not sys.stdin.isatty():
-                raise InvalidValue(f"{question} Pass --yes to confirm (no terminal to ask); nothing was run")
+                raise InvalidValue(f"{question} Pass --yes to confirm (no terminal to ask); nothing was run") from None
             if not typer.confirm(question):
-                raise InvalidValue("not confirmed; nothing was run")
-        return cost
+                raise InvalidValue("not confirmed; nothing was run") from None
+            return exc.cost
 
 
 def _regenerate(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from movie_assets.cli.common import app, console, esc, handle_errors, settings
+from movie_assets.cli.common import app, console, err, esc, handle_errors, labelled, settings
 
 
 @app.command()
@@ -13,14 +13,28 @@ def view(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (loopback by default)."),
     port: int = typer.Option(8765, "--port", min=1, max=65535, help="Port to listen on (1-65535)."),
     dagster_url: str = typer.Option(None, "--dagster-url", help="Dagster UI base URL, for links to asset pages."),
+    allow_host: list[str] = typer.Option(
+        [], "--allow-host", help="A host name the viewer also answers for (beside loopback); repeatable."
+    ),
 ) -> None:
     """Open the web viewer: watch the final cut and every segment, edit inputs, regenerate, compare revisions."""
     import uvicorn
 
     from movie_assets.viewer import create_app
+    from movie_assets.viewer.guard import is_loopback
 
+    if not is_loopback(host):
+        err.print(
+            labelled(
+                "warning: ",
+                "yellow",
+                f"listening on {host}: anyone who can reach it can edit movies and spend money on regenerates",
+            ),
+            highlight=False,
+        )
     console.print(f"viewer on http://{host}:{port} (storage root {esc(settings().storage().root)}); Ctrl-C stops it")
-    uvicorn.run(create_app(settings(), dagster_url=dagster_url), host=host, port=port, log_level="warning")
+    app_ = create_app(settings(), dagster_url=dagster_url, allowed_hosts=allow_host)
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
 @app.command()

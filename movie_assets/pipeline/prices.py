@@ -116,3 +116,28 @@ def estimate(jobs: Iterable, table: PriceTable) -> CostEstimate:
         out.total += usd
     out.total = round(out.total, 6)
     return out
+
+
+class ConsentNeeded(InvalidValue):
+    """A plan costs more than the confirmation threshold and nobody has agreed to it; nothing has run."""
+
+    def __init__(self, message: str, cost: CostEstimate) -> None:
+        super().__init__(message)
+        self.cost = cost
+
+
+def check_spend(
+    jobs: Iterable, table: PriceTable, max_cost: float | None, confirm_above: float | None, approved: bool = False
+) -> CostEstimate:
+    """The spending rule every face applies before anything runs: refuse above `max_cost`; above
+    `confirm_above`, ConsentNeeded unless `approved`. The plan's estimate otherwise."""
+    cost = estimate(jobs, table)
+    unpriced = f" (+{len(cost.unpriced)} unpriced jobs)" if cost.unpriced else ""
+    if max_cost is not None and cost.total > max_cost:
+        raise InvalidValue(f"estimated ${cost.total:.4f}{unpriced} is above max cost ${max_cost:.4f}; nothing was run")
+    if confirm_above is not None and cost.total > confirm_above and not approved:
+        raise ConsentNeeded(
+            f"estimated ${cost.total:.4f}{unpriced}, above the ${confirm_above:.2f} that needs consent; nothing ran",
+            cost,
+        )
+    return cost

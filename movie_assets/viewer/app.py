@@ -1,23 +1,22 @@
 """`movie-assets view`: a Starlette app over MovieStore, like the CLI a thin face with no logic of its own.
 
 Pages are rendered on the server (Jinja2); the only script is the vendored static/app.js that polls
-a run's progress. Every POST carries a CSRF token (double submit: a cookie and a form field, both an
-HMAC of a per-process secret), ids are validated by the store's own rules, and unknown movies,
-revisions or artefacts are a 404 page.
+a run's progress. Every POST carries a CSRF token bound to the browser's own session (guard.py, with
+the Host, Origin and body rules), ids are validated by the store's own rules, and unknown movies,
+revisions or artefacts are a 404 page. A plan above the confirmation threshold runs only once its
+estimate was shown and accepted.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
-import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -28,16 +27,17 @@ import movie_assets.viewer.media as media
 import movie_assets.viewer.views as views
 from movie_assets.errors import InvalidId, InvalidValue, MovieAssetsError, NotFound, UnknownMovie
 from movie_assets.movie import MovieStore
+from movie_assets.pipeline.prices import ConsentNeeded, check_spend
 from movie_assets.pipeline.produce import ProduceFn
 from movie_assets.pipeline.steering import pin_key, take_key
 from movie_assets.settings import Settings
 from movie_assets.store.models import RevisionId
 from movie_assets.store.paths import validate_artefact_id
+from movie_assets.viewer.guard import SESSION_COOKIE, BodyTooLarge, Guard, Sessions
 from movie_assets.viewer.provenance import provenance
 from movie_assets.viewer.runs import Regenerations
 
 HERE = Path(__file__).parent
-CSRF_COOKIE = "movie_assets_csrf"
 MAX_FORM_BYTES = 1024 * 1024
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
@@ -46,8 +46,10 @@ def create_app(
     settings: Settings | None = None,
     produce_factory: Callable[[], ProduceFn] | None = None,
     dagster_url: str | None = None,
+    allowed_hosts: Iterable[str] = (),
 ) -> Starlette:
-    """The viewer for every movie under the configured storage root."""
+    """The viewer for every movie under the configured storage root; it answers loopback host names and
+    `allowed_hosts` only."""
     viewer = Viewer(settings or Settings.load(), produce_factory, dagster_url)
     routes = [
         Route("/", viewer.index),
@@ -66,7 +68,15 @@ def create_app(
     ]
     handlers = {NotFound: viewer.not_found, InvalidId: viewer.not_found, UnknownMovie: viewer.not_found}
     handlers.update({MovieAssetsError: viewer.refused, HTTPException: viewer.refused, ValueError: viewer.refused})
-    app = Starlette(routes=routes, exception_handlers=handlers)  # type: ignore[arg-type]
+    handlers[BodyTooLarge] = viewer.refused
+    guard = Middleware(
+        Guard,
+        sessions=viewer.sessions,
+        allowed_hosts=allowed_hosts,
+        form_limit=MAX_FORM_BYTES,
+        upload_limit=MAX_UPLOAD_BYTES + MAX_FORM_BYTES,
+    )
+    app = Starlette(routes=routes, exception_handlers=handlers, middleware=[guard])  # type: ignore[arg-type]
     app.state.runs = viewer.runs
     return app
 
@@ -80,9 +90,9 @@ class Viewer:
         self.settings = settings
         self.storage = settings.storage()
         self.dagster_url = dagster_url.rstrip("/") if dagster_url else None
-        self._secret = secrets.token_bytes(32)
+        self.sessions = Sessions()
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
-        self.runs = Regenerations(produce_factory or self._default_produce)
+        self.runs = Regenerations(produce_factory or self._default_produce, settings)
 
     def _default_produce(self) -> ProduceFn:
         from movie_assets.producers.registry import registry_from_environ
@@ -93,22 +103,22 @@ class Viewer:
     def store_of(self, movie: str) -> MovieStore:
         return self.settings.movie_store(movie, self.storage).require()
 
-    def token(self) -> str:
-        return hmac.new(self._secret, b"csrf", hashlib.sha256).hexdigest()
-
     def render(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
-        context.update(request=request, csrf=self.token(), dagster_url=self.dagster_url)
+        session = request.cookies.get(SESSION_COOKIE) or ""
+        fresh = len(session) != 64
+        session = Sessions.new() if fresh else session
+        context.update(request=request, csrf=self.sessions.token(session), dagster_url=self.dagster_url)
         context.setdefault("title", "")
         response = self.templates.TemplateResponse(request, name, context, status_code=status)
-        response.set_cookie(CSRF_COOKIE, self.token(), httponly=True, samesite="strict")
+        if fresh:
+            response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict")
         return response
 
     async def checked_form(self, request: Request, limit: int = MAX_FORM_BYTES) -> dict[str, Any]:
         if int(request.headers.get("content-length") or 0) > limit:
             raise InvalidValue(f"the upload is over the {limit // (1024 * 1024)} MiB limit")
         form = await request.form(max_part_size=limit)
-        sent, cookie = str(form.get("csrf", "")), request.cookies.get(CSRF_COOKIE, "")
-        if not (hmac.compare_digest(sent, self.token()) and hmac.compare_digest(cookie, self.token())):
+        if not self.sessions.valid(request.cookies.get(SESSION_COOKIE, ""), str(form.get("csrf", ""))):
             raise HTTPException(403, "the form's CSRF token is missing or stale: reload the page")
         return {k: v if hasattr(v, "read") else str(v) for k, v in form.items()}
 
@@ -173,9 +183,21 @@ class Viewer:
         return RedirectResponse(f"/movies/{store.movie_id}#inputs", status_code=303)
 
     async def regenerate(self, request: Request) -> Response:
+        """Start the movie's run, or join the one going; above the confirmation threshold, show the
+        estimate and run only when the form comes back with it accepted."""
         store = self.store_of(request.path_params["movie"])
-        await self.checked_form(request)
-        self.runs.start(store)
+        form = await self.checked_form(request)
+        approved = _usd(form.get("approved_usd"))
+        if self.runs.get(store.movie_id) is None or self.runs.get(store.movie_id).as_json()["finished"]:
+            plan = store.plan()
+            table, threshold = self.settings.price_table(), self.settings.confirm_above_usd
+            try:
+                check_spend(plan.jobs, table, approved, threshold, approved=approved is not None)
+            except ConsentNeeded as exc:
+                title = f"{store.movie_id}: confirm the spend"
+                context = {"movie": store.movie_id, "cost": exc.cost, "revision": plan.revision, "jobs": len(plan.jobs)}
+                return self.render(request, "confirm.html", title=title, threshold=threshold, **context)
+        self.runs.start(store, approved)
         return RedirectResponse(f"/movies/{store.movie_id}#progress", status_code=303)
 
     async def override(self, request: Request) -> Response:
@@ -212,10 +234,21 @@ class Viewer:
         return self.render(request, "error.html", status=404, message=str(exc), title="Not found")
 
     async def refused(self, request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 400
+        status = exc.status_code if isinstance(exc, HTTPException) else 413 if isinstance(exc, BodyTooLarge) else 400
         message = exc.detail if isinstance(exc, HTTPException) else str(exc)
         title = "Not found" if status == 404 else "Refused"
         return self.render(request, "error.html", status=status, message=message, title=title)
+
+
+def _usd(text: Any) -> float | None:
+    """The amount a person accepted on the confirmation page, if any."""
+    try:
+        value = float(text) if text not in (None, "") else None
+    except ValueError:
+        raise InvalidValue(f"{text!r} is not an amount of USD") from None
+    if value is not None and not value >= 0:  # NaN too
+        raise InvalidValue(f"{text!r} is not an amount of USD")
+    return value
 
 
 def _scalar(kind: str, text: str) -> Any:

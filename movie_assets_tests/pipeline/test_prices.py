@@ -90,7 +90,7 @@ def test_a_bad_price_file_is_one_line_naming_the_entry(film, tmp_path, text, sai
 
 def test_max_cost_refuses_before_any_job_runs(film):
     refused = _cli(film.storage.root, "regenerate", "film", "--max-cost", "0.05")
-    assert refused.exit_code == 2 and "above --max-cost $0.0500; nothing was run" in refused.output
+    assert refused.exit_code == 2 and "above max cost $0.0500; nothing was run" in refused.output
     assert list(film.events.stream_artefacts()) == [] and film.manifests.load_pointer() is None
 
 

@@ -15,7 +15,7 @@ from .conftest import MOVIE
 
 @pytest.fixture
 def client(settings, built) -> TestClient:
-    return TestClient(create_app(settings, produce_factory=default_registry))
+    return TestClient(create_app(settings, produce_factory=default_registry), base_url="http://127.0.0.1:8765")
 
 
 def _final_cut(built):
@@ -147,7 +147,7 @@ def test_upload_pins_a_file_reroll_asks_for_a_take_and_unpin_gives_it_back(clien
     page = client.get(f"/movies/{MOVIE}/artefacts/segment-0001/script/text")
     assert "Upload and pin" in page.text and "Reroll segment-0001/script" in page.text
     uploaded = client.post(
-        f"/movies/{MOVIE}/override",
+        f"/movies/{MOVIE}/override?csrf={csrf}",
         data={"csrf": csrf, "artefact": "segment-0001/script/text"},
         files={"file": ("mine.txt", b"My own words for the second scene.", "text/plain")},
         follow_redirects=False,
@@ -168,20 +168,20 @@ def test_an_upload_of_the_wrong_type_or_over_the_limit_is_refused(client, built,
 
     csrf = _csrf(client)
     wrong = client.post(
-        f"/movies/{MOVIE}/override",
+        f"/movies/{MOVIE}/override?csrf={csrf}",
         data={"csrf": csrf, "artefact": "segment-0000/narration/audio"},
         files={"file": ("voice.wav", b"not a wav at all", "audio/wav")},
     )
     assert wrong.status_code == 400 and "is audio/wav; the file given is text/plain" in wrong.text
     monkeypatch.setattr(viewer_app, "MAX_UPLOAD_BYTES", 1024)
     big = client.post(
-        f"/movies/{MOVIE}/override",
+        f"/movies/{MOVIE}/override?csrf={csrf}",
         data={"csrf": csrf, "artefact": "segment-0000/script/text"},
         files={"file": ("big.txt", b"x" * 4096, "text/plain")},
     )
     assert big.status_code == 400 and "limit" in big.text
     no_token = client.post(
-        f"/movies/{MOVIE}/override",
+        f"/movies/{MOVIE}/override?csrf={csrf}",
         data={"artefact": "segment-0000/script/text"},
         files={"file": ("a.txt", b"x", "text/plain")},
     )
@@ -190,7 +190,10 @@ def test_an_upload_of_the_wrong_type_or_over_the_limit_is_refused(client, built,
 
 
 def test_an_artefact_page_links_its_dagster_asset_partition(settings, built):
-    linked = TestClient(create_app(settings, produce_factory=default_registry, dagster_url="http://dagster:3000/"))
+    linked = TestClient(
+        create_app(settings, produce_factory=default_registry, dagster_url="http://dagster:3000/"),
+        base_url="http://127.0.0.1:8765",
+    )
     page = linked.get(f"/movies/{MOVIE}/artefacts/segment-0001/video_clip/video").text
     group = built.blueprint().meta.id.replace("-", "_")
     assert f'href="http://dagster:3000/assets/{group}/video_clip?partition={MOVIE}%7C1"' in page

@@ -15,7 +15,7 @@ def test_media_stream_from_an_s3_root_with_ranges(moto_s3):
     store = settings.movie_store("cloudy")
     store.init(load_builtin("audio-only"), {"Title": "On S3", "NumOfSegments": 1})
     assert store.regenerate(default_registry()).committed
-    client = TestClient(create_app(settings, produce_factory=default_registry))
+    client = TestClient(create_app(settings, produce_factory=default_registry), base_url="http://localhost")
     assert "cloudy" in client.get("/").text and client.get("/movies/cloudy").status_code == 200
     mix = store.current()[0].artefacts["export/mix"].blob
     data = store.blobs.get(mix)
