@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
-from movie_assets.errors import CasConflict, NotFound
+from movie_assets.errors import CasConflict, NotFound, StorageError
 from movie_assets.store.base import Change, Check, FsspecBackend
 from movie_assets.store.cache import BoundedCache
 
@@ -31,6 +31,9 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 class LocalBackend(FsspecBackend):
@@ -63,13 +66,20 @@ class LocalBackend(FsspecBackend):
             return handle.read()
 
     def open_read(self, path: str) -> BinaryIO:
-        # straight to the OS: fsspec's opener costs more than reading a small blob itself
+        # straight to the OS: fsspec's opener costs more than reading a small blob itself. Never through a
+        # link: every file of a store is ours, so a link placed in it (blobs/ab/<hash> -> /etc/shadow) is
+        # hostile and its target is not served
         try:
-            return open(path, "rb")  # noqa: SIM115 - the caller closes it
+            fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
         except (FileNotFoundError, NotADirectoryError):
             raise NotFound(path) from None
         except IsADirectoryError:
             raise NotFound(f"{path} is a directory") from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise StorageError(f"{path} is a symbolic link, which a store never holds; not read") from None
+            raise
+        return os.fdopen(fd, "rb")
 
     def _tmp_path(self, path: str) -> str:
         head, tail = os.path.split(path)

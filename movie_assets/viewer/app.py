@@ -170,7 +170,7 @@ class Viewer:
         entry = manifest.artefacts.get(artefact_id)
         if entry is None:
             raise NotFound(f"{manifest.revision} has no artefact {artefact_id!r}")
-        return media.blob_response(request, store.blobs, entry.blob)
+        return await media.blob_response(request, store.blobs, entry.blob)
 
     # ---- actions --------------------------------------------------------------------------------
     async def edit(self, request: Request) -> Response:

@@ -1,7 +1,9 @@
 """Serving blobs to a browser: byte ranges (so players can seek), ETag = sha256, immutable caching.
 
 A blob never changes under its name, so a response may be cached forever and revalidated by hash.
-Whole blobs stream hash-checked from the store; a range is read from the store's stream and cut.
+Whole blobs stream hash-checked from the store; before a range is served, its blob is verified whole
+once and remembered, so a damaged blob never reaches a player in pieces either. A range header we do
+not serve (several ranges, another unit) gets the whole blob (200), as RFC 9110 allows.
 """
 
 from __future__ import annotations
@@ -9,21 +11,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from movie_assets.store.blobs import BlobStore, blob_path
+from movie_assets.store.cache import BoundedCache
 from movie_assets.store.hashing import CHUNK_SIZE
 from movie_assets.store.models import BlobRef
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CACHE = "public, max-age=31536000, immutable"
+_VERIFIED: BoundedCache[bool] = BoundedCache(4096)  # (where the store is, blob hash) found intact
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
     """(first, last) inclusive for a single `bytes=` range; None for no range; "invalid" if unsatisfiable."""
-    if not header:
-        return None
+    if not header or not header.strip().lower().startswith("bytes=") or "," in header:
+        return None  # no range, another unit, or several ranges: the whole blob
     match = _RANGE.match(header.strip())
     if not match or (not match.group(1) and not match.group(2)):
         return "invalid"
@@ -40,9 +45,9 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
     return first, last
 
 
-def blob_response(request: Request, blobs: BlobStore, ref: BlobRef) -> Response:
+async def blob_response(request: Request, blobs: BlobStore, ref: BlobRef) -> Response:
     headers = {"ETag": f'"{ref.hash}"', "Cache-Control": CACHE, "Accept-Ranges": "bytes"}
-    if request.headers.get("if-none-match", "").strip('"') == ref.hash:
+    if _matches(request.headers.get("if-none-match", ""), ref.hash):
         return Response(status_code=304, headers=headers)
     wanted = parse_range(request.headers.get("range"), ref.size)
     if wanted == "invalid":
@@ -51,11 +56,21 @@ def blob_response(request: Request, blobs: BlobStore, ref: BlobRef) -> Response:
         headers["Content-Length"] = str(ref.size)
         return StreamingResponse(blobs.open(ref), media_type=ref.mime_type, headers=headers)
     first, last = wanted  # type: ignore[misc]
+    key = (blobs.fs.backend.identity, ref.hash)
+    if _VERIFIED.get(key) is None:
+        await run_in_threadpool(blobs.verify, ref.hash)  # BlobIntegrityError: a damaged blob, nothing sent
+        _VERIFIED.put(key, True)
     headers["Content-Range"] = f"bytes {first}-{last}/{ref.size}"
     headers["Content-Length"] = str(last - first + 1)
     return StreamingResponse(
         _slice(blobs, ref, first, last), status_code=206, media_type=ref.mime_type, headers=headers
     )
+
+
+def _matches(header: str, blob_hash: str) -> bool:
+    """Whether If-None-Match names this blob: `*`, or a list of tags, weak (W/) or strong."""
+    tags = [t.strip() for t in header.split(",") if t.strip()]
+    return "*" in tags or any(t.removeprefix("W/").strip('"') == blob_hash for t in tags)
 
 
 def _slice(blobs: BlobStore, ref: BlobRef, first: int, last: int) -> Iterator[bytes]:

@@ -199,3 +199,50 @@ def test_an_artefact_page_links_its_dagster_asset_partition(settings, built):
     assert f'href="http://dagster:3000/assets/{group}/video_clip?partition={MOVIE}%7C1"' in page
     music = linked.get(f"/movies/{MOVIE}/artefacts/music/audio").text
     assert f'href="http://dagster:3000/assets/{group}/music?partition={MOVIE}"' in music
+
+
+@pytest.mark.parametrize("header", ["bytes=0-1,5-6", "items=0-5"])
+def test_a_range_the_viewer_does_not_serve_gets_the_whole_blob(client, built, header):
+    blob = _final_cut(built)
+    response = client.get(f"/movies/{MOVIE}/media/rev-0001/export/movie", headers={"Range": header})
+    assert response.status_code == 200 and response.content == built.blobs.get(blob)
+
+
+@pytest.mark.parametrize("tag", ['W/"{h}"', '"0000", "{h}"', "*", '"abc",W/"{h}"'])
+def test_weak_and_listed_etags_revalidate(client, built, tag):
+    blob = _final_cut(built)
+    header = tag.format(h=blob.hash)
+    again = client.get(f"/movies/{MOVIE}/media/rev-0001/export/movie", headers={"If-None-Match": header})
+    assert again.status_code == 304, header
+
+
+def test_a_link_placed_in_blobs_is_never_served(client, built, tmp_path):
+    import os
+
+    from movie_assets.store.blobs import blob_path
+
+    blob = _final_cut(built)
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(b"private bytes " * 100)
+    path = built.fs.resolve(blob_path(blob.hash))
+    os.chmod(path, 0o644)
+    os.unlink(path)
+    os.symlink(secret, path)
+    for headers in ({}, {"Range": "bytes=0-9"}):
+        response = client.get(f"/movies/{MOVIE}/media/rev-0001/export/movie", headers=headers)
+        assert b"private bytes" not in response.content, headers
+
+
+def test_a_range_of_a_damaged_blob_is_refused_not_sent(client, built):
+    import os
+
+    from movie_assets.store.blobs import blob_path
+
+    blob = _final_cut(built)
+    path = built.fs.resolve(blob_path(blob.hash))
+    data = bytearray(open(path, "rb").read())
+    data[len(data) // 2] ^= 0xFF
+    os.chmod(path, 0o644)
+    open(path, "wb").write(bytes(data))
+    response = client.get(f"/movies/{MOVIE}/media/rev-0001/export/movie", headers={"Range": "bytes=0-99"})
+    assert response.status_code != 206 and response.content[:100] != bytes(data[:100])
