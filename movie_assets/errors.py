@@ -54,6 +54,11 @@ class ManifestConflict(StorageError):
     """The live revision moved since the caller read it; nothing was published."""
 
 
+class PointerMissing(StorageError):
+    """current.json is gone although revisions were published: nothing reads or writes the movie until
+    `verify --repair` restores it (a regenerate would otherwise start a new history and pay again)."""
+
+
 class UnknownMovie(StorageError, LookupError):
     """No movie with that id under the storage root."""
 

@@ -121,6 +121,8 @@ def _repair(store: MovieStore, offline: bool) -> None:
     from movie_assets.lifecycle.repair import QUARANTINE
 
     done = store.repair()
+    if done.restored:
+        console.print(labelled("restored: ", "yellow", done.restored), highlight=False)
     for line in done.quarantined_lines:
         console.print(labelled("quarantined line ", "yellow", line), highlight=False)
     for blob_hash in done.quarantined_blobs:

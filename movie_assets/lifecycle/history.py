@@ -89,11 +89,13 @@ def rollback(fs: MovieFS, target: str) -> ManifestPointer:
 
     History is never rewritten: the new revision's parent is the live one. Edits logged after the
     live revision stay pending (the cursors are the live revision's), so the next regenerate applies them.
-    Raises ManifestConflict if another commit moves current.json meanwhile.
+    A live manifest that is damaged does not stop it: the cursors then come from the newest intact
+    manifest. Raises ManifestConflict if another commit moves current.json meanwhile.
     """
     service = ManifestService(fs)
-    current = service.load_current()
-    if current.hash is None:
+    pointer = service.load_pointer()
+    if pointer is None:
+        service.load_current()  # PointerMissing when revisions were published: verify --repair first
         raise StorageError(f"{fs.movie_id}: nothing was ever committed; there is no revision to roll back to")
     source = service.load(RevisionId(target))
     blobs = BlobStore(fs)
@@ -102,16 +104,22 @@ def rollback(fs: MovieFS, target: str) -> ManifestPointer:
         raise StorageError(
             f"{fs.movie_id}: cannot roll back to {target}: {len(missing)} blob(s) missing, e.g. {missing[0]}"
         )
-    live = current.manifest
+    try:
+        live = service.load(pointer.revision, expected_hash=pointer.hash)
+        known = live.blob_hashes()
+    except (StorageError, ValueError):  # the live manifest is damaged: take the cursors of an intact one
+        intact = service.newest_intact()
+        live = (intact[0] if intact else source).replace(revision=pointer.revision)
+        known = frozenset()
     manifest = source.replace(
-        revision=live.revision.next(),
-        parent=live.revision,
-        parent_hash=current.hash,
+        revision=pointer.revision.next(),
+        parent=pointer.revision,
+        parent_hash=pointer.hash,
         created_at=utc_now(),
         input_cursor=live.input_cursor,
         artefact_cursor=live.artefact_cursor,
     )
-    return publish(service, blobs, manifest, current.hash, live.blob_hashes())
+    return publish(service, blobs, manifest, pointer.hash, known)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from movie_assets.errors import CasConflict, InvalidValue, ManifestConflict, NotFound, StorageError
+from movie_assets.errors import CasConflict, InvalidValue, ManifestConflict, NotFound, PointerMissing, StorageError
 from movie_assets.store.cache import BoundedCache
 from movie_assets.store.hashing import sha256_bytes
 from movie_assets.store.models import Manifest, ManifestPointer, RevisionId, empty_manifest
@@ -59,8 +59,54 @@ class ManifestService:
         """The live manifest and its hash; an empty rev-0000 baseline when nothing was committed."""
         pointer = self.load_pointer()
         if pointer is None:
+            self._check_never_published()
             return CurrentManifest(empty_manifest(self.movie_id), None)
         return CurrentManifest(self.load(pointer.revision, expected_hash=pointer.hash), pointer.hash)
+
+    def _check_never_published(self) -> None:
+        """PointerMissing when a stored manifest was built on a published one: then current.json was lost,
+        not never written. (A lone first manifest is a first commit killed before its swap.)"""
+        revisions = self.history()
+        if len(revisions) > 1 or (revisions and self._chained(revisions[-1])):
+            raise PointerMissing(
+                f"{self.movie_id}: current.json is missing although revisions were published (newest stored: "
+                f"{revisions[-1]}); run `movie-assets verify {self.movie_id} --repair` to restore it"
+            )
+
+    def _chained(self, revision: RevisionId) -> bool:
+        try:
+            return self.load(revision).parent_hash is not None
+        except (StorageError, ValueError):
+            return True  # unreadable: assume the worst, repair decides
+
+    def newest_intact(self) -> tuple[Manifest, str] | None:
+        """The newest stored manifest that parses and whose parent chain is intact back to the first
+        revision (each parent present and hashing to what its child records), with its hash."""
+        checked: dict[RevisionId, str | None] = {}  # revision -> its sha256 if it parses, else None
+
+        def digest_of(revision: RevisionId) -> str | None:
+            if revision not in checked:
+                try:
+                    raw = self.fs.read(manifest_path(revision))
+                    Manifest.parse_document(raw, str(revision))
+                    checked[revision] = sha256_bytes(raw)
+                except (StorageError, ValueError):
+                    checked[revision] = None
+            return checked[revision]
+
+        for revision in reversed(self.history()):
+            if digest_of(revision) is None:
+                continue
+            manifest = self.load(revision)
+            child, intact = manifest, True
+            while child.parent is not None and child.parent_hash is not None and child.parent.number > 0:
+                if digest_of(child.parent) != child.parent_hash:
+                    intact = False
+                    break
+                child = self.load(child.parent)
+            if intact:
+                return manifest, checked[revision]  # type: ignore[return-value]
+        return None
 
     def current_hash(self) -> str | None:
         pointer = self.load_pointer()
