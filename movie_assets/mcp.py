@@ -10,15 +10,18 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 
-from movie_assets.errors import MovieAssetsError, NotFound
+from movie_assets.errors import InvalidValue, MovieAssetsError, NotFound, redact
 from movie_assets.movie import MovieStore
-from movie_assets.pipeline.blueprint.load import builtin_blueprints, resolve_blueprint
+from movie_assets.pipeline.blueprint.load import builtin_blueprints, load_blueprint, resolve_blueprint
+from movie_assets.pipeline.blueprint.schema import Blueprint
 from movie_assets.pipeline.prices import estimate
 from movie_assets.settings import Settings
 from movie_assets.store.blobs import blob_path
@@ -27,23 +30,67 @@ from movie_assets.store.models import RevisionId
 TEXT_LIMIT = 20_000
 
 
-def _refusals_as_tool_errors(fn: Callable) -> Callable:
+def _refusals_as(error: type[Exception], fn: Callable) -> Callable:
+    """`fn`, whose refusals reach the client as `error` with the CLI's one-line message."""
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except MovieAssetsError as exc:
-            raise ToolError(str(exc)) from None
+            raise error(redact(str(exc))) from None
 
     return wrapper
+
+
+_PYDANTIC_LINE = re.compile(r"^(\S[^\n]*)\n\s+(.+?) \[type=", re.MULTILINE)
+
+
+def one_line(text: str) -> str:
+    """A tool error as one line: pydantic's argument errors (several lines and a URL) become
+    `tool: argument: problem; ...`; anything else is kept, with its white space folded."""
+    head, _, rest = text.partition(":")
+    if not head.startswith("Error executing tool "):
+        return " ".join(text.split())
+    tool = head.removeprefix("Error executing tool ")
+    if "validation error" in rest:
+        problems = [f"{loc}: {msg}" for loc, msg in _PYDANTIC_LINE.findall(rest.split("\n", 1)[-1])]
+        if problems:
+            return f"{tool}: {'; '.join(problems)}"
+    return f"{tool}: {' '.join(rest.split())}"
+
+
+class OneLineErrors:
+    """Middleware: a failed tool call's text is one line, as the CLI prints it."""
+
+    async def __call__(self, ctx: Any, call_next: Any) -> Any:
+        result = await call_next(ctx)
+        if getattr(ctx, "method", None) == "tools/call" and isinstance(result, dict) and result.get("isError"):
+            for item in result.get("content") or []:
+                if isinstance(item, dict) and item.get("type") == "text":
+                    item["text"] = one_line(str(item.get("text", "")))
+        return result
 
 
 class MovieTools:
     """What an agent may do; each method one MovieStore call, as the CLI makes it."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, blueprint_folder: Path | None = None) -> None:
         self.settings = settings
         self.storage = settings.storage()
+        self.folder = blueprint_folder.resolve() if blueprint_folder else None
+
+    def _blueprint(self, name: str) -> Blueprint:
+        """A shipped or registered blueprint by name, or a file inside the server's blueprint folder; an
+        agent never names any other path (it could probe the server's files through the errors)."""
+        registered = self.storage.registered_blueprints()
+        if name in builtin_blueprints() or name in registered:
+            return resolve_blueprint(name, registered)
+        if self.folder is not None and name.endswith((".yaml", ".yml")) and "/" not in name and "\\" not in name:
+            return load_blueprint(self.folder / name)
+        known = ", ".join([*builtin_blueprints(), *registered])
+        where = f", or a .yaml file name in {self.folder}" if self.folder else ""
+        raise InvalidValue(f"no blueprint {name[:80]!r}: give one of {known}{where}")
 
     def _existing(self, movie: str) -> MovieStore:
         return self.settings.movie_store(movie, self.storage).require()
@@ -61,7 +108,7 @@ class MovieTools:
 
     def describe_blueprint(self, name: str) -> dict:
         """A blueprint's inputs (type, loop, default) and producers (version, loops, outputs)."""
-        bp = resolve_blueprint(name)
+        bp = self._blueprint(name)
         inputs = {k: {"type": s.type, "loop": s.loop, "default": s.default} for k, s in bp.inputs.items()}
         producers = {
             k: {"version": p.version, "loops": p.loops, "outputs": list(p.outputs)} for k, p in bp.producers.items()
@@ -70,7 +117,7 @@ class MovieTools:
 
     def create_movie(self, movie: str, blueprint: str, inputs: dict[str, Any]) -> dict:
         """Create a movie from a blueprint and its initial input values."""
-        events = self.settings.movie_store(movie, self.storage).init(resolve_blueprint(blueprint), inputs)
+        events = self.settings.movie_store(movie, self.storage).init(self._blueprint(blueprint), inputs)
         return {"movie": movie, "input_events": len(events)}
 
     def edit_inputs(self, movie: str, edits: dict[str, Any]) -> list[dict]:
@@ -172,12 +219,27 @@ RESOURCES = {
 }
 
 
-def build_server(settings: Settings | None = None) -> MCPServer:
-    """The MCP server for the movies under the configured storage root."""
-    tools = MovieTools(settings or Settings.load())
-    server = MCPServer("movie_assets", instructions="Make, steer and inspect AI-made movies stored as revisions.")
+def build_server(settings: Settings | None = None, blueprint_folder: Path | None = None) -> MCPServer:
+    """The MCP server for the movies under the configured storage root. Blueprints are named (shipped or
+    registered); a YAML file is taken only from `blueprint_folder`, when the server was given one."""
+    tools = MovieTools(settings or Settings.load(), blueprint_folder)
+    server = MCPServer(
+        "movie_assets",
+        instructions="Make, steer and inspect AI-made movies stored as revisions.",
+        version=_version(),
+        middleware=[OneLineErrors()],
+    )
     for name in TOOLS:
-        server.tool(name=name)(_refusals_as_tool_errors(getattr(tools, name)))
+        server.tool(name=name)(_refusals_as(ToolError, getattr(tools, name)))
     for name, uri in RESOURCES.items():
-        server.resource(uri, name=name, mime_type="application/json")(_refusals_as_tool_errors(getattr(tools, name)))
+        server.resource(uri, name=name, mime_type="application/json")(_refusals_as(ResourceError, getattr(tools, name)))
     return server
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("movie_assets")
+    except PackageNotFoundError:
+        return "0+unknown"

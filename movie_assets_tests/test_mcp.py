@@ -77,3 +77,67 @@ def test_an_agent_creates_plans_regenerates_and_reads_a_movie(tmp_path):
         return None
 
     asyncio.run(_session_run(str(tmp_path / "builds"), steps))
+
+
+def test_hostile_calls_get_one_clear_line_and_nothing_is_spent_unasked(tmp_path):
+    from mcp.shared.exceptions import MCPError
+
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("private: value\n")
+
+    async def steps(session):
+        made = await session.call_tool(
+            "create_movie", {"movie": "film", "blueprint": "audio-only", "inputs": {"Title": "T", "NumOfSegments": 2}}
+        )
+        assert not made.is_error, made.content
+        for name in ("/etc/passwd", str(secret), "../../etc/passwd"):
+            probed = await session.call_tool("describe_blueprint", {"name": name})
+            text = probed.content[0].text
+            assert probed.is_error and "no blueprint" in text and "private" not in text, text
+        plan = _json(await session.call_tool("plan", {"movie": "film"}))
+        assert plan["estimated_cost_usd"] > 0
+        unasked = await session.call_tool("regenerate", {"movie": "film"})
+        assert unasked.is_error and "needs consent" in unasked.content[0].text, unasked.content
+        capped = await session.call_tool("regenerate", {"movie": "film", "max_cost": plan["estimated_cost_usd"] / 2})
+        assert capped.is_error and "above max cost" in capped.content[0].text, capped.content
+        bad = await session.call_tool("regenerate", {"movie": "film", "max_cost": "lots"})
+        line = bad.content[0].text
+        assert bad.is_error and "\n" not in line and "max_cost" in line and "http" not in line, line
+        missing_arg = await session.call_tool("plan", {})
+        assert missing_arg.is_error and "\n" not in missing_arg.content[0].text, missing_arg.content
+        shown = _json(await session.call_tool("show_revision", {"movie": "film"}))
+        assert shown["revision"] == "rev-0000", "nothing was committed: nothing ran"
+        done = _json(await session.call_tool("regenerate", {"movie": "film", "max_cost": plan["estimated_cost_usd"]}))
+        assert done["committed"]
+        for uri in ("movie://nosuch/manifest", "movie://" + "x" * 5000 + "/manifest", "movie://film/artefacts/..~..~x"):
+            try:
+                await session.read_resource(uri)
+            except MCPError as exc:
+                assert str(exc) and "\n" not in str(exc) and "Traceback" not in str(exc), str(exc)
+            else:
+                raise AssertionError(f"{uri[:40]} was answered")
+        return session
+
+    env_root = str(tmp_path / "builds")
+    os.environ["MOVIE_ASSETS_CONFIRM_ABOVE_USD"] = "0"
+    try:
+        asyncio.run(_session_run(env_root, steps))
+    finally:
+        del os.environ["MOVIE_ASSETS_CONFIRM_ABOVE_USD"]
+
+
+def test_the_server_reports_its_version(tmp_path):
+    from importlib.metadata import version
+
+    async def steps(session):
+        return session
+
+    async def run():
+        env = {**os.environ, "MOVIE_ASSETS_ROOT": str(tmp_path), "MOVIE_ASSETS_OFFLINE": "1"}
+        params = StdioServerParameters(command=sys.executable, args=["-m", "movie_assets.cli", "mcp"], env=env)
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            info = await session.initialize()
+            return info.server_info
+
+    info = asyncio.run(run())
+    assert info.name == "movie_assets" and info.version == version("movie_assets")

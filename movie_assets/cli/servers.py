@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from movie_assets.cli.common import app, console, err, esc, handle_errors, labelled, settings
+from movie_assets.errors import InvalidValue
 
 
 @app.command()
@@ -39,8 +42,14 @@ def view(
 
 @app.command()
 @handle_errors
-def mcp() -> None:
+def mcp(
+    blueprints: Path = typer.Option(
+        None, "--blueprints", help="A folder whose blueprint YAML files agents may use by file name."
+    ),
+) -> None:
     """Serve the Model Context Protocol on stdio, so an agent can make, steer and inspect movies."""
     from movie_assets.mcp import build_server
 
-    build_server(settings()).run("stdio")
+    if blueprints is not None and not blueprints.is_dir():
+        raise InvalidValue(f"{blueprints}: not a folder")
+    build_server(settings(), blueprints).run("stdio")

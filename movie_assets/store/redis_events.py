@@ -55,9 +55,12 @@ class RedisEventLog:
         self.fs = fs
         self.movie_id = fs.movie_id
         if isinstance(client, str):
-            parts = urlsplit(client)
-            self.where = f"redis at {parts.hostname}:{parts.port or 6379}"  # never the password
-            self.client = redis.Redis.from_url(client, socket_connect_timeout=5, socket_timeout=30)
+            try:
+                parts = urlsplit(client)
+                self.where = f"redis at {parts.hostname or 'localhost'}:{parts.port or 6379}"  # never the password
+                self.client = redis.Redis.from_url(client, socket_connect_timeout=5, socket_timeout=30)
+            except ValueError as exc:  # a port out of range, a scheme redis does not speak
+                raise InvalidValue(f"MOVIE_ASSETS_REDIS_URL is not a Redis URL: {_without_secret(str(exc))}") from None
         else:
             self.where, self.client = "redis", client
         self.streams = {kind: f"{prefix}:{fs.movie_id}:{kind}" for kind in ("inputs", "artefacts")}
@@ -214,3 +217,7 @@ class RedisEventLog:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _without_secret(text: str) -> str:
+    return " ".join(text.split())[:200]
