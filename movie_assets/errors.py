@@ -59,6 +59,10 @@ class PointerMissing(StorageError):
     `verify --repair` restores it (a regenerate would otherwise start a new history and pay again)."""
 
 
+class RunInProgress(StorageError):
+    """Another process is regenerating the movie; the operation would pull the store from under it."""
+
+
 class UnknownMovie(StorageError, LookupError):
     """No movie with that id under the storage root."""
 

@@ -7,20 +7,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from movie_assets.errors import BlueprintError, InvalidValue, MovieAssetsError, MovieExists, NotFound, UnknownMovie
+from movie_assets.errors import BlueprintError, InvalidValue, MovieExists, NotFound, UnknownMovie
 from movie_assets.lifecycle.checkpoints import Checkpoints
 from movie_assets.lifecycle.exports import export_path
 from movie_assets.lifecycle.gc import pinning
 from movie_assets.lifecycle.publish import publish
 from movie_assets.pipeline.blueprint import expand_graph
 from movie_assets.pipeline.blueprint.graph import ProducerGraph, ProducerNode
-from movie_assets.pipeline.blueprint.inputs import (
-    MAX_VALUE_BYTES,
-    check_loop_indices,
-    loop_counts,
-    normalise_edits,
-    resolve_inputs,
-)
+from movie_assets.pipeline.blueprint.inputs import check_loop_indices, loop_counts, normalise_edits, resolve_inputs
 from movie_assets.pipeline.blueprint.load import load_blueprint
 from movie_assets.pipeline.blueprint.schema import TIMELINE_MIME, Blueprint
 from movie_assets.pipeline.graph_index import DiskGraphIndex
@@ -28,7 +22,7 @@ from movie_assets.pipeline.models import ExecutionPlan, JobDescriptor, JobResult
 from movie_assets.pipeline.planner import Planner, effective_inputs
 from movie_assets.pipeline.plans import PlanStore
 from movie_assets.pipeline.signature import SucceededIndex
-from movie_assets.pipeline.steering import PIN, check_replacement, pin_key, refuse_reserved, take_key
+from movie_assets.pipeline.steering import checked_replacement, pin_key, refuse_reserved, take_key
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.cache import BoundedCache
 from movie_assets.store.events import EventLog, FileEventLog
@@ -55,6 +49,7 @@ if TYPE_CHECKING:  # the runner and the lifecycle services load when used: `stat
     from movie_assets.pipeline.produce import ProduceFn
 
 BLUEPRINT_FILE = "blueprint.yaml"
+RUN_LEASE = "runs/run"
 log = logging.getLogger(__name__)
 
 
@@ -157,14 +152,7 @@ class MovieStore:
         node, output = self._owner(validate_artefact_id(artefact_id))
         if len(node.outputs) > 1:
             raise InvalidValue(f"{node.job_id} makes {len(node.outputs)} artefacts together; one cannot be replaced")
-        if output.mime_type.startswith("text/") and not isinstance(data, bytes | bytearray):
-            data = data.read(MAX_VALUE_BYTES + 1)  # a text is read whole by every job that uses it
-        if isinstance(data, bytes | bytearray) and output.mime_type.startswith("text/") and len(data) > MAX_VALUE_BYTES:
-            raise InvalidValue(f"{artefact_id}: a text of over {MAX_VALUE_BYTES:,} bytes cannot stand in for it")
-        head = data[:64] if isinstance(data, bytes | bytearray) else data.read(64)
-        if not isinstance(data, bytes | bytearray):
-            data.seek(0)
-        check_replacement(artefact_id, output.mime_type, bytes(head))
+        data = checked_replacement(artefact_id, output.mime_type, data)
         with pinning(self.fs, artefact_id):  # GC keeps the blob from before it is stored until the edit names it
             ref = self.blobs.put(data, output.mime_type)
             return self.events.append_input(pin_key(artefact_id), ref.to_builtins(), edited_by)
@@ -189,8 +177,10 @@ class MovieStore:
         return self.events.append_input(take_key(job_id), take or None, edited_by)
 
     def delete(self) -> None:
-        """Remove the movie and all its history from the store; UnknownMovie if there is none."""
-        self.require().fs.remove_all()
+        """Remove the movie and all its history from the store; UnknownMovie if there is none, and
+        RunInProgress (nothing removed) while a regenerate of it runs."""
+        with self.require().fs.lease(RUN_LEASE, wait=False):
+            self.fs.remove_all()
 
     def effective_inputs(self) -> dict[str, Any]:
         """The inputs (with pins and takes) as the next plan will see them."""
@@ -335,35 +325,18 @@ class MovieStore:
         return diff(self.fs, rev_a, rev_b)
 
     def verify(self) -> VerifyReport:
-        """Check manifests, blobs, the pointer, the logs, and that each published revision has its
-        metrics and export."""
-        from movie_assets.lifecycle.history import verify
-        from movie_assets.lifecycle.housekeeping import missing_outputs
+        """Check manifests, blobs, the pointer, the logs, pending pins, and that each published revision
+        has its metrics and export."""
+        from movie_assets.lifecycle.housekeeping import verify_movie
 
-        report = verify(self.fs, self.events)
-        if report.ok and self.exists():  # every pending pin names a stored blob
-            for key, value in self.effective_inputs().items():
-                if key.startswith(PIN) and isinstance(value, dict) and not self.blobs.has(str(value.get("hash"))):
-                    report.problems.append(f"pending {key} names blob {value.get('hash')}, which is not stored")
-        for revision in self.manifests.published() if report.ok else []:
-            missing = missing_outputs(self, self.manifests.load(revision))
-            report.problems += [f"{revision} is published but has no {rel} (run `verify --repair`)" for rel in missing]
-        return report
+        return verify_movie(self)
 
     def repair(self) -> RepairReport:
-        """Quarantine bad log lines and corrupt blobs and finish interrupted housekeeping; what needs a
-        regenerate is in the report."""
-        from movie_assets.lifecycle.housekeeping import write_revision_outputs
-        from movie_assets.lifecycle.repair import repair
+        """Restore a lost pointer, quarantine bad log lines and corrupt blobs, finish interrupted
+        housekeeping; what needs a regenerate is in the report."""
+        from movie_assets.lifecycle.housekeeping import repair_movie
 
-        report = repair(self.fs, self.events)
-        self.finish_housekeeping()
-        for revision in self.manifests.published():
-            try:
-                write_revision_outputs(self, self.manifests.load(revision))
-            except MovieAssetsError as exc:  # e.g. a blob only an older revision names is gone: reported above
-                log.warning("%s: the metrics or export of %s cannot be written: %s", self.movie_id, revision, exc)
-        return report
+        return repair_movie(self)
 
     def collect_garbage(self, grace_seconds: float, dry_run: bool = False) -> GcReport:
         """Sweep blobs, prompt files and debris no revision or unfinished run references."""
@@ -378,8 +351,7 @@ class MovieStore:
         from movie_assets.lifecycle.migrate import Migrator
 
         report = Migrator(self.fs).migrate(legacy_dir)
-        for revision in self.manifests.published():
-            write_revision_outputs(self, self.manifests.load(revision))
+        write_revision_outputs(self)
         return report
 
     def regenerate(
@@ -393,7 +365,19 @@ class MovieStore:
         """Plan, run and commit; nothing is published when a job fails or the base moved.
 
         With `up_to_layer`, only layers 1..N run and nothing is published when the plan is longer:
-        their results are logged, so the next regenerate reuses them."""
+        their results are logged, so the next regenerate reuses them. A second regenerate of the movie
+        waits for the first (the run lease), then plans on what it published and reuses what it made."""
+        with self.fs.lease(RUN_LEASE):
+            return self._regenerate(produce, concurrency, on_result, on_plan, up_to_layer)
+
+    def _regenerate(
+        self,
+        produce: ProduceFn,
+        concurrency: int,
+        on_result: Callable[[JobResult], None] | None,
+        on_plan: Callable[[ExecutionPlan], None] | None,
+        up_to_layer: int | None,
+    ) -> RegenerateOutcome:
         self.finish_housekeeping()
         plan = self.plan()
         if on_plan:

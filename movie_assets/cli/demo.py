@@ -71,7 +71,9 @@ def demo(
     movie: str = typer.Option("demo", "--movie", help="Id of the demo movie."),
     blueprint: str = typer.Option("video-audio-music", "--blueprint", "-b", help="Blueprint of a new demo movie."),
     concurrency: int = typer.Option(2, "--concurrency", "-c", min=1, help="Jobs run at once within a layer."),
-    offline: bool = typer.Option(False, "--offline", help="Run jobs of unconfigured providers offline."),
+    offline: bool = typer.Option(
+        False, "--offline", help="Run every job with the offline producers: no network, nothing spent."
+    ),
 ) -> None:
     """Create (if needed) and regenerate a demo movie, then export its final cut."""
     from movie_assets.lifecycle.exports import final_artefact, write_final_cut

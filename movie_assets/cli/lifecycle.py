@@ -102,7 +102,9 @@ def verify(
     repair: bool = typer.Option(
         False, "--repair", help="Quarantine bad log lines and corrupt blobs, then regenerate what they took."
     ),
-    offline: bool = typer.Option(False, "--offline", help="With --repair: remake offline what needs a provider."),
+    offline: bool = typer.Option(
+        False, "--offline", help="With --repair: remake what needs remaking with the offline producers."
+    ),
 ) -> None:
     """Check every manifest, every referenced blob (re-hashed), current.json and the logs."""
     store = existing_movie(movie)

@@ -176,7 +176,9 @@ def plan(
 def regenerate(
     movie: str = typer.Argument(..., help="The movie to regenerate."),
     concurrency: int = typer.Option(2, "--concurrency", "-c", min=1, help="Jobs run at once within a layer."),
-    offline: bool = typer.Option(False, "--offline", help="Run jobs of unconfigured providers offline."),
+    offline: bool = typer.Option(
+        False, "--offline", help="Run every job with the offline producers: no network, nothing spent."
+    ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Spend without asking, whatever the estimate."),
     max_cost: float = typer.Option(
         None, "--max-cost", min=0, help="Refuse (run nothing) if the estimate is above USD."
@@ -224,7 +226,8 @@ def _regenerate(
 
     from movie_assets.producers.registry import describe_missing, registry_from_environ
 
-    registry = registry_from_environ(os.environ, offline)  # the CLI is where credentials are read
+    # the CLI is where credentials are read; --offline reads none, so no job reaches a network provider
+    registry = registry_from_environ({} if offline else os.environ, offline)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console.real
     ) as progress:

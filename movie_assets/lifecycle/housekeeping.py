@@ -13,11 +13,14 @@ import contextlib
 import logging
 from typing import Any, Protocol
 
-from movie_assets.errors import NotFound, StorageError
+from movie_assets.errors import MovieAssetsError, NotFound, StorageError
 from movie_assets.lifecycle.exports import export_path, write_final_cut
+from movie_assets.lifecycle.history import VerifyReport, verify
 from movie_assets.lifecycle.metrics import metrics_path, record_metrics
 from movie_assets.lifecycle.readable import refresh_readable
+from movie_assets.lifecycle.repair import RepairReport, repair
 from movie_assets.pipeline.incremental import unmatched_jobs
+from movie_assets.pipeline.steering import PIN
 from movie_assets.store.models import Manifest
 
 
@@ -33,6 +36,10 @@ class MovieStore(Protocol):
     graphs: Any
 
     def exists(self) -> bool: ...
+
+    def effective_inputs(self) -> dict[str, Any]: ...
+
+    def finish_housekeeping(self) -> bool: ...
 
     def manifest_graph(self, manifest: Manifest) -> Any: ...
 
@@ -74,11 +81,41 @@ def housekeep(store: MovieStore, manifest: Manifest, run_revision: str | None, m
     return failed
 
 
-def write_revision_outputs(store: MovieStore, manifest: Manifest) -> None:
-    """The files every published revision has, written if absent: its metrics and its final cut."""
-    if not store.fs.exists(metrics_path(manifest.revision)):
-        record_metrics(store.fs, manifest, None, store.events)
-    write_final_cut(store.fs, store.blobs, manifest)
+def write_revision_outputs(store: MovieStore) -> None:
+    """The files every published revision has, written where absent: its metrics and its final cut. A
+    revision whose export cannot be written (say, only it names a blob that is gone) is logged and passed."""
+    for revision in store.manifests.published():
+        try:
+            manifest = store.manifests.load(revision)
+            if not store.fs.exists(metrics_path(manifest.revision)):
+                record_metrics(store.fs, manifest, None, store.events)
+            write_final_cut(store.fs, store.blobs, manifest)
+        except MovieAssetsError as exc:
+            log.warning("%s: the metrics or export of %s cannot be written: %s", store.movie_id, revision, exc)
+
+
+def verify_movie(store: MovieStore) -> VerifyReport:
+    """lifecycle.history.verify, then what only the whole movie tells: every pending pin names a stored
+    blob, and every published revision has its metrics and export."""
+    report = verify(store.fs, store.events)
+    if not report.ok:
+        return report
+    if store.exists():
+        for key, value in store.effective_inputs().items():
+            if key.startswith(PIN) and isinstance(value, dict) and not store.blobs.has(str(value.get("hash"))):
+                report.problems.append(f"pending {key} names blob {value.get('hash')}, which is not stored")
+    for revision in store.manifests.published():
+        missing = missing_outputs(store, store.manifests.load(revision))
+        report.problems += [f"{revision} is published but has no {rel} (run `verify --repair`)" for rel in missing]
+    return report
+
+
+def repair_movie(store: MovieStore) -> RepairReport:
+    """lifecycle.repair.repair, then the housekeeping a crash or a full disk left undone."""
+    report = repair(store.fs, store.events)
+    store.finish_housekeeping()
+    write_revision_outputs(store)
+    return report
 
 
 def _graphs_and_copies(store: MovieStore, manifest: Manifest, manifest_hash: str | None) -> None:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from movie_assets.errors import InvalidValue
 from movie_assets.store.models import BlobRef
 
+# an input is copied into every later manifest: a multi-megabyte value would bloat each revision; a text
+# standing in for an artefact is read whole by every job that uses it
+MAX_VALUE_BYTES = 256 * 1024
 PIN = "@pin:"
 TAKE = "@take:"
 MODEL = "@model:"
@@ -126,6 +129,22 @@ def fits(declared: str, head: bytes) -> str | None:
     if declared in _SNIFFED or declared.startswith("text/"):
         return found
     return None  # a type the first bytes cannot prove (JSON documents, the timeline): taken as declared
+
+
+def checked_replacement(artefact_id: str, declared: str, data: bytes | BinaryIO) -> bytes | BinaryIO:
+    """A user's file to stand in for an artefact of type `declared`, checked: its first bytes show that
+    type, and a text is no longer than an input value may be (every job that uses it reads it whole).
+    A stream comes back rewound, a text as bytes."""
+    if declared.startswith("text/"):
+        if not isinstance(data, bytes | bytearray):
+            data = data.read(MAX_VALUE_BYTES + 1)
+        if len(data) > MAX_VALUE_BYTES:
+            raise InvalidValue(f"{artefact_id}: a text of over {MAX_VALUE_BYTES:,} bytes cannot stand in for it")
+    head = data[:64] if isinstance(data, bytes | bytearray) else data.read(64)
+    if not isinstance(data, bytes | bytearray):
+        data.seek(0)
+    check_replacement(artefact_id, declared, bytes(head))
+    return data
 
 
 def check_replacement(artefact_id: str, declared: str, head: bytes) -> None:

@@ -11,7 +11,7 @@ import abc
 import contextlib
 import datetime
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from movie_assets.errors import NotFound, StorageError
@@ -169,6 +169,13 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def lock(self, path: str) -> contextlib.AbstractContextManager[None]:
         """An exclusive lock named after `path`, released even if its holder dies (no stale locks)."""
+
+    @contextlib.contextmanager
+    def lease(self, path: str, wait: bool) -> Iterator[None]:
+        """Held while one run of a movie goes on: another run waits for it (`wait`), a delete refuses
+        (RunInProgress). Released when its holder ends or dies. A driver without one lets runs overlap,
+        which is safe (the commit's compare-and-swap decides) but may pay for work twice."""
+        yield
 
     def share_url(self, path: str, seconds: int) -> str | None:
         """A URL a browser may fetch the file from for `seconds`, or None when the driver has none."""

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
-from movie_assets.errors import CasConflict, NotFound, StorageError
+from movie_assets.errors import CasConflict, NotFound, RunInProgress, StorageError
 from movie_assets.store.base import Change, Check, FsspecBackend
 from movie_assets.store.cache import BoundedCache
 
@@ -122,6 +122,20 @@ class LocalBackend(FsspecBackend):
         fd = _in_new_folder_if_needed(lambda: os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644), lock_path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def lease(self, path: str, wait: bool) -> Iterator[None]:
+        # flock, as `lock`: a SIGKILLed run leaves no stale lease
+        lease_path = f"{path}.lease"
+        fd = _in_new_folder_if_needed(lambda: os.open(lease_path, os.O_RDWR | os.O_CREAT, 0o644), lease_path)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                raise RunInProgress(f"{path}: a run of this movie is going on") from None
             yield
         finally:
             os.close(fd)

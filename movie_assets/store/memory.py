@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import fsspec
 
-from movie_assets.errors import CasConflict, NotFound
+from movie_assets.errors import CasConflict, NotFound, RunInProgress
 from movie_assets.store.base import Change, Check, FsspecBackend, drop_torn_tail
 
 if TYPE_CHECKING:
     from movie_assets.store.config import StorageConfig
 
 _MEMORY_LOCK = threading.RLock()
+_LEASES: dict[str, threading.Lock] = {}
 
 
 class MemoryBackend(FsspecBackend):
@@ -53,6 +54,17 @@ class MemoryBackend(FsspecBackend):
     def lock(self, path: str) -> Iterator[None]:
         with _MEMORY_LOCK:
             yield
+
+    @contextlib.contextmanager
+    def lease(self, path: str, wait: bool) -> Iterator[None]:
+        with _MEMORY_LOCK:
+            held = _LEASES.setdefault(path, threading.Lock())
+        if not held.acquire(blocking=wait):
+            raise RunInProgress(f"{path}: a run of this movie is going on")
+        try:
+            yield
+        finally:
+            held.release()
 
     def compare_and_swap(self, path: str, check: Check, data: bytes) -> None:
         with _MEMORY_LOCK:

@@ -8,7 +8,7 @@ from movie_assets.errors import InvalidId
 
 MOVIE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 _COMPONENT = re.compile(r"[A-Za-z0-9_@=+\-\[\]][A-Za-z0-9_.@=+\-\[\]]{0,199}")
-INTERNAL_SUFFIXES = (".lock", ".tmp")
+INTERNAL_SUFFIXES = (".lock", ".lease", ".tmp")
 STAGING_DIR = ".staging"
 
 

@@ -307,6 +307,18 @@ class MovieFS:
             return self.backend.delete_unless_newer(paths, cutoff)
 
     @contextlib.contextmanager
+    def lease(self, relative: str, wait: bool = True) -> Iterator[None]:
+        """The movie's run lease named after a path (see Backend.lease)."""
+        path = self.resolve(relative, internal=True)
+        with translated(self.backend, f"lease {path}"):
+            lease = self.backend.lease(path, wait)
+            lease.__enter__()
+        try:
+            yield
+        finally:
+            lease.__exit__(None, None, None)
+
+    @contextlib.contextmanager
     def lock(self, relative: str) -> Iterator[None]:
         """Exclusive lock named after a path (not held by readers)."""
         path = self.resolve(relative)

@@ -216,6 +216,15 @@ def test_offline_fallback_is_recorded_in_the_events(tmp_path):
     assert "requested_provider" not in events["timeline"].diagnostics  # an offline job to begin with
 
 
+def test_offline_runs_every_job_offline_even_with_keys_set(tmp_path, api):
+    runner, root = init_movie(tmp_path)
+    result = runner.invoke(app, ["--root", root, "regenerate", "wire", "--offline"], env=keys(api))
+    assert result.exit_code == 0, result.output
+    assert api.requests == [], "no networked provider was called"
+    events = list(FileEventLog(store_of(root).storage.movie("wire")).stream_artefacts())
+    assert events and all(e.diagnostics.get("provider", "offline") == "offline" for e in events)
+
+
 def test_networked_producers_over_http(tmp_path, api):
     runner, root = init_movie(tmp_path)
     result = runner.invoke(app, ["--root", root, "regenerate", "wire"], env=keys(api))

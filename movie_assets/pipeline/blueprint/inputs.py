@@ -8,7 +8,7 @@ from typing import Any
 
 from movie_assets.errors import BlueprintError, InvalidValue
 from movie_assets.pipeline.blueprint.schema import NAME, Blueprint, InputSpec
-from movie_assets.pipeline.steering import MODEL, check_steering, is_steering, model_key
+from movie_assets.pipeline.steering import MAX_VALUE_BYTES, MODEL, check_steering, is_steering, model_key
 from movie_assets.store.hashing import canonical_json
 
 _KEY = re.compile(rf"^(?P<name>{NAME})(?:\[(?P<index>\d+)\])?$")
@@ -20,10 +20,6 @@ def parse_input_key(key: str) -> tuple[str, int | None]:
         raise InvalidValue(f"invalid input key {key!r} (expected Name or Name[index])")
     index = match.group("index")
     return match.group("name"), int(index) if index is not None else None
-
-
-# an input is copied into every later manifest: a multi-megabyte value would bloat each revision
-MAX_VALUE_BYTES = 256 * 1024
 
 
 def _is_int(value: Any) -> bool:
