@@ -35,10 +35,13 @@ def postgres():
 def test_cloud_mode_end_to_end(moto_s3, redis_server, postgres, monkeypatch, tmp_path):
     storage = moto_s3.storage()
     prefix = "movie_assets"
-    monkeypatch.setenv("MOVIE_ASSETS_ROOT", storage.config.root)
-    monkeypatch.setenv("MOVIE_ASSETS_STORAGE_OPTIONS", json.dumps(storage.config.options))
-    monkeypatch.setenv("MOVIE_ASSETS_EVENT_LOG", "redis")
-    monkeypatch.setenv("MOVIE_ASSETS_REDIS_URL", redis_server.url)
+    for name, value in (
+        ("ROOT", storage.config.root),
+        ("STORAGE_OPTIONS", json.dumps(storage.config.options)),
+        ("EVENT_LOG", "redis"),
+        ("REDIS_URL", redis_server.url),
+    ):
+        monkeypatch.setenv(f"MOVIE_ASSETS_{name}", value)
     events = RedisEventLog(storage.movie(MOVIE), redis_server.url, prefix)
     events.client.delete(*events.streams.values())
     store = MovieStore(storage, MOVIE, events)
@@ -47,6 +50,8 @@ def test_cloud_mode_end_to_end(moto_s3, redis_server, postgres, monkeypatch, tmp
     store.regenerate(default_registry())  # built by the CLI's code path, straight on S3 + Redis
     defs = build_definitions()
     overrides = postgres.dagster_storage()
+    bucket = storage.config.root.removeprefix("s3://").split("/", 1)[0]
+    overrides["compute_logs"] = _s3_compute_logs(moto_s3, bucket, monkeypatch)
     home = tmp_path / "dagster_home"
     home.mkdir()
     with dg.instance_for_test(overrides=overrides, temp_dir=str(home)) as instance:
@@ -95,14 +100,40 @@ def test_cloud_mode_end_to_end(moto_s3, redis_server, postgres, monkeypatch, tmp
                 assert any(e.event_type_value == "STEP_WORKER_STARTED" for e in result.all_events)
         manifest, _ = store.current()
         assert manifest.revision == "rev-0002"
-        assert storage.movie(MOVIE).exists("exports/rev-0002.mp4")
-        assert storage.movie(MOVIE).exists("events/rev-0002.inputs.jsonl")
-        assert storage.movie(MOVIE).exists("events/rev-0002.artefacts.jsonl")
+        for rel in ("exports/rev-0002.mp4", "events/rev-0002.inputs.jsonl", "events/rev-0002.artefacts.jsonl"):
+            assert storage.movie(MOVIE).exists(rel), rel
         assert events.client.xlen(events.streams["inputs"]) == 0
         # the trimmed history is still complete through the archives on S3
         assert [e.key for e in events.stream_inputs()][-1] == "SegmentText[1]"
         assert stale_partitions(defs, instance) == (set(), set())
         _assert_presigned_link(instance)
+        _assert_step_logs_on_s3(instance, moto_s3, bucket)
+
+
+def _s3_compute_logs(moto_s3, bucket: str, monkeypatch) -> dict:
+    """Step logs to S3 through dagster-aws's compute log manager, as dagster.yaml documents."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    return {
+        "module": "dagster_aws.s3.compute_log_manager",
+        "class": "S3ComputeLogManager",
+        "config": {
+            "bucket": bucket,
+            "prefix": "dagster-compute-logs",
+            "endpoint_url": moto_s3.endpoint,
+            "use_ssl": False,
+            "region": "us-east-1",
+        },
+    }
+
+
+def _assert_step_logs_on_s3(instance, moto_s3, bucket: str) -> None:
+    import boto3
+
+    assert type(instance.compute_log_manager).__name__ == "S3ComputeLogManager"
+    client = boto3.client("s3", endpoint_url=moto_s3.endpoint, region_name="us-east-1")
+    logs = client.list_objects_v2(Bucket=bucket, Prefix="dagster-compute-logs/")
+    assert logs.get("KeyCount", 0) > 0, "the steps' logs were uploaded to S3"
 
 
 def _assert_presigned_link(instance) -> None:
