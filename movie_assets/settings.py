@@ -49,7 +49,7 @@ class Settings(BaseModel):
     """Where movies live and which event log they use; every face builds its stores from this.
 
     Read from `MOVIE_ASSETS_<FIELD>` variables (any case) by `load`. A plain model, not pydantic-settings:
-    that package cost every command ~65 ms of imports, and it turned a malformed
+    that package adds imports to every command, and it turns a malformed
     MOVIE_ASSETS_STORAGE_OPTIONS into a traceback before our validator could name it."""
 
     model_config = ConfigDict(extra="forbid")

@@ -33,5 +33,5 @@ def main() -> None:
         app()
     finally:
         # the process ends here: without this, the interpreter's last collection walks every object the
-        # command made, to free nothing (benchmarks/README.md, "The command line": 60-80 ms of a large plan)
+        # command made, to free nothing (benchmarks/README.md, "The command line", measures it)
         gc.freeze()

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # imported where used: `--help` must not load the whole store
     from movie_assets.store.storage import StorageContext
 
 # Help and usage errors are click's plain text: Typer's rich help imports rich's markdown renderer, which
-# alone took longer (~0.1 s) than the rest of `movie-assets --help`.
+# alone would dominate `movie-assets --help`.
 app = typer.Typer(
     help="Store and regenerate AI-made movies on a content-addressed store.",
     no_args_is_help=True,
@@ -35,7 +35,7 @@ app.add_typer(blueprints_app, name="blueprints")
 
 
 class LazyConsole:
-    """A rich Console built on first use: rich's console module costs ~50 ms that `--help` never needs."""
+    """A rich Console built on first use: `--help` never needs rich's console module."""
 
     def __init__(self, **options: Any) -> None:
         self._options = options
@@ -50,7 +50,7 @@ class LazyConsole:
             console = Console(**self._options)
             if console.color_system is None and "highlight" not in self._options:
                 # nothing is coloured (a pipe, NO_COLOR): highlighting would only style text nobody sees,
-                # and compiling its patterns was ~10 ms of `status`
+                # and compiling its patterns is start-up work for nothing
                 console = Console(highlight=False, **self._options)
             self._console = console
         return self._console

@@ -29,10 +29,10 @@ DEFAULT_EVERY = 10
 DEFAULT_PER_JOB = 8
 _NAME = re.compile(r"^events/(inputs|artefacts)\.checkpoint\.(rev-\d{4,})\.json$")
 
-# Reusable results by (backend, movie, per-job bound, newest checkpoint, newest artefact id). The logs only
-# grow, so the same newest id means the same events: a long-lived process (the Dagster sensor, a regenerate
-# planning again) re-read a 10,000-line artefact log for every plan, half of a one-edit plan. The backend
-# object itself is in the key, not its URL, so two stores on one URL (a test's memory root) share nothing.
+# Reusable results by (where the backend's bytes live, movie, per-job bound, newest checkpoint, newest
+# artefact id). The logs only grow, so the same newest id means the same events: a long-lived process (the
+# Dagster sensor, a regenerate planning again) need not read the artefact log again for every plan. Keyed
+# by Backend.identity, so a store built again for the same place (the viewer, per request) finds it.
 _INDEXES: BoundedCache[dict] = BoundedCache(8)
 
 

@@ -1,9 +1,8 @@
 """The reusable producer results as of a commit, kept on disk so a new process need not fold the log.
 
-Every plan looks its jobs up in the results the artefact log holds: (job, signature) → outputs. A new
-process built that index by decoding the log after the newest checkpoint, 10,000 lines at 10,000
-artefacts: ~70 ms of a ~0.5 s `plan` that then looks up a handful of jobs. Each commit now stores the
-index it leaves under `index/results/<artefact cursor>-<per-job bound>-<format>.msgpack`, each result
+Every plan looks its jobs up in the results the artefact log holds: (job, signature) → outputs. Rather
+than have each new process decode the log after the newest checkpoint (10,000 lines at 10,000
+artefacts, for a plan that looks up a handful of jobs), each commit stores the index it leaves under `index/results/<artefact cursor>-<per-job bound>-<format>.msgpack`, each result
 encoded on its own, and a plan decodes only the results it finds (see StoredResults).
 
 The file is a derived file (store/derived.py), like the graphs beside it: named by the log position it

@@ -39,7 +39,7 @@ def producer_preflight(produce_factory: Callable[[], ProduceFn]) -> Callable[[],
     """What would stop a plan's jobs (a provider without credentials), asked of the producer registry.
 
     A new check per sensor tick, building the registry once, on the tick's first plan: building it reads
-    the installed entry points (~35 ms), which once per movie was a fifth of a first sight."""
+    the installed entry points, which once per movie would dominate a first sight of many movies."""
 
     def for_tick() -> Preflight:
         registry: list[Callable | None] = []

@@ -180,7 +180,7 @@ class FileEventLog:
         an InputEvent per line. Anything unusual (a torn or bad line, a cursor older than the live log)
         takes the careful path through stream_inputs, which reports or skips such lines. As ever, this
         path passes over a blank line (no event) and reads only the ids it needs, the first, the last
-        and those its search reads; `verify` checks every line (checking 100k ids was ~20 ms a plan)."""
+        and those its search reads; `verify` checks every line."""
         key = (self.fs.backend.identity, self.fs.base, after)
         stored = StoredFolds(self.fs, after)
         try:

@@ -49,7 +49,7 @@ class LocalBackend(FsspecBackend):
     @functools.cached_property
     def fs(self) -> fsspec.AbstractFileSystem:  # type: ignore[override]
         """fsspec's local filesystem, for callers that want one: every operation here goes to the OS, and
-        importing fsspec costs a command ~45 ms."""
+        a command that touches only a local root need not import fsspec."""
         import fsspec
 
         return fsspec.filesystem("file")
@@ -222,8 +222,8 @@ class LocalBackend(FsspecBackend):
             raise NotFound(path) from None
 
     def delete_unless_newer(self, paths: list[str], cutoff: float) -> list[bool | None]:
-        # An unlink waits on the device when the file system discards freed blocks (~0.2 ms each on this
-        # project's machine, 10 of a 16 s GC sweep); several at a time overlap those waits.
+        # An unlink waits on the device when the file system discards freed blocks; several at a time
+        # overlap those waits.
         if len(paths) < _PARALLEL_DELETES:
             return [_delete_if_older(path, cutoff) for path in paths]
         from concurrent.futures import ThreadPoolExecutor  # only a sweep needs it: keep start-up lean
@@ -285,8 +285,7 @@ def unique_name() -> str:
 
 def _in_new_folder_if_needed(create: Callable[[], T], path: str) -> T:
     """Create something at `path`, making its folder only when it is missing. Most writes go into a
-    folder that exists; a `makedirs` before each cost a failing mkdir, ~0.4 ms a write on this project's
-    machine, most of writing a thousand readable copies."""
+    folder that exists; a `makedirs` before each would cost a failing mkdir per write."""
     try:
         return create()
     except FileNotFoundError:
@@ -360,8 +359,8 @@ def _file_names(path: str) -> list[str]:
     moved. A folder's mtime moves whenever an entry is added to, removed from or renamed in it, so a
     listing made while it read M holds while it reads M. Only folders whose M was already SETTLED_NS old
     are kept: a file system stamps times in ticks, and a change within the listing's tick would keep M.
-    Every plan lists its movie's blobs (~0.1 s at 50,001 artefacts); a sensor's next plan stats the 257
-    folders instead, a fresh process pays those stats once (~1 ms)."""
+    Every plan lists its movie's blobs; a long-lived process's next plan stats the 257 folders instead
+    of listing every file again."""
     names: list[str] = []
     folders = [path]
     now = time.time_ns()  # before any stat: a change after a folder's stat is stamped after `now` - a tick

@@ -55,9 +55,9 @@ REV_ZERO = RevisionId.from_number(0)
 
 
 # ---- records -------------------------------------------------------------------------------------
-# Plain msgspec structs, not pydantic models: a 10,000-artefact manifest holds ~40,000 of them, and
-# building that many pydantic instances cost 0.11-0.15 s per load against 0.05 s for msgspec to decode and
-# validate the same bytes; an artefact log of 10,000 lines cost ~0.3 s per first plan. They are validated
+# Plain msgspec structs, not pydantic models: a 10,000-artefact manifest holds tens of thousands of them,
+# and msgspec decodes and validates such bytes several times faster than pydantic builds the same objects
+# (benchmarks/bench_planner.py measures a plan's loads). They are validated
 # where bytes or builtins come in (parse_document, decoder, from_builtins); code that builds one from
 # values it computed is trusted, as a dataclass would be.
 
@@ -76,8 +76,8 @@ class Record(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     fields of the class that declares it, so each record with defaults before required fields says so.)
 
     Records are not tracked by the cyclic collector (`gc=False`): a record holds values, lists, dicts and
-    other records, never anything that leads back to itself, so it can be in no cycle, and collections
-    after a 10,001-job plan scanned a third fewer objects (full collection ~120 ms -> ~80 ms)."""
+    other records, never anything that leads back to itself, so it can be in no cycle, and a collection
+    after a large plan need not scan them."""
 
     def canonical(self) -> bytes:
         return canonical_json(self.to_builtins())

@@ -94,7 +94,7 @@ def _with_prompts(bp: Blueprint, base: Traversable | Path | None, where: str) ->
         if prompt is None or prompt.file is None or prompt.system or prompt.user:
             continue
         at = f"{where}: producers.{name}.prompt.file"
-        import tomllib  # only a prompt file needs it (~8 ms to import)
+        import tomllib  # only a prompt file needs it
 
         try:
             doc = tomllib.loads(_read_beside(base, prompt.file, at))
