@@ -2,8 +2,9 @@
 
 Every plan looks its jobs up in the results the artefact log holds: (job, signature) → outputs. Rather
 than have each new process decode the log after the newest checkpoint (10,000 lines at 10,000
-artefacts, for a plan that looks up a handful of jobs), each commit stores the index it leaves under `index/results/<artefact cursor>-<per-job bound>-<format>.msgpack`, each result
-encoded on its own, and a plan decodes only the results it finds (see StoredResults).
+artefacts, for a plan that looks up a handful of jobs), each commit stores the index it leaves under
+`index/results/<artefact cursor>-<per-job bound>-<format>.msgpack`, each result encoded on its own, and
+a plan decodes only the results it finds (see StoredResults).
 
 The file is a derived file (store/derived.py), like the graphs beside it: named by the log position it
 stands for (the log only grows, so the same newest id means the same events), and pruned to the live
