@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
@@ -17,9 +16,6 @@ from movie_assets.cli.common import (
     settings,
 )
 from movie_assets.errors import InvalidValue
-
-if TYPE_CHECKING:  # imported where used: `--help` must not load the whole store
-    pass
 
 
 @blueprints_app.command("list")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
@@ -33,3 +34,20 @@ class StorageConfig(BaseModel):
         if not root or "\x00" in root:
             raise InvalidValue(f"invalid storage root {url!r}")
         return cls(driver=driver, root=root, options=dict(options))
+
+
+def whole_option(options: dict[str, Any], name: str, default: int) -> int:
+    """A driver option that must be a whole number, or InvalidValue naming it."""
+    value = options.get(name, default)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidValue(f"storage option {name}: {value!r} is not a whole number") from None
+    if number < 0:
+        raise InvalidValue(f"storage option {name}: {value!r} is negative")
+    return number
+
+
+def is_http_url(text: str) -> bool:
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)

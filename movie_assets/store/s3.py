@@ -17,13 +17,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
-from urllib.parse import urlsplit
 
 import fsspec.asyn
 import s3fs
 
 from movie_assets.errors import CasConflict, ConditionalWritesUnsupported, InvalidValue, NotFound, StorageError
 from movie_assets.store.base import Change, Check, FsspecBackend, drop_torn_tail
+from movie_assets.store.config import is_http_url, whole_option
 
 if TYPE_CHECKING:
     from movie_assets.store.config import StorageConfig
@@ -68,13 +68,13 @@ class S3Backend(FsspecBackend):
             raise StorageError(f"invalid S3 bucket name {bucket!r} (3-63 lowercase letters, digits, '.', '-')")
         self.bucket = bucket
         self.root = f"{bucket}/{prefix.strip('/')}" if prefix.strip("/") else bucket
-        self.part_size = max(_whole(opts, "part_size", 8 * 1024 * 1024), 5 * 1024 * 1024)
+        self.part_size = max(whole_option(opts, "part_size", 8 * 1024 * 1024), 5 * 1024 * 1024)
         self.conditional = str(opts.get("conditional_writes", "true")).lower() not in ("false", "0", "no")
         self.lock_url = opts.get("lock_url")
         client_kwargs: dict[str, Any] = {"region_name": opts.get("region", "us-east-1")}
         self.endpoint_url = opts.get("endpoint_url")
-        if self.endpoint_url is not None and not _is_http_url(str(self.endpoint_url)):
-            raise InvalidValue(f"S3 option endpoint_url: {self.endpoint_url!r} is not an http(s) URL")
+        if self.endpoint_url is not None and not is_http_url(str(self.endpoint_url)):
+            raise InvalidValue(f"storage option endpoint_url: {self.endpoint_url!r} is not an http(s) URL")
         if self.endpoint_url:
             client_kwargs["endpoint_url"] = self.endpoint_url
         self.fs = s3fs.S3FileSystem(
@@ -82,7 +82,7 @@ class S3Backend(FsspecBackend):
             secret=opts.get("secret"),
             client_kwargs=client_kwargs,
             config_kwargs={
-                "retries": {"max_attempts": _whole(opts, "retries", 5), "mode": "standard"},
+                "retries": {"max_attempts": whole_option(opts, "retries", 5), "mode": "standard"},
                 "connect_timeout": 5,
                 "read_timeout": 60,
             },
@@ -394,20 +394,3 @@ class S3Backend(FsspecBackend):
     def list_dirs(self, path: str) -> list[str]:
         self.fs.invalidate_cache()
         return super().list_dirs(path)
-
-
-def _whole(opts: dict[str, Any], name: str, default: int) -> int:
-    """An option that must be a whole number, or InvalidValue naming it."""
-    value = opts.get(name, default)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise InvalidValue(f"S3 option {name}: {value!r} is not a whole number") from None
-    if number < 0:
-        raise InvalidValue(f"S3 option {name}: {value!r} is negative")
-    return number
-
-
-def _is_http_url(text: str) -> bool:
-    parts = urlsplit(text)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
