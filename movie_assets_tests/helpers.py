@@ -82,3 +82,42 @@ def full_pass(store) -> dict:
         blob_exists=present.__contains__,
     )
     return comparable(plan)
+
+
+def film_info(data: bytes):
+    """What ffmpeg reads of a final cut's bytes: size, fps, duration, sample rate, channels."""
+    import tempfile
+
+    from movie_assets.render.ffmpeg import probe
+
+    with tempfile.NamedTemporaryFile(suffix=".mp4") as handle:
+        handle.write(data)
+        handle.flush()
+        return probe(handle.name)
+
+
+def frozen_seconds(data: bytes) -> float:
+    """Seconds of a film's picture that ffmpeg's freezedetect (noise -60 dB, 0.5 s) finds standing still."""
+    import re
+    import tempfile
+
+    from movie_assets.render.ffmpeg import run
+
+    with tempfile.NamedTemporaryFile(suffix=".mp4") as handle:
+        handle.write(data)
+        handle.flush()
+        done = run(["-i", handle.name, "-map", "0:v", "-vf", "freezedetect=n=-60dB:d=0.5", "-f", "null", "-"], "freeze")
+    text = done.stderr.decode("utf-8", "replace")
+    return sum(float(s) for s in re.findall(r"freeze_duration: ([\d.]+)", text))
+
+
+def loudness_of(data: bytes, suffix: str = ".mp4") -> dict:
+    """EBU R128 integrated loudness and true peak of a final output's bytes."""
+    import tempfile
+
+    from movie_assets.render.audio import loudness
+
+    with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
+        handle.write(data)
+        handle.flush()
+        return loudness(handle.name)

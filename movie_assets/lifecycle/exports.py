@@ -1,12 +1,13 @@
 """The final cut of a revision as a plain file: `exports/<revision>.<ext>`.
 
 Written after every commit, whichever face committed (CLI, viewer, MCP or Dagster), so a movie maker
-finds the film of each revision in the same place. Like the readable copies it is a convenience: the
-blob named in the manifest is the truth.
+finds the film of each revision, and its captions (`.srt`, `.vtt`), in the same place. Like the readable
+copies it is a convenience: the blob named in the manifest is the truth.
 """
 
 from __future__ import annotations
 
+from movie_assets.render.captions import cues, srt, vtt
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.models import ArtefactEntry, Manifest
 from movie_assets.store.storage import MovieFS
@@ -33,11 +34,25 @@ def _path(manifest: Manifest, entry: ArtefactEntry) -> str:
 
 
 def write_final_cut(fs: MovieFS, blobs: BlobStore, manifest: Manifest) -> str | None:
-    """Copy the final cut's blob to `exports/` (once per revision); its path, or None."""
+    """Copy the final cut's blob to `exports/` (once per revision), with its captions as SRT and WebVTT
+    beside it when the film has narration and captions are not off; the cut's path, or None."""
     found = final_artefact(manifest)
     if found is None:
         return None
     rel = _path(manifest, found[1])
     if not fs.exists(rel):
         fs.write_atomic(rel, blobs.get(found[1].blob))
+    document = manifest.timeline
+    if document is not None and document.captions != "off" and found[1].blob.mime_type.startswith("video/"):
+        timed = cues(document)
+        if timed:
+            for ext, text in (("srt", srt(timed)), ("vtt", vtt(timed))):
+                caption = f"exports/{manifest.revision}.{ext}"
+                if not fs.exists(caption):
+                    fs.write_atomic(caption, text.encode("utf-8"))
     return rel
+
+
+def captions_path(manifest: Manifest, ext: str = "vtt") -> str:
+    """Where a revision's captions are written (relative to the movie)."""
+    return f"exports/{manifest.revision}.{ext}"

@@ -39,6 +39,7 @@ class ProduceRequest:
     job: JobDescriptor
     inputs: dict[str, ProduceInput | list[ProduceInput]]
     load: Callable[[BlobRef], bytes]
+    scratch: str | None = None  # a local folder for temporary files, inside the movie's own area when it has one
 
     def value(self, port: str, default: Any = None) -> Any:
         """An input's value, or an artefact's bytes decoded as UTF-8 text."""

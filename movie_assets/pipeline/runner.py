@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from movie_assets.store.events import EventLog
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.manifests import ManifestService
 from movie_assets.store.models import BlobRef, InputEntry, Manifest
+from movie_assets.store.paths import STAGING_DIR
 from movie_assets.store.storage import MovieFS
 
 
@@ -55,6 +57,7 @@ class Runner:
         self.plans = PlanStore(fs)
         self.manifests = ManifestService(fs)
         self.recorder = JobRecorder(self.blobs, event_log)
+        self.scratch = scratch_folder(fs)
         self._index = index
         self._lock = threading.Lock()
 
@@ -189,8 +192,22 @@ class Runner:
             job=job,
             inputs=_request_inputs(job, inputs, known),
             load=self.blobs.get,
+            scratch=self.scratch,
         )
         return PreparedJob(job, revision, decision, request)
+
+
+def scratch_folder(fs: MovieFS) -> str | None:
+    """Where producers keep temporary files: under the movie's `.staging/` on a local root, which GC
+    sweeps of anything a killed run left behind; the system's temp folder elsewhere (None)."""
+    if fs.storage.config.driver != "local":
+        return None
+    folder = fs.resolve(f"{STAGING_DIR}/scratch", internal=True)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return None
+    return folder
 
 
 def _request_inputs(

@@ -59,6 +59,50 @@ def wav_duration(data: bytes) -> float:
         return src.getnframes() / float(src.getframerate())
 
 
+def audio_seconds(data: bytes) -> float:
+    """How long a sound lasts: a WAV from its header, anything else (MP3, a model's M4A) as ffmpeg reads it."""
+    try:
+        return wav_duration(data)
+    except (wave.Error, EOFError):
+        from movie_assets.render.ffmpeg import probe
+
+        with tempfile.NamedTemporaryFile(prefix="movie-assets-", suffix=".audio") as handle:
+            handle.write(data)
+            handle.flush()
+            return probe(handle.name).duration
+
+
+def clip_from_still(picture: Image.Image, seconds: float, fps: int, workdir: str, seed: int) -> bytes:
+    """An H.264 MP4 of `seconds` at `fps` moving slowly over `picture` (push-in and drift), picture size."""
+    from movie_assets.render.cut import ENCODE, push_in
+    from movie_assets.render.ffmpeg import BITEXACT, run
+
+    still, out = os.path.join(workdir, "still.png"), os.path.join(workdir, "clip.mp4")
+    picture.save(still)
+    width, height = picture.size
+    motion = f"{push_in(width, height, seconds, seed)},fps={fps},format=yuv420p"
+    run(
+        [
+            "-loop",
+            "1",
+            "-framerate",
+            str(fps),
+            "-i",
+            still,
+            "-vf",
+            motion,
+            "-t",
+            f"{seconds:.3f}",
+            *ENCODE,
+            *BITEXACT,
+            out,
+        ],
+        "clip",
+    )
+    with open(out, "rb") as handle:
+        return handle.read()
+
+
 def envelope(n: int, attack: int = 200, release: int = 400) -> np.ndarray:
     env = np.ones(n, dtype=np.float32)
     a, r = min(attack, n // 2), min(release, n // 2)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import io
+import tempfile
 from collections.abc import Callable
 
 from PIL import Image
@@ -17,13 +17,15 @@ import movie_assets.producers.media as media
 import movie_assets.producers.scenes as scenes
 from movie_assets.pipeline.prices import shipped_prices
 from movie_assets.pipeline.produce import ProduceRequest, ProduceResult
+from movie_assets.producers import voice
 from movie_assets.producers.providers import OFFLINE
 from movie_assets.producers.story import write_story
+from movie_assets.render.cut import mix_sound, render_film
+from movie_assets.render.settings import TITLE_SECONDS, RenderSettings
 from movie_assets.store.hashing import canonical_json
 from movie_assets.store.models import TimelineClip, TimelineDocument, TimelineTrack
 
-WIDTH, HEIGHT, FPS = 320, 180, 12
-CLIP_SECONDS = 2.0
+SHOT_SECONDS = 4.0  # a segment's shot when nothing else decides its length
 MUSIC_SECONDS = 8.0
 VOICES = {"calm": 180.0, "bright": 260.0, "deep": 120.0}
 _WORDS = "light river city night memory signal garden machine voice morning ocean thread window".split()
@@ -75,32 +77,56 @@ def prompt(request: ProduceRequest) -> ProduceResult:
     return ProduceResult({"prompt": text.encode("utf-8")}, cost=0.0002)
 
 
+def _settings(request: ProduceRequest) -> RenderSettings:
+    """The movie's render settings from the ports that carry them (defaults where a blueprint has none)."""
+    ports = ("aspect", "resolution", "fps", "transition", "captions", "fit")
+    return RenderSettings.of({port: request.value(port) for port in ports if port in request.inputs})
+
+
+def _scene(request: ProduceRequest, text: str, index: int, settings: RenderSettings) -> Image.Image:
+    seed = media.seed_of(text, index, *_take(request))
+    painted = scenes.paint(settings.width, settings.height, seed, text)
+    return painted.resize((settings.width, settings.height), Image.Resampling.LANCZOS)
+
+
 def image(request: ProduceRequest) -> ProduceResult:
-    """A still: the scene the prompt describes."""
-    text = request.value("prompt")
-    seed = media.seed_of(text, request.job.indices.get("image", 0), *_take(request))
-    picture = scenes.paint(WIDTH, HEIGHT, seed, text).resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS)
+    """A still at the movie's size: the scene the prompt describes."""
+    picture = _scene(request, request.value("prompt"), request.job.indices.get("image", 0), _settings(request))
     return ProduceResult({"image": media.png_bytes(picture)})
 
 
+def shot_seconds(request: ProduceRequest) -> float:
+    """How long a segment's shot lasts: its narration's length, else `seconds`, else SHOT_SECONDS."""
+    if "narration" in request.inputs:
+        return round(media.audio_seconds(request.load(request.items("narration")[0].blob)), 3)  # type: ignore[arg-type]
+    if "seconds" in request.inputs and request.value("seconds"):
+        return float(request.value("seconds"))
+    return SHOT_SECONDS
+
+
 def video_clip(request: ProduceRequest) -> ProduceResult:
-    """A shot: a slow pan and zoom over the prompt's scene, captioned with the line it illustrates."""
-    text = request.value("prompt")
-    seed = media.seed_of(text, *_take(request))
-    scene = scenes.paint(WIDTH, HEIGHT, seed, text)
-    caption = scenes.caption_overlay(WIDTH, HEIGHT, text.split(": ", 1)[-1])
-    frames = (
-        (Image.alpha_composite(frame.convert("RGBA"), caption).convert("RGB") if caption else frame).tobytes()
-        for frame in scenes.ken_burns(scene, WIDTH, HEIGHT, int(CLIP_SECONDS * FPS), seed)
+    """A shot for the whole of its slot at the movie's size and frame rate: a slow push-in and drift over
+    the prompt's scene, so no frame stands still."""
+    settings = _settings(request)
+    seconds = shot_seconds(request)
+    scene = _scene(request, request.value("prompt"), 0, settings)
+    with tempfile.TemporaryDirectory(prefix="movie-assets-", dir=request.scratch) as tmp:
+        data = media.clip_from_still(scene, seconds, settings.fps, tmp, seed=media.seed_of(request.value("prompt")))
+    return ProduceResult(
+        {"video": data}, diagnostics={"seconds": seconds, "size": f"{settings.width}x{settings.height}"}
     )
-    return ProduceResult({"video": media.encode_mp4(frames, WIDTH, HEIGHT, FPS)})
 
 
 def narration(request: ProduceRequest) -> ProduceResult:
+    """The script spoken by the offline neural voice (the [voice] extra), else in tones (said once)."""
     text = request.value("script")
+    spoken = voice.speak(text, str(request.value("voice") or "calm"))
+    if spoken is not None:
+        return ProduceResult({"audio": spoken[0]}, diagnostics={"voice": spoken[1], "reading": request.value("voice")})
     pitch = VOICES.get(request.value("voice"), 180.0) * (1 + 0.04 * request.job.take)  # another take, another read
     samples = media.speech_like(text, pitch)
-    return ProduceResult({"audio": media.wav_bytes(samples)}, cost=0.00002 * len(text))
+    note = "tones: install the voice with pip install 'movie_assets[voice]'"
+    return ProduceResult({"audio": media.wav_bytes(samples)}, cost=0.00002 * len(text), diagnostics={"voice": note})
 
 
 def music(request: ProduceRequest) -> ProduceResult:
@@ -109,23 +135,28 @@ def music(request: ProduceRequest) -> ProduceResult:
 
 
 def timeline(request: ProduceRequest) -> ProduceResult:
-    """Place every clip: segments last as long as their narration (else `seconds` each, else a clip's
-    length); visuals fill each segment; music spans the movie (or `seconds` when it is alone)."""
+    """Place every clip: a title card opens a film with pictures; each segment lasts as long as its
+    narration (else `seconds`, else SHOT_SECONDS); visuals fill each segment; music spans the film (or
+    `seconds` when it is alone); narration clips carry their words, for captions."""
+    settings = _settings(request)
+    pictures = "videos" in request.inputs or "images" in request.inputs
+    title = str(request.value("title") or "").strip() if "title" in request.inputs else ""
+    opening = TITLE_SECONDS if pictures and title else 0.0
     durations = _segment_durations(request)
-    starts = [round(sum(durations[:i]), 3) for i in range(len(durations))]
-    total = round(sum(durations), 3)
+    starts = [round(opening + sum(durations[:i]), 3) for i in range(len(durations))]
+    total = round(opening + sum(durations), 3)
+    texts = (
+        [request.load(t.blob).decode("utf-8") for t in request.items("scripts")] if "scripts" in request.inputs else []
+    )  # type: ignore[arg-type]
     tracks = []
     if "videos" in request.inputs:
-        clips = [
-            TimelineClip(artefact_id=v.id, start=starts[i], duration=durations[i], blob=v.blob)  # type: ignore[arg-type]
-            for i, v in enumerate(request.items("videos"))
-        ]
+        clips = [_clip(v, starts[i], durations[i]) for i, v in enumerate(request.items("videos"))]
         tracks.append(TimelineTrack(kind="video", clips=clips))
     if "images" in request.inputs:
         tracks.append(TimelineTrack(kind="image", clips=_image_clips(request.items("images"), starts, durations)))
     if "narrations" in request.inputs:
         clips = [
-            TimelineClip(artefact_id=n.id, start=starts[i], duration=durations[i], blob=n.blob)  # type: ignore[arg-type]
+            _clip(n, starts[i], durations[i], texts[i] if i < len(texts) else None)
             for i, n in enumerate(request.items("narrations"))
         ]
         tracks.append(TimelineTrack(kind="audio", clips=clips))
@@ -133,22 +164,36 @@ def timeline(request: ProduceRequest) -> ProduceResult:
         bed = request.items("music")[0]
         if not durations:  # a music-only piece lasts as long as asked
             total = float(request.value("seconds") or MUSIC_SECONDS) if "seconds" in request.inputs else MUSIC_SECONDS
-        clip = TimelineClip(artefact_id=bed.id, start=0.0, duration=max(total, 0.001), blob=bed.blob)  # type: ignore[arg-type]
-        tracks.append(TimelineTrack(kind="music", clips=[clip]))
-    document = TimelineDocument(duration=total, width=WIDTH, height=HEIGHT, fps=FPS, tracks=tracks)
+        tracks.append(TimelineTrack(kind="music", clips=[_clip(bed, 0.0, max(total, 0.001))]))
+    document = TimelineDocument(
+        duration=total,
+        width=settings.width,
+        height=settings.height,
+        fps=settings.fps,
+        tracks=tracks,
+        title=title or None,
+        title_seconds=opening,
+        transition=settings.transition if pictures else 0.0,
+        captions=settings.captions,
+        fit=settings.fit,
+    )
     return ProduceResult({"timeline": canonical_json(document)}, cost=0.0)
+
+
+def _clip(item, start: float, duration: float, text: str | None = None) -> TimelineClip:
+    return TimelineClip(artefact_id=item.id, start=start, duration=duration, blob=item.blob, text=text)
 
 
 def _segment_durations(request: ProduceRequest) -> list[float]:
     if "narrations" in request.inputs:
-        return [round(media.wav_duration(request.load(n.blob)), 3) for n in request.items("narrations")]  # type: ignore[arg-type]
+        return [round(media.audio_seconds(request.load(n.blob)), 3) for n in request.items("narrations")]  # type: ignore[arg-type]
     if "videos" in request.inputs:
         count = len(request.items("videos"))
     elif "images" in request.inputs:
         count = len({item.indices.get("segment", 0) for item in request.items("images")})
     else:
         return []
-    each = float(request.value("seconds")) if "seconds" in request.inputs else CLIP_SECONDS
+    each = float(request.value("seconds")) if "seconds" in request.inputs and request.value("seconds") else SHOT_SECONDS
     return [each] * count
 
 
@@ -160,62 +205,23 @@ def _image_clips(items: list, starts: list[float], durations: list[float]) -> li
     for seg, group in sorted(by_segment.items()):
         each = round(durations[seg] / len(group), 3)
         for k, item in enumerate(group):
-            start = round(starts[seg] + k * each, 3)
-            clips.append(TimelineClip(artefact_id=item.id, start=start, duration=each, blob=item.blob))
+            clips.append(_clip(item, round(starts[seg] + k * each, 3), each))
     return clips
 
 
 def export(request: ProduceRequest) -> ProduceResult:
-    """Render the timeline: mix narration and looped music; MP4 with visuals, or WAV for audio-only."""
+    """The final cut (render/cut.py): an MP4 at the timeline's size and frame rate, or a WAV for a film
+    of sound only; its measured loudness is recorded with it."""
     document = TimelineDocument.parse_document(request.value("timeline"), "timeline")
-    total = max(int(document.duration * media.SAMPLE_RATE), 1)
-    layers = []
-    for track in document.tracks:
-        if track.kind in ("audio", "music"):
-            for clip in track.clips:
-                samples, rate = media.read_wav(request.load(clip.blob))
-                samples = media.resample(samples, rate)  # plug-in producers may deliver other rates
-                start = int(clip.start * media.SAMPLE_RATE)
-                if track.kind == "music":  # the bed loops under the whole film, fading in and out
-                    samples = _faded_bed(samples, total - start)
-                layers.append((samples, start, 1.0 if track.kind == "audio" else 0.25, False))
-    audio = media.wav_bytes(media.mix(total, layers))
     output = next(iter(o.name for o in request.job.outputs))
-    if request.job.params.get("format", "mp4") == "wav":
-        return ProduceResult({output: audio}, cost=0.0)
-    frames = list(_timeline_frames(document, request.load))
-    return ProduceResult({output: media.encode_mp4(frames, document.width, document.height, document.fps, audio)})
-
-
-def _faded_bed(samples, length: int):
-    """The music looped to `length` samples with a one-second fade-in and a two-second fade-out."""
-    import numpy as np
-
-    if length <= 0 or len(samples) == 0:
-        return samples[:0]
-    looped = np.tile(samples, length // len(samples) + 1)[:length]
-    return looped * media.envelope(length, media.SAMPLE_RATE, 2 * media.SAMPLE_RATE)
-
-
-def _timeline_frames(document: TimelineDocument, load):
-    fps = document.fps
-    blank = bytes(document.width * document.height * 3)
-    visual = [t for t in document.tracks if t.kind in ("video", "image")]
-    clips = [c for t in visual for c in t.clips]
-    for clip in clips:
-        count = max(int(round(clip.duration * fps)), 1)
-        if clip.blob.mime_type.startswith("video/"):
-            source, size = media.decode_mp4(load(clip.blob))
-            if tuple(size) != (document.width, document.height):  # a model's 1280x720 clip in our frame
-                source = [_fit(frame, size, document.width, document.height) for frame in source]
+    with tempfile.TemporaryDirectory(prefix="movie-assets-", dir=request.scratch) as tmp:
+        if request.job.params.get("format", "mp4") == "wav":
+            path, loud = mix_sound(document, request.load, tmp, document.duration, "pcm_s16le")
+            with open(path, "rb") as handle:
+                data = handle.read()
         else:
-            picture = Image.open(io.BytesIO(load(clip.blob))).convert("RGB")
-            seed = media.seed_of(clip.artefact_id)  # a slow pan and zoom over each still
-            source = [f.tobytes() for f in scenes.ken_burns(picture, document.width, document.height, count, seed)]
-        for n in range(count):
-            yield source[min(n, len(source) - 1)] if source else blank
-    if not clips:
-        yield from (blank for _ in range(max(int(document.duration * fps), 1)))
+            data, loud = render_film(document, request.load, tmp)
+    return ProduceResult({output: data}, cost=0.0, diagnostics={"loudness": loud})
 
 
 def _priced(fn: Callable[[ProduceRequest], ProduceResult]) -> Callable[[ProduceRequest], ProduceResult]:
@@ -230,10 +236,6 @@ def _priced(fn: Callable[[ProduceRequest], ProduceResult]) -> Callable[[ProduceR
         return dataclasses.replace(result, cost=usd if usd is not None else result.cost)
 
     return priced
-
-
-def _fit(frame: bytes, size: tuple[int, int], width: int, height: int) -> bytes:
-    return Image.frombytes("RGB", tuple(size), frame).resize((width, height)).tobytes()
 
 
 OFFLINE_PRODUCERS = {

@@ -171,6 +171,7 @@ class TimelineClip(Record, kw_only=True):
     start: Annotated[float, msgspec.Meta(ge=0)]
     duration: Annotated[float, msgspec.Meta(gt=0)]
     blob: BlobRef
+    text: str | None = None  # the words a narration clip speaks: its caption
 
     def __post_init__(self) -> None:
         # times are floats in the stored bytes whatever the caller passed (a timeline's start 0 is 0.0)
@@ -185,14 +186,22 @@ class TimelineTrack(Record, kw_only=True):
 
 
 class TimelineDocument(Record, kw_only=True):
+    """A film's tracks and how to render them (render/settings.py): size, frame rate, the title card
+    that opens it, cross-fades between shots, captions and how a shot of another aspect is fitted."""
+
     duration: Annotated[float, msgspec.Meta(ge=0)]
     width: int = 320
     height: int = 180
     fps: int = 12
     tracks: list[TimelineTrack] = []
+    title: str | None = None
+    title_seconds: float = 0.0
+    transition: float = 0.0
+    captions: str = "off"
+    fit: str = "crop"
 
     def __post_init__(self) -> None:
-        as_floats(self, "duration")
+        as_floats(self, "duration", "title_seconds", "transition")
 
 
 def as_floats(record: Record, *names: str) -> None:

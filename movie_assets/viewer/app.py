@@ -26,6 +26,7 @@ from starlette.templating import Jinja2Templates
 import movie_assets.viewer.media as media
 import movie_assets.viewer.views as views
 from movie_assets.errors import InvalidId, InvalidValue, MovieAssetsError, NotFound, UnknownMovie
+from movie_assets.lifecycle.exports import captions_path
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.prices import ConsentNeeded, check_spend
 from movie_assets.pipeline.produce import ProduceFn
@@ -64,6 +65,7 @@ def create_app(
         Route("/movies/{movie}/unpin", viewer.unpin, methods=["POST"]),
         Route("/movies/{movie}/reroll", viewer.reroll, methods=["POST"]),
         Route("/movies/{movie}/progress", viewer.progress),
+        Route("/movies/{movie}/captions/{revision}.vtt", viewer.captions),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     handlers = {NotFound: viewer.not_found, InvalidId: viewer.not_found, UnknownMovie: viewer.not_found}
@@ -223,6 +225,12 @@ class Viewer:
         form = await self.checked_form(request)
         store.reroll(form.get("job", ""), edited_by="viewer")
         return RedirectResponse(f"/movies/{store.movie_id}#progress", status_code=303)
+
+    async def captions(self, request: Request) -> Response:
+        store = self.store_of(request.path_params["movie"])
+        manifest = store.manifests.load(RevisionId(request.path_params["revision"]))
+        text = store.fs.read(captions_path(manifest))  # NotFound: the viewer's 404 page
+        return Response(text, media_type="text/vtt; charset=utf-8", headers={"Cache-Control": media.CACHE})
 
     async def progress(self, request: Request) -> Response:
         store = self.store_of(request.path_params["movie"])

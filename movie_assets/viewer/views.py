@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from movie_assets.errors import MovieAssetsError, NotFound
+from movie_assets.lifecycle.exports import captions_path
 from movie_assets.lifecycle.history import ManifestDiff
 from movie_assets.lifecycle.metrics import load_metrics
 from movie_assets.movie import MovieStore
@@ -66,6 +67,7 @@ class MovieView:
     duration: float
     inputs: list[tuple[str, Any]]
     revisions: list[str]
+    captions: str | None = None  # the WebVTT track of the final cut, when the revision has one
 
 
 def kind_of(mime_type: str) -> str:
@@ -138,6 +140,9 @@ def movie_view(store: MovieStore, revision: str | None = None) -> MovieView:
         movie_level=movie_level,
         tracks=tracks,
         duration=timeline.duration if timeline else 0.0,
+        captions=f"/movies/{store.movie_id}/captions/{manifest.revision}.vtt"
+        if final_cut is not None and store.fs.exists(captions_path(manifest))
+        else None,
         inputs=sorted((k, e.value) for k, e in manifest.inputs.items()),
         revisions=[str(r) for r in store.manifests.history()],
     )

@@ -1,0 +1,108 @@
+"""Mastered sound: every mix at 48 kHz stereo, music ducked under narration (not alone), loudness
+normalised to EBU R128 (-16 LUFS integrated, true peak at most -1 dBTP) in two passes and measured."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import numpy as np
+
+from movie_assets.render.ffmpeg import run
+from movie_assets.render.settings import SAMPLE_RATE
+
+TARGET_LUFS, TARGET_TP, TARGET_LRA = -16.0, -1.5, 11.0
+DUCKED = 0.22  # the music's gain under narration
+CROSSFADE = 1.0  # seconds, where a short music bed loops
+
+
+def decode(data: bytes, workdir: str, name: str) -> np.ndarray:
+    """Any audio ffmpeg reads, as float32 stereo at 48 kHz: shape (samples, 2)."""
+    source = os.path.join(workdir, f"{name}.in")
+    with open(source, "wb") as handle:
+        handle.write(data)
+    done = run(["-i", source, "-f", "f32le", "-ac", "2", "-ar", str(SAMPLE_RATE), "-"], f"decode {name}")
+    return np.frombuffer(done.stdout, dtype="<f4").reshape(-1, 2).copy()
+
+
+def looped(samples: np.ndarray, length: int) -> np.ndarray:
+    """`samples` repeated to `length`, each seam a cross-fade (never a cut mid-note), fading in and out."""
+    if length <= 0 or len(samples) == 0:
+        return np.zeros((max(length, 0), 2), dtype=np.float32)
+    fade = min(int(CROSSFADE * SAMPLE_RATE), len(samples) // 4)
+    out = samples.copy()
+    while len(out) < length:
+        if fade:
+            ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)[:, None]
+            seam = out[-fade:] * (1 - ramp) + samples[:fade] * ramp
+            out = np.concatenate([out[:-fade], seam, samples[fade:]])
+        else:
+            out = np.concatenate([out, samples])
+    out = out[:length]
+    edge = min(SAMPLE_RATE, length // 4)
+    if edge:
+        out[:edge] *= np.linspace(0.0, 1.0, edge, dtype=np.float32)[:, None]
+        out[-edge:] *= np.linspace(1.0, 0.0, edge, dtype=np.float32)[:, None]
+    return out
+
+
+def duck_gain(length: int, spans: list[tuple[int, int]]) -> np.ndarray:
+    """The music's gain: DUCKED where narration speaks, 1 elsewhere, with half-second ramps."""
+    gain = np.ones(length, dtype=np.float32)
+    for start, end in spans:
+        gain[max(start, 0) : min(end, length)] = DUCKED
+    ramp = int(0.5 * SAMPLE_RATE)
+    if ramp and spans:
+        kernel = np.ones(ramp, dtype=np.float32) / ramp
+        gain = np.convolve(gain, kernel, mode="same").astype(np.float32)
+    return gain[:, None]
+
+
+def master(mix: np.ndarray, workdir: str, name: str, codec: str = "pcm_s16le") -> tuple[str, dict]:
+    """Normalise a mix to -16 LUFS / -1.5 dBTP (loudnorm, two passes) at 48 kHz stereo; the file and
+    its measured loudness (`integrated_lufs`, `true_peak_dbtp`, `lra`)."""
+    raw = os.path.join(workdir, f"{name}.f32")
+    mix.astype("<f4").tofile(raw)
+    source = ["-f", "f32le", "-ac", "2", "-ar", str(SAMPLE_RATE), "-i", raw]
+    target = f"I={TARGET_LUFS}:TP={TARGET_TP}:LRA={TARGET_LRA}"
+    first = run([*source, "-af", f"loudnorm={target}:print_format=json", "-f", "null", "-"], f"measure {name}")
+    measured = _json_tail(first.stderr)
+    if not measured or measured.get("input_i") in (None, "-inf"):  # silence: nothing to normalise
+        chain = "anull"
+    else:
+        chain = (
+            f"loudnorm={target}:measured_I={measured['input_i']}:measured_TP={measured['input_tp']}"
+            f":measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}"
+            f":offset={measured['target_offset']}:linear=true:print_format=json"
+        )
+    ext = "wav" if codec == "pcm_s16le" else "m4a"
+    out = os.path.join(workdir, f"{name}.{ext}")
+    extra = ["-b:a", "192k"] if codec == "aac" else []
+    run([*source, "-af", f"{chain},aresample={SAMPLE_RATE}", "-ac", "2", "-c:a", codec, *extra, out], f"master {name}")
+    return out, loudness(out)
+
+
+def loudness(path: str) -> dict:
+    """EBU R128 integrated loudness, true peak and loudness range of a file (ffmpeg's ebur128)."""
+    done = run(["-i", path, "-af", "ebur128=peak=true", "-f", "null", "-"], "measure loudness")
+    text = done.stderr.decode("utf-8", "replace").split("Summary:")[-1]
+    found = {}
+    for key, pattern in (
+        ("integrated_lufs", r"I:\s+(-?[\d.]+|-inf) LUFS"),
+        ("true_peak_dbtp", r"Peak:\s+(-?[\d.]+|-inf) dBFS"),
+        ("lra", r"LRA:\s+(-?[\d.]+) LU"),
+    ):
+        match = re.search(pattern, text)
+        if match and match.group(1) != "-inf":
+            found[key] = float(match.group(1))
+    return found
+
+
+def _json_tail(stderr: bytes) -> dict:
+    text = stderr.decode("utf-8", "replace")
+    start = text.rfind("{")
+    try:
+        return json.loads(text[start : text.rfind("}") + 1]) if start >= 0 else {}
+    except ValueError:
+        return {}
