@@ -22,9 +22,25 @@ DEFAULT_APPS = {
     "video_clip": "fal-ai/kling-video/v2.1/standard/text-to-video",
     "music": "fal-ai/stable-audio",
 }
+IMAGE_SIZES = {"16:9": "landscape_16_9", "9:16": "portrait_16_9", "1:1": "square_hd", "4:3": "landscape_4_3"}
+
+
+def _video_inputs(request: ProduceRequest) -> dict[str, Any]:
+    """A shot's prompt, its length rounded up to what the app takes ("5" or "10" s) and the aspect ratio."""
+    import movie_assets.producers.media as media  # numpy and Pillow: only when a clip is made
+
+    seconds = media.shot_seconds(request, 5.0)
+    aspect = str(request.value("aspect") or "16:9")
+    return {
+        "prompt": request.value("prompt"),
+        "duration": str(media.allowed_duration(seconds, (5, 10))),
+        "aspect_ratio": aspect,
+    }
+
+
 APP_INPUTS: dict[str, Callable[[ProduceRequest], dict[str, Any]]] = {
-    "image": lambda r: {"prompt": r.value("prompt"), "image_size": "landscape_16_9"},
-    "video_clip": lambda r: {"prompt": r.value("prompt"), "duration": "5", "aspect_ratio": "16:9"},
+    "image": lambda r: {"prompt": r.value("prompt"), "image_size": IMAGE_SIZES.get(r.value("aspect") or "16:9")},
+    "video_clip": _video_inputs,
     "music": lambda r: {"prompt": r.value("prompt"), "seconds_total": 30},
 }
 

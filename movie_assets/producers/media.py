@@ -203,3 +203,17 @@ def decode_mp4(data: bytes) -> tuple[list[bytes], tuple[int, int]]:
         meta = reader.__next__()
         frames = list(reader)
         return frames, tuple(meta["size"])  # type: ignore[return-value]
+
+
+def shot_seconds(request, default: float) -> float:
+    """How long a segment's shot lasts: its narration's length, else the `seconds` input, else `default`."""
+    if "narration" in request.inputs:
+        return round(audio_seconds(request.load(request.items("narration")[0].blob)), 3)
+    if "seconds" in request.inputs and request.value("seconds"):
+        return float(request.value("seconds"))
+    return default
+
+
+def allowed_duration(seconds: float, allowed: tuple[int, ...]) -> int:
+    """The shortest duration a model allows that covers `seconds` (its longest if none does)."""
+    return next((d for d in sorted(allowed) if d >= seconds), max(allowed))

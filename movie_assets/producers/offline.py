@@ -95,20 +95,11 @@ def image(request: ProduceRequest) -> ProduceResult:
     return ProduceResult({"image": media.png_bytes(picture)})
 
 
-def shot_seconds(request: ProduceRequest) -> float:
-    """How long a segment's shot lasts: its narration's length, else `seconds`, else SHOT_SECONDS."""
-    if "narration" in request.inputs:
-        return round(media.audio_seconds(request.load(request.items("narration")[0].blob)), 3)  # type: ignore[arg-type]
-    if "seconds" in request.inputs and request.value("seconds"):
-        return float(request.value("seconds"))
-    return SHOT_SECONDS
-
-
 def video_clip(request: ProduceRequest) -> ProduceResult:
     """A shot for the whole of its slot at the movie's size and frame rate: a slow push-in and drift over
     the prompt's scene, so no frame stands still."""
     settings = _settings(request)
-    seconds = shot_seconds(request)
+    seconds = media.shot_seconds(request, SHOT_SECONDS)
     scene = _scene(request, request.value("prompt"), 0, settings)
     with tempfile.TemporaryDirectory(prefix="movie-assets-", dir=request.scratch) as tmp:
         data = media.clip_from_still(scene, seconds, settings.fps, tmp, seed=media.seed_of(request.value("prompt")))

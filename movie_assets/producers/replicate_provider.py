@@ -22,6 +22,7 @@ from movie_assets.producers.remote import (
     media_producers,
     retry_settings,
 )
+from movie_assets.render.settings import RenderSettings
 
 NAME = "replicate"
 DEFAULT_MODELS = {
@@ -30,10 +31,27 @@ DEFAULT_MODELS = {
     "narration": "minimax/speech-02-hd",
     "music": "stability-ai/stable-audio-2.5",
 }
+
+
 # how a producer's ports become the model's parameters; a producer's `params.input` adds or overrides
+def _video_inputs(request: ProduceRequest) -> dict[str, Any]:
+    """A shot's prompt, its length rounded up to what the model takes (5 or 10 s; the final cut slows or
+    holds a shorter clip), and the movie's aspect ratio and resolution."""
+    settings = RenderSettings.of({p: request.value(p) for p in ("aspect", "resolution", "fps") if p in request.inputs})
+    import movie_assets.producers.media as media  # numpy and Pillow: only when a clip is made
+
+    seconds = media.shot_seconds(request, 5.0)
+    return {
+        "prompt": request.value("prompt"),
+        "duration": media.allowed_duration(seconds, (5, 10)),
+        "aspect_ratio": settings.aspect_ratio,
+        "resolution": settings.resolution,
+    }
+
+
 MODEL_INPUTS: dict[str, Callable[[ProduceRequest], dict[str, Any]]] = {
-    "image": lambda r: {"prompt": r.value("prompt"), "aspect_ratio": "16:9"},
-    "video_clip": lambda r: {"prompt": r.value("prompt"), "duration": 5, "aspect_ratio": "16:9"},
+    "image": lambda r: {"prompt": r.value("prompt"), "aspect_ratio": r.value("aspect") or "16:9"},
+    "video_clip": _video_inputs,
     "narration": lambda r: {"text": r.value("script")},
     "music": lambda r: {"prompt": r.value("prompt"), "duration": 10},
 }

@@ -195,3 +195,39 @@ def test_ctrl_c_while_waiting_cancels_the_prediction(local_storage, replicate_ap
         store.regenerate(registry_from_environ(_env(replicate_api)), concurrency=1)
     assert replicate_api.cancelled == [next(iter(replicate_api.predictions))], "cancelled on the way out"
     assert store.manifests.load_pointer() is None
+
+
+def _hd_clip(seconds: float = 2.0) -> bytes:
+    """A 1280x720 clip of moving test pattern, as a video model returns it (shorter than a narration)."""
+    import tempfile
+
+    from movie_assets.render.ffmpeg import run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = f"{tmp}/hd.mp4"
+        source = f"testsrc2=size=1280x720:rate=24:duration={seconds}"
+        run(["-f", "lavfi", "-i", source, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", out], "hd")
+        return Path(out).read_bytes()
+
+
+@pytest.mark.parametrize("aspect,resolution,size", [("16:9", "720p", (1280, 720)), ("9:16", "1080p", (1080, 1920))])
+def test_networked_clips_shorter_than_their_narration_make_a_film_at_the_movies_size_with_no_frozen_frames(
+    local_storage, replicate_api, aspect, resolution, size
+):
+    from movie_assets_tests.helpers import frozen_seconds
+
+    replicate_api.files["video"] = _hd_clip()
+    bp = _on_replicate("video-audio-music", ["video_clip"])
+    store = _movie(local_storage, "film", bp, AspectRatio=aspect, Resolution=resolution)
+    outcome = store.regenerate(registry_from_environ(_env(replicate_api)))
+    assert outcome.committed, {k: r.error for k, r in outcome.run.results.items() if r.error}
+    manifest, _ = store.current()
+    data = store.blobs.get(manifest.artefacts["export/movie"].blob)
+    info = film_info(data)
+    assert (info.width, info.height) == size and info.fps == 24 and info.sample_rate == 48000
+    assert frozen_seconds(data) < 0.05 * info.duration, "a 2 s clip in a longer slot is slowed, then held moving"
+    [request, *_] = [c for c in replicate_api.creates() if "seedance" in c["path"]]
+    sent = request["body"]["input"]
+    assert sent["aspect_ratio"] == aspect and sent["resolution"] == resolution
+    narrated = [e for e in manifest.artefacts if e.endswith("narration/audio")]
+    assert sent["duration"] in (5, 10) and narrated, "the shot's length, rounded up to what the model takes"
