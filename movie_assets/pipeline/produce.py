@@ -40,6 +40,7 @@ class ProduceRequest:
     inputs: dict[str, ProduceInput | list[ProduceInput]]
     load: Callable[[BlobRef], bytes]
     scratch: str | None = None  # a local folder for temporary files, inside the movie's own area when it has one
+    cache: Any = None  # the producer's DerivedFolder (get, put, retain) for intermediate results, if any
 
     def value(self, port: str, default: Any = None) -> Any:
         """An input's value, or an artefact's bytes decoded as UTF-8 text."""

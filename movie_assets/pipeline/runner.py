@@ -17,6 +17,7 @@ from movie_assets.pipeline.produce import ProduceFn, ProduceInput, ProduceReques
 from movie_assets.pipeline.recorder import JobRecorder, PreparedJob
 from movie_assets.pipeline.signature import SucceededIndex, decide
 from movie_assets.store.blobs import BlobStore
+from movie_assets.store.derived import INDEX_DIR, DerivedFolder
 from movie_assets.store.events import EventLog
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.manifests import ManifestService
@@ -193,6 +194,7 @@ class Runner:
             inputs=_request_inputs(job, inputs, known),
             load=self.blobs.get,
             scratch=self.scratch,
+            cache=DerivedFolder(self.fs, f"{INDEX_DIR}/cache/{job.producer}"),
         )
         return PreparedJob(job, revision, decision, request)
 

@@ -211,7 +211,7 @@ def export(request: ProduceRequest) -> ProduceResult:
             with open(path, "rb") as handle:
                 data = handle.read()
         else:
-            data, loud = render_film(document, request.load, tmp)
+            data, loud = render_film(document, request.load, tmp, request.cache)
     return ProduceResult({output: data}, cost=0.0, diagnostics={"loudness": loud})
 
 

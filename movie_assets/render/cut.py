@@ -13,92 +13,193 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from movie_assets.render import audio as sound
-from movie_assets.render.captions import cues, wrap
+from movie_assets.render.captions import wrap
 from movie_assets.render.ffmpeg import BITEXACT, probe, run
 from movie_assets.render.settings import SAMPLE_RATE
+from movie_assets.store.hashing import sha256_bytes
 from movie_assets.store.models import BlobRef, TimelineClip, TimelineDocument
 
 Loader = Callable[[BlobRef], bytes]
 MAX_SLOWDOWN = 2.0  # a clip is slowed to half speed at most
 PUSH_IN = 0.08  # how far a held or still shot zooms over its length
+CHUNK_FORMAT = 1  # bump when a chunk's rendering changes: every cached chunk is then made again
 ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", "-threads", "2"]
 
 
-def render_film(document: TimelineDocument, load: Loader, workdir: str) -> tuple[bytes, dict]:
-    """The MP4 of a timeline and the measured loudness of its sound."""
-    width, height, fps = document.width, document.height, document.fps
-    shots = _shots(document)
-    inputs: list[str] = []
-    chains: list[str] = []
-    labels: list[tuple[str, float]] = []
-    if document.title and document.title_seconds > 0:
-        card = os.path.join(workdir, "title.png")
-        title_card(document.title, width, height).save(card)
-        inputs += ["-loop", "1", "-framerate", str(fps), "-i", card]
-        labels.append(_still(chains, len(labels), document.title_seconds, width, height, fps, seed=1))
-    for n, clip in enumerate(shots):
-        path = os.path.join(workdir, f"shot{n}")
-        with open(path, "wb") as handle:
-            handle.write(load(clip.blob))
-        slot = clip.duration
-        if clip.blob.mime_type.startswith("video/"):
-            inputs += ["-i", path]
-            labels.append(_video(chains, len(labels), path, slot, document, seed=n + 2))
-        else:
-            inputs += ["-loop", "1", "-framerate", str(fps), "-i", path]
-            labels.append(_still(chains, len(labels), slot, width, height, fps, seed=n + 2, fit=document.fit))
+def render_film(document: TimelineDocument, load: Loader, workdir: str, cache: Any = None) -> tuple[bytes, dict]:
+    """The MP4 of a timeline and the measured loudness of its sound.
+
+    The picture is cut from chunks: each shot's body and each cross-fade is encoded on its own, named by
+    what it is made of (its source blob, slot, size, frame rate, fit, caption), kept in `cache` (a
+    DerivedFolder) when given, and joined by stream copy. An edit of one segment re-encodes that
+    segment's shot and the two cross-fades beside it; every other chunk is reused."""
+    shots = _shot_specs(document)
     video = os.path.join(workdir, "video.mp4")
-    if labels:
-        out = _joined(chains, labels, document.transition)
-        out = _captioned(chains, inputs, out, document, workdir)
-        graph = ";".join(chains)
-        run(
-            [*inputs, "-filter_complex", graph, "-map", f"[{out}]", "-r", str(fps), *ENCODE, *BITEXACT, video], "render"
-        )
+    if shots:
+        fade = _fade(document, shots)
+        names = [_chunk(piece, shots, fade, document, load, workdir, cache) for piece in _pieces(shots, fade)]
+        listing = os.path.join(workdir, "chunks.txt")
+        with open(listing, "w") as handle:
+            handle.writelines(f"file '{os.path.join(workdir, name)}.mp4'\n" for name in names)
+        run(["-f", "concat", "-safe", "0", "-i", listing, "-c", "copy", *BITEXACT, video], "join the chunks")
+        if cache is not None:
+            cache.retain(set(names))
     else:
-        run(
-            [
-                "-f",
-                "lavfi",
-                "-i",
-                f"color=c=black:s={width}x{height}:r={fps}:d={max(document.duration, 0.1)}",
-                *ENCODE,
-                video,
-            ],
-            "render",
-        )
+        black = f"color=c=black:s={document.width}x{document.height}:r={document.fps}:d={max(document.duration, 0.1)}"
+        run(["-f", "lavfi", "-i", black, *ENCODE, video], "render")
     length = probe(video).duration or document.duration
     mixed, loud = mix_sound(document, load, workdir, length, "aac")
     film = os.path.join(workdir, "film.mp4")
-    run(
-        [
-            "-i",
-            video,
-            "-i",
-            mixed,
-            "-map",
-            "0:v",
-            "-map",
-            "1:a",
-            "-c",
-            "copy",
-            "-shortest",
-            *BITEXACT,
-            "-movflags",
-            "+faststart",
-            film,
-        ],
-        "mux",
-    )
+    mux = ["-i", video, "-i", mixed, "-map", "0:v", "-map", "1:a", "-c", "copy", "-shortest", *BITEXACT]
+    run([*mux, "-movflags", "+faststart", film], "mux")
     with open(film, "rb") as handle:
         return handle.read(), loud
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One shot of the film: what it shows and for how many frames."""
+
+    kind: str  # title | still | video
+    blob: BlobRef | None
+    frames: int
+    caption: str | None
+    seed: int
+
+    def key(self, document: TimelineDocument, tail: int) -> str:
+        """The shot as rendered with `tail` extra frames: the name of everything it is made of."""
+        parts = [CHUNK_FORMAT, self.kind, self.blob.hash if self.blob else document.title, self.frames, tail]
+        parts += [document.width, document.height, document.fps, document.fit, self.caption or "", self.seed]
+        return sha256_bytes(json.dumps(parts).encode())
+
+
+def _shot_specs(document: TimelineDocument) -> list[Shot]:
+    fps = document.fps
+    shots = []
+    if document.title and document.title_seconds > 0:
+        shots.append(Shot("title", None, max(round(document.title_seconds * fps), 1), None, 1))
+    texts = {round(c.start, 3): c.text for t in document.tracks if t.kind == "audio" for c in t.clips if c.text}
+    burned = document.captions == "burned"
+    for n, clip in enumerate(_shots(document)):
+        kind = "video" if clip.blob.mime_type.startswith("video/") else "still"
+        caption = texts.get(round(clip.start, 3)) if burned else None
+        shots.append(Shot(kind, clip.blob, max(round(clip.duration * fps), 1), caption, n + 2))
+    return shots
+
+
+def _fade(document: TimelineDocument, shots: list[Shot]) -> int:
+    """Frames of each cross-fade: the timeline's transition, at most a third of the shortest shot."""
+    if len(shots) < 2:
+        return 0
+    fade = min(round(document.transition * document.fps), min(s.frames for s in shots) // 3)
+    return fade if fade >= 2 else 0
+
+
+def _pieces(shots: list[Shot], fade: int) -> list[tuple]:
+    """The film as chunks: each shot's body (its frames outside the cross-fades) and each cross-fade."""
+    pieces: list[tuple] = []
+    for n, shot in enumerate(shots):
+        if n > 0 and fade:
+            pieces.append(("fade", n))
+        first = fade if n > 0 else 0
+        pieces.append(("body", n, first, shot.frames))
+    return pieces
+
+
+def _chunk(
+    piece: tuple, shots: list[Shot], fade: int, document: TimelineDocument, load: Loader, workdir: str, cache: Any
+) -> str:
+    """Encode one chunk (or take it from the cache); its name, the file `<workdir>/<name>.mp4`."""
+    if piece[0] == "body":
+        _, n, first, last = piece
+        shot = shots[n]
+        tail = fade if n < len(shots) - 1 else 0
+        name = sha256_bytes(f"body {shot.key(document, tail)} {first} {last}".encode())
+    else:
+        n = piece[1]
+        before, after = shots[n - 1], shots[n]
+        name = sha256_bytes(f"fade {before.key(document, fade)} {after.key(document, 0)} {fade}".encode())
+    path = os.path.join(workdir, f"{name}.mp4")
+    if os.path.exists(path):
+        return name
+    found = cache.get(name) if cache is not None else None
+    if found is not None:
+        with open(path, "wb") as handle:
+            handle.write(found)
+        return name
+    if piece[0] == "body":
+        inputs, chain = _shot_input(shots[n], 0, fade if n < len(shots) - 1 else 0, document, load, workdir)
+        graph = f"{chain}[s];[s]trim=start_frame={first}:end_frame={last},setpts=PTS-STARTPTS[o]"
+    else:
+        inputs, first_chain = _shot_input(before, 0, fade, document, load, workdir)
+        more, second_chain = _shot_input(after, _count(inputs), 0, document, load, workdir)
+        inputs += more
+        graph = (
+            f"{first_chain}[a0];[a0]trim=start_frame={before.frames}:end_frame={before.frames + fade},"
+            "setpts=PTS-STARTPTS[a];"
+            f"{second_chain}[b0];[b0]trim=start_frame=0:end_frame={fade},setpts=PTS-STARTPTS[b];"
+            f"[a][b]xfade=transition=fade:duration={fade / document.fps:.6f}:offset=0[o]"
+        )
+    run([*inputs, "-filter_complex", graph, "-map", "[o]", *_chunk_encoding(document), path], f"encode {piece[0]}")
+    if cache is not None:
+        with open(path, "rb") as handle:
+            cache.put(name, handle.read())
+    return name
+
+
+def _chunk_encoding(document: TimelineDocument) -> list[str]:
+    # every chunk with the same parameters and time base, so the concat demuxer joins them by stream copy
+    return ["-r", str(document.fps), *ENCODE, "-video_track_timescale", str(document.fps * 1000), *BITEXACT]
+
+
+def _count(inputs: list[str]) -> int:
+    return sum(1 for arg in inputs if arg == "-i")
+
+
+def _shot_input(
+    shot: Shot, index: int, tail: int, document: TimelineDocument, load: Loader, workdir: str
+) -> tuple[list[str], str]:
+    """ffmpeg inputs and the filter chain (ending unlabelled) that render `shot` with `tail` extra
+    frames: fitted, stretched or held moving, captioned when asked."""
+    width, height, fps = document.width, document.height, document.fps
+    frames = shot.frames + tail
+    seconds = frames / fps
+    if shot.kind == "title":
+        source = os.path.join(workdir, "title.png")
+        if not os.path.exists(source):
+            title_card(document.title or "", width, height).save(source)
+    else:
+        source = os.path.join(workdir, f"src-{shot.blob.hash}")  # type: ignore[union-attr]
+        if not os.path.exists(source):
+            with open(source, "wb") as handle:
+                handle.write(load(shot.blob))  # type: ignore[arg-type]
+    if shot.kind == "video":
+        inputs = ["-i", source]
+        chain = _video_chain(index, source, seconds, document, shot.seed)
+    else:
+        inputs = ["-loop", "1", "-framerate", str(fps), "-t", f"{seconds + 1 / fps:.6f}", "-i", source]
+        chain = (
+            f"[{index}:v]{_fitted(width, height, 'crop' if shot.kind == 'title' else document.fit)},fps={fps},"
+            f"{push_in(width, height, seconds, shot.seed)}"
+        )
+    chain += f",fps={fps},trim=end_frame={frames},setpts=PTS-STARTPTS,format=yuv420p"
+    if shot.caption:
+        card = os.path.join(workdir, f"caption-{sha256_bytes(shot.caption.encode())[:16]}.png")
+        if not os.path.exists(card):
+            caption_image(shot.caption, width, height).save(card)
+        inputs += ["-loop", "1", "-framerate", str(fps), "-t", f"{seconds + 1 / fps:.6f}", "-i", card]
+        chain = f"{chain}[v{index}];[v{index}][{index + 1}:v]overlay=0:0:shortest=1,format=yuv420p"
+    return inputs, chain
 
 
 def mix_sound(document: TimelineDocument, load: Loader, workdir: str, length: float, codec: str) -> tuple[str, dict]:
@@ -151,80 +252,17 @@ def push_in(width: int, height: int, seconds: float, seed: int) -> str:
     )
 
 
-def _still(
-    chains: list[str], index: int, seconds: float, width: int, height: int, fps: int, seed: int, fit: str = "crop"
-) -> tuple[str, float]:
-    label = f"s{index}"
-    chains.append(
-        f"[{index}:v]{_fitted(width, height, fit)},fps={fps},trim=duration={seconds:.3f},"
-        f"{push_in(width, height, seconds, seed)},fps={fps},settb=AVTB,format=yuv420p[{label}]"
-    )
-    return label, seconds
-
-
-def _video(
-    chains: list[str], index: int, path: str, slot: float, document: TimelineDocument, seed: int
-) -> tuple[str, float]:
-    """A clip fitted and stretched to its slot: slowed to half speed at most, then held under a push-in."""
+def _video_chain(index: int, path: str, seconds: float, document: TimelineDocument, seed: int) -> str:
+    """A clip fitted and stretched to `seconds`: slowed to half speed at most, then held under a push-in."""
     width, height, fps = document.width, document.height, document.fps
-    have = probe(path).duration or slot
-    stretch = min(max(slot / have, 1.0), MAX_SLOWDOWN) if have > 0 else 1.0
+    have = probe(path).duration or seconds
+    stretch = min(max(seconds / have, 1.0), MAX_SLOWDOWN) if have > 0 else 1.0
     steps = [f"[{index}:v]setpts={stretch:.6f}*(PTS-STARTPTS)", _fitted(width, height, document.fit), f"fps={fps}"]
-    missing = slot - have * stretch
+    missing = seconds - have * stretch
     if missing > 1.0 / fps:
-        steps.append(f"tpad=stop_mode=clone:stop_duration={missing + 0.1:.3f}")
-        steps.append(push_in(width, height, slot, seed))
-    label = f"s{index}"
-    ending = f",trim=duration={slot:.3f},setpts=PTS-STARTPTS,fps={fps},settb=AVTB,format=yuv420p[{label}]"
-    chains.append(",".join(steps) + ending)
-    return label, slot
-
-
-def _joined(chains: list[str], labels: list[tuple[str, float]], transition: float) -> str:
-    """Shots one after another, each cross-fading into the next over `transition` seconds."""
-    if len(labels) == 1:
-        return labels[0][0]
-    shortest = min(seconds for _, seconds in labels)
-    fade = min(transition, shortest / 3)
-    if fade < 0.04:  # hard cuts
-        chains.append("".join(f"[{label}]" for label, _ in labels) + f"concat=n={len(labels)}:v=1:a=0[joined]")
-        return "joined"
-    # each shot but the last runs `fade` longer, so the film keeps every slot's length
-    padded = []
-    for n, (label, seconds) in enumerate(labels):
-        if n < len(labels) - 1:
-            chains.append(f"[{label}]tpad=stop_mode=clone:stop_duration={fade:.3f}[p{n}]")
-            padded.append((f"p{n}", seconds))
-        else:
-            padded.append((label, seconds))
-    current, offset = padded[0][0], 0.0
-    for n in range(1, len(padded)):
-        offset += padded[n - 1][1]
-        out = f"x{n}"
-        chains.append(
-            f"[{current}][{padded[n][0]}]xfade=transition=fade:duration={fade:.3f}:offset={offset:.3f}[{out}]"
-        )
-        current = out
-    return current
-
-
-def _captioned(chains: list[str], inputs: list[str], label: str, document: TimelineDocument, workdir: str) -> str:
-    """Burn each caption in over its time, when the timeline asks for burned captions."""
-    if document.captions != "burned":
-        return label
-    for n, cue in enumerate(cues(document)):
-        path = os.path.join(workdir, f"caption{n}.png")
-        caption_image(cue.text, document.width, document.height).save(path)
-        index = _input_count(inputs)
-        inputs += ["-i", path]
-        out = f"c{n}"
-        chains.append(f"[{label}][{index}:v]overlay=0:0:enable='between(t,{cue.start:.3f},{cue.end:.3f})'[{out}]")
-        label = out
-    return label
-
-
-def _input_count(inputs: list[str]) -> int:
-    return sum(1 for arg in inputs if arg == "-i")
+        steps.append(f"tpad=stop_mode=clone:stop_duration={missing + 0.2:.3f}")
+        steps.append(push_in(width, height, seconds, seed))
+    return ",".join(steps)
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:

@@ -83,3 +83,25 @@ def prune_derived(fs: MovieFS, folder: str, keep: set[str], suffix: str) -> int:
 def _ignore(fs: MovieFS, rel: str, why: str) -> None:
     log.warning("%s/%s: ignoring a derived file that %s; computing it instead", fs.movie_id, rel, why)
     return None
+
+
+class DerivedFolder:
+    """Named derived files of one kind in one folder: a producer's cache of intermediate results (the
+    final cut's encoded shots), each named by the content it stands for."""
+
+    def __init__(self, fs: MovieFS, folder: str, fmt: int = 1) -> None:
+        self.fs, self.folder, self.fmt = fs, folder, fmt
+
+    def _path(self, name: str) -> str:
+        return f"{self.folder}/{name}.bin"
+
+    def get(self, name: str) -> bytes | None:
+        """The bytes stored under `name`, if they are there and intact."""
+        return read_derived(self.fs, self._path(name), self.fmt, key=name, quiet=True)
+
+    def put(self, name: str, data: bytes) -> None:
+        write_derived(self.fs, self._path(name), self.fmt, data, key=name)
+
+    def retain(self, names: set[str]) -> int:
+        """Delete every entry but `names` (what the last use needed); how many went."""
+        return prune_derived(self.fs, self.folder, {self._path(n) for n in names}, ".bin")

@@ -130,3 +130,29 @@ def test_a_400_character_caption_is_wrapped_whole_and_burned_in(local_storage):
     [mid] = _frames(data, "burned-caption", {"mid": timeline.title_seconds + 1.5})
     assert mid.stat().st_size > 10_000
     assert loudness_of(data)["integrated_lufs"] == pytest.approx(-16, abs=1)
+
+
+def test_a_one_segment_edit_re_encodes_that_shot_and_its_two_cross_fades_only(local_storage, monkeypatch):
+    import movie_assets.render.cut as cut
+
+    store = MovieStore(local_storage, "film")
+    texts = ["The keeper wakes.", "A ship goes by.", "The lamp turns.", "Morning comes."]
+    store.init(
+        load_builtin("video-audio-music"),
+        {"Title": "Chunks", "NumOfSegments": 4, "SegmentText": texts, "Resolution": "480p"},
+    )
+    assert store.regenerate(default_registry()).committed
+    encoded: list[str] = []
+    real = cut.run
+
+    def counting(args, what, stdin=None):
+        if what.startswith("encode"):
+            encoded.append(what)
+        return real(args, what, stdin)
+
+    monkeypatch.setattr(cut, "run", counting)
+    store.edit({"SegmentText[2]": "The lamp turns, and turns again."})
+    assert store.regenerate(default_registry()).committed
+    assert sorted(encoded) == ["encode body", "encode fade", "encode fade"], encoded
+    data = store.blobs.get(final_artefact(store.current()[0])[1].blob)
+    assert frozen_seconds(data) < 0.05 * film_info(data).duration
