@@ -159,22 +159,14 @@ def write_bytes(*chunks: bytes) -> None:
         console.on_broken_pipe()
 
 
-def parse_assignments(pairs: list[str]) -> dict[str, Any]:
-    """KEY=VALUE pairs; values are read as YAML scalars/lists (3 -> int, [a, b] -> list, text -> str)."""
-    from movie_assets.pipeline.safe_yaml import YamlError, load_yaml
-
+def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    """KEY=VALUE pairs as typed; each value is read for its input's type by values_from_text."""
     out = {}
     for pair in pairs:
         if "=" not in pair:
             raise InvalidValue(f"expected KEY=VALUE, got {pair!r}")
         key, raw = pair.split("=", 1)
-        try:
-            value = load_yaml(raw, key.strip()) if raw.strip() else ""
-        except YamlError as exc:
-            if "aliases" in str(exc):
-                raise
-            value = raw
-        out[key.strip()] = raw if value is None else value
+        out[key.strip()] = raw
     return out
 
 

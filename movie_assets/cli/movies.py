@@ -46,14 +46,15 @@ def init(
     set_: list[str] = typer.Option([], "--set", help="KEY=VALUE overrides."),
 ) -> None:
     """Create a movie from a blueprint and its initial inputs."""
+    from movie_assets.pipeline.blueprint.inputs import values_from_text
     from movie_assets.pipeline.blueprint.load import resolve_blueprint
 
     values = read_yaml(inputs) if inputs else {}
     if values is not None and not isinstance(values, dict):
         raise InvalidValue(f"{inputs}: expected a mapping of input names to values")
-    values = {**(values or {}), **parse_assignments(set_)}
-    registered = settings().storage().registered_blueprints()
-    events = movie_store(movie).init(resolve_blueprint(blueprint, registered), values)
+    bp = resolve_blueprint(blueprint, settings().storage().registered_blueprints())
+    values = {**(values or {}), **values_from_text(bp, parse_assignments(set_))}
+    events = movie_store(movie).init(bp, values)
     console.print(f"created movie [bold]{movie}[/bold] ({len(events)} input events)")
 
 
@@ -64,7 +65,10 @@ def edit(
     assignments: list[str] = typer.Argument(..., help='KEY=VALUE edits, e.g. "SegmentText[1]=A new line."'),
 ) -> None:
     """Append input edits: KEY=VALUE (loop inputs as Name[i]=VALUE)."""
-    events = movie_store(movie).edit(parse_assignments(assignments))
+    from movie_assets.pipeline.blueprint.inputs import values_from_text
+
+    store = movie_store(movie)
+    events = store.edit(values_from_text(store.blueprint(), parse_assignments(assignments)))
     for event in events:
         console.print(f"#{event.id} {esc(event.key)} = {esc(repr(event.value))}")
 

@@ -191,3 +191,51 @@ def check_loop_indices(bp: Blueprint, values: Mapping[str, Any], counts: Mapping
             )
     if problems:
         raise BlueprintError(problems, "inputs")
+
+
+_TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
+
+
+def values_from_text(bp: Blueprint, texts: Mapping[str, str]) -> dict[str, Any]:
+    """Values typed on a command line (`KEY=VALUE`), read as what they look like for each input: a
+    string or enum input takes the text as typed (a date, `NO`, `12:30`, `0x1F` stay strings); an int,
+    float or bool input parses it; YAML only for a whole loop input given as a list (`[a, b]`) or a
+    value in quotes. Text that is not valid UTF-8 is refused."""
+    out = {}
+    for key, text in texts.items():
+        if any("\udc80" <= ch <= "\udcff" for ch in text):  # how Python keeps undecodable argv bytes
+            raise InvalidValue(f"{key}: the value is not valid UTF-8 text")
+        out[key] = _from_text(bp, key, text)
+    return out
+
+
+def _from_text(bp: Blueprint, key: str, text: str) -> Any:
+    stripped = text.strip()
+    quoted = len(stripped) >= 2 and stripped[0] == stripped[-1] and stripped[0] in "'\""
+    try:
+        name, index = parse_input_key(key)
+    except InvalidValue:
+        name, index = key, None
+    spec = bp.inputs.get(name)
+    if quoted or (spec is not None and spec.loop and index is None and stripped.startswith("[")):
+        from movie_assets.pipeline.safe_yaml import load_yaml
+
+        return load_yaml(stripped, key)
+    return text if spec is None else _typed(spec.type, stripped, text)
+
+
+def _typed(kind: str, stripped: str, text: str) -> Any:
+    """`text` read as an input of type `kind`; as typed when it does not read (the type check then
+    names what was expected)."""
+    try:
+        if kind == "int":
+            return int(stripped, 10)
+        if kind == "float":
+            number = float(stripped)
+            return number if number == number and abs(number) != float("inf") else text
+    except ValueError:
+        return text
+    if kind == "bool":
+        lowered = stripped.lower()
+        return True if lowered in _TRUE else False if lowered in _FALSE else text
+    return text
