@@ -53,29 +53,35 @@ def duck_gain(length: int, spans: list[tuple[int, int]]) -> np.ndarray:
     for start, end in spans:
         gain[max(start, 0) : min(end, length)] = DUCKED
     ramp = int(0.5 * SAMPLE_RATE)
-    if ramp and spans:
-        kernel = np.ones(ramp, dtype=np.float32) / ramp
-        gain = np.convolve(gain, kernel, mode="same").astype(np.float32)
+    if ramp and spans and length > ramp:  # a moving average (running sums): the gain glides, never steps
+        sums = np.concatenate(
+            [[0.0], np.cumsum(np.pad(gain, (ramp // 2, ramp - ramp // 2), mode="edge"), dtype=np.float64)]
+        )
+        gain = ((sums[ramp:] - sums[:-ramp]) / ramp)[:length].astype(np.float32)
     return gain[:, None]
 
 
 def master(mix: np.ndarray, workdir: str, name: str, codec: str = "pcm_s16le") -> tuple[str, dict]:
-    """Normalise a mix to -16 LUFS / -1.5 dBTP (loudnorm, two passes) at 48 kHz stereo; the file and
-    its measured loudness (`integrated_lufs`, `true_peak_dbtp`, `lra`)."""
+    """Normalise a mix to -16 LUFS with its true peak at most -1.5 dBTP, at 48 kHz stereo; the file
+    (`pcm_s16le` WAV or `aac` M4A) and its measured loudness (`integrated_lufs`, `true_peak_dbtp`).
+
+    One measurement (ffmpeg's loudnorm analysis), then a linear gain, as loudnorm's linear mode does;
+    where that gain would push the true peak over the ceiling, loudnorm's dynamic mode masters it."""
     raw = os.path.join(workdir, f"{name}.f32")
     mix.astype("<f4").tofile(raw)
     source = ["-f", "f32le", "-ac", "2", "-ar", str(SAMPLE_RATE), "-i", raw]
     target = f"I={TARGET_LUFS}:TP={TARGET_TP}:LRA={TARGET_LRA}"
     first = run([*source, "-af", f"loudnorm={target}:print_format=json", "-f", "null", "-"], f"measure {name}")
     measured = _json_tail(first.stderr)
-    if not measured or measured.get("input_i") in (None, "-inf"):  # silence: nothing to normalise
-        chain = "anull"
-    else:
-        chain = (
-            f"loudnorm={target}:measured_I={measured['input_i']}:measured_TP={measured['input_tp']}"
-            f":measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}"
-            f":offset={measured['target_offset']}:linear=true:print_format=json"
-        )
+    chain = "anull"
+    if measured and measured.get("input_i") not in (None, "-inf"):
+        gain = TARGET_LUFS - float(measured["input_i"])
+        if float(measured["input_tp"]) + gain <= TARGET_TP:
+            chain = f"volume={gain:.3f}dB"
+        else:
+            keys = ("I", "i"), ("TP", "tp"), ("LRA", "lra"), ("thresh", "thresh")
+            measures = ":".join(f"measured_{k}={measured[f'input_{v}']}" for k, v in keys)
+            chain = f"loudnorm={target}:{measures}:offset={measured['target_offset']}"
     ext = "wav" if codec == "pcm_s16le" else "m4a"
     out = os.path.join(workdir, f"{name}.{ext}")
     extra = ["-b:a", "192k"] if codec == "aac" else []

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from movie_assets.movie import MovieStore
@@ -20,10 +22,12 @@ def settings(tmp_path) -> Settings:
     return Settings.load(root=str(tmp_path / "builds"), offline=True)
 
 
-@pytest.fixture
-def built(settings) -> MovieStore:
-    """A video-audio-music movie with one committed revision."""
-    store = settings.movie_store(MOVIE)
+@pytest.fixture(scope="session")
+def built_once(tmp_path_factory) -> str:
+    """A video-audio-music movie with one committed revision (480p at 12 fps: the viewer's tests are
+    about pages, not pictures), built once; each test gets its own copy of the folder."""
+    root = str(tmp_path_factory.mktemp("viewer-template") / "builds")
+    store = Settings.load(root=root, offline=True).movie_store(MOVIE)
     store.init(
         load_builtin("video-audio-music"),
         {
@@ -31,7 +35,16 @@ def built(settings) -> MovieStore:
             "Topic": "a keeper of lost signals",
             "NumOfSegments": 3,
             "SegmentText": TEXTS,
+            "Resolution": "480p",
+            "Fps": 12,
         },
     )
     assert store.regenerate(default_registry()).committed
-    return store
+    return root
+
+
+@pytest.fixture
+def built(settings, built_once) -> MovieStore:
+    """A copy of the built movie under this test's own root."""
+    shutil.copytree(built_once, settings.root, symlinks=True)
+    return settings.movie_store(MOVIE)
