@@ -10,6 +10,25 @@ from movie_assets.store.storage import StorageContext
 from .servers import MotoS3, RedisServer
 
 
+@pytest.fixture(autouse=True)
+def quick_films(request, monkeypatch):
+    """Movies made in a test are quick films (480p, 12 fps, hard cuts, narration in tones), unless the
+    test is about the film itself (`@pytest.mark.film`): most tests are about the store, the planner or a
+    face, and a 720p film per test would be most of the suite's time."""
+    if request.node.get_closest_marker("film"):
+        return
+    from movie_assets.movie import MovieStore
+
+    from .helpers import quick
+
+    real = MovieStore.init
+
+    def init(self, blueprint, inputs, edited_by="init"):
+        return real(self, blueprint, quick(blueprint, dict(inputs)), edited_by)
+
+    monkeypatch.setattr(MovieStore, "init", init)
+
+
 @pytest.fixture(scope="session")
 def moto_s3():
     server = MotoS3()

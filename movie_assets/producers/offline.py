@@ -109,9 +109,10 @@ def video_clip(request: ProduceRequest) -> ProduceResult:
 
 
 def narration(request: ProduceRequest) -> ProduceResult:
-    """The script spoken by the offline neural voice (the [voice] extra), else in tones (said once)."""
+    """The script spoken by the offline neural voice (the [voice] extra), else in tones (said once); the
+    `tones` model choice asks for tones: a quick placeholder while a film is drafted."""
     text = request.value("script")
-    spoken = voice.speak(text, str(request.value("voice") or "calm"))
+    spoken = None if request.job.model == "tones" else voice.speak(text, str(request.value("voice") or "calm"))
     if spoken is not None:
         return ProduceResult({"audio": spoken[0]}, diagnostics={"voice": spoken[1], "reading": request.value("voice")})
     pitch = VOICES.get(request.value("voice"), 180.0) * (1 + 0.04 * request.job.take)  # another take, another read

@@ -93,7 +93,7 @@ def test_definitions_are_the_blueprints_and_load_without_listing_the_store(root,
     graph = defs.resolve_asset_graph()
     assert {key.path[0] for key in graph.get_all_asset_keys()} >= {"audio_only", "image_audio", GROUP}
     clip = graph.get(producer_key(GROUP, "video_clip"))
-    assert clip.group_name == GROUP and clip.code_version == "1+model=offline", "version and model choice"
+    assert clip.group_name == GROUP and clip.code_version == "2+model=offline", "version and model choice"
     assert set(clip.kinds) == {"video"} and clip.parent_keys == {producer_key(GROUP, "video_prompt")}
     assert isinstance(clip.partitions_def, dg.MultiPartitionsDefinition)
     timeline = graph.get(producer_key(GROUP, "timeline"))

@@ -15,6 +15,7 @@ from movie_assets.cli import app
 from movie_assets.errors import BlueprintError
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import load_blueprint, load_builtin
+from movie_assets.producers.registry import default_registry
 
 from ..helpers import CountingProduce
 
@@ -119,10 +120,14 @@ def test_a_frame_of_the_film_is_a_scene_with_a_readable_caption(local_storage):
     from movie_assets.producers.media import decode_mp4
 
     store = _film(local_storage, segments=2)
+    store.edit({"Captions": "burned"})
+    assert store.regenerate(default_registry()).committed
     manifest, _ = store.current()
     frames, (width, height) = decode_mp4(store.blobs.get(manifest.artefacts["export/movie"].blob))
-    frame = np.frombuffer(frames[len(frames) // 4], np.uint8).reshape(height, width, 3).astype(float)
-    picture, band = frame[: int(height * 0.7)], frame[int(height * 0.8) :]
+    fps, narrated = manifest.timeline.fps, [c for t in manifest.timeline.tracks if t.kind == "audio" for c in t.clips]
+    frame = np.frombuffer(frames[int((narrated[0].start + 0.5) * fps)], np.uint8).reshape(height, width, 3)
+    frame = frame.astype(float)
+    picture, band = frame[: int(height * 0.6)], frame[int(height * 0.75) : int(height * 0.93)]
     assert picture.std() > 20 and len(np.unique(picture.reshape(-1, 3)[:, 0] // 16)) > 4, "a scene, not a flat card"
     assert band.mean() < 110 and (band > 200).mean() > 0.01, "light caption letters on a dark band"
     clip = manifest.artefacts["segment-0000/video_clip/video"].blob
@@ -134,7 +139,8 @@ def test_a_model_parameter_is_part_of_the_signature_of_that_producer_only(local_
     folder = _copy_shipped(tmp_path)
     store = _film(local_storage, load_blueprint(folder / "film.yaml"))
     module = folder / "modules" / "video_clip.yaml"
-    module.write_text(module.read_text().replace("params: {input: {duration: 5}}", "params: {input: {duration: 10}}"))
+    seedance = "seedance-lite: {provider: replicate, model: bytedance/seedance-1-lite}"
+    module.write_text(module.read_text().replace(seedance, seedance[:-1] + ", params: {input: {duration: 10}}}"))
     store.edit({"video_clip.model": "seedance-lite"})
     plan = store.plan()
     before = {j.job_id: j.producer_version for j in plan.jobs}

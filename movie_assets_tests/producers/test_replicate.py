@@ -210,6 +210,7 @@ def _hd_clip(seconds: float = 2.0) -> bytes:
         return Path(out).read_bytes()
 
 
+@pytest.mark.film
 @pytest.mark.parametrize("aspect,resolution,size", [("16:9", "720p", (1280, 720)), ("9:16", "1080p", (1080, 1920))])
 def test_networked_clips_shorter_than_their_narration_make_a_film_at_the_movies_size_with_no_frozen_frames(
     local_storage, replicate_api, aspect, resolution, size

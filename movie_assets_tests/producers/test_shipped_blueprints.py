@@ -29,6 +29,7 @@ def test_all_six_blueprints_are_shipped():
     assert sorted(builtin_blueprints()) == SIX
 
 
+@pytest.mark.film
 @pytest.mark.parametrize("name", SIX)
 def test_a_shipped_blueprint_runs_offline_and_makes_what_its_name_promises(local_storage, name):
     store = MovieStore(local_storage, name)

@@ -52,10 +52,12 @@ def test_a_blueprint_alias_bomb_is_refused_by_validate_and_register(tmp_path):
 def test_an_edit_value_alias_bomb_is_one_clear_line_and_nothing_is_appended(local_storage, tmp_path):
     store = small_movie(local_storage)
     before = len(list(store.events.stream_inputs()))
-    value = "[" + ",".join(["*a"] * 9) + "]"
-    bomb = "&a [" + ",".join(['"lol"'] * 9) + "]"
-    result = _cli(local_storage.root, "edit", "film", f"Topic={bomb}", f"SegmentText[0]={value}")
+    nested = "[&a [" + ",".join(['"lol"'] * 9) + "], " + ", ".join(["*a"] * 9) + "]"
+    result = _cli(local_storage.root, "edit", "film", f"SegmentText={nested}")  # a whole loop input: YAML
     assert result.exit_code == 2 and "aliases" in result.output, result.output
+    typed = _cli(local_storage.root, "edit", "film", "Topic=&a [*a, *a]")  # a string input: the text as typed
+    assert typed.exit_code == 0 and store.effective_inputs()["Topic"] == "&a [*a, *a]", typed.output
+    before += 1
     inputs = tmp_path / "inputs.yaml"
     inputs.write_text(BOMB)
     from_file = _cli(local_storage.root, "init", "other", "-b", "audio-only", "-i", str(inputs))

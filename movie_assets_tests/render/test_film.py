@@ -21,6 +21,7 @@ from movie_assets.render.cut import caption_image
 from movie_assets.render.ffmpeg import run
 from movie_assets_tests.helpers import film_info, frozen_seconds, loudness_of
 
+pytestmark = pytest.mark.film
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PICTURES = ["video-audio-music", "image-audio", "image-only", "video-only"]
 LONG = (
