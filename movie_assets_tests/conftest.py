@@ -12,7 +12,7 @@ from .servers import MotoS3, RedisServer
 
 @pytest.fixture(autouse=True)
 def quick_films(request, monkeypatch):
-    """Movies made in a test are quick films (480p, 12 fps, hard cuts, narration in tones), unless the
+    """Movies made in a test are quick films (480p, 12 fps, hard cuts), unless the
     test is about the film itself (`@pytest.mark.film`): most tests are about the store, the planner or a
     face, and a 720p film per test would be most of the suite's time."""
     if request.node.get_closest_marker("film"):

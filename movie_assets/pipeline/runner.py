@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -207,6 +208,8 @@ def scratch_folder(fs: MovieFS) -> str | None:
     folder = fs.resolve(f"{STAGING_DIR}/scratch", internal=True)
     try:
         os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):  # a read-only or full root: the system's temp folder
+            pass
     except OSError:
         return None
     return folder

@@ -8,7 +8,7 @@ from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from movie_assets.movie import MovieStore
 from movie_assets.orchestration import EventLogResource, StorageResource, build_definitions
-from movie_assets.orchestration.keys import manifest_key, producer_key
+from movie_assets.orchestration.keys import input_key, manifest_key, producer_key
 from movie_assets.pipeline.blueprint.load import load_builtin
 from movie_assets.pipeline.blueprint.shape import partition_label
 from movie_assets.producers.registry import default_registry
@@ -94,11 +94,14 @@ def test_definitions_are_the_blueprints_and_load_without_listing_the_store(root,
     assert {key.path[0] for key in graph.get_all_asset_keys()} >= {"audio_only", "image_audio", GROUP}
     clip = graph.get(producer_key(GROUP, "video_clip"))
     assert clip.group_name == GROUP and clip.code_version == "2+model=offline", "version and model choice"
-    assert set(clip.kinds) == {"video"} and clip.parent_keys == {producer_key(GROUP, "video_prompt")}
+    inputs = {input_key(GROUP, name) for name in ("AspectRatio", "Resolution", "Fps")}
+    shot = {producer_key(GROUP, "video_prompt"), producer_key(GROUP, "narration")}  # a shot lasts its narration
+    assert set(clip.kinds) == {"video"} and clip.parent_keys == shot | inputs
     assert isinstance(clip.partitions_def, dg.MultiPartitionsDefinition)
     timeline = graph.get(producer_key(GROUP, "timeline"))
     assert isinstance(timeline.partitions_def, dg.DynamicPartitionsDefinition)
-    assert timeline.parent_keys == {producer_key(GROUP, n) for n in ("video_clip", "narration", "music")}
+    producers = {producer_key(GROUP, n) for n in ("video_clip", "narration", "music", "script", "story")}
+    assert {k for k in timeline.parent_keys if "inputs" not in k.path} == producers
     assert graph.get(manifest_key(GROUP)).parent_keys == {producer_key(GROUP, "export")}, "no tangle into manifest"
     script = graph.get(producer_key(GROUP, "script"))
     assert {k.path[-1] for k in script.parent_keys} == {"story", "SegmentText"}
@@ -198,7 +201,7 @@ def test_a_deployed_version_bump_marks_every_movie_stale_and_materialising_appli
         movie.regenerate(default_registry())
     Sensor(_defs(root), instance, resources).tick()
     data = load_builtin("video-audio-music").model_dump(by_alias=True)
-    data["producers"]["narration"]["version"] = "2"
+    data["producers"]["narration"]["version"] = "3"
     bumped = type(store.blueprint()).model_validate(data)
     storage.register_blueprint("video-audio-music", bumped.to_yaml().encode())
     defs = _defs(root)  # a new deployment of the code location
@@ -214,7 +217,7 @@ def test_a_deployed_version_bump_marks_every_movie_stale_and_materialising_appli
         resources=resources,
     )
     assert result.success
-    assert store.blueprint().producers["narration"].version == "2"
+    assert store.blueprint().producers["narration"].version == "3"
     assert ("narration", f"{MOVIE}|0") not in stale_partitions(defs, instance)[0]
 
 

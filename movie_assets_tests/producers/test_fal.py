@@ -74,7 +74,7 @@ def test_clips_from_fal_are_submitted_polled_fetched_and_cut_into_the_film(fal_a
     store = MovieStore(StorageContext(StorageConfig(root=str(root))), "queued")
     manifest, _ = store.current()
     info = film_info(store.blobs.get(manifest.artefacts["export/movie"].blob))
-    assert (info.width, info.height) == (1280, 720) and info.duration >= 2
+    assert (info.width, info.height) == (manifest.timeline.width, manifest.timeline.height) and info.duration >= 2
     leaked = [p for p in root.rglob("*") if p.is_file() and b"fal-secret" in p.read_bytes()]
     assert leaked == []
 

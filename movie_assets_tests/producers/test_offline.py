@@ -17,12 +17,14 @@ def test_offline_media_is_real(storage):
     assert store.regenerate(default_registry()).committed
     manifest, _ = store.current()
     png = store.blobs.get(manifest.artefacts["segment-0001/image-0001/image/image"].blob)
-    assert Image.open(io.BytesIO(png)).size == (1280, 720)
+    assert Image.open(io.BytesIO(png)).size == (manifest.timeline.width, manifest.timeline.height)
     wav = store.blobs.get(manifest.artefacts["segment-0000/narration/audio"].blob)
     with wave.open(io.BytesIO(wav)) as audio:
         assert audio.getframerate() in (16000, 22050) and audio.getnframes() > audio.getframerate()
     info = film_info(store.blobs.get(manifest.artefacts["export/movie"].blob))
-    assert (info.width, info.height) == (1280, 720) and abs(info.duration - manifest.timeline.duration) < 0.5
+    assert (info.width, info.height) == (manifest.timeline.width, manifest.timeline.height) and abs(
+        info.duration - manifest.timeline.duration
+    ) < 0.5
     assert frozen_seconds(store.blobs.get(manifest.artefacts["export/movie"].blob)) < 0.05 * info.duration
 
 

@@ -254,7 +254,8 @@ def test_networked_producers_over_http(tmp_path, api):
     with wave.open(io.BytesIO(wav)) as audio:
         assert audio.getframerate() == 16_000 and audio.getnchannels() == 1
         assert abs(audio.getnframes() / 16_000 - len(script) * 0.01) < 0.01
-    assert manifest.timeline is not None and abs(manifest.timeline.duration - 2 * len(script) * 0.01) < 0.5
+    narrated = manifest.timeline.duration - manifest.timeline.title_seconds
+    assert abs(narrated - 2 * len(script) * 0.01) < 0.5, "the title card, then each segment as long as its speech"
 
 
 def test_provider_error_fails_the_run_and_the_rerun_reuses(tmp_path, api):
@@ -434,7 +435,9 @@ def test_a_whole_film_on_remote_providers_makes_a_valid_mp4(tmp_path, api):
         store = MovieStore(StorageContext(StorageConfig.from_url(root)), "remote")
         manifest, _ = store.current()
         info = film_info(store.blobs.get(manifest.artefacts["export/movie"].blob))
-        assert (info.width, info.height) == (1280, 720) and abs(info.duration - manifest.timeline.duration) < 0.5
+        assert (info.width, info.height) == (manifest.timeline.width, manifest.timeline.height) and abs(
+            info.duration - manifest.timeline.duration
+        ) < 0.5
         providers = {e.job_id: e.diagnostics.get("provider") for e in store.events.stream_artefacts()}
         assert providers["story"] == "openai" and providers["music"] == "replicate"
         assert (

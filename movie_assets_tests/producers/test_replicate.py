@@ -63,7 +63,7 @@ def test_video_speech_and_music_from_replicate_make_a_valid_mp4(local_storage, r
     assert outcome.committed, {k: r.error for k, r in outcome.run.results.items() if r.error}
     manifest, _ = store.current()
     info = film_info(store.blobs.get(manifest.artefacts["export/movie"].blob))
-    assert (info.width, info.height) == (1280, 720) and info.duration > 1
+    assert (info.width, info.height) == (manifest.timeline.width, manifest.timeline.height) and info.duration > 1
     speech, rate = read_wav(store.blobs.get(manifest.artefacts["segment-0000/narration/audio"].blob))
     assert rate == 16_000 and len(speech) > 16_000, "the model's MP3 became our mono WAV"
     creates = replicate_api.creates()

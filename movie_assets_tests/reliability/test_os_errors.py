@@ -84,7 +84,7 @@ def test_a_full_disk_is_one_line_and_leaves_no_torn_line(tmpfs):
 
 
 def test_a_read_only_root_is_one_line_for_every_writing_command(tmpfs, tmp_path):
-    folder = tmpfs("8m")
+    folder = tmpfs("64m")
     root = folder / "builds"
     assert _cli(root, "init", MOVIE, "-b", "audio-only", "--set", "Title=Frozen").exit_code == 0
     assert _cli(root, "regenerate", MOVIE).exit_code == 0
