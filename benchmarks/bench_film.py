@@ -45,14 +45,15 @@ def floor_seconds(seconds: float, width: int, height: int, fps: int, workdir: st
 
 def main() -> None:
     args = size_parser(__doc__).parse_args()
-    segments = 3 if args.smoke else 10 if args.quick else 30
+    segments = 2 if args.smoke else 10 if args.quick else 30
     resolution = "480p" if args.smoke else "720p"
+    smoke = {"Resolution": "480p", "Fps": 12, "NumOfSegments": 1} if args.smoke else {}
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         storage = StorageContext(StorageConfig.from_url(f"{tmp}/b"))
         demo = MovieStore(storage, "demo")
         bp = load_builtin("video-audio-music")
-        demo.init(bp, {**demo_inputs(bp), **({"Resolution": resolution} if args.smoke else {})})
+        demo.init(bp, {**demo_inputs(bp), **smoke})
         started = time.perf_counter()
         assert demo.regenerate(default_registry()).committed
         demo_seconds = time.perf_counter() - started

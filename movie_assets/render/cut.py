@@ -57,7 +57,7 @@ def render_film(document: TimelineDocument, load: Loader, workdir: str, cache: A
     else:
         black = f"color=c=black:s={document.width}x{document.height}:r={document.fps}:d={max(document.duration, 0.1)}"
         run(["-f", "lavfi", "-i", black, *ENCODE, video], "render")
-    length = probe(video).duration or document.duration
+    length = document.duration
     mixed, loud = mix_sound(document, load, workdir, length, "aac")
     film = os.path.join(workdir, "film.mp4")
     mux = ["-i", video, "-i", mixed, "-map", "0:v", "-map", "1:a", "-c", "copy", "-shortest", *BITEXACT]
