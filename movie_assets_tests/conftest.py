@@ -12,7 +12,7 @@ from .servers import MotoS3, RedisServer
 
 @pytest.fixture(autouse=True)
 def quick_films(request, monkeypatch):
-    """Movies made in a test are quick films (480p, 12 fps, hard cuts), unless the
+    """Movies made in a test are quick films (480p, 12 fps, hard cuts, narration in tones), unless the
     test is about the film itself (`@pytest.mark.film`): most tests are about the store, the planner or a
     face, and a 720p film per test would be most of the suite's time."""
     if request.node.get_closest_marker("film"):
@@ -22,9 +22,11 @@ def quick_films(request, monkeypatch):
     from .helpers import quick
 
     real = MovieStore.init
+    # narration in tones too, except where Dagster compares the movie's model picks with the deployed code
+    extra = {} if "orchestration" in str(request.node.fspath) else {"narration.model": "tones"}
 
     def init(self, blueprint, inputs, edited_by="init"):
-        return real(self, blueprint, quick(blueprint, dict(inputs)), edited_by)
+        return real(self, blueprint, quick(blueprint, {**extra, **dict(inputs)}), edited_by)
 
     monkeypatch.setattr(MovieStore, "init", init)
 

@@ -130,4 +130,5 @@ QUICK_FILM = {"Resolution": "480p", "Fps": 12, "Transition": 0}
 def quick(blueprint, inputs: dict) -> dict:
     """`inputs` plus the quick-film settings this blueprint takes (the given ones win)."""
     names = set(blueprint.inputs) | {f"{p}.model" for p in blueprint.producers}
-    return {**{k: v for k, v in QUICK_FILM.items() if k in names}, **inputs}
+    given = {k: v for k, v in inputs.items() if k in names or not k.endswith(".model")}
+    return {**{k: v for k, v in QUICK_FILM.items() if k in names}, **given}

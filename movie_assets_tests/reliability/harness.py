@@ -157,7 +157,9 @@ def clean_build(root: str, inputs: dict, movie: str = "clean") -> MovieStore:
     """The same inputs built from scratch in a fresh movie, as the reference for convergence."""
     storage = StorageContext(StorageConfig.from_url(root))
     store = MovieStore(storage, movie)
-    store.init(load_builtin(BLUEPRINT), inputs)
+    # a manifest records a model pick as `@model:<producer>`; a new movie takes it as `<producer>.model`
+    picks = {f"{k.removeprefix('@model:')}.model" if k.startswith("@model:") else k: v for k, v in inputs.items()}
+    store.init(load_builtin(BLUEPRINT), picks)
     assert store.regenerate(default_registry(), concurrency=2).committed
     return store
 
