@@ -57,3 +57,11 @@ def test_invalid_utf8_on_the_command_line_is_one_clear_line(film):
     done = subprocess.run([*[a.encode() for a in argv], b"Title=a\xffb"], capture_output=True, env=os.environ)
     assert done.returncode == 2 and b"not valid UTF-8" in done.stderr and b"Traceback" not in done.stderr
     assert film.effective_inputs()["Title"] == "T"
+
+
+def test_regenerate_ends_with_the_path_of_the_final_output(film):
+    result = CliRunner().invoke(app, ["--root", film.storage.root, "regenerate", "film", "--yes"])
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    path = last.removeprefix("final output: ")
+    assert last.startswith("final output: ") and path.endswith("exports/rev-0001.wav") and os.path.exists(path), last
