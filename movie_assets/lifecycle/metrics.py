@@ -31,6 +31,7 @@ class RevisionMetrics(Record, kw_only=True):
     cost: float = 0.0
     duration_s: float = 0.0
     max_job_duration_s: float = 0.0
+    loudness: dict[str, float] = {}  # the final cut's measured loudness, when this revision made it
     producers: dict[str, ProducerMetrics] = {}
 
     def __post_init__(self) -> None:
@@ -51,6 +52,7 @@ def aggregate(movie_id: str, revision: RevisionId, events: list[ArtefactEvent]) 
     attempts: dict[str, int] = defaultdict(int)
     cost = duration = longest = 0.0
     failed = 0
+    loudness: dict[str, float] = {}
     for event in events:
         if event.revision != revision:
             continue
@@ -67,6 +69,9 @@ def aggregate(movie_id: str, revision: RevisionId, events: list[ArtefactEvent]) 
                 continue  # another artefact of the same success
             successes.add(key)
             producer["succeeded"] += 1
+            measured = event.diagnostics.get("loudness")
+            if isinstance(measured, dict):  # the final cut's mastered sound (render/audio.py)
+                loudness = {k: float(v) for k, v in measured.items() if isinstance(v, int | float)}
         else:
             producer["failed"] += 1
             failed += 1
@@ -87,6 +92,7 @@ def aggregate(movie_id: str, revision: RevisionId, events: list[ArtefactEvent]) 
         cost=round(cost, 6),
         duration_s=round(duration, 6),
         max_job_duration_s=longest,
+        loudness=loudness,
         producers={
             name: ProducerMetrics(
                 attempts=int(v["attempts"]),

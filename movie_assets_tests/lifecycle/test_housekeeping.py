@@ -69,3 +69,12 @@ def test_verify_repair_finishes_interrupted_housekeeping(local_storage, monkeypa
     repaired = runner.invoke(app, ["--root", local_storage.root, "verify", "film", "--repair"])
     assert repaired.exit_code == 0, repaired.output
     assert store.fs.exists(export_path(store.current()[0]))
+
+
+def test_the_final_cuts_measured_loudness_lands_in_the_revisions_metrics(local_storage):
+    from movie_assets.lifecycle.metrics import load_metrics
+
+    store = small_movie(local_storage)
+    metrics = load_metrics(store.fs, store.current()[0].revision)
+    assert metrics is not None and abs(metrics.loudness["integrated_lufs"] + 16) <= 1, metrics.loudness
+    assert metrics.loudness["true_peak_dbtp"] <= -1
