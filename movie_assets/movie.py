@@ -102,10 +102,6 @@ class MovieStore:
 
     def blueprint(self) -> Blueprint:
         """The movie's stored blueprint, parsed once per process per content (a sensor reads it every tick)."""
-        return self._stored_blueprint()[1]
-
-    def _stored_blueprint(self) -> tuple[bytes, Blueprint]:
-        """blueprint.yaml's bytes and what they parse to, from one read."""
         where = f"{self.movie_id}/{BLUEPRINT_FILE}"
         try:
             raw = self.fs.read(BLUEPRINT_FILE)
@@ -118,7 +114,7 @@ class MovieStore:
         if found is None:  # a stored blueprint is self-contained: its text alone decides what it parses to
             found = load_blueprint(text, name=where)
             _BLUEPRINTS.put(raw, found)
-        return raw, found
+        return found
 
     def set_blueprint(self, blueprint: Blueprint) -> None:
         """Replace the blueprint (e.g. a producer version bump); the next plan reruns what it changes."""

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable
@@ -252,10 +253,17 @@ def push_in(width: int, height: int, seconds: float, seed: int) -> str:
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _duration(path: str) -> float:
+    """A source clip's length. Sources are named by their blob's hash, so a name stands for one content:
+    a shot's body and both cross-fades beside it ask once."""
+    return probe(path).duration
+
+
 def _video_chain(index: int, path: str, seconds: float, document: TimelineDocument, seed: int) -> str:
     """A clip fitted and stretched to `seconds`: slowed to half speed at most, then held under a push-in."""
     width, height, fps = document.width, document.height, document.fps
-    have = probe(path).duration or seconds
+    have = _duration(path) or seconds
     stretch = min(max(seconds / have, 1.0), MAX_SLOWDOWN) if have > 0 else 1.0
     steps = [f"[{index}:v]setpts={stretch:.6f}*(PTS-STARTPTS)", _fitted(width, height, document.fit), f"fps={fps}"]
     missing = seconds - have * stretch
