@@ -40,8 +40,11 @@ def _sky(width: int, height: int, night: bool, rng: np.random.Generator) -> np.n
     return np.repeat(sky, width, axis=1)
 
 
-def _ridge(width: int, base: float, rough: float, rng: np.random.Generator) -> np.ndarray:
-    steps = np.cumsum(rng.normal(0, rough, width // 8 + 2))
+def _ridge(width: int, height: int, base: float, rough: float, rng: np.random.Generator) -> np.ndarray:
+    """A hill line about `rough` high: as many turns across the frame as its width holds heights, so a
+    tall frame (9:16) shows a few hills, not spikes."""
+    count = max(6, int(24 * width / height)) + 2
+    steps = np.cumsum(rng.normal(0, 2 * rough / np.sqrt(count), count))
     line = np.interp(np.arange(width), np.linspace(0, width, len(steps)), steps)
     return base + line - line.mean()
 
@@ -72,7 +75,7 @@ def paint(width: int, height: int, seed: int, prompt: str) -> Image.Image:
         far, near = far * 0.35, near * 0.3
     for layer in range(3):  # far hills pale (haze), near ones dark
         depth = layer / 2
-        ridge = _ridge(w, horizon - h * (0.16 - 0.06 * layer), h * (0.06 - 0.015 * layer), rng)
+        ridge = _ridge(w, h, horizon - h * (0.16 - 0.06 * layer), h * (0.06 - 0.015 * layer), rng)
         color = tuple(int(c) for c in far * (1 - depth) + near * depth)
         draw.polygon([(0, h), *[(x, float(ridge[x])) for x in range(0, w, 4)], (w, h)], fill=color)
     if _has(text, "city"):
