@@ -1,5 +1,5 @@
-"""Offline pictures that look like a film: a landscape painted from the prompt's words, a slow
-pan and zoom over it (the Ken Burns effect) and a readable, wrapped caption.
+"""Offline pictures that look like a film: a landscape painted from the prompt's words with the
+subjects it names (subjects.py), a slow pan and zoom over it (the Ken Burns effect) and a readable, wrapped caption.
 
 Everything is seeded by the prompt, so the same prompt paints the same scene: deterministic, fast
 (numpy and Pillow, no model), and different prompts give different places, times of day and moods.
@@ -13,10 +13,25 @@ from collections.abc import Iterator
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from movie_assets.producers.subjects import WATER_WORDS, draw_subjects
+
 SCALE = 2  # scenes are painted at twice the frame size, so a zoom never upsamples
 KEYWORDS = {
     "night": ("night", "moon", "star", "dark", "noir", "storm", "midnight", "evening"),
-    "water": ("sea", "ocean", "harbour", "harbor", "lighthouse", "island", "lake", "river", "bottle", "shore", "beach"),
+    "water": (
+        "sea",
+        "ocean",
+        "harbour",
+        "harbor",
+        "lighthouse",
+        "island",
+        "lake",
+        "river",
+        "bottle",
+        "shore",
+        "beach",
+        *WATER_WORDS,
+    ),
     "city": ("city", "street", "bridge", "train", "station", "town", "tower"),
     "forest": ("forest", "tree", "wood", "garden", "road", "mountain", "village"),
     "desert": ("desert", "dune", "sand"),
@@ -86,7 +101,7 @@ def paint(width: int, height: int, seed: int, prompt: str) -> Image.Image:
         _water(image, draw, w, h, int(horizon), night)
     if _has(text, "lighthouse"):
         _lighthouse(draw, int(w * rng.uniform(0.6, 0.8)), int(horizon), h, night)
-    return _styled(image, text)
+    return _styled(draw_subjects(image, text, horizon, night, rng), text)
 
 
 def _skyline(draw: ImageDraw.ImageDraw, w: int, h: int, horizon: float, night: bool, rng) -> None:
