@@ -37,16 +37,24 @@ def blueprints_list() -> None:
 def blueprints_describe(
     name: str = typer.Argument(..., help="A shipped or registered blueprint name, or a YAML file path."),
 ) -> None:
-    """Show a blueprint's inputs, loops and producers."""
+    """Show a blueprint's inputs (type, allowed values, default, range), producers and model choices with prices."""
     from movie_assets.pipeline.blueprint.load import resolve_blueprint
 
     bp = resolve_blueprint(name, settings().storage().registered_blueprints())
     console.print(f"[bold]{bp.meta.id}[/bold] v{esc(bp.meta.version)}: {esc(bp.meta.name)}")
-    inputs = new_table("input", "type", "loop", "default / required")
+    inputs = new_table("input", "type", "allowed", "default", "about")
     for key, spec in bp.inputs.items():
-        inputs.add_row(key, spec.type, spec.loop or "", "required" if spec.required else esc(repr(spec.default)))
+        inputs.add_row(
+            key + (f" [{spec.loop}]" if spec.loop else ""),
+            spec.type,
+            esc(_allowed(spec)),
+            "required" if spec.required else esc(repr(spec.default)),
+            esc(spec.description),
+        )
     console.print(inputs)
     producers = new_table("producer", "version", "loops", "inputs", "outputs")
+    choices = new_table("producer", "model choice", "provider", "model", "USD per job")
+    prices = settings().price_table()
     for key, spec in bp.producers.items():
         producers.add_row(
             key,
@@ -55,7 +63,30 @@ def blueprints_describe(
             ", ".join(spec.inputs),
             esc(", ".join(f"{o} ({d.mime_type})" for o, d in spec.outputs.items())),
         )
+        picked, _ = spec.choice()
+        for choice_id, choice in spec.models.items():
+            usd = prices.price(choice.provider, choice.model, choice.implementation or spec.implementation or key)
+            mark = " (default)" if choice_id == picked else ""
+            choices.add_row(
+                key,
+                esc(choice_id + mark),
+                choice.provider,
+                esc(choice.model or "-"),
+                "?" if usd is None else f"{usd:g}",
+            )
     console.print(producers)
+    console.print(choices)
+    console.print("Pick a model per movie with [bold]--set PRODUCER.model=CHOICE[/bold] (init, edit).")
+
+
+def _allowed(spec) -> str:
+    if spec.values:
+        return " | ".join(spec.values)
+    if spec.min is not None or spec.max is not None:
+        low = "" if spec.min is None else f"{spec.min:g}"
+        high = "" if spec.max is None else f"{spec.max:g}"
+        return f"{low}..{high}"
+    return ""
 
 
 @blueprints_app.command("validate")

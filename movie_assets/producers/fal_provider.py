@@ -41,7 +41,7 @@ def _video_inputs(request: ProduceRequest) -> dict[str, Any]:
 APP_INPUTS: dict[str, Callable[[ProduceRequest], dict[str, Any]]] = {
     "image": lambda r: {"prompt": r.value("prompt"), "image_size": IMAGE_SIZES.get(r.value("aspect") or "16:9")},
     "video_clip": _video_inputs,
-    "music": lambda r: {"prompt": r.value("prompt"), "seconds_total": 30},
+    "music": lambda r: {"prompt": r.value("prompt"), "seconds_total": min(max(int(r.value("seconds") or 30), 1), 47)},
 }
 
 

@@ -128,12 +128,15 @@ def speech_like(text: str, base_hz: float, seconds_per_word: float = 0.32) -> np
 
 
 def music_bed(seed: int, seconds: float) -> np.ndarray:
-    """A gentle chord progression, deterministic in the seed."""
+    """A gentle four-chord progression, deterministic in the seed, repeated for `seconds` (a chord about
+    every two seconds)."""
     rng = np.random.default_rng(seed)
     roots = 110 * 2 ** (rng.integers(0, 12, size=4) / 12)
-    per = int(SAMPLE_RATE * seconds / len(roots))
+    count = max(4, round(seconds / 2))
+    per = int(SAMPLE_RATE * seconds / count)
     out = []
-    for root in roots:
+    for n in range(count):
+        root = roots[n % len(roots)]
         t = np.arange(per) / SAMPLE_RATE
         chord = sum(np.sin(2 * np.pi * root * ratio * t) for ratio in (1, 1.25, 1.5)) / 3
         out.append((0.4 * chord * envelope(per, 800, 800)).astype(np.float32))

@@ -40,12 +40,16 @@ def story(request: ProduceRequest) -> ProduceResult:
     """The whole film from one prompt: title, summary and one narration line per segment (an array)."""
     idea = request.value("prompt") or request.value("topic") or request.value("title") or "a short film"
     lines = [o.name for o in request.job.outputs if o.name.startswith("NarrationScript[")]
-    told = write_story(idea, len(lines), request.value("audience") or "", request.job.take)
+    each = float(request.value("duration") or 0) / max(len(lines), 1)
+    told = write_story(idea, len(lines), request.value("audience") or "", request.job.take, each)
     outputs = {"MovieTitle": (request.value("title") or told.title).encode("utf-8")}
     outputs["MovieSummary"] = told.summary.encode("utf-8")
     for name, line in zip(lines, told.lines, strict=True):
         outputs[name] = line.encode("utf-8")
-    return ProduceResult(outputs)
+    diagnostics = {"mode": told.mode, "setting": told.setting}
+    if (request.value("language") or "en") != "en":  # the offline writer knows one language
+        diagnostics["language"] = "the offline storyteller writes English; pick a language model for another"
+    return ProduceResult(outputs, diagnostics=diagnostics)
 
 
 def script(request: ProduceRequest) -> ProduceResult:
@@ -122,7 +126,9 @@ def narration(request: ProduceRequest) -> ProduceResult:
 
 
 def music(request: ProduceRequest) -> ProduceResult:
-    samples = media.music_bed(media.seed_of(request.value("prompt"), *_take(request)), MUSIC_SECONDS)
+    """A chord progression as long as asked (the film's length), else MUSIC_SECONDS for the export to loop."""
+    seconds = float(request.value("seconds") or MUSIC_SECONDS)
+    samples = media.music_bed(media.seed_of(request.value("prompt"), *_take(request)), seconds)
     return ProduceResult({"audio": media.wav_bytes(samples)}, cost=0.05)
 
 

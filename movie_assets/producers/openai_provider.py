@@ -116,7 +116,8 @@ class _Producers:
         return found
 
     def script(self, request: ProduceRequest) -> ProduceResult:
-        text = (request.value("text") or "").strip()
+        """The user's text, else the story's line, else one written by the model."""
+        text = (request.value("text") or "").strip() or (request.value("draft") or "").strip()
         if not text:
             index = request.job.indices.get("segment", 0)
             text = self.parsed(
@@ -139,12 +140,13 @@ class _Producers:
         return self.result(request, outputs, request.job.model or "gpt-4o-mini")
 
     def prompt(self, request: ProduceRequest) -> ProduceResult:
+        """The stage's prompt file asked of the model (its system prompt, then the filled-in template)."""
         kind = request.job.params.get("kind", "image")
-        if kind == "music":
-            brief = f"{request.value('mood')} instrumental score for the film '{request.value('title')}'"
-        else:
-            brief = f"Style: {request.value('style')}. Narration: {request.value('script')}"
-        text = self.chat(request, f"Write one {kind}-generation prompt, a single paragraph, no preamble.", brief)
+        system, user = request.prompt() or (
+            f"Write one {kind}-generation prompt, a single paragraph, no preamble.",
+            f"Style: {request.value('style')}. Narration: {request.value('script')}",
+        )
+        text = self.chat(request, system, user)
         return self.result(request, {"prompt": text.encode("utf-8")}, request.job.model or "gpt-4o-mini")
 
     def image(self, request: ProduceRequest) -> ProduceResult:
@@ -159,18 +161,63 @@ class _Producers:
         return self.result(request, {output.name: as_declared(io.BytesIO(data), output.mime_type, "images")}, model)
 
     def narration(self, request: ProduceRequest) -> ProduceResult:
+        """Speech in the movie's voice id (checked against the SDK's voice list), told the language and
+        emotion when the model takes instructions."""
         model = request.job.model or "gpt-4o-mini-tts"
+        voice = request.value("voice_id") or request.job.params.get("voice", "alloy")
+        known = sdk_voices(self.sdk)
+        if known and voice not in known:
+            raise ProviderError(f"speech: voice {voice!r} is not an OpenAI voice; choose one of {', '.join(known)}")
+        extra = {}
+        if model.startswith("gpt-"):  # the tts-1 models take no instructions
+            extra["instructions"] = speaking_instructions(request.value("language"), request.value("emotion"))
         speech = self.call(
             "speech",
             self.client.audio.speech.create,
             model=model,
             input=request.value("script"),
-            voice=request.job.params.get("voice", "alloy"),
+            voice=voice,
             response_format="wav",
+            **extra,
         )
         output = request.job.outputs[0]
         audio = as_declared(io.BytesIO(speech.content), output.mime_type, "speech")
         return self.result(request, {output.name: audio}, model)
+
+
+LANGUAGES = {
+    "en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian", "pt": "Portuguese",
+    "nl": "Dutch", "pl": "Polish", "sv": "Swedish", "ja": "Japanese", "zh": "Chinese", "ko": "Korean",
+    "hi": "Hindi", "ar": "Arabic", "ru": "Russian", "tr": "Turkish",
+}  # fmt: skip
+
+
+def speaking_instructions(language: str | None, emotion: str | None) -> str:
+    """How a narrator that takes instructions should read: the language, and the emotion unless neutral."""
+    said = f"Narrate in {LANGUAGES.get(language or 'en', 'English')}, clearly and at an unhurried pace."
+    return said if not emotion or emotion == "neutral" else f"{said} Sound {emotion}."
+
+
+@functools.cache
+def sdk_voices(sdk: Any) -> tuple[str, ...]:
+    """The voices the installed SDK's speech call declares (its `voice` literal), or () if it declares none."""
+    import typing
+
+    try:
+        from openai.types.audio import speech_create_params
+
+        hint = typing.get_type_hints(speech_create_params.SpeechCreateParams)["voice"]
+    except (ImportError, KeyError, AttributeError, NameError, TypeError):
+        return ()
+    found: list[str] = []
+    stack = [hint]
+    while stack:  # a Required[Union[str, Literal[...]]]: collect every literal string
+        for arg in typing.get_args(stack.pop()):
+            if isinstance(arg, str):
+                found.append(arg)
+            else:
+                stack.append(arg)
+    return tuple(found)
 
 
 def _detail(exc: Any) -> str:

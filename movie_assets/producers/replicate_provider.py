@@ -49,11 +49,25 @@ def _video_inputs(request: ProduceRequest) -> dict[str, Any]:
     }
 
 
+def _speech_inputs(request: ProduceRequest) -> dict[str, Any]:
+    """MiniMax speech: the text, and the movie's voice id, emotion and language where set."""
+    from movie_assets.producers.openai_provider import LANGUAGES
+
+    inputs: dict[str, Any] = {"text": request.value("script")}
+    if request.value("voice_id"):
+        inputs["voice_id"] = request.value("voice_id")
+    if request.value("emotion"):
+        inputs["emotion"] = request.value("emotion")
+    if request.value("language"):
+        inputs["language_boost"] = LANGUAGES.get(request.value("language"), "Automatic")
+    return inputs
+
+
 MODEL_INPUTS: dict[str, Callable[[ProduceRequest], dict[str, Any]]] = {
     "image": lambda r: {"prompt": r.value("prompt"), "aspect_ratio": r.value("aspect") or "16:9"},
     "video_clip": _video_inputs,
-    "narration": lambda r: {"text": r.value("script")},
-    "music": lambda r: {"prompt": r.value("prompt"), "duration": 10},
+    "narration": lambda r: _speech_inputs(r),
+    "music": lambda r: {"prompt": r.value("prompt"), "duration": min(max(int(r.value("seconds") or 10), 1), 190)},
 }
 SETTLED = ("succeeded", "failed", "canceled")
 

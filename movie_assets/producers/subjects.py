@@ -63,7 +63,7 @@ def draw_subjects(image: Image.Image, text: str, horizon: float, night: bool, rn
     if not any(family != "weather" for _, family, _ in subjects):
         subjects += [("traveller", "person", "adult"), ("bird", "bird", "flying")]
     w, h = image.size
-    ink = (14, 14, 22) if night else (34, 30, 36)
+    ink = (50, 52, 72) if night else (34, 30, 36)  # moonlit at night, so a figure shows against dark ground
     slots = iter((0.5, 0.3, 0.7))
     weather = []
     for _word, family, variant in sorted(subjects, key=lambda s: LAYER[s[1]]):

@@ -33,7 +33,8 @@ from movie_assets.store.models import BlobRef, TimelineClip, TimelineDocument
 Loader = Callable[[BlobRef], bytes]
 MAX_SLOWDOWN = 2.0  # a clip is slowed to half speed at most
 PUSH_IN = 0.08  # how far a held or still shot zooms over its length
-CHUNK_FORMAT = 1  # bump when a chunk's rendering changes: every cached chunk is then made again
+PUSH_RATE = 0.025  # ...and at least this much per second, so a long shot still moves from frame to frame
+CHUNK_FORMAT = 2  # bump when a chunk's rendering changes: every cached chunk is then made again
 ENCODE = ["-c:v", "libx264", "-preset", "superfast", "-crf", "20", "-pix_fmt", "yuv420p", "-threads", "2"]
 
 
@@ -246,7 +247,8 @@ def _fitted(width: int, height: int, fit: str) -> str:
 def push_in(width: int, height: int, seconds: float, seed: int) -> str:
     """A slow zoom (and drift) over `seconds`: every frame differs from the last, none stands still."""
     drift = 1 if seed % 2 else -1
-    z = f"(1+{PUSH_IN}*t/{max(seconds, 0.1):.3f})"
+    rate = max(PUSH_IN / max(seconds, 0.1), PUSH_RATE)
+    z = f"(1+{rate:.5f}*t)"
     return (
         f"scale=w='2*trunc({width}*{z}/2)':h='2*trunc({height}*{z}/2)':eval=frame:flags=bilinear,"
         f"crop={width}:{height}:x='(iw-{width})/2+{drift}*(iw-{width})/4*t/{max(seconds, 0.1):.3f}':y='(ih-{height})/2'"

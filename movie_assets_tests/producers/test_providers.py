@@ -39,7 +39,8 @@ class ApiServer:
         self.requests: list[dict] = []
         self.fail_images: int | None = None  # HTTP status every image call answers with, if set
         self.busy = 0  # how many chat calls answer 429 (Retry-After: 0) first
-        self.bad_script = False  # structured script answers break the schema
+        self.bad_story = False  # structured story answers break the schema
+        self.voices = ["narrator 1", "narrator-2"]  # the ElevenLabs account's voice ids
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -66,10 +67,14 @@ class ApiServer:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def do_GET(self) -> None:  # the cheapest authenticated calls: list models
+            def do_GET(self) -> None:  # the cheapest authenticated calls: list models, list voices
                 openai = self.headers.get("Authorization") == "Bearer sk-test"
                 eleven = self.headers.get("xi-api-key") == "el-test"
-                if self.path == "/v1/models" and (openai or eleven):
+                server.requests.append({"path": urlparse(self.path).path, "method": "GET"})
+                if self.path.startswith("/v1/voices") and eleven:
+                    voices = [{"voice_id": v, "name": v.title()} for v in server.voices]
+                    payload, status = json.dumps({"voices": voices}).encode(), 200
+                elif self.path == "/v1/models" and (openai or eleven):
                     models = [{"id": "gpt-4o-mini", "object": "model", "created": 0, "owned_by": "o", "model_id": "m"}]
                     payload, status = json.dumps({"object": "list", "data": models} if openai else models).encode(), 200
                 else:
@@ -96,9 +101,10 @@ class ApiServer:
             if schema.get("name") == "story":  # the story: exactly as many lines as the schema asks
                 count = schema["schema"]["properties"]["NarrationScript"]["minItems"]
                 lines = [f"Line {i + 1} of the story of {user[:30]}" for i in range(count)]
-                text = json.dumps({"MovieTitle": "The Wire", "MovieSummary": "A story.", "NarrationScript": lines})
+                told = {"MovieTitle": "The Wire", "MovieSummary": "A story.", "NarrationScript": lines}
+                text = json.dumps({"Lines": lines} if self.bad_story else told)
             elif schema:  # the per-segment script
-                text = json.dumps({"txt" if self.bad_script else "text": text})
+                text = json.dumps({"text": text})
             message = {"role": "assistant", "content": text}
             answer = {"id": "c1", "object": "chat.completion", "created": 0, "model": body["model"]}
             answer["choices"] = [{"index": 0, "message": message, "finish_reason": "stop"}]
@@ -155,10 +161,10 @@ def api():
 
 
 def provider_blueprint(tmp_path) -> str:
-    """image-audio with script, prompts and images on OpenAI and narration on ElevenLabs."""
+    """image-audio with the story, image prompts and images on OpenAI and narration on ElevenLabs."""
     doc = load_builtin("image-audio").model_dump(mode="json", by_alias=True, exclude_defaults=True)
-    for name in ("script", "image_prompt"):
-        doc["producers"][name]["provider"] = "openai"
+    for name in ("story", "image_prompt"):
+        doc["producers"][name]["model_choice"] = "gpt-4o-mini"
     doc["producers"]["image"]["model_choice"] = "gpt-image"  # a model choice the image module offers
     doc["producers"]["narration"]["model_choice"] = "elevenlabs"
     doc["producers"]["narration"]["params"] = {"voice_id": "narrator 1"}
@@ -211,7 +217,7 @@ def test_offline_fallback_is_recorded_in_the_events(tmp_path):
     result = runner.invoke(app, ["--root", root, "regenerate", "wire", "--offline"], env=NO_KEYS)
     assert result.exit_code == 0, result.output
     events = {e.job_id: e for e in FileEventLog(store_of(root).storage.movie("wire")).stream_artefacts()}
-    assert events["segment-0000/script"].diagnostics["requested_provider"] == "openai"
+    assert events["story"].diagnostics["requested_provider"] == "openai"
     assert events["segment-0001/narration"].diagnostics["requested_provider"] == "elevenlabs"
     assert events["segment-0001/narration"].diagnostics["provider"] == "offline"
     assert "requested_provider" not in events["timeline"].diagnostics  # an offline job to begin with
@@ -233,7 +239,7 @@ def test_networked_producers_over_http(tmp_path, api):
     assert "committed rev-0001" in result.output
 
     chats = api.paths("/v1/chat/completions")
-    assert len(chats) == 4  # two scripts (no SegmentText given) and two image prompts
+    assert len(chats) == 3  # the story and two image prompts
     openai_calls = chats + api.paths("/v1/images/")
     assert all(r["headers"]["authorization"] == "Bearer sk-test" for r in openai_calls)
     assert len(api.paths("/v1/images/generations")) == 4  # 2 segments x 2 images
@@ -246,7 +252,7 @@ def test_networked_producers_over_http(tmp_path, api):
     store = store_of(root)
     manifest, _ = store.current()
     script = store.blobs.get(manifest.artefacts["segment-0000/script/text"].blob).decode()
-    assert script.startswith("[gpt-4o-mini] written for: Film: Wire film.")
+    assert script.startswith("Line 1 of the story of Film idea: \nWorking title: Wire film"[:34])
     assert speech[0]["body"]["text"] == script or speech[1]["body"]["text"] == script
     png = store.blobs.get(manifest.artefacts["segment-0001/image-0001/image/image"].blob)
     assert Image.open(io.BytesIO(png)).size == (64, 64)
@@ -282,7 +288,7 @@ def test_rate_limits_are_retried_and_bad_requests_are_not(tmp_path, api):
     api.fail_images = 400
     result = runner.invoke(app, ["--root", root, "regenerate", "wire"], env=keys(api))
     assert result.exit_code == 1
-    assert len(api.paths("/v1/chat/completions")) == 4 + 3, "three 429s, each retried"
+    assert len(api.paths("/v1/chat/completions")) == 3 + 3, "three 429s, each retried"
     assert len(api.paths("/v1/images/")) == 4, "a 400 is our fault: no retry"
     assert "HTTP 400" in " ".join(result.output.split())
     bad = runner.invoke(
@@ -316,35 +322,38 @@ def test_plugin_providers_are_discovered_through_entry_points(tmp_path, monkeypa
         discover_providers()
 
 
-def test_a_script_that_breaks_its_schema_is_a_failed_job_not_an_artefact(tmp_path, api):
+def test_a_story_that_breaks_its_schema_is_a_failed_job_not_an_artefact(tmp_path, api):
     runner, root = init_movie(tmp_path)
-    api.bad_script = True
+    api.bad_story = True
     result = runner.invoke(app, ["--root", root, "regenerate", "wire"], env=keys(api))
     assert result.exit_code == 1
-    assert "does not match the script schema" in " ".join(result.output.split())
+    assert "does not match the story schema" in " ".join(result.output.split())
     chat = api.paths("/v1/chat/completions")[0]["body"]
-    assert chat["response_format"]["json_schema"]["schema"]["required"] == ["text"], "structured output asked"
+    required = chat["response_format"]["json_schema"]["schema"]["required"]
+    assert required == ["MovieTitle", "MovieSummary", "NarrationScript"], "structured output asked"
     store = store_of(root)
-    assert not any(e.job_id.endswith("/script") and e.status == "succeeded" for e in store.events.stream_artefacts())
+    assert not any(e.job_id == "story" and e.status == "succeeded" for e in store.events.stream_artefacts())
 
 
 def test_elevenlabs_music_through_its_sdk_becomes_the_track(tmp_path, api):
     doc = load_builtin("music-only").model_dump(mode="json", by_alias=True, exclude_defaults=True)
     doc["producers"]["music"]["model_choice"] = "elevenlabs-music"
-    doc["producers"]["music"]["models"]["elevenlabs-music"]["params"] = {"seconds": 3}
     path = tmp_path / "music.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     root = str(tmp_path / "builds")
     runner = CliRunner()
-    assert runner.invoke(app, ["--root", root, "init", "song", "-b", str(path), "--set", "Title=Song"]).exit_code == 0
+    made = runner.invoke(
+        app, ["--root", root, "init", "song", "-b", str(path), "--set", "Title=Song", "--set", "Duration=12"]
+    )
+    assert made.exit_code == 0, made.output
     result = runner.invoke(app, ["--root", root, "regenerate", "song"], env=keys(api))
     assert result.exit_code == 0, result.output
     [call] = api.paths("/v1/music")
-    assert call["body"]["music_length_ms"] == 3000 and call["headers"]["xi-api-key"] == "el-test"
+    assert call["body"]["music_length_ms"] == 12000 and call["headers"]["xi-api-key"] == "el-test", "the piece's length"
     store = MovieStore(StorageContext(StorageConfig.from_url(root)), "song")
     manifest, _ = store.current()
     with wave.open(io.BytesIO(store.blobs.get(manifest.artefacts["music/audio"].blob))) as audio:
-        assert audio.getframerate() == 16_000 and abs(audio.getnframes() / 16_000 - 3) < 0.05
+        assert audio.getframerate() == 16_000 and abs(audio.getnframes() / 16_000 - 12) < 0.05
 
 
 def test_keys_never_land_in_the_movie_folder(tmp_path, api):
@@ -443,5 +452,106 @@ def test_a_whole_film_on_remote_providers_makes_a_valid_mp4(tmp_path, api):
         assert (
             providers["segment-0001/video_clip"] == "replicate" and providers["segment-0001/narration"] == "elevenlabs"
         )
+    finally:
+        replicate_api.close()
+
+
+def _remote_film(tmp_path, api, replicate_api, name: str, sets: list[str]) -> tuple[CliRunner, str, dict]:
+    root = str(tmp_path / "builds")
+    runner = CliRunner()
+    args = ["--root", root, "init", name, "-b", "video-audio-music"]
+    made = runner.invoke(app, [*args, *[x for item in sets for x in ("--set", item)]])
+    assert made.exit_code == 0, made.output
+    env = {
+        **keys(api),
+        "REPLICATE_API_TOKEN": "r8_fake",
+        "REPLICATE_BASE_URL": replicate_api.url,
+        "MOVIE_ASSETS_PROVIDER_POLL": "0.02",
+    }
+    return runner, root, env
+
+
+def test_every_creative_input_reaches_the_providers_requests(tmp_path, api):
+    """Language, voice id, emotion, musical style, durations and aspect ratio, as each service takes them."""
+    from .fake_replicate import FakeReplicate
+
+    replicate_api = FakeReplicate()
+    try:
+        sets = [
+            "InquiryPrompt=A lighthouse keeper befriends a whale",
+            "NumOfSegments=2",
+            "Language=fr",
+            "VoiceId=narrator-2",
+            "Emotion=happy",
+            "MusicalStyle=solo piano and soft strings",
+            "Duration=30",
+            "AspectRatio=9:16",
+            "Resolution=1080p",
+            "story.model=gpt-4o-mini",
+            "video_prompt.model=gpt-5-mini",
+            "music_prompt.model=gpt-4o",
+            "video_clip.model=seedance-lite",
+            "narration.model=elevenlabs-v3",
+            "music.model=elevenlabs-music",
+        ]
+        runner, root, env = _remote_film(tmp_path, api, replicate_api, "creative", sets)
+        result = runner.invoke(app, ["--root", root, "regenerate", "creative", "--yes"], env=env)
+        assert result.exit_code == 0, result.output
+        chats = [r["body"] for r in api.paths("/v1/chat/completions")]
+        [story] = [c for c in chats if c["model"] == "gpt-4o-mini"]
+        assert (
+            "Language: fr" in story["messages"][-1]["content"]
+            and "Length in seconds: 30" in story["messages"][-1]["content"]
+        )
+        videos = [c for c in chats if c["model"] == "gpt-5-mini"]
+        assert len(videos) == 2 and all("9:16 frame" in c["messages"][-1]["content"] for c in videos)
+        [music] = [c for c in chats if c["model"] == "gpt-4o"]
+        assert "solo piano and soft strings" in music["messages"][-1]["content"]
+        assert "about 30 seconds" in music["messages"][-1]["content"]
+        speech = api.paths("/v1/text-to-speech/")
+        assert len(speech) == 2 and all(r["path"] == "/v1/text-to-speech/narrator-2" for r in speech)
+        assert all(r["body"]["language_code"] == "fr" and r["body"]["model_id"] == "eleven_v3" for r in speech)
+        assert all(r["body"]["text"].startswith("[happy] ") for r in speech), "v3 reads the emotion as an audio tag"
+        [composed] = api.paths("/v1/music")
+        assert composed["body"]["music_length_ms"] == 30_000, "the music is asked for the film's length"
+        clips = [c["body"]["input"] for c in replicate_api.creates("seedance")]
+        assert len(clips) == 2 and all(c["aspect_ratio"] == "9:16" and c["resolution"] == "1080p" for c in clips)
+        assert all(c["duration"] in (5, 10) for c in clips)
+    finally:
+        replicate_api.close()
+
+
+def test_a_voice_id_the_account_does_not_have_fails_with_the_voices_it_has(tmp_path, api):
+    from .fake_replicate import FakeReplicate
+
+    replicate_api = FakeReplicate()
+    try:
+        sets = ["NumOfSegments=1", "VoiceId=nobody", "narration.model=elevenlabs"]
+        runner, root, env = _remote_film(tmp_path, api, replicate_api, "wrong", sets)
+        result = runner.invoke(app, ["--root", root, "regenerate", "wrong", "--yes"], env=env)
+        output = " ".join(result.output.split())
+        assert result.exit_code == 1 and "voice id 'nobody' is not one of this account's voices" in output
+        assert "narrator-2 (Narrator-2)" in output and not api.paths("/v1/text-to-speech/")
+    finally:
+        replicate_api.close()
+
+
+def test_minimax_speech_on_replicate_gets_the_voice_id_emotion_and_language(tmp_path, api):
+    from .fake_replicate import FakeReplicate
+
+    replicate_api = FakeReplicate()
+    try:
+        sets = [
+            "NumOfSegments=1",
+            "VoiceId=Wise_Woman",
+            "Emotion=sad",
+            "Language=de",
+            "narration.model=minimax-speech-2.6",
+        ]
+        runner, root, env = _remote_film(tmp_path, api, replicate_api, "minimax", sets)
+        result = runner.invoke(app, ["--root", root, "regenerate", "minimax", "--yes"], env=env)
+        assert result.exit_code == 0, result.output
+        [speech] = [c["body"]["input"] for c in replicate_api.creates("minimax/speech-2.6-hd")]
+        assert (speech["voice_id"], speech["emotion"], speech["language_boost"]) == ("Wise_Woman", "sad", "German")
     finally:
         replicate_api.close()
