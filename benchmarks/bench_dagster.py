@@ -1,5 +1,7 @@
 """The Dagster face at scale: definitions load, sensor ticks (first sight, idle, one edit) for 1, 100
-and 1,000 movies, and what a step costs to start in the multiprocess executor.
+and 1,000 movies, what a step costs to start in the multiprocess executor, and the loop a user sees in
+a real `dagster dev`: an edit (and a new movie) until `current.json` swaps, against the CLI's
+`regenerate` of the same change as the floor.
 
     python benchmarks/bench_dagster.py [--quick]
 """
@@ -114,7 +116,6 @@ def step_start(quick: bool) -> list[list[object]]:
         defs = build_definitions()
         graph = defs.resolve_asset_graph()
         instance.add_dynamic_partitions("audio_only_movies", ["film-0000", "film-0001"])
-        instance.add_dynamic_partitions("segment", ["0", "1"])
         keys = [dg.AssetKey(["audio_only", "script"]), dg.AssetKey(["audio_only", "narration"])]
         assert all(graph.has(k) for k in keys)
         for name, executor in (("in process", dg.in_process_executor), ("multiprocess", dg.multiprocess_executor)):
@@ -122,12 +123,12 @@ def step_start(quick: bool) -> list[list[object]]:
                 "in_process" if executor is dg.in_process_executor else "multiprocess"
             )
             samples = []
-            for segment in ("0", "1")[: 1 if quick else 2]:
+            for movie in ("film-0000", "film-0001")[: 1 if quick else 2]:
                 start = time.perf_counter()
                 with dg.execute_job(
                     dg.reconstructable(_partition_job),
                     instance,
-                    tags={"dagster/partition": f"film-0000|{segment}"},
+                    tags={"dagster/partition": movie},
                 ) as result:
                     assert result.success
                 samples.append(time.perf_counter() - start)
@@ -142,6 +143,89 @@ def _partition_job():
     return dg.Definitions(
         assets=defs.assets, jobs=[job], resources=defs.resources, executor=defs.executor
     ).resolve_job_def("bench_partition")
+
+
+def dev_loop(interval: int = 5) -> list[list[object]]:
+    """A real `dagster dev` (multiprocess executor, the sensor every `interval` s): seconds from a CLI
+    edit to Dagster's commit, and from a new movie's `init` to its first commit; beside each, the CLI's
+    `regenerate` of the same change in a second root (the floor)."""
+    import shutil
+    import signal
+    import subprocess
+
+    from movie_assets.producers.registry import default_registry
+    from movie_assets_tests.servers import free_port
+
+    repo = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        roots = {name: f"{tmp}/{name}" for name in ("dagster", "cli")}
+        stores = {name: MovieStore(StorageContext(StorageConfig(root=root)), "film") for name, root in roots.items()}
+        blueprint = load_builtin("audio-only")
+        for store in stores.values():
+            store.init(blueprint, {"InquiryPrompt": "A fox in the snow", "NumOfSegments": 3})
+            store.regenerate(default_registry())
+        home = Path(tmp) / "home"
+        home.mkdir()
+        shutil.copy(repo / "deploy" / "dagster.yaml", home / "dagster.yaml")
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "MOVIE_ASSETS_ROOT": roots["dagster"],
+            "MOVIE_ASSETS_DAGSTER_EXECUTOR": "multiprocess",
+            "MOVIE_ASSETS_SENSOR_INTERVAL": str(interval),
+        }
+        log = open(Path(tmp) / "dev.log", "wb")
+        port = free_port()
+        command = [sys.executable, "-m", "dagster", "dev", "-w", str(repo / "workspace.yaml"), "-p", str(port)]
+        proc = subprocess.Popen(command, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _until(lambda: _answers(port), 240, "dagster dev answered")
+            time.sleep(interval * 3)  # the code location loads and the first ticks mirror rev-0001
+            rows = []
+            edit = {"SegmentText[1]": "The fox finds a new path."}
+            start = time.perf_counter()
+            stores["dagster"].edit(edit)
+            _until(lambda: stores["dagster"].current()[0].revision == "rev-0002", 300, "the edit committed")
+            through_dagster = time.perf_counter() - start
+            stores["cli"].edit(edit)
+            floor, _ = timed(lambda: stores["cli"].regenerate(default_registry()), repeat=1)
+            rows.append(["edit one segment -> committed", through_dagster, floor, through_dagster / floor])
+            new = MovieStore(StorageContext(StorageConfig(root=roots["dagster"])), "new-film")
+            start = time.perf_counter()
+            new.init(blueprint, {"InquiryPrompt": "A lighthouse keeper befriends a whale", "NumOfSegments": 3})
+            _until(lambda: new.current()[0].revision == "rev-0001", 300, "the new movie committed")
+            through_dagster = time.perf_counter() - start
+            other = MovieStore(StorageContext(StorageConfig(root=roots["cli"])), "new-film")
+            other.init(blueprint, {"InquiryPrompt": "A lighthouse keeper befriends a whale", "NumOfSegments": 3})
+            floor, _ = timed(lambda: other.regenerate(default_registry()), repeat=1)
+            rows.append(["new movie, 3 segments -> committed", through_dagster, floor, through_dagster / floor])
+            return rows
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+            log.close()
+
+
+def _answers(port: int) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _until(check, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"timed out waiting: {what}")
 
 
 def main() -> None:
@@ -164,6 +248,12 @@ def main() -> None:
         ["executor", "steps", "run wall", "per step"],
         step_start(args.quick or args.smoke),
     )
+    if not args.smoke:
+        table(
+            "Through a real `dagster dev` (multiprocess executor, sensor every 5 s) vs the CLI (seconds)",
+            ["change", "through Dagster", "CLI regenerate (floor)", "ratio"],
+            dev_loop(),
+        )
 
 
 if __name__ == "__main__":

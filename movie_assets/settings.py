@@ -66,6 +66,8 @@ class Settings(BaseModel):
     sensor_interval: int = Field(default=15, ge=1)
     prices: str | None = None  # a YAML price table whose entries override the shipped ones
     confirm_above_usd: float = Field(default=1.0, ge=0)  # regenerate asks before spending more
+    blob_cache: str = ""  # a folder for copies of remote (S3) blobs; empty: the user's cache folder; "off"
+    blob_cache_bytes: int = Field(default=2 << 30, ge=0)
 
     @field_validator("storage_options", mode="before")
     @classmethod
@@ -104,7 +106,14 @@ class Settings(BaseModel):
         return StorageConfig.from_url(self.root, **self.storage_options)
 
     def storage(self) -> StorageContext:
-        return StorageContext(self.storage_config())
+        """The storage root, with the local blob cache for a remote one (unless MOVIE_ASSETS_BLOB_CACHE=off)."""
+        config = self.storage_config()
+        cache = None
+        if config.driver == "s3" and self.blob_cache.lower() != "off" and self.blob_cache_bytes > 0:
+            from movie_assets.store.blob_cache import BlobCache, default_folder
+
+            cache = BlobCache(self.blob_cache or default_folder(), self.blob_cache_bytes)
+        return StorageContext(config, cache)
 
     def event_log_for(self, fs: MovieFS) -> EventLog:
         """The configured event log of one movie."""

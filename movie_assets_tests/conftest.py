@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 
 import pytest
@@ -8,6 +10,9 @@ from movie_assets.store.config import StorageConfig
 from movie_assets.store.storage import StorageContext
 
 from .servers import MotoS3, RedisServer
+
+# copies of remote blobs go to a folder of this run, never to the user's cache
+os.environ.setdefault("MOVIE_ASSETS_BLOB_CACHE", tempfile.mkdtemp(prefix="movie-assets-blob-cache-"))
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ def __getattr__(name: str) -> Any:
     if name == "app":
         # isort: off
         from movie_assets.cli.common import app
-        from movie_assets.cli import movies, lifecycle, demo, servers, blueprints  # noqa: F401  (registers the commands)
+        from movie_assets.cli import movies, catalog, lifecycle, demo, servers, blueprints  # noqa: F401  (registers the commands)
         # isort: on
 
         globals()["app"] = app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import os
 import sys
 from collections.abc import Iterator
@@ -74,6 +75,7 @@ console = LazyConsole(**console_options(sys.stdout.isatty()))
 err = LazyConsole(**console_options(sys.stderr.isatty(), stderr=True))
 
 _state: dict[str, Any] = {"root": None}
+ROOT_HELP = "Storage root: a path, file://, memory:// or s3:// URL (default: $MOVIE_ASSETS_ROOT, else ./builds)."
 
 
 @app.callback()
@@ -82,7 +84,7 @@ def main(
         None,
         "--root",
         metavar="PATH|URL",
-        help="Storage root: a path, file://, memory:// or s3:// URL (default: $MOVIE_ASSETS_ROOT, else ./builds).",
+        help=ROOT_HELP,
     ),
 ) -> None:
     _state["root"] = root
@@ -130,10 +132,14 @@ def movie_store(movie: str) -> MovieStore:
 
 
 def handle_errors(fn):
-    """Known failures become one red line and exit code 2, never a traceback."""
+    """Known failures become one red line and exit code 2, never a traceback. Every command also takes the
+    global `--root` after its own name (`movie-assets status film --root ./other`)."""
 
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args, root_after: str | None = None, **kwargs):
+        if root_after is not None:
+            _state["root"] = root_after
+            _state.pop("settings", None)
         try:
             return fn(*args, **kwargs)
         except MovieAssetsError as exc:
@@ -144,6 +150,11 @@ def handle_errors(fn):
             err.print(labelled("error: ", "red", f"{where}{exc.strerror or exc}"), highlight=False)
             raise typer.Exit(2) from None
 
+    signature = inspect.signature(fn)
+    option = typer.Option(None, "--root", metavar="PATH|URL", help=ROOT_HELP)
+    extra = inspect.Parameter("root_after", inspect.Parameter.KEYWORD_ONLY, default=option, annotation="str | None")
+    wrapper.__signature__ = signature.replace(parameters=[*signature.parameters.values(), extra])
+    wrapper.__annotations__ = {**fn.__annotations__, "root_after": "str | None"}
     return wrapper
 
 

@@ -50,8 +50,10 @@ def providers(
 
     found = discover_providers()
     configured = credentials_from(os.environ, found)
-    table = new_table("provider", "producers", "credentials", "status")
-    table.add_row("offline", ", ".join(OFFLINE_PRODUCERS), "none", "[green]ready[/green]")
+    models = _shipped_models()
+    table = new_table("provider", "serves", "models (choice: model)", "credentials", "status")
+    offline = ", ".join(OFFLINE_PRODUCERS)
+    table.add_row("offline", offline, esc(models.get("offline", "")), "none", "[green]ready[/green]")
     failed = []
     for name, provider in sorted(found.items()):
         status = "[green]ready[/green]" if name in configured else "[yellow]not configured[/yellow]"
@@ -59,10 +61,24 @@ def providers(
             ok, said = check_provider(provider, configured[name])
             status = f"[green]valid[/green]: {esc(said)}" if ok else f"[red]refused[/red]: {esc(said)}"
             failed += [] if ok else [name]
-        table.add_row(name, esc(provider.description), ", ".join(provider.credentials) or "none", status)
+        credentials = ", ".join(provider.credentials) or "none"
+        table.add_row(name, esc(provider.description), esc(models.get(name, "")), credentials, status)
     console.print(table)
     if failed:
         raise InvalidValue(f"credentials refused: {', '.join(failed)}")
+
+
+def _shipped_models() -> dict[str, str]:
+    """Per provider, the model choices the shipped blueprints offer (`--set PRODUCER.model=CHOICE`)."""
+    from movie_assets.pipeline.blueprint.load import builtin_blueprints, load_builtin
+
+    offered: dict[str, dict[str, str]] = {}
+    for name in builtin_blueprints():
+        for producer, spec in load_builtin(name).producers.items():
+            for choice_id, choice in spec.models.items():
+                said = f"{producer}.{choice_id}" + (f": {choice.model}" if choice.model else "")
+                offered.setdefault(choice.provider, {})[said] = said
+    return {provider: "; ".join(sorted(found)) for provider, found in offered.items()}
 
 
 @app.command()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from movie_assets.cli.catalog import print_edited
 from movie_assets.cli.common import (
     app,
     console,
@@ -173,6 +174,7 @@ def plan(
         write_bytes(body, f',"estimated_cost_usd":{estimate_json}}}\n'.encode())
         return
     print_plan(plan, cost, everything)
+    print_edited(store)
 
 
 @app.command()
@@ -295,6 +297,7 @@ def status(movie: str = typer.Argument(..., help="The movie.")) -> None:
     pending = listed(plan.changed_inputs, SUMMARY_ROWS) or "none"
     console.print(f"pending input changes: {pending}; dirty jobs: {len(plan.jobs)}")
     _print_ignored(plan)
+    print_edited(store)
     metrics = load_metrics(store.fs, manifest.revision) if digest else None
     if metrics:
         console.print(

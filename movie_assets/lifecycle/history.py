@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from movie_assets.errors import BlobIntegrityError, InvalidDocument, NotFound, StorageError
+from movie_assets.errors import BlobIntegrityError, InvalidDocument, MovieAssetsError, NotFound, StorageError
 from movie_assets.lifecycle.publish import publish
 from movie_assets.pipeline.steering import fits
 from movie_assets.store.blobs import BlobStore
@@ -221,3 +221,27 @@ def _verify_pointer(fs: MovieFS, report: VerifyReport, chained: bool) -> None:
         report.problems.append(f"{where} points at {pointer.manifest}, which does not exist")
     except StorageError as exc:
         report.problems.append(str(exc))
+
+
+@dataclass
+class MovieRow:
+    movie_id: str
+    blueprint: str
+    revision: str
+    cost: float
+    pending: int
+    problem: str | None = None
+
+
+def movie_row(store: Any) -> MovieRow:
+    """A line of the movies list; a damaged movie shows its problem instead of breaking the page."""
+    from movie_assets.lifecycle.metrics import load_metrics
+
+    try:
+        manifest, _ = store.current()
+        pending = sum(1 for _ in store.events.stream_inputs(after=manifest.input_cursor))
+        cost = sum(m.cost for item in store.history() if (m := load_metrics(store.fs, item.revision)))
+        blueprint = store.blueprint().meta.id if store.exists() else "legacy"
+        return MovieRow(store.movie_id, blueprint, str(manifest.revision), cost, pending)
+    except MovieAssetsError as exc:
+        return MovieRow(store.movie_id, "?", "?", 0.0, 0, str(exc))

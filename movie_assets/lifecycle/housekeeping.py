@@ -17,7 +17,7 @@ from movie_assets.errors import MovieAssetsError, NotFound, StorageError
 from movie_assets.lifecycle.exports import export_path, write_final_cut
 from movie_assets.lifecycle.history import VerifyReport, verify
 from movie_assets.lifecycle.metrics import metrics_path, record_metrics
-from movie_assets.lifecycle.readable import refresh_readable
+from movie_assets.lifecycle.readable import edited_copies, refresh_readable
 from movie_assets.lifecycle.repair import RepairReport, repair
 from movie_assets.pipeline.incremental import unmatched_jobs
 from movie_assets.pipeline.steering import PIN
@@ -107,7 +107,22 @@ def verify_movie(store: MovieStore) -> VerifyReport:
     for revision in store.manifests.published():
         missing = missing_outputs(store, store.manifests.load(revision))
         report.problems += [f"{revision} is published but has no {rel} (run `verify --repair`)" for rel in missing]
+    for path, artefact in edited_readable_copies(store):
+        report.problems.append(f"{path} no longer matches {artefact} (`movie-assets adopt` makes the edit an override)")
     return report
+
+
+def edited_readable_copies(store: MovieStore) -> list[tuple[str, str]]:
+    """(path, artefact id) of the live revision's readable copies edited since they were written."""
+    manifest, digest = store.current()
+    if digest is None or not store.exists():
+        return []
+    try:
+        since: float | None = store.fs.modified_time(done_marker(manifest.revision))
+    except NotFound:
+        since = None  # housekeeping unfinished: every copy is read
+    pins = {k[len(PIN) :]: v.get("hash") for k, v in store.effective_inputs().items() if k.startswith(PIN)}
+    return edited_copies(store.fs, store.manifest_graph(manifest), manifest, since, pins)
 
 
 def repair_movie(store: MovieStore) -> RepairReport:

@@ -53,3 +53,37 @@ def _refresh_one(fs: MovieFS, blobs: BlobStore, path: str, blob: BlobRef) -> int
         pass
     fs.write_atomic(path, blobs.get(blob))
     return 1
+
+
+def edited_copies(
+    fs: MovieFS, graph: ProducerGraph, manifest: Manifest, since: float | None, pinned: dict[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """(path, artefact id) of every readable copy that no longer holds its manifest's text: edited by
+    hand, or written over, and not already pinned as it now reads (`pinned`: artefact id -> hash). Two
+    listings find the candidates (a size other than the blob's, or a change after `since`, when the live
+    revision's copies were refreshed); only those are read and hashed."""
+    pinned = pinned or {}
+    stats = {s.relative: s for prefix in ("prompts", TEXT_DIR) for s in _scan(fs, prefix)}
+    edited = []
+    for node in graph.nodes.values():
+        for output in node.outputs:
+            path, entry = readable_path(output), manifest.artefacts.get(output.artefact_id)
+            stat = stats.get(path) if path else None
+            if stat is None or entry is None:
+                continue
+            if stat.size == entry.blob.size and since is not None and stat.mtime <= since:
+                continue
+            try:
+                digest = sha256_bytes(fs.read(path))
+                if digest != entry.blob.hash and pinned.get(output.artefact_id) != digest:
+                    edited.append((path, output.artefact_id))
+            except MovieAssetsError:
+                continue
+    return sorted(edited)
+
+
+def _scan(fs: MovieFS, prefix: str) -> list:
+    try:
+        return fs.scan(prefix)
+    except NotFound:
+        return []

@@ -1,13 +1,12 @@
 """Assets of one blueprint: an input asset per blueprint input, an asset per producer, the manifest.
 
-Every asset is partitioned by movie (and loop index for loop producers). Materialising a partition
-asks the planner what the movie needs and runs only that partition's dirty jobs; everything else is
-taken from the store, so Dagster and the CLI always agree on what a movie is.
+Every asset is partitioned by movie. Materialising a producer's partition asks the planner what the
+movie needs and runs that producer's dirty jobs (every segment of a loop producer) through the runner;
+everything else is taken from the store, so Dagster and the CLI always agree on what a movie is. The
+manifest asset publishes, and carries the checks a published revision must pass.
 """
 
-import functools
 import logging
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,7 +16,7 @@ from movie_assets.errors import InvalidValue, ManifestConflict
 from movie_assets.movie import MovieStore
 from movie_assets.orchestration.keys import (
     BASE_HASH_TAG,
-    MOVIE_DIM,
+    MOVIE_TAG,
     NO_BASE,
     RESERVED,
     REVISION_TAG,
@@ -25,10 +24,9 @@ from movie_assets.orchestration.keys import (
     manifest_key,
     partitions_for,
     producer_key,
-    split_partition,
     tag_value,
 )
-from movie_assets.orchestration.metadata import record_metadata
+from movie_assets.orchestration.metadata import manifest_metadata, record_metadata
 from movie_assets.orchestration.resources import EventLogResource, StorageResource, movie_store
 from movie_assets.pipeline.blueprint import Blueprint
 from movie_assets.pipeline.blueprint.graph import recipe_version
@@ -36,6 +34,7 @@ from movie_assets.pipeline.blueprint.shape import ProducerShape, asset_group, bl
 from movie_assets.pipeline.models import ExecutionPlan, RunResult
 from movie_assets.pipeline.produce import ProduceFn
 from movie_assets.pipeline.recorder import data_version_of
+from movie_assets.pipeline.steering import MODEL
 from movie_assets.store.models import JobRecord
 
 log = logging.getLogger(__name__)
@@ -55,75 +54,60 @@ def build_blueprint_assets(
             key=input_key(group, name),
             group_name=group,
             description=f"Input {name} ({spec.type}). {spec.description}".strip(),
-            partitions_def=partitions_for(group, spec.loop),
+            partitions_def=partitions_for(group),
             kinds={"input"},
         )
         for name, spec in bp.inputs.items()
     ]
-    loops = {name: spec.loop for name, spec in bp.inputs.items()}
     for producer in shape.values():
-        out.append(_producer_asset(bp, group, producer, shape, loops, produce_factory, viewer_url))
-    out.append(_manifest_asset(bp, group, sinks(shape), shape))
+        out.append(_producer_asset(bp, group, producer, produce_factory, viewer_url))
+    out.append(_manifest_asset(bp, group, sinks(shape), viewer_url))
     return out
-
-
-def dependency(key: dg.AssetKey, loop: str | None, upstream_loop: str | None) -> dg.AssetDep:
-    """A dependency whose partitions line up: same movie, and same index when both loop."""
-    if loop == upstream_loop:
-        return dg.AssetDep(key)
-    return dg.AssetDep(key, partition_mapping=_same_movie(loop is None or upstream_loop is None))
-
-
-@functools.cache
-def _same_movie(one_side_single: bool) -> dg.PartitionMapping:
-    # these mappings are marked beta in dagster 1.13 and warn on every construction; the version is
-    # pinned and the behaviour tested here, so they are built once with the warning silenced
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.BetaWarning)
-        if one_side_single:
-            return dg.MultiToSingleDimensionPartitionMapping(MOVIE_DIM)
-        movie = dg.DimensionPartitionMapping(MOVIE_DIM, dg.IdentityPartitionMapping())
-        return dg.MultiPartitionMapping({MOVIE_DIM: movie})
 
 
 def _producer_asset(
     bp: Blueprint,
     group: str,
     producer: ProducerShape,
-    shape: dict[str, ProducerShape],
-    input_loops: dict[str, str | None],
     produce_factory: Callable[[], ProduceFn],
     viewer_url: str | None,
 ):
     spec = bp.producers[producer.name]
-    deps = [dependency(input_key(group, i), producer.loop, input_loops[i]) for i in sorted(producer.inputs)]
-    deps += [dependency(producer_key(group, u), producer.loop, shape[u].loop) for u in sorted(producer.upstream)]
+    deps = [input_key(group, i) for i in sorted(producer.inputs)]
+    deps += [producer_key(group, u) for u in sorted(producer.upstream)]
     outputs = ", ".join(f"{name} ({o.mime_type})" for name, o in spec.outputs.items())
-    per = f"per {producer.loop} of each movie" if producer.loop else "once per movie"
-    model = spec.model or spec.implementation or producer.name
+    per = f"every {producer.loop} of a movie in one step" if producer.loop else "once per movie"
+    choice, picked = spec.choice()
+    model = choice or "offline"
 
     @dg.asset(
         key=producer_key(group, producer.name),
         group_name=group,
         code_version=recipe_version(spec, spec.choice()[0]),  # version + default model choice + prompt
         description=f"{spec.description or producer.name} — runs {per}. Outputs: {outputs}.",
-        partitions_def=partitions_for(group, producer.loop),
+        partitions_def=partitions_for(group),
         deps=deps,
         kinds=set(sorted(producer.kinds)[:3]),
         tags={"producer": tag_value(producer.name), "provider": tag_value(spec.provider)},
-        metadata={"provider": spec.provider, "model": model, "version": spec.version, "outputs": outputs},
+        metadata={
+            "provider": picked.provider if picked else spec.provider,
+            "model_choice": model,
+            "version": spec.version,
+            "outputs": outputs,
+        },
     )
     def _materialize(context: dg.AssetExecutionContext, storage: StorageResource, events: EventLogResource):
-        movie_id, index = split_partition(context.partition_key, producer.loop)
+        movie_id = context.partition_key
+        tag_movie(context, movie_id)
         store = _store_for(storage, events, movie_id, bp)
-        outcome = run_partition(store, producer.name, producer.loop, index, produce_factory(), context.run.tags)
+        outcome = run_partition(store, producer.name, produce_factory(), context.run.tags)
         for line in outcome.log:
             context.log.info(line)
         if outcome.error:
             raise dg.Failure(outcome.error)
-        metadata = record_metadata(store, outcome.records, viewer_url, outcome.status)
+        metadata = record_metadata(store, outcome.records, viewer_url, outcome.status, outcome.why)
         metadata["cost_usd"] = dg.MetadataValue.float(outcome.cost)
-        metadata["model"] = model
+        metadata["model_choice"] = str(store.effective_inputs().get(f"{MODEL}{producer.name}") or model)
         return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(outcome.data_version))
 
     return _materialize
@@ -154,6 +138,7 @@ class PartitionOutcome:
     cost: float = 0.0
     error: str | None = None
     log: list[str] = field(default_factory=list)
+    why: dict[str, str] = field(default_factory=dict)  # job id -> produced (and why) or reused
 
     @property
     def data_version(self) -> str:
@@ -161,23 +146,26 @@ class PartitionOutcome:
         return data_version_of(outputs) if outputs else NO_BASE
 
 
-def run_partition(
-    store: MovieStore, producer: str, loop: str | None, index: int | None, produce: ProduceFn, tags: dict
-) -> PartitionOutcome:
-    """Run the planner's dirty jobs of one producer for one movie (and loop index) through the runner,
-    reusing what it can."""
+def tag_movie(context: dg.AssetExecutionContext, movie_id: str) -> None:
+    """Tag the run with its movie, also when a user launched it from the UI (Dagster tags the partition)."""
+    if context.run.tags.get(MOVIE_TAG) != movie_id:
+        context.instance.add_run_tags(context.run.run_id, {MOVIE_TAG: tag_value(movie_id)})
+
+
+def run_partition(store: MovieStore, producer: str, produce: ProduceFn, tags: dict) -> PartitionOutcome:
+    """Run the planner's dirty jobs of one producer for one movie (every segment of a loop producer)
+    through the runner, reusing what it can."""
     plan = store.plan()
     if tags.get(REVISION_TAG):
         plan = plan.replace(revision=tags[REVISION_TAG])
 
-    def mine(producer_name: str, indices: dict[str, int]) -> bool:
-        return producer_name == producer and (loop is None or indices.get(loop) == index)
-
     outcome = PartitionOutcome()
-    outcome.records += [r for r in plan.carried.values() if mine(r.producer, r.indices)]
-    if not any(mine(j.producer, j.indices) for layer in plan.layers for j in layer):
+    carried = [r for r in plan.carried.values() if r.producer == producer]
+    outcome.records += carried
+    outcome.why.update({r.job_id: "carried from the live revision" for r in carried})
+    if not any(j.producer == producer for layer in plan.layers for j in layer):
         return outcome
-    run = store.run(plan, produce, concurrency=1, only=lambda job: mine(job.producer, job.indices))
+    run = store.run(plan, produce, concurrency=2, only=lambda job: job.producer == producer)
     why = {job.job_id: job.reasons for job in plan.jobs}
     for job_id, result in run.results.items():
         if result.status not in ("succeeded", "reused") or result.record is None:
@@ -187,18 +175,23 @@ def run_partition(
         reasons = ", ".join(why[job_id]) if result.status == "succeeded" else ""
         said = f"produced ({reasons})" if reasons else f"signature {result.record.inputs_hash[:12]} reused"
         outcome.log.append(f"{job_id}: {said}")
+        outcome.why[job_id] = said
         outcome.records.append(result.record)
         outcome.cost += result.cost
     outcome.status = "produced" if any(r.status == "succeeded" for r in run.results.values()) else "reused"
     return outcome
 
 
-def _manifest_asset(bp: Blueprint, group: str, final: list[str], shape: dict[str, ProducerShape]):
+def _manifest_asset(bp: Blueprint, group: str, final: list[str], viewer_url: str | None):
     @dg.asset(
         key=manifest_key(group),
         group_name=group,
-        deps=[dependency(producer_key(group, name), None, shape[name].loop) for name in final],
-        partitions_def=partitions_for(group, None),
+        deps=[producer_key(group, name) for name in final],
+        partitions_def=partitions_for(group),
+        check_specs=[
+            dg.AssetCheckSpec("verifies", asset=manifest_key(group), description=VERIFIES),
+            dg.AssetCheckSpec("final_cut", asset=manifest_key(group), description=FINAL_CUT),
+        ],
         description=(
             "Publishes a movie's next revision: replans (every producer must be up to date), builds the "
             "manifest, swaps current.json only if the run's base is still live, then writes the final cut "
@@ -207,15 +200,44 @@ def _manifest_asset(bp: Blueprint, group: str, final: list[str], shape: dict[str
         kinds={"json"},
     )
     def _commit(context: dg.AssetExecutionContext, storage: StorageResource, events: EventLogResource):
+        tag_movie(context, context.partition_key)
         store = _store_for(storage, events, context.partition_key, bp)
         plan = store.plan()
-        return commit_result(store, plan, context.run.tags.get(BASE_HASH_TAG))
+        metadata, version = commit_result(store, plan, context.run.tags.get(BASE_HASH_TAG), viewer_url)
+        return dg.MaterializeResult(metadata=metadata, data_version=version, check_results=manifest_checks(store))
 
     return _commit
 
 
-def commit_result(store: MovieStore, plan: ExecutionPlan, expected: str | None) -> dg.MaterializeResult:
-    """Publish what the producers made, or fail without publishing anything."""
+VERIFIES = "Every manifest parses, every blob it names is stored and hashes right, current.json is intact."
+FINAL_CUT = "The live revision's final cut is under exports/ (or the movie has no final output)."
+
+
+def manifest_checks(store: MovieStore) -> list[dg.AssetCheckResult]:
+    """The checks a published revision must pass: the store verifies, and its final cut was exported."""
+    report = store.verify()
+    manifest, _ = store.current()
+    final = store.final_cut(manifest)
+    exported = final is None or store.fs.exists(final)
+    return [
+        dg.AssetCheckResult(
+            check_name="verifies",
+            passed=report.ok,
+            metadata={"problems": "; ".join(report.problems)[:2000] or "none", "blobs": report.blobs_checked},
+        ),
+        dg.AssetCheckResult(
+            check_name="final_cut",
+            passed=exported,
+            metadata={"path": final or "no final output"},
+            severity=dg.AssetCheckSeverity.WARN,
+        ),
+    ]
+
+
+def commit_result(
+    store: MovieStore, plan: ExecutionPlan, expected: str | None, viewer_url: str | None = None
+) -> tuple[dict, dg.DataVersion]:
+    """Publish what the producers made, or fail without publishing anything: (metadata, data version)."""
     if plan.jobs:
         raise dg.Failure(f"{store.movie_id}: producers still dirty, nothing published: {', '.join(plan.job_ids)}")
     if expected is not None and (None if expected == NO_BASE else expected) != plan.manifest_base_hash:
@@ -224,32 +246,11 @@ def commit_result(store: MovieStore, plan: ExecutionPlan, expected: str | None) 
             f"(planned on {expected}, live {plan.manifest_base_hash}); nothing published"
         )
     if not plan.has_changes():
-        return dg.MaterializeResult(
-            metadata=manifest_metadata(store, committed=False),
-            data_version=dg.DataVersion(plan.manifest_base_hash or NO_BASE),
-        )
+        return manifest_metadata(store, False, viewer_url), dg.DataVersion(plan.manifest_base_hash or NO_BASE)
     try:
         pointer = store.commit(RunResult(plan=plan))
     except ManifestConflict as exc:
         raise dg.Failure(str(exc)) from exc
-    metadata = manifest_metadata(store, committed=True)
+    metadata = manifest_metadata(store, True, viewer_url)
     metadata["changed_inputs"] = ", ".join(plan.changed_inputs)[:500] or "none"
-    metadata["reused_jobs"] = dg.MetadataValue.int(len(plan.reused))
-    return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(pointer.hash))
-
-
-def manifest_metadata(store: MovieStore, committed: bool) -> dict:
-    """Revision, hash, artefact count and a link to the revision's final cut."""
-    manifest, digest = store.current()
-    out: dict = {
-        "revision": str(manifest.revision),
-        "manifest_hash": digest or NO_BASE,
-        "committed": committed,
-        "artefacts": dg.MetadataValue.int(len(manifest.artefacts)),
-    }
-    final = store.final_cut(manifest)
-    if final is not None:
-        where = store.fs.resolve(final)
-        local = store.storage.config.driver == "local"
-        out["final_cut"] = dg.MetadataValue.path(where) if local else dg.MetadataValue.url(where)
-    return out
+    return metadata, dg.DataVersion(pointer.hash)

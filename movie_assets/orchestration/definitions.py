@@ -12,6 +12,8 @@ import dagster as dg
 
 from movie_assets.errors import MovieAssetsError
 from movie_assets.orchestration.assets import build_blueprint_assets
+from movie_assets.orchestration.keys import input_key, regenerate_job_name
+from movie_assets.orchestration.maintenance import maintenance_job, maintenance_schedule
 from movie_assets.orchestration.resources import EventLogResource, StorageResource
 from movie_assets.orchestration.sensors import Preflight, build_movie_sensor
 from movie_assets.orchestration.sync import BlueprintAssets
@@ -73,6 +75,18 @@ def code_blueprints(storage: StorageResource) -> list[Blueprint]:
     return [found[k] for k in sorted(found)]
 
 
+def regenerate_job(entry: BlueprintAssets) -> dg.UnresolvedAssetJobDefinition:
+    """`<group>_regenerate`: rebuild one movie from the Launchpad (pick its partition). Every producer
+    runs its dirty jobs and reuses the rest, then the manifest publishes, as `movie-assets regenerate`."""
+    inputs = [input_key(entry.group, name) for name in entry.blueprint.inputs]
+    selection = dg.AssetSelection.groups(entry.group) - dg.AssetSelection.assets(*inputs)
+    return dg.define_asset_job(
+        regenerate_job_name(entry.group),
+        selection=selection,
+        description=f"Regenerate one {entry.blueprint.meta.id} movie: its dirty jobs, then commit.",
+    )
+
+
 def build_definitions(
     settings: Settings | None = None,
     storage: StorageResource | None = None,
@@ -91,14 +105,18 @@ def build_definitions(
     produce_factory = produce_factory or default_produce(settings)
     catalogue = {bp.meta.id: BlueprintAssets.of(bp) for bp in code_blueprints(storage)}
     assets: list = []
+    jobs: list = [maintenance_job]
     for entry in catalogue.values():
         assets += build_blueprint_assets(entry.blueprint, produce_factory, settings.viewer_url)
+        jobs.append(regenerate_job(entry))
     interval = sensor_interval or settings.sensor_interval
     sensor = build_movie_sensor(catalogue, interval, producer_preflight(produce_factory), settings.viewer_url)
     # in-process suits a laptop (a step costs no new interpreter); the cloud mode keeps multiprocess
     default_executor = dg.in_process_executor if settings.dagster_executor == "in_process" else dg.multiprocess_executor
     return dg.Definitions(
         assets=assets,
+        jobs=jobs,
+        schedules=[maintenance_schedule],
         sensors=[sensor],
         executor=executor or default_executor,
         resources={"storage": storage, "events": events},

@@ -2,12 +2,10 @@
 
 Why each: runless materialisations that mirror commits made outside Dagster must carry the same
 data-version tags Dagster writes itself (code version, data version, input versions and event
-pointers), or staleness would be computed against nothing; the sensor asks for exactly the planner's
-dirty (asset, partition)s, which the public RunRequest takes only as an AssetGraphSubset. A Dagster
+pointers), or staleness would be computed against nothing. A Dagster
 upgrade checks these names first (the orchestration tests import this module).
 """
 
-from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
 from dagster._core.definitions.data_version import (
     CODE_VERSION_TAG,
     DATA_VERSION_IS_USER_PROVIDED_TAG,
@@ -15,7 +13,6 @@ from dagster._core.definitions.data_version import (
     INPUT_DATA_VERSION_TAG_PREFIX,
     INPUT_EVENT_POINTER_TAG_PREFIX,
 )
-from dagster._core.definitions.events import AssetKeyPartitionKey
 
 __all__ = [
     "CODE_VERSION_TAG",
@@ -23,6 +20,4 @@ __all__ = [
     "DATA_VERSION_TAG",
     "INPUT_DATA_VERSION_TAG_PREFIX",
     "INPUT_EVENT_POINTER_TAG_PREFIX",
-    "AssetGraphSubset",
-    "AssetKeyPartitionKey",
 ]

@@ -1,4 +1,4 @@
-"""The one sensor: discovers movies, mirrors the store into Dagster, and requests exactly what is dirty.
+"""The one sensor: discovers movies, mirrors the store into Dagster, and requests one run per changed movie.
 
 Its cursor keeps, per movie, a fingerprint (live manifest hash + last input event id). An idle tick is
 one listing of the root and one cheap fingerprint per movie; only a movie whose fingerprint moved is
@@ -19,13 +19,11 @@ from movie_assets.orchestration.keys import (
     MOVIE_TAG,
     NO_BASE,
     REVISION_TAG,
-    loop_partitions,
     manifest_key,
     movies_partitions,
-    partition_key,
     producer_key,
+    tag_value,
 )
-from movie_assets.orchestration.private import AssetGraphSubset, AssetKeyPartitionKey
 from movie_assets.orchestration.resources import EventLogResource, StorageResource, settings_of
 from movie_assets.orchestration.sync import BlueprintAssets, StoreSync, pending_inputs
 from movie_assets.pipeline.models import ExecutionPlan
@@ -51,26 +49,24 @@ def blocked(plan: ExecutionPlan, preflight: Preflight) -> str | None:
     return f"{plan.movie_id}: {plan.revision} not requested: {'; '.join(describe_missing(problems, limit=3))}"
 
 
-def dirty_partitions(plan: ExecutionPlan, assets: BlueprintAssets) -> set[AssetKeyPartitionKey]:
-    """The plan's dirty jobs as (asset, partition)s, plus the movie's manifest partition."""
-    out = {AssetKeyPartitionKey(manifest_key(assets.group), plan.movie_id)}
-    for job in plan.jobs:
-        loop = assets.shape[job.producer].loop
-        where = partition_key(plan.movie_id, loop, job.indices.get(loop) if loop else None)
-        out.add(AssetKeyPartitionKey(producer_key(assets.group, job.producer), where))
-    return out
+def dirty_assets(plan: ExecutionPlan, assets: BlueprintAssets) -> list[dg.AssetKey]:
+    """The producers with dirty jobs in the plan, plus the movie's manifest."""
+    producers = sorted({job.producer for job in plan.jobs})
+    return [*(producer_key(assets.group, p) for p in producers), manifest_key(assets.group)]
 
 
-def backfill_request(plan: ExecutionPlan, assets: BlueprintAssets, asset_graph) -> dg.RunRequest:
-    """One backfill per movie: Dagster orders the partitions (segments before the timeline)."""
-    subset = AssetGraphSubset.from_asset_partition_set(dirty_partitions(plan, assets), asset_graph)
+def run_request(plan: ExecutionPlan, assets: BlueprintAssets) -> dg.RunRequest:
+    """One run for the movie: its dirty producers and its manifest, in the movie's partition (the cursor's
+    fingerprint, not a run key, keeps a tick from asking twice: a plan that failed may be asked again)."""
     why = "; ".join(f"{job.job_id}: {', '.join(job.reasons)}" for job in plan.jobs)
-    return dg.RunRequest.for_asset_graph_subset(
-        subset,
+    base = plan.manifest_base_hash or NO_BASE
+    return dg.RunRequest(
+        partition_key=plan.movie_id,
+        asset_selection=dirty_assets(plan, assets),
         tags={
-            MOVIE_TAG: plan.movie_id,
+            MOVIE_TAG: tag_value(plan.movie_id),
             REVISION_TAG: str(plan.revision),
-            BASE_HASH_TAG: plan.manifest_base_hash or NO_BASE,
+            BASE_HASH_TAG: base,
             DIRTY_TAG: why[:4000] or "reuse only",
         },
     )
@@ -89,7 +85,8 @@ class MovieTick:
         self.viewer = viewer
         self.state = json.loads(context.cursor) if context.cursor else {}
         self.movies: dict[str, dict] = self.state.setdefault("movies", {})
-        self.loops: dict[str, int] = self.state.setdefault("loops", {})
+        self.state.pop("loops", None)  # a cursor from before movies were single partitions
+        self.mirrored = 0
         self.requests: list[dg.RunRequest] = []
         self.notes: list[str] = []
 
@@ -115,8 +112,13 @@ class MovieTick:
         return dg.SensorResult(
             run_requests=self.requests,
             cursor=json.dumps(self.state, sort_keys=True, separators=(",", ":")),
-            skip_reason=None if self.requests else ("; ".join(self.notes)[:1000] or "no movie changed"),
+            skip_reason=None if self.requests else ("; ".join(self.notes)[:1000] or self._quiet()),
         )
+
+    def _quiet(self) -> str:
+        if self.mirrored:
+            return f"mirrored {self.mirrored} movie(s) committed outside Dagster; nothing to run"
+        return "no movie changed"
 
     def _forget(self, gone: set[str]) -> None:
         for movie_id in gone:
@@ -144,27 +146,16 @@ class MovieTick:
             if seen.get("rev") and seen.get("head"):
                 previous = store.manifests.load(RevisionId(seen["rev"]), expected_hash=seen["head"])
             sync.report_revision(store, manifest, digest, previous)
+            self.mirrored += 1
         plan = store.plan(save=True)
-        self._grow_loops(plan, assets)
         sync.observe_inputs(store, plan.inputs if digest is None else pending_inputs(plan.inputs, manifest))
         why = blocked(plan, self.preflight) if plan.has_changes() else None
         if why:  # no fingerprint kept: planned again once the provider is configured
             self.notes.append(why)
         elif plan.has_changes():
-            self.requests.append(backfill_request(plan, assets, self.context.repository_def.asset_graph))
+            self.requests.append(run_request(plan, assets))
         state = {"head": digest, "rev": str(manifest.revision), "group": assets.group}
         self.movies[movie_id] = {"fp": "blocked" if why else fingerprint, **state}
-
-    def _grow_loops(self, plan: ExecutionPlan, assets: BlueprintAssets) -> None:
-        needed: dict[str, int] = {}
-        for job in [*plan.jobs, *plan.carried.values()]:
-            for loop, index in job.indices.items():
-                needed[loop] = max(needed.get(loop, 0), index + 1)
-        for loop, count in needed.items():
-            known = self.loops.get(loop, 0)
-            if count > known:
-                self.instance.add_dynamic_partitions(loop_partitions(loop).name, [str(i) for i in range(known, count)])
-                self.loops[loop] = count
 
 
 def build_movie_sensor(
@@ -183,7 +174,7 @@ def build_movie_sensor(
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
             "Discovers movies, mirrors revisions committed outside Dagster and every input edit into the "
-            "asset catalogue, and backfills exactly the dirty (asset, partition)s plus the manifest."
+            "asset catalogue, and requests one run per changed movie: its dirty producers and its manifest."
         ),
     )
     def _sensor(context: dg.SensorEvaluationContext, storage: StorageResource, events: EventLogResource):

@@ -1,9 +1,9 @@
 """Store truth into Dagster: input values as observations, revisions committed elsewhere as materializations.
 
-A revision committed by the CLI, the viewer or MCP is reported as runless materializations of exactly
-the (asset, partition)s whose jobs changed, in dependency order and with provenance (code version and
-an input event pointer), so Dagster shows such a movie as materialized and not stale, and a later
-input edit or code bump still marks exactly the right partitions stale.
+A revision committed by the CLI, the viewer or MCP is reported as runless materializations of the
+movie's partition of exactly the assets whose jobs changed, in dependency order and with provenance
+(code version and an input event pointer), so Dagster shows such a movie as materialized and not
+stale, and a later input edit or code bump still marks exactly the right assets stale.
 """
 
 from __future__ import annotations
@@ -15,14 +15,8 @@ from dataclasses import dataclass
 import dagster as dg
 
 from movie_assets.movie import MovieStore
-from movie_assets.orchestration.keys import (
-    NO_BASE,
-    input_key,
-    manifest_key,
-    partition_key,
-    producer_key,
-)
-from movie_assets.orchestration.metadata import record_metadata
+from movie_assets.orchestration.keys import NO_BASE, input_key, manifest_key, producer_key
+from movie_assets.orchestration.metadata import manifest_metadata, record_metadata
 from movie_assets.orchestration.private import (
     CODE_VERSION_TAG,
     DATA_VERSION_IS_USER_PROVIDED_TAG,
@@ -35,6 +29,7 @@ from movie_assets.pipeline.blueprint.inputs import parse_input_key
 from movie_assets.pipeline.blueprint.shape import ProducerShape, asset_group, blueprint_shape, sinks
 from movie_assets.pipeline.recorder import data_version_of
 from movie_assets.pipeline.steering import is_steering
+from movie_assets.store.hashing import json_hash
 from movie_assets.store.models import InputEntry, JobRecord, Manifest
 
 VALUE_PREVIEW = 300
@@ -71,25 +66,33 @@ class StoreSync:
         self.viewer_url = viewer_url
 
     def observe_inputs(self, store: MovieStore, entries: dict[str, InputEntry]) -> int:
-        """One observation per input (and loop index) whose data version is the value's hash."""
+        """One observation per input of the movie; a loop input (SegmentText[0], [1], ...) is one
+        observation whose data version hashes every index's value."""
         bp = self.assets.blueprint
-        count = 0
-        for key, entry in sorted(entries.items()):
+        by_name: dict[str, dict[str, InputEntry]] = defaultdict(dict)
+        for key, entry in entries.items():
             if is_steering(key):
                 continue  # pins and takes steer producers; they are not blueprint inputs
-            name, index = parse_input_key(key)
-            if name not in bp.inputs:
-                continue  # kept from a larger loop, or dropped from the blueprint
-            value = entry.value if isinstance(entry.value, str) else repr(entry.value)
+            name, _ = parse_input_key(key)
+            if name in bp.inputs:  # else kept from a larger loop, or dropped from the blueprint
+                by_name[name][key] = entry
+        for name, found in sorted(by_name.items()):
+            if bp.inputs[name].loop is None:
+                [entry] = found.values()
+                value = entry.value if isinstance(entry.value, str) else repr(entry.value)
+                version, metadata = entry.hash, {"value": value[:VALUE_PREVIEW], "hash": entry.hash[:16]}
+            else:
+                version = json_hash({key: e.hash for key, e in sorted(found.items())})
+                values = "; ".join(f"{key}={str(e.value)[:80]}" for key, e in sorted(found.items()))
+                metadata = {"values": values[: VALUE_PREVIEW * 4], "count": len(found)}
             observation = dg.AssetObservation(
                 asset_key=input_key(self.assets.group, name),
-                partition=partition_key(store.movie_id, bp.inputs[name].loop, index),
-                tags={DATA_VERSION_TAG: entry.hash},
-                metadata={"value": value[:VALUE_PREVIEW], "hash": entry.hash[:16]},
+                partition=store.movie_id,
+                tags={DATA_VERSION_TAG: version},
+                metadata=metadata,
             )
             self.instance.report_runless_asset_event(observation)
-            count += 1
-        return count
+        return len(by_name)
 
     def committed_by_dagster(self, movie_id: str, digest: str) -> bool:
         """True when the manifest asset's latest materialization of the movie is this very revision."""
@@ -100,26 +103,23 @@ class StoreSync:
 
     def report_revision(self, store: MovieStore, manifest: Manifest, digest: str, previous: Manifest | None) -> int:
         """Materializations of the partitions whose jobs changed since `previous` (all of them if None)."""
-        changed: dict[tuple[str, str], list[JobRecord]] = defaultdict(list)
-        slices: dict[tuple[str, str], list[JobRecord]] = defaultdict(list)
+        changed: set[str] = set()
+        slices: dict[str, list[JobRecord]] = defaultdict(list)
         for record in manifest.jobs.values():
-            shape = self.assets.shape.get(record.producer)
-            if shape is None:
+            if record.producer not in self.assets.shape:
                 continue
-            index = record.indices.get(shape.loop) if shape.loop else None
-            where = (record.producer, partition_key(store.movie_id, shape.loop, index))
-            slices[where].append(record)
+            slices[record.producer].append(record)
             old = previous.jobs.get(record.job_id) if previous else None
             if old is None or old.inputs_hash != record.inputs_hash or old.outputs != record.outputs:
-                changed[where] = slices[where]
-        entries = manifest.inputs if previous is None else _changed_inputs(manifest, previous)
+                changed.add(record.producer)
+        # a loop input's observation covers every index, so it is reported whole when any index moved
+        entries = manifest.inputs if previous is None else _with_whole_loops(manifest, previous)
         count = self.observe_inputs(store, entries)
         status = f"committed outside Dagster as {manifest.revision}"
         for producer in self.assets.order:
-            for (name, partition), records in sorted(changed.items()):
-                if name == producer:
-                    self._materialize(store, name, partition, records, status)
-                    count += 1
+            if producer in changed:
+                self._materialize(store, producer, slices[producer], status)
+                count += 1
         final = [producer_key(self.assets.group, name) for name in sinks(self.assets.shape)]
         tags = self._provenance("sync", digest, final)
         self.instance.report_runless_asset_event(
@@ -127,12 +127,12 @@ class StoreSync:
                 asset_key=manifest_key(self.assets.group),
                 partition=store.movie_id,
                 tags=tags,
-                metadata={"revision": str(manifest.revision), "manifest_hash": digest, "committed": status},
+                metadata={**manifest_metadata(store, False, self.viewer_url), "committed": status},
             )
         )
         return count + 1
 
-    def _materialize(self, store: MovieStore, producer: str, partition: str, records: list[JobRecord], status: str):
+    def _materialize(self, store: MovieStore, producer: str, records: list[JobRecord], status: str):
         records = sorted(records, key=lambda r: r.job_id)
         outputs = {a: b for r in records for a, b in r.outputs.items()}
         version = records[0].producer_version
@@ -142,7 +142,7 @@ class StoreSync:
         self.instance.report_runless_asset_event(
             dg.AssetMaterialization(
                 asset_key=producer_key(self.assets.group, producer),
-                partition=partition,
+                partition=store.movie_id,
                 tags=tags,
                 metadata=record_metadata(store, records, self.viewer_url, status),
             )
@@ -163,10 +163,21 @@ class StoreSync:
         return tags
 
 
-def _changed_inputs(manifest: Manifest, previous: Manifest) -> dict[str, InputEntry]:
-    return {k: e for k, e in manifest.inputs.items() if k not in previous.inputs or previous.inputs[k].hash != e.hash}
+def _with_whole_loops(manifest: Manifest, previous: Manifest) -> dict[str, InputEntry]:
+    """The inputs that changed since `previous`, every index of a loop input that changed anywhere."""
+    moved = {
+        _name(k) for k, e in manifest.inputs.items() if k not in previous.inputs or previous.inputs[k].hash != e.hash
+    }
+    return {k: e for k, e in manifest.inputs.items() if _name(k) in moved}
 
 
 def pending_inputs(entries: dict[str, InputEntry], manifest: Manifest) -> dict[str, InputEntry]:
-    """Effective inputs that differ from the live revision's (edits not yet committed)."""
-    return {k: e for k, e in entries.items() if k not in manifest.inputs or manifest.inputs[k].hash != e.hash}
+    """Effective inputs that differ from the live revision's (edits not yet committed), every index of a
+    loop input that changed anywhere."""
+    moved = {_name(k) for k, e in entries.items() if k not in manifest.inputs or manifest.inputs[k].hash != e.hash}
+    return {k: e for k, e in entries.items() if _name(k) in moved}
+
+
+def _name(key: str) -> str:
+    """The input a key belongs to (`SegmentText` of `SegmentText[2]`); a steering key is its own."""
+    return key if is_steering(key) else parse_input_key(key)[0]

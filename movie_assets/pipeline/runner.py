@@ -16,6 +16,7 @@ from movie_assets.pipeline.models import ExecutionPlan, JobDescriptor, JobResult
 from movie_assets.pipeline.plans import PlanStore
 from movie_assets.pipeline.produce import ProduceFn, ProduceInput, ProduceRequest, indices_of
 from movie_assets.pipeline.recorder import JobRecorder, PreparedJob
+from movie_assets.pipeline.runlog import RunLog
 from movie_assets.pipeline.signature import SucceededIndex, decide
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.derived import INDEX_DIR, DerivedFolder
@@ -79,12 +80,20 @@ class Runner:
         index = (
             self._index if self._index is not None else SucceededIndex(self.events.stream_artefacts(), self.blobs.has)
         )
-        context = _RunContext(plan=plan, base=current.manifest, index=index)
+        context = _RunContext(plan=plan, base=current.manifest, index=index, log=RunLog(plan, subset=only is not None))
         for record in plan.carried.values():
             context.known.update(record.outputs)
         plan_hash = json_hash(plan.to_builtins())
         if only is None:
             self._resume(context, plan_hash)
+        try:
+            self._layers(context, plan_hash, only)
+        finally:
+            context.log.write(self.fs)
+        return RunResult(plan=plan, results=context.results)
+
+    def _layers(self, context: _RunContext, plan_hash: str, only: Callable[[JobDescriptor], bool] | None) -> None:
+        plan = context.plan
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             for number, layer in enumerate(plan.layers, start=1):
                 runnable = []
@@ -108,7 +117,6 @@ class Runner:
                     results=dict(context.results),
                 )
                 self.plans.save_progress(progress)
-        return RunResult(plan=plan, results=context.results)
 
     def _resume(self, context: _RunContext, plan_hash: str) -> None:
         """Take over the results of an earlier, interrupted run of the very same plan.
@@ -127,6 +135,7 @@ class Runner:
     def _finish(self, context: _RunContext, result: JobResult) -> None:
         with self._lock:
             context.results[result.job_id] = result
+            context.log.job(result)
             if result.record:
                 context.known.update(result.record.outputs)
         if self.on_result:
@@ -235,5 +244,6 @@ class _RunContext:
     plan: ExecutionPlan
     base: Manifest
     index: SucceededIndex
+    log: RunLog
     known: dict[str, BlobRef] = field(default_factory=dict)
     results: dict[str, JobResult] = field(default_factory=dict)

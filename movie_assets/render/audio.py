@@ -90,40 +90,48 @@ def master(mix: np.ndarray, workdir: str, name: str, codec: str = "pcm_s16le") -
     """Normalise a mix to -16 LUFS with its true peak at most -1.5 dBTP, at 48 kHz stereo; the file
     (`pcm_s16le` WAV or `aac` M4A) and its measured loudness (`integrated_lufs`, `true_peak_dbtp`).
 
-    One measurement (ffmpeg's loudnorm analysis), then a linear gain, as loudnorm's linear mode does;
-    where that gain would push the true peak over the ceiling, loudnorm's dynamic mode masters it."""
+    One measurement (ffmpeg's ebur128: integrated loudness and true peak, a tenth of loudnorm's
+    analysis time), then a linear gain; where that gain would push the true peak over the ceiling,
+    loudnorm masters it in two passes (its analysis, then its dynamic mode)."""
     raw = os.path.join(workdir, f"{name}.f32")
     mix.astype("<f4").tofile(raw)
     source = ["-f", "f32le", "-ac", "2", "-ar", str(SAMPLE_RATE), "-i", raw]
-    target = f"I={TARGET_LUFS}:TP={TARGET_TP}:LRA={TARGET_LRA}"
-    first = run([*source, "-af", f"loudnorm={target}:print_format=json", "-f", "null", "-"], f"measure {name}")
-    measured = _json_tail(first.stderr)
-    chain = "anull"
-    if measured and measured.get("input_i") not in (None, "-inf"):
-        gain = TARGET_LUFS - float(measured["input_i"])
-        if float(measured["input_tp"]) + gain <= TARGET_TP:
+    measured = _ebur128(run([*source, "-af", "ebur128=peak=true", "-f", "null", "-"], f"measure {name}").stderr)
+    chain, found = "anull", measured
+    if "integrated_lufs" in measured:
+        gain = TARGET_LUFS - measured["integrated_lufs"]
+        if measured.get("true_peak_dbtp", -99.0) + gain <= TARGET_TP:
             chain = f"volume={gain:.3f}dB"
+            found = {"integrated_lufs": round(TARGET_LUFS, 1), "lra": measured.get("lra", 0.0)}
+            found["true_peak_dbtp"] = round(measured.get("true_peak_dbtp", -99.0) + gain, 1)
         else:
-            keys = ("I", "i"), ("TP", "tp"), ("LRA", "lra"), ("thresh", "thresh")
-            measures = ":".join(f"measured_{k}={measured[f'input_{v}']}" for k, v in keys)
-            chain = f"loudnorm={target}:{measures}:offset={measured['target_offset']}"
+            chain = _dynamic(source, name)
     ext = "wav" if codec == "pcm_s16le" else "m4a"
     out = os.path.join(workdir, f"{name}.{ext}")
     extra = ["-b:a", "192k"] if codec == "aac" else []
     run([*source, "-af", f"{chain},aresample={SAMPLE_RATE}", "-ac", "2", "-c:a", codec, *extra, out], f"master {name}")
-    if chain.startswith("volume="):  # a linear gain: the result's loudness follows from the measurement
-        gain = TARGET_LUFS - float(measured["input_i"])
-        found = {"integrated_lufs": round(float(measured["input_i"]) + gain, 1)}
-        found["true_peak_dbtp"] = round(float(measured["input_tp"]) + gain, 1)
-        found["lra"] = float(measured["input_lra"])
-        return out, found
-    return out, loudness(out)
+    return out, (found if chain.startswith("volume=") or chain == "anull" else loudness(out))
+
+
+def _dynamic(source: list[str], name: str) -> str:
+    """loudnorm's dynamic mode, fed its own first-pass analysis."""
+    target = f"I={TARGET_LUFS}:TP={TARGET_TP}:LRA={TARGET_LRA}"
+    first = run([*source, "-af", f"loudnorm={target}:print_format=json", "-f", "null", "-"], f"analyse {name}")
+    measured = _json_tail(first.stderr)
+    if not measured or measured.get("input_i") in (None, "-inf"):
+        return "anull"
+    keys = ("I", "i"), ("TP", "tp"), ("LRA", "lra"), ("thresh", "thresh")
+    measures = ":".join(f"measured_{k}={measured[f'input_{v}']}" for k, v in keys)
+    return f"loudnorm={target}:{measures}:offset={measured['target_offset']}"
 
 
 def loudness(path: str) -> dict:
     """EBU R128 integrated loudness, true peak and loudness range of a file (ffmpeg's ebur128)."""
-    done = run(["-i", path, "-af", "ebur128=peak=true", "-f", "null", "-"], "measure loudness")
-    text = done.stderr.decode("utf-8", "replace").split("Summary:")[-1]
+    return _ebur128(run(["-i", path, "-af", "ebur128=peak=true", "-f", "null", "-"], "measure loudness").stderr)
+
+
+def _ebur128(stderr: bytes) -> dict:
+    text = stderr.decode("utf-8", "replace").split("Summary:")[-1]
     found = {}
     for key, pattern in (
         ("integrated_lufs", r"I:\s+(-?[\d.]+|-inf) LUFS"),

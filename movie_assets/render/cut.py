@@ -17,6 +17,7 @@ import functools
 import json
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,20 @@ def render_film(document: TimelineDocument, load: Loader, workdir: str, cache: A
     segment's shot and the two cross-fades beside it; every other chunk is reused."""
     shots = _shot_specs(document)
     video = os.path.join(workdir, "video.mp4")
+    # the sound is mixed and mastered (numpy, then ffmpeg) while the picture's chunks encode: on two
+    # cores a re-export costs the longer of the two, not their sum
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sound_job = pool.submit(mix_sound, document, load, workdir, document.duration, "aac")
+        _picture(document, shots, video, load, workdir, cache)
+        mixed, loud = sound_job.result()
+    film = os.path.join(workdir, "film.mp4")
+    mux = ["-i", video, "-i", mixed, "-map", "0:v", "-map", "1:a", "-c", "copy", "-shortest", *BITEXACT]
+    run([*mux, "-movflags", "+faststart", film], "mux")
+    with open(film, "rb") as handle:
+        return handle.read(), loud
+
+
+def _picture(document: TimelineDocument, shots: list, video: str, load: Loader, workdir: str, cache: Any) -> None:
     if shots:
         fade = _fade(document, shots)
         names = [_chunk(piece, shots, fade, document, load, workdir, cache) for piece in _pieces(shots, fade)]
@@ -59,13 +74,6 @@ def render_film(document: TimelineDocument, load: Loader, workdir: str, cache: A
     else:
         black = f"color=c=black:s={document.width}x{document.height}:r={document.fps}:d={max(document.duration, 0.1)}"
         run(["-f", "lavfi", "-i", black, *ENCODE, video], "render")
-    length = document.duration
-    mixed, loud = mix_sound(document, load, workdir, length, "aac")
-    film = os.path.join(workdir, "film.mp4")
-    mux = ["-i", video, "-i", mixed, "-map", "0:v", "-map", "1:a", "-c", "copy", "-shortest", *BITEXACT]
-    run([*mux, "-movflags", "+faststart", film], "mux")
-    with open(film, "rb") as handle:
-        return handle.read(), loud
 
 
 @dataclass(frozen=True)

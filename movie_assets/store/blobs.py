@@ -26,6 +26,7 @@ class BlobStore:
     def __init__(self, fs: MovieFS) -> None:
         self.fs = fs
         self.movie_id = fs.movie_id
+        self.cache = fs.storage.blob_cache  # remote roots: a local copy of blobs read or written here
 
     def put(self, data: bytes | BinaryIO, mime_type: str = "application/octet-stream") -> BlobRef:
         """Store bytes or a binary stream (hashed while written, bounded memory); dedups by hash."""
@@ -39,6 +40,8 @@ class BlobStore:
                 staged.write(chunk)
             ref = BlobRef(hash=digest.hexdigest(), size=size, mime_type=mime_type)
             created = staged.publish(blob_path(ref.hash))
+            if self.cache is not None and isinstance(data, bytes | bytearray):
+                self.cache.put(ref.hash, bytes(data))
         except BaseException:
             if staged.published is None:
                 staged.discard()
@@ -72,8 +75,13 @@ class BlobStore:
         return self.fs.exists(blob_path(blob_hash))
 
     def get(self, ref: BlobRef | str) -> bytes:
-        """Whole blob, after checking its hash (BlobIntegrityError on mismatch)."""
+        """Whole blob, after checking its hash (BlobIntegrityError on mismatch); from the local blob cache
+        when it holds a good copy."""
         blob_hash = ref.hash if isinstance(ref, BlobRef) else ref
+        if self.cache is not None:
+            cached = self.cache.get(blob_hash)
+            if cached is not None:
+                return cached
         try:
             data = self.fs.read_blob(blob_path(blob_hash))
         except NotFound:
@@ -83,6 +91,8 @@ class BlobStore:
             raise BlobIntegrityError(
                 f"blob {blob_hash} of movie {self.movie_id!r} is corrupted: its bytes hash to {actual}"
             )
+        if self.cache is not None:
+            self.cache.put(blob_hash, data)
         return data
 
     def open(self, ref: BlobRef | str) -> Iterator[bytes]:

@@ -10,7 +10,7 @@ import contextlib
 import errno
 import os
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from movie_assets.errors import InvalidId, InvalidValue, MovieAssetsError, NotFound, StorageError
 from movie_assets.store.base import Backend, FileStat
@@ -35,11 +35,17 @@ class _NoTranslation:
 BLUEPRINTS_DIR = ".blueprints"
 
 
+if TYPE_CHECKING:
+    from movie_assets.store.blob_cache import BlobCache
+
+
 class StorageContext:
     """A storage root: which movies it holds, and a MovieFS per movie."""
 
-    def __init__(self, config: StorageConfig | None = None) -> None:
+    def __init__(self, config: StorageConfig | None = None, blob_cache: BlobCache | None = None) -> None:
         self.config = config or StorageConfig()
+        # a local copy of remote blobs; pointless for a local or in-memory root, whose blobs are local
+        self.blob_cache = blob_cache if self.config.driver == "s3" else None
         backend = backend_class(self.config.driver)
         with translated(_NoTranslation(), self.config.root):
             self.backend: Backend = backend(self.config)

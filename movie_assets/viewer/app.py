@@ -27,6 +27,7 @@ import movie_assets.viewer.media as media
 import movie_assets.viewer.views as views
 from movie_assets.errors import InvalidId, InvalidValue, MovieAssetsError, NotFound, UnknownMovie
 from movie_assets.lifecycle.exports import captions_path
+from movie_assets.lifecycle.history import movie_row
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.prices import ConsentNeeded, check_spend
 from movie_assets.pipeline.produce import ProduceFn
@@ -126,7 +127,7 @@ class Viewer:
 
     # ---- pages ----------------------------------------------------------------------------------
     async def index(self, request: Request) -> Response:
-        rows = [views.movie_row(self.settings.movie_store(m, self.storage)) for m in self.storage.list_movies()]
+        rows = [movie_row(self.settings.movie_store(m, self.storage)) for m in self.storage.list_movies()]
         return self.render(request, "index.html", movies=rows, root=self.storage.root, title="Movies")
 
     async def movie_page(self, request: Request) -> Response:

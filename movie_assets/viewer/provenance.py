@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from movie_assets.errors import MovieAssetsError, NotFound
 from movie_assets.movie import MovieStore
-from movie_assets.pipeline.blueprint.shape import asset_group, partition_label
+from movie_assets.pipeline.blueprint.shape import asset_group
 from movie_assets.store.models import Manifest
 from movie_assets.viewer.views import Media, media_of
 
@@ -44,9 +44,7 @@ def provenance(store: MovieStore, manifest: Manifest, artefact_id: str) -> Prove
         spec = bp.producers.get(record.producer)
         if spec is not None:
             info.provider, info.model = spec.provider, spec.model or ""
-            loop = spec.loops[0] if spec.loops else None
-            where = partition_label(store.movie_id, loop, record.indices.get(loop) if loop else None)
-            info.dagster_path = f"{asset_group(bp.meta.id)}/{record.producer}?partition={quote(where)}"
+            info.dagster_path = f"{asset_group(bp.meta.id)}/{record.producer}?partition={quote(store.movie_id)}"
     except MovieAssetsError:
         pass
     for key in sorted(record.deps):

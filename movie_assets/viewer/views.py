@@ -149,28 +149,6 @@ def movie_view(store: MovieStore, revision: str | None = None) -> MovieView:
 
 
 @dataclass
-class MovieRow:
-    movie_id: str
-    blueprint: str
-    revision: str
-    cost: float
-    pending: int
-    problem: str | None = None
-
-
-def movie_row(store: MovieStore) -> MovieRow:
-    """A line of the movies list; a damaged movie shows its problem instead of breaking the page."""
-    try:
-        manifest, _ = store.current()
-        pending = sum(1 for _ in store.events.stream_inputs(after=manifest.input_cursor))
-        cost = sum(m.cost for item in store.history() if (m := load_metrics(store.fs, item.revision)))
-        blueprint = store.blueprint().meta.id if store.exists() else "legacy"
-        return MovieRow(store.movie_id, blueprint, str(manifest.revision), cost, pending)
-    except MovieAssetsError as exc:
-        return MovieRow(store.movie_id, "?", "?", 0.0, 0, str(exc))
-
-
-@dataclass
 class HistoryRow:
     revision: str
     parent: str

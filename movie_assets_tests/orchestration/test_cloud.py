@@ -75,29 +75,21 @@ def test_cloud_mode_end_to_end(moto_s3, redis_server, postgres, monkeypatch, tmp
         edited = CliRunner().invoke(app, ["edit", MOVIE, "SegmentText[1]=The second scene, seen from the clouds."])
         assert edited.exit_code == 0, edited.output
         [request] = tick(first.cursor).run_requests
-        wanted = {
-            (k.asset_key.path[-1], k.partition_key) for k in request.asset_graph_subset.iterate_asset_partitions()
-        }
-        segment = {("script", f"{MOVIE}|1"), ("narration", f"{MOVIE}|1"), ("video_prompt", f"{MOVIE}|1")}
-        segment.add(("video_clip", f"{MOVIE}|1"))
-        movie = {("timeline", MOVIE), ("export", MOVIE), ("manifest", MOVIE)}
-        assert wanted == segment | movie
+        wanted = {key.path[-1] for key in request.asset_selection}
+        assert request.partition_key == MOVIE
+        assert wanted == {"script", "narration", "video_prompt", "video_clip", "timeline", "export", "manifest"}
         assert storage.movie(MOVIE).exists("runs/rev-0002-plan.json")
         run_config = {"execution": {"config": {"max_concurrent": 2}}}
-        # what the backfill daemon launches: the segment's run, then the movie's, each in subprocesses
-        for job, partition, names in (
-            (cloud_job.segment_job, f"{MOVIE}|1", segment),
-            (cloud_job.movie_job, MOVIE, movie),
-        ):
-            with dg.execute_job(
-                dg.reconstructable(job),
-                instance,
-                run_config=run_config,
-                asset_selection=[dg.AssetKey([cloud_job.GROUP, n]) for n, _ in names],
-                tags={**request.tags, "dagster/partition": partition},
-            ) as result:
-                assert result.success
-                assert any(e.event_type_value == "STEP_WORKER_STARTED" for e in result.all_events)
+        # what the run launcher starts for the request: one run, each step in its own process
+        with dg.execute_job(
+            dg.reconstructable(cloud_job.regenerate_job),
+            instance,
+            run_config=run_config,
+            asset_selection=list(request.asset_selection),
+            tags={**request.tags, "dagster/partition": MOVIE},
+        ) as result:
+            assert result.success
+            assert any(e.event_type_value == "STEP_WORKER_STARTED" for e in result.all_events)
         manifest, _ = store.current()
         assert manifest.revision == "rev-0002"
         for rel in ("exports/rev-0002.mp4", "events/rev-0002.inputs.jsonl", "events/rev-0002.artefacts.jsonl"):
@@ -141,9 +133,10 @@ def _assert_presigned_link(instance) -> None:
     import urllib.request
 
     script = instance.get_latest_data_version_record(
-        dg.AssetKey([cloud_job.GROUP, "script"]), False, f"{MOVIE}|1"
+        dg.AssetKey([cloud_job.GROUP, "script"]), False, MOVIE
     ).asset_materialization
-    link = script.metadata["text"].value
+    [row] = [r for r in script.metadata["segments"].value.records if r.data["output"] == "segment-0001/script/text"]
+    link = row.data["link"]
     assert link.startswith("http") and "Signature=" in link, "a presigned URL to the blob on S3"
     with urllib.request.urlopen(link, timeout=10) as response:
         assert response.read().decode() == "The second scene, seen from the clouds."

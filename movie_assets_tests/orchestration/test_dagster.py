@@ -1,4 +1,4 @@
-"""Dagster: blueprints are code, movies and segments are partitions, the sensor mirrors the store."""
+"""Dagster: blueprints are code, a movie is one partition, the sensor mirrors the store and asks one run per change."""
 
 import warnings
 
@@ -10,12 +10,12 @@ from movie_assets.movie import MovieStore
 from movie_assets.orchestration import EventLogResource, StorageResource, build_definitions
 from movie_assets.orchestration.keys import input_key, manifest_key, producer_key
 from movie_assets.pipeline.blueprint.load import load_builtin
-from movie_assets.pipeline.blueprint.shape import partition_label
+from movie_assets.pipeline.recorder import data_version_of
 from movie_assets.producers.registry import default_registry
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.storage import StorageContext
 
-from .partitions import run_backfill, stale_partitions
+from .partitions import run_request, stale_partitions
 
 MOVIE = "demo-film"
 GROUP = "video_audio_music"
@@ -70,18 +70,14 @@ class Sensor:
         return result
 
 
-def _partitions(request) -> set[tuple[str, str]]:
-    return {(k.asset_key.path[-1], k.partition_key) for k in request.asset_graph_subset.iterate_asset_partitions()}
+def _selected(request) -> set[str]:
+    return {key.path[-1] for key in request.asset_selection}
 
 
 def _planned(store) -> set[tuple[str, str]]:
-    """The planner's directly dirty jobs as (producer, partition)."""
+    """The producers of the planner's directly dirty jobs, as (producer, the movie's partition)."""
     plan = store.plan()
-    return {
-        (j.producer, partition_label(MOVIE, "segment" if "segment" in j.indices else None, j.indices.get("segment")))
-        for j in plan.jobs
-        if j.job_id in plan.directly_dirty
-    }
+    return {(j.producer, store.movie_id) for j in plan.jobs if j.job_id in plan.directly_dirty}
 
 
 def test_definitions_are_the_blueprints_and_load_without_listing_the_store(root, monkeypatch):
@@ -97,7 +93,7 @@ def test_definitions_are_the_blueprints_and_load_without_listing_the_store(root,
     inputs = {input_key(GROUP, name) for name in ("AspectRatio", "Resolution", "Fps")}
     shot = {producer_key(GROUP, "video_prompt"), producer_key(GROUP, "narration")}  # a shot lasts its narration
     assert set(clip.kinds) == {"video"} and clip.parent_keys == shot | inputs
-    assert isinstance(clip.partitions_def, dg.MultiPartitionsDefinition)
+    assert clip.partitions_def.name == f"{GROUP}_movies", "a movie is one partition, all its segments in it"
     timeline = graph.get(producer_key(GROUP, "timeline"))
     assert isinstance(timeline.partitions_def, dg.DynamicPartitionsDefinition)
     producers = {producer_key(GROUP, n) for n in ("video_clip", "narration", "music", "script", "story")}
@@ -106,9 +102,13 @@ def test_definitions_are_the_blueprints_and_load_without_listing_the_store(root,
     script = graph.get(producer_key(GROUP, "script"))
     assert {k.path[-1] for k in script.parent_keys} == {"story", "SegmentText"}
     story = graph.get(producer_key(GROUP, "story"))
-    assert story.code_version.startswith("1+model=offline-story;prompt="), "the recipe is the code version"
-    assert isinstance(story.partitions_def, dg.DynamicPartitionsDefinition), "one story per movie"
+    assert story.code_version.startswith("2+model=offline-story;prompt="), "the recipe is the code version"
+    assert story.partitions_def.name == f"{GROUP}_movies"
     assert [s.name for s in defs.sensors] == ["movie_sensor"]
+    assert f"{GROUP}_regenerate" in {job.name for job in defs.resolve_all_job_defs()}
+    assert [s.name for s in defs.schedules] == ["movie_assets_nightly"]
+    checks = {key.name for key in graph.get(manifest_key(GROUP)).check_keys}
+    assert checks == {"verifies", "final_cut"}
 
 
 def test_loading_the_definitions_warns_nothing(root):
@@ -125,27 +125,32 @@ def test_a_movie_built_by_the_cli_shows_as_materialized_and_fresh(root, store, i
     tick = Sensor(defs, instance, resources).tick()
     assert tick.run_requests == []
     assert instance.get_dynamic_partitions(f"{GROUP}_movies") == [MOVIE]
-    assert instance.get_dynamic_partitions("segment") == ["0", "1", "2"]
+    assert not instance.has_dynamic_partition("segment", "0"), "no shared segment dimension: no phantom cells"
     stale, missing = stale_partitions(defs, instance)
     assert stale == set() and missing == set(), "a built movie is neither stale nor never materialized"
     manifest, digest = store.current()
-    record = manifest.jobs["segment-0001/script"]
-    event = instance.get_latest_data_version_record(producer_key(GROUP, "script"), False, f"{MOVIE}|1")
+    scripts = [manifest.jobs[f"segment-000{i}/script"] for i in range(3)]
+    event = instance.get_latest_data_version_record(producer_key(GROUP, "script"), False, MOVIE)
     materialization = event.asset_materialization
-    assert materialization.tags[DATA_VERSION_TAG] == record.outputs["segment-0001/script/text"].hash
+    outputs = {a: b for r in scripts for a, b in r.outputs.items()}
+    assert materialization.tags[DATA_VERSION_TAG] == data_version_of(outputs), "one version over every segment"
     meta = materialization.metadata
-    assert meta["text preview"].value.strip() == store.blobs.get(record.outputs["segment-0001/script/text"]).decode()
-    assert meta["text"].value.endswith(record.outputs["segment-0001/script/text"].hash), "links to the blob file"
-    assert len(str(meta)) < 4000, "no multi-KB dumps"
+    rows = meta["segments"].value.records
+    assert [r.data["output"] for r in rows] == [f"segment-000{i}/script/text" for i in range(3)]
+    assert rows[1].data["sha256"] == outputs["segment-0001/script/text"].hash[:16]
+    assert meta["movie_id"].value == MOVIE and len(str(meta)) < 4000, "no multi-KB dumps"
+    export = instance.get_latest_data_version_record(producer_key(GROUP, "export"), False, MOVIE)
+    exported = export.asset_materialization.metadata
+    assert exported["movie_id"].value == MOVIE and "output/movie" in exported, "an output called movie keeps its name"
     commit = instance.get_latest_data_version_record(manifest_key(GROUP), False, MOVIE).asset_materialization
-    assert commit.tags[DATA_VERSION_TAG] == digest
+    assert commit.tags[DATA_VERSION_TAG] == digest and commit.metadata["final_cut"].value.endswith("rev-0001.mp4")
     title = instance.fetch_observations(
         dg.AssetRecordsFilter(asset_key=dg.AssetKey([GROUP, "inputs", "Title"]), asset_partitions=[MOVIE]), limit=1
     ).records[0]
     assert title.asset_observation.metadata["value"].value == "Dagster film"
 
 
-def test_an_edit_backfills_exactly_the_dirty_partitions_and_commits_like_the_cli(root, store, instance, resources):
+def test_an_edit_is_one_run_of_the_dirty_producers_that_commits_like_the_cli(root, store, instance, resources):
     store.regenerate(default_registry())
     defs = _defs(root)
     sensor = Sensor(defs, instance, resources)
@@ -154,22 +159,17 @@ def test_an_edit_backfills_exactly_the_dirty_partitions_and_commits_like_the_cli
     planned = _planned(store)
     tick = sensor.tick()
     [request] = tick.run_requests
-    assert _partitions(request) == {
-        ("script", f"{MOVIE}|1"),
-        ("narration", f"{MOVIE}|1"),
-        ("video_prompt", f"{MOVIE}|1"),
-        ("video_clip", f"{MOVIE}|1"),
-        ("timeline", MOVIE),
-        ("export", MOVIE),
-        ("manifest", MOVIE),
-    }
-    assert request.tags["movie_assets/revision"] == "rev-0002"
+    assert request.partition_key == MOVIE
+    assert _selected(request) == {"script", "narration", "video_prompt", "video_clip", "timeline", "export", "manifest"}
+    assert request.tags["movie_assets/revision"] == "rev-0002" and request.tags["movie_assets/movie"] == MOVIE
     assert "SegmentText[1] changed" in request.tags["movie_assets/why_dirty"]
-    assert stale_partitions(defs, instance)[0] == planned == {("script", f"{MOVIE}|1")}
+    assert stale_partitions(defs, instance)[0] == planned == {("script", MOVIE)}
     assert sensor.tick().run_requests == [], "one request per change"
 
-    runs = run_backfill(defs, instance, request, resources)
-    assert len(runs) == 2, "the segment's assets in one run, then the movie's"
+    result = run_request(defs, instance, request, resources)
+    assert result.success
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks == {"verifies": True, "final_cut": True}
     manifest, digest = store.current()
     assert manifest.revision == "rev-0002"
     assert store.fs.exists("exports/rev-0002.mp4"), "a Dagster commit writes the final cut like the CLI"
@@ -188,7 +188,7 @@ def test_stale_partitions_equal_the_planners_directly_dirty_jobs(root, store, in
     store.edit({"SegmentText[2]": "The third scene, rewritten.", "Style": "noir"})
     sensor.tick()
     planned = _planned(store)
-    assert planned == {("script", f"{MOVIE}|2")} | {("video_prompt", f"{MOVIE}|{i}") for i in range(3)}
+    assert planned == {("script", MOVIE), ("video_prompt", MOVIE)}
     assert stale_partitions(defs, instance)[0] == planned
 
 
@@ -201,43 +201,39 @@ def test_a_deployed_version_bump_marks_every_movie_stale_and_materialising_appli
         movie.regenerate(default_registry())
     Sensor(_defs(root), instance, resources).tick()
     data = load_builtin("video-audio-music").model_dump(by_alias=True)
-    data["producers"]["narration"]["version"] = "3"
+    data["producers"]["narration"]["version"] = "4"
     bumped = type(store.blueprint()).model_validate(data)
     storage.register_blueprint("video-audio-music", bumped.to_yaml().encode())
     defs = _defs(root)  # a new deployment of the code location
     stale, _ = stale_partitions(defs, instance)
-    assert stale == {("narration", f"{MOVIE}|{i}") for i in range(3)} | {
-        ("narration", f"second-film|{i}") for i in range(2)
-    }
+    assert stale == {("narration", MOVIE), ("narration", "second-film")}
     result = dg.materialize(
         list(defs.assets),
         selection=[producer_key(GROUP, "narration")],
-        partition_key=f"{MOVIE}|0",
+        partition_key=MOVIE,
         instance=instance,
         resources=resources,
     )
     assert result.success
-    assert store.blueprint().producers["narration"].version == "3"
-    assert ("narration", f"{MOVIE}|0") not in stale_partitions(defs, instance)[0]
+    assert store.blueprint().producers["narration"].version == "4"
+    assert ("narration", MOVIE) not in stale_partitions(defs, instance)[0]
 
 
 def test_new_movies_and_longer_loops_need_no_reload(root, storage, store, instance, resources):
     defs = _defs(root)
     sensor = Sensor(defs, instance, resources)
-    [request] = sensor.tick().run_requests  # never built: everything, in one backfill
-    assert len(_partitions(request)) == 3 * 4 + 5 + 1  # 4 producers per segment, 5 per movie, the manifest
-    run_backfill(defs, instance, request, resources)
+    [request] = sensor.tick().run_requests  # never built: every producer, in one run
+    assert len(_selected(request)) == 9 + 1  # every producer and the manifest
+    assert run_request(defs, instance, request, resources).success
     store.edit({"NumOfSegments": 4})
     late = MovieStore(storage, "late-film")
     late.init(load_builtin("audio-only"), {"Title": "Late", "NumOfSegments": 1})
     requests = sensor.tick().run_requests
-    assert instance.get_dynamic_partitions("segment") == ["0", "1", "2", "3"]
     assert instance.get_dynamic_partitions("audio_only_movies") == ["late-film"]
     mine = next(r for r in requests if r.tags["movie_assets/movie"] == MOVIE)
-    # the story is rewritten for four segments, so every segment is planned; unchanged lines are then
-    # reused at run time (early cutoff), which the planner cannot know in advance
-    assert {p for _, p in _partitions(mine)} == {f"{MOVIE}|{i}" for i in range(4)} | {MOVIE}
-    assert ("video_clip", f"{MOVIE}|3") in _partitions(mine)
+    assert mine.partition_key == MOVIE and "video_clip" in _selected(mine)
+    assert run_request(defs, instance, mine, resources).success
+    assert len([a for a in store.current()[0].artefacts if a.endswith("/video_clip/video")]) == 4
 
 
 def test_an_idle_tick_only_compares_fingerprints(root, storage, instance, resources, monkeypatch):
@@ -292,7 +288,7 @@ def test_an_up_to_date_partition_is_reused_not_produced(root, store, instance, r
     result = dg.materialize(
         list(defs.assets),
         selection=[producer_key(GROUP, "script"), producer_key(GROUP, "narration")],
-        partition_key=f"{MOVIE}|0",
+        partition_key=MOVIE,
         instance=instance,
         resources=resources,
     )
@@ -326,8 +322,10 @@ def test_a_reroll_and_a_pin_run_through_dagster_as_through_the_cli(root, store, 
     sensor.tick()
     store.reroll("music")
     store.override("segment-0001/script/text", b"Words the user wrote.")
-    [request] = sensor.tick().run_requests
-    run_backfill(defs, instance, request, resources)
+    tick = sensor.tick()
+    assert len(tick.run_requests) == 1, tick.skip_reason
+    [request] = tick.run_requests
+    assert run_request(defs, instance, request, resources).success
     after, _ = store.current()
     assert after.revision == "rev-0002"
     assert after.artefacts["music/audio"].blob.hash != before.artefacts["music/audio"].blob.hash, "a new take"
@@ -381,3 +379,45 @@ def test_a_movie_whose_provider_is_not_configured_is_not_requested_and_the_regis
     assert [r.tags["movie_assets/movie"] for r in result.run_requests] == ["offline-film"]
     assert len(built) == 1, "one registry for the tick, not one per movie"
     assert sensor.tick().run_requests == [] and len(built) == 2, "the blocked movies are planned again next tick"
+
+
+def test_a_run_launched_from_the_ui_is_tagged_with_its_movie_and_the_regenerate_job_commits(
+    root, store, instance, resources
+):
+    store.regenerate(default_registry())
+    defs = _defs(root)
+    Sensor(defs, instance, resources).tick()
+    store.edit({"Voice": "bright"})
+    job = defs.resolve_job_def(f"{GROUP}_regenerate")
+    result = job.execute_in_process(partition_key=MOVIE, instance=instance, resources=resources)
+    assert result.success
+    assert instance.get_run_by_id(result.run_id).tags["movie_assets/movie"] == MOVIE
+    assert store.current()[0].revision == "rev-0002" and not store.plan().has_changes()
+
+
+def test_a_step_whose_upstream_is_dirty_fails_with_the_planners_reason_and_publishes_nothing(
+    root, store, instance, resources
+):
+    store.regenerate(default_registry())
+    defs = _defs(root)
+    Sensor(defs, instance, resources).tick()
+    store.edit({"SegmentText[0]": "A new first line."})
+    result = dg.materialize(
+        list(defs.assets),
+        selection=[producer_key(GROUP, "timeline"), manifest_key(GROUP)],
+        partition_key=MOVIE,
+        instance=instance,
+        resources=resources,
+        raise_on_error=False,
+    )
+    assert not result.success, "never a phantom success"
+    failure = " ".join(str(e.event_specific_data.error) for e in result.all_events if e.is_step_failure)
+    assert "materialise its upstream" in failure or "producers still dirty" in failure
+    assert store.current()[0].revision == "rev-0001"
+
+
+def test_the_nightly_maintenance_verifies_and_collects_every_movie(root, store, instance, resources):
+    store.regenerate(default_registry())
+    defs = _defs(root)
+    result = defs.resolve_job_def("movie_assets_maintenance").execute_in_process(instance=instance, resources=resources)
+    assert result.success

@@ -1,5 +1,5 @@
 """`dagster dev` in a real Chromium: the blueprint's lineage with kinds, a CLI-built movie shown as
-materialized, and a CLI edit that the sensor turns into a backfill of exactly the edited segment."""
+materialized, and a CLI edit that the sensor turns into one run of the movie's dirty producers."""
 
 import json
 import os
@@ -71,7 +71,7 @@ def dagster_dev(tmp_path_factory):
     store.regenerate(default_registry())  # built by the CLI's code path before Dagster ever saw it
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
     port = free_port()
     env = {
         **os.environ,
@@ -157,16 +157,16 @@ def _shot(page, name: str) -> Path:
     return path
 
 
-# dagster dev start-up, the first sensor tick and a two-run backfill (the backfill daemon wakes every
-# 30 s): ~1.5 min on a busy 2-core machine; the timeout leaves 3x headroom
+# dagster dev start-up, the first sensor tick and one run: about a minute on a busy 2-core machine; the
+# timeout leaves 3x headroom
 @pytest.mark.timeout(600)
-def test_lineage_materialized_movie_and_a_sensor_backfill_in_the_browser(dagster_dev, page, monkeypatch):
+def test_lineage_materialized_movie_and_a_sensor_run_in_the_browser(dagster_dev, page, monkeypatch):
     port, store, log, env = dagster_dev
     base = f"http://127.0.0.1:{port}"
     # the sensor's first tick mirrors the CLI's rev-0001 into Dagster
     _wait("the CLI-built movie mirrored", lambda: _materializations(port, "manifest", MOVIE), 120, log)
-    first_run_of = {p: _materializations(port, "narration", f"{MOVIE}|{p}")[0] for p in (0, 1)}
-    assert all(m["runId"] == "" for m in first_run_of.values()), "reported from the store, not run by Dagster"
+    first = _materializations(port, "narration", MOVIE)[0]
+    assert first["runId"] == "", "reported from the store, not run by Dagster"
 
     _open(page, f"{base}/locations/movie_assets.definitions/asset-groups/{GROUP}/lineage", "narration")
     for producer in ("script", "narration", "music", "timeline", "export", "manifest"):
@@ -187,17 +187,16 @@ def test_lineage_materialized_movie_and_a_sensor_backfill_in_the_browser(dagster
     page.get_by_text("rev-0001", exact=True).first.wait_for(timeout=30_000)
     _shot(page, "manifest-partitions")
 
-    # an edit through the CLI: the sensor backfills the edited segment and the movie, nothing else
+    # an edit through the CLI: the sensor asks one run of the movie's dirty producers and its manifest
     for key, value in env.items():
         if key.startswith("MOVIE_ASSETS_"):
             monkeypatch.setenv(key, value)
     edited = CliRunner().invoke(app, ["edit", MOVIE, "SegmentText[1]=The second scene, rewritten in the UI test."])
     assert edited.exit_code == 0, edited.output
-    _wait("rev-0002 committed by the sensor's backfill", lambda: store.current()[0].revision == "rev-0002", 240, log)
+    _wait("rev-0002 committed by the sensor's run", lambda: store.current()[0].revision == "rev-0002", 240, log)
     _wait("the manifest materialized by a run", lambda: _materializations(port, "manifest", MOVIE)[0]["runId"], 60, log)
-    assert _materializations(port, "narration", f"{MOVIE}|0")[0] == first_run_of[0], "segment 0 untouched"
-    latest = _materializations(port, "narration", f"{MOVIE}|1")[0]
-    assert latest["runId"] != "", "segment 1 re-materialized by the backfill"
+    latest = _materializations(port, "narration", MOVIE)[0]
+    assert latest["runId"] != "" and latest["runId"] == _materializations(port, "manifest", MOVIE)[0]["runId"]
     assert store.fs.exists("exports/rev-0002.wav")
 
     _open(page, f"{base}/runs/{latest['runId']}", "narration")
@@ -205,7 +204,7 @@ def test_lineage_materialized_movie_and_a_sensor_backfill_in_the_browser(dagster
     # the run's event log streams in after its header: a shot before that shows a spinner, not the run
     page.get_by_text("Loading run logs", exact=False).first.wait_for(state="hidden", timeout=30_000)
     page.get_by_text("Materialized value", exact=False).first.wait_for(timeout=30_000)
-    _shot(page, "backfill-run")
-    _open(page, f"{base}/assets/{GROUP}/script?partition={MOVIE}%7C1", "script")
-    page.get_by_text("rewritten in the UI test", exact=False).first.wait_for(timeout=30_000)
+    _shot(page, "sensor-run")
+    _open(page, f"{base}/assets/{GROUP}/script?partition={MOVIE}", "script")
+    page.get_by_text("SegmentText[1] changed", exact=False).first.wait_for(timeout=30_000)
     _shot(page, "script-partition")

@@ -34,7 +34,8 @@ def test_pages_render_the_movie(client, built):
     assert 'class="clip video"' in page.text, "the timeline is drawn"
     assert client.get(f"/movies/{MOVIE}/history").status_code == 200
     art = client.get(f"/movies/{MOVIE}/artefacts/segment-0001/video_clip/video")
-    assert art.status_code == 200 and "cinematic shot, 16:9, slow camera move: One storm" in art.text, "its prompt"
+    assert art.status_code == 200 and "cinematic film shot, 16:9 frame, slow camera move" in art.text, "its prompt"
+    assert "One storm brings a voice" in art.text, "the prompt holds the segment's line"
 
 
 def test_media_is_served_whole_with_type_etag_and_immutable_caching(client, built):

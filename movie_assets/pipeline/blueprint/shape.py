@@ -64,11 +64,3 @@ def sinks(shape: dict[str, ProducerShape]) -> list[str]:
 def asset_group(blueprint_id: str) -> str:
     """The Dagster asset group of a blueprint: `video-audio-music` becomes `video_audio_music`."""
     return re.sub(r"[^A-Za-z0-9_]", "_", blueprint_id)
-
-
-def partition_label(movie_id: str, loop: str | None, index: int | None) -> str:
-    """A job's Dagster partition: the movie, or `film|2` (dimension values in sorted name order)."""
-    if loop is None or index is None:
-        return movie_id
-    values = dict(sorted({"movie": movie_id, loop: str(index)}.items()))
-    return "|".join(values.values())
