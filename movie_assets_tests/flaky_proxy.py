@@ -1,9 +1,11 @@
-"""A loopback HTTP proxy in front of moto that injects transient failures, for retry tests."""
+"""A loopback HTTP proxy in front of moto that injects transient failures (retry tests), adds a delay to
+every request (a network round trip) and counts requests by method (request-count benchmarks)."""
 
 from __future__ import annotations
 
 import http.client
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
@@ -27,6 +29,9 @@ class FlakyProxy:
         self.upstream = (parsed.hostname, parsed.port)
         self.faults: list[Fault] = []
         self.injected: list[str] = []
+        self.delay = 0.0  # seconds added to every request, standing for the round trip to a region
+        self.seen: list[tuple[str, str]] = []  # (method, path) of every request, in arrival order
+        self._lock = threading.Lock()
         self.port = free_port()
         proxy = self
 
@@ -54,6 +59,10 @@ class FlakyProxy:
 
             def _handle(self) -> None:
                 body = self._body()
+                with proxy._lock:
+                    proxy.seen.append((self.command, self.path))
+                if proxy.delay:
+                    time.sleep(proxy.delay)
                 fault = proxy._match(self.command, self.path, self.headers)
                 if fault is not None and fault.mode == "before":
                     return self._reply_error(fault.status)
@@ -91,7 +100,6 @@ class FlakyProxy:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self._lock = threading.Lock()
 
     def _match(self, method: str, path: str, headers) -> Fault | None:
         with self._lock:

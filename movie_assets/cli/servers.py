@@ -53,3 +53,52 @@ def mcp(
     if blueprints is not None and not blueprints.is_dir():
         raise InvalidValue(f"{blueprints}: not a folder")
     build_server(settings(), blueprints).run("stdio")
+
+
+@app.command()
+@handle_errors
+def dev(
+    port: int = typer.Option(3000, "--port", min=1, max=65535, help="Port of Dagster's UI (1-65535)."),
+    viewer_port: int = typer.Option(8765, "--viewer-port", min=1, max=65535, help="Port of the viewer (1-65535)."),
+) -> None:
+    """Dagster's UI and the viewer together, linked: Dagster's artefact and final-cut links play in the viewer,
+    the viewer's links open Dagster's asset pages. Ctrl-C stops both."""
+    import os
+    import subprocess
+    import sys
+
+    root = settings().storage().root
+    home = os.environ.get("DAGSTER_HOME") or os.path.abspath(".dagster_home")
+    os.makedirs(home, exist_ok=True)
+    viewer_url, dagster_url = f"http://127.0.0.1:{viewer_port}", f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DAGSTER_HOME": home, "MOVIE_ASSETS_ROOT": root, "MOVIE_ASSETS_VIEWER_URL": viewer_url}
+    viewer = [
+        sys.executable,
+        "-m",
+        "movie_assets.cli",
+        "view",
+        "--port",
+        str(viewer_port),
+        "--dagster-url",
+        dagster_url,
+    ]
+    dagster = [sys.executable, "-m", "dagster", "dev", "-m", "movie_assets.definitions", "-p", str(port)]
+    console.print(f"Dagster on {dagster_url}, the viewer on {viewer_url}, storage root {esc(root)}")
+    children = [subprocess.Popen(viewer, env=env), subprocess.Popen(dagster, env=env)]
+    try:
+        while all(child.poll() is None for child in children):
+            try:
+                children[1].wait(1)
+            except subprocess.TimeoutExpired:
+                continue
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(20)
+            except subprocess.TimeoutExpired:
+                child.kill()

@@ -118,3 +118,33 @@ def test_providers_lists_the_kinds_and_models_each_provider_serves():
     assert "story.gpt-5-mini: gpt-5-mini" in offered["openai"] and "narration.elevenlabs-v3" in offered["elevenlabs"]
     text = _cli("providers").output
     assert "qwen-image" in text and "image, video_clip, narration, music" in text
+
+
+def test_dev_starts_dagster_and_the_viewer_linked_to_each_other(tmp_path, monkeypatch):
+    import subprocess
+
+    started = []
+
+    class Child:
+        def __init__(self, args, env):
+            started.append((args, env))
+            self.returncode = 0
+
+        def poll(self):
+            return 0  # both exit at once: the command stops them and returns
+
+        def wait(self, timeout=None):
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", Child)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = _cli("dev", "--port", "3999", "--viewer-port", "8999", "--root", str(tmp_path / "builds"))
+    assert result.exit_code == 0, result.output
+    (viewer, env), (dagster, same) = started
+    assert viewer[-4:] == ["--port", "8999", "--dagster-url", "http://127.0.0.1:3999"]
+    assert dagster[1:5] == ["-m", "dagster", "dev", "-m"] and dagster[-2:] == ["-p", "3999"]
+    assert env["MOVIE_ASSETS_VIEWER_URL"] == "http://127.0.0.1:8999" == same["MOVIE_ASSETS_VIEWER_URL"]
+    assert env["MOVIE_ASSETS_ROOT"] == str(tmp_path / "builds") and env["DAGSTER_HOME"] == str(
+        tmp_path / ".dagster_home"
+    )

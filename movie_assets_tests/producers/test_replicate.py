@@ -156,7 +156,7 @@ def test_the_token_never_reaches_the_dagster_event_log_either(tmp_path, replicat
     from movie_assets.store.config import StorageConfig
     from movie_assets.store.storage import StorageContext
 
-    from ..orchestration.partitions import run_backfill
+    from ..orchestration.partitions import run_request
 
     root = str(tmp_path / "builds")
     song = _movie(StorageContext(StorageConfig(root=root)), "song", load_builtin("music-only"))
@@ -172,7 +172,7 @@ def test_the_token_never_reaches_the_dagster_event_log_either(tmp_path, replicat
     with dg.instance_for_test(temp_dir=str(home)) as instance:
         context = dg.build_sensor_context(instance=instance, resources=resources, definitions=defs)
         [request] = defs.resolve_sensor_def("movie_sensor")(context).run_requests
-        run_backfill(defs, instance, request, resources)
+        assert run_request(defs, instance, request, resources).success
     assert replicate_api.creates("stable-audio"), "the music was made on Replicate, through Dagster"
     leaked = [p for p in tmp_path.rglob("*") if p.is_file() and TOKEN.encode() in p.read_bytes()]
     assert leaked == [], "neither the movie folder nor Dagster's storage holds the token"
