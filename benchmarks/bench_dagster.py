@@ -26,7 +26,6 @@ from movie_assets.pipeline.blueprint.shape import asset_group  # noqa: E402
 from movie_assets.store.config import StorageConfig  # noqa: E402
 from movie_assets.store.storage import StorageContext  # noqa: E402
 
-
 STEPS = ("story", "script", "narration")
 
 

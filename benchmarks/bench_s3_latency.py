@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import json
+import logging
 import sys
 import tempfile
 import time
@@ -54,8 +55,9 @@ def commands(segments: int) -> list[tuple[str, list[str]]]:
     ]
 
 
-def measure(moto: MotoS3, segments: int, delay_ms: int, cache: bool = True) -> list[dict]:
-    """One movie through every command; per command: requests, by method, seconds."""
+def measure(moto: MotoS3, segments: int, delay_ms: int, redis_url: str | None = None) -> list[dict]:
+    """One movie through every command; per command: S3 requests, by method, seconds. With `redis_url`
+    the event log is Redis streams (the cloud form), else files on S3."""
     proxy = FlakyProxy(moto.endpoint)
     proxy.delay = delay_ms / 1000
     try:
@@ -63,8 +65,10 @@ def measure(moto: MotoS3, segments: int, delay_ms: int, cache: bool = True) -> l
             env = {
                 "MOVIE_ASSETS_ROOT": f"s3://{moto.new_bucket()}/movies",
                 "MOVIE_ASSETS_STORAGE_OPTIONS": json.dumps(moto.options(proxy.endpoint)),
-                "MOVIE_ASSETS_BLOB_CACHE": f"{tmp}/cache" if cache else "off",
-                "MOVIE_ASSETS_EVENT_LOG": "file",
+                "MOVIE_ASSETS_BLOB_CACHE": f"{tmp}/cache",
+                "MOVIE_ASSETS_EVENT_LOG": "redis" if redis_url else "file",
+                "MOVIE_ASSETS_REDIS_URL": redis_url or "",
+                "MOVIE_ASSETS_REDIS_PREFIX": f"bench-{time.time_ns()}",
             }
             rows = []
             for name, args in commands(segments):
@@ -89,6 +93,7 @@ def main() -> None:
     segments = 3 if args.smoke else 10 if args.quick else 30
     delays = [0] if args.smoke else [0, 25] if args.quick else [0, 25, 100]
     print(f"machine: {machine()}")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
     moto = MotoS3()
     try:
         runs = {delay: measure(moto, segments, delay) for delay in delays}

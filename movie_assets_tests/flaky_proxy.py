@@ -78,7 +78,9 @@ class FlakyProxy:
                 for key, value in response.getheaders():
                     if key.lower() not in ("transfer-encoding", "connection", "content-length"):
                         self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
+                # a HEAD's length is the object's, as upstream said; a body's is what is sent
+                length = response.getheader("Content-Length", "0") if self.command == "HEAD" else len(payload)
+                self.send_header("Content-Length", str(length))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(payload)
