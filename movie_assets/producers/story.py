@@ -146,7 +146,7 @@ def _place(found: list[str], seed: bytes, prompt: str) -> str:
     """The story's one setting: the first the prompt names, else a stock place that shares a word with
     the prompt (a lighthouse keeper's island), else one picked by the prompt's hash."""
     if not found:
-        said = {w.lower() for w in _words(prompt)}
+        said = {w.lower() for w in _words(prompt)} - STOP
         near = [p for p in PLACES if said & set(p.split())]
         return _pick(seed, "place", near or PLACES)
     place = found[0]
