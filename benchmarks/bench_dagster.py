@@ -3,7 +3,7 @@ and 1,000 movies, what a step costs to start in the multiprocess executor, and t
 a real `dagster dev`: an edit (and a new movie) until `current.json` swaps, against the CLI's
 `regenerate` of the same change as the floor.
 
-    python benchmarks/bench_dagster.py [--quick]
+    python benchmarks/bench_dagster.py [--quick]      (BENCH_DEV_TRACE=1 prints the edit's run, stage by stage)
 """
 
 from __future__ import annotations
@@ -192,6 +192,8 @@ def dev_loop(interval: int = 5) -> list[list[object]]:
             stores["cli"].edit(edit)
             floor, _ = timed(lambda: stores["cli"].regenerate(default_registry()), repeat=1)
             rows.append(["edit one segment -> committed", through_dagster, floor, through_dagster / floor])
+            if os.environ.get("BENCH_DEV_TRACE"):
+                _trace(home, start)
             new = MovieStore(StorageContext(StorageConfig(root=roots["dagster"])), "new-film")
             start = time.perf_counter()
             new.init(blueprint, {"InquiryPrompt": "A lighthouse keeper befriends a whale", "NumOfSegments": 3})
@@ -209,6 +211,19 @@ def dev_loop(interval: int = 5) -> list[list[object]]:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
             log.close()
+
+
+def _trace(home: Path, since: float) -> None:
+    """Print when each stage of the latest run happened (seconds after the edit), to see where time goes."""
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = str(home)
+    with dg.DagsterInstance.get() as instance:
+        [run] = instance.get_runs(limit=1)
+        wall = time.time() - (time.perf_counter() - since)
+        for record in instance.all_logs(run.run_id):
+            kind = record.dagster_event.event_type_value if record.dagster_event else "log"
+            print(f"{record.timestamp - wall:6.2f} {kind} {record.step_key or ''}")
 
 
 def _answers(port: int) -> bool:
