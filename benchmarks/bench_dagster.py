@@ -8,6 +8,7 @@ a real `dagster dev`: an edit (and a new movie) until `current.json` swaps, agai
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -151,14 +152,8 @@ def dev_loop(interval: int = 5) -> list[list[object]]:
     """A real `dagster dev` (multiprocess executor, the sensor every `interval` s): seconds from a CLI
     edit to Dagster's commit, and from a new movie's `init` to its first commit; beside each, the CLI's
     `regenerate` of the same change in a second root (the floor)."""
-    import shutil
-    import signal
-    import subprocess
-
     from movie_assets.producers.registry import default_registry
-    from movie_assets_tests.servers import free_port
 
-    repo = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as tmp:
         roots = {name: f"{tmp}/{name}" for name in ("dagster", "cli")}
         stores = {name: MovieStore(StorageContext(StorageConfig(root=root)), "film") for name, root in roots.items()}
@@ -166,23 +161,7 @@ def dev_loop(interval: int = 5) -> list[list[object]]:
         for store in stores.values():
             store.init(blueprint, {"InquiryPrompt": "A fox in the snow", "NumOfSegments": 3})
             store.regenerate(default_registry())
-        home = Path(tmp) / "home"
-        home.mkdir()
-        shutil.copy(repo / "deploy" / "dagster.yaml", home / "dagster.yaml")
-        env = {
-            **os.environ,
-            "DAGSTER_HOME": str(home),
-            "MOVIE_ASSETS_ROOT": roots["dagster"],
-            "MOVIE_ASSETS_DAGSTER_EXECUTOR": "multiprocess",
-            "MOVIE_ASSETS_SENSOR_INTERVAL": str(interval),
-        }
-        log = open(Path(tmp) / "dev.log", "wb")
-        port = free_port()
-        command = [sys.executable, "-m", "dagster", "dev", "-w", str(repo / "workspace.yaml"), "-p", str(port)]
-        proc = subprocess.Popen(command, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            _until(lambda: _answers(port), 240, "dagster dev answered")
-            time.sleep(interval * 3)  # the code location loads and the first ticks mirror rev-0001
+        with _dagster_dev(Path(tmp), roots["dagster"], interval) as home:
             rows = []
             edit = {"SegmentText[1]": "The fox finds a new path."}
             start = time.perf_counter()
@@ -194,23 +173,53 @@ def dev_loop(interval: int = 5) -> list[list[object]]:
             rows.append(["edit one segment -> committed", through_dagster, floor, through_dagster / floor])
             if os.environ.get("BENCH_DEV_TRACE"):
                 _trace(home, start)
+            idea = {"InquiryPrompt": "A lighthouse keeper befriends a whale", "NumOfSegments": 3}
             new = MovieStore(StorageContext(StorageConfig(root=roots["dagster"])), "new-film")
             start = time.perf_counter()
-            new.init(blueprint, {"InquiryPrompt": "A lighthouse keeper befriends a whale", "NumOfSegments": 3})
+            new.init(blueprint, idea)
             _until(lambda: new.current()[0].revision == "rev-0001", 300, "the new movie committed")
             through_dagster = time.perf_counter() - start
             other = MovieStore(StorageContext(StorageConfig(root=roots["cli"])), "new-film")
-            other.init(blueprint, {"InquiryPrompt": "A lighthouse keeper befriends a whale", "NumOfSegments": 3})
+            other.init(blueprint, idea)
             floor, _ = timed(lambda: other.regenerate(default_registry()), repeat=1)
             rows.append(["new movie, 3 segments -> committed", through_dagster, floor, through_dagster / floor])
             return rows
+
+
+@contextlib.contextmanager
+def _dagster_dev(tmp: Path, root: str, interval: int):
+    """`dagster dev` on `root` with the shipped instance config, up and past its first ticks; yields its home."""
+    import shutil
+    import signal
+    import subprocess
+
+    from movie_assets_tests.servers import free_port
+
+    repo = Path(__file__).resolve().parents[1]
+    home = tmp / "home"
+    home.mkdir()
+    shutil.copy(repo / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "MOVIE_ASSETS_ROOT": root,
+        "MOVIE_ASSETS_DAGSTER_EXECUTOR": "multiprocess",
+        "MOVIE_ASSETS_SENSOR_INTERVAL": str(interval),
+    }
+    port = free_port()
+    command = [sys.executable, "-m", "dagster", "dev", "-w", str(repo / "workspace.yaml"), "-p", str(port)]
+    with open(tmp / "dev.log", "wb") as log:
+        proc = subprocess.Popen(command, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _until(lambda: _answers(port), 240, "dagster dev answered")
+            time.sleep(interval * 3)  # the code location loads and the first ticks mirror what is built
+            yield home
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-            log.close()
 
 
 def _trace(home: Path, since: float) -> None:
