@@ -124,7 +124,7 @@ def loudness_of(data: bytes, suffix: str = ".mp4") -> dict:
 
 
 # for tests about the store, the planner or a face rather than the picture: a small, quick film
-QUICK_FILM = {"Resolution": "480p", "Fps": 12, "Transition": 0}
+QUICK_FILM = {"Resolution": "480p", "Fps": 12, "Transition": 0, "Duration": 5}  # short lines: short films
 
 
 def quick(blueprint, inputs: dict) -> dict:

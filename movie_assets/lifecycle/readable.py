@@ -18,6 +18,7 @@ from movie_assets.store.models import BlobRef, Manifest
 from movie_assets.store.storage import MovieFS
 
 TEXT_DIR = "artifacts/text"
+IO_THREADS = 8  # copies refreshed at once
 log = logging.getLogger(__name__)
 
 
@@ -29,20 +30,27 @@ def readable_path(output: OutputSpec) -> str | None:
 
 
 def refresh_readable(fs: MovieFS, graph: ProducerGraph, manifest: Manifest) -> int:
-    """Make every readable copy match `manifest`'s blob (`graph`: the manifest's expanded graph);
-    returns how many files were (re)written."""
+    """Make every readable copy match `manifest`'s blob (`graph`: the manifest's expanded graph), several
+    at once (on S3 each is a read and maybe a write); returns how many files were (re)written."""
     blobs = BlobStore(fs)
-    written = 0
+    wanted = []
     for node in graph.nodes.values():
         for output in node.outputs:
             path, entry = readable_path(output), manifest.artefacts.get(output.artefact_id)
-            if path is None or entry is None:
-                continue
-            try:
-                written += _refresh_one(fs, blobs, path, entry.blob)
-            except MovieAssetsError as exc:  # one bad copy (path, missing blob, full disk) skips only itself
-                log.warning("%s: readable copy %s not refreshed: %s", fs.movie_id, path, exc)
-    return written
+            if path is not None and entry is not None:
+                wanted.append((path, entry.blob))
+
+    def one(item: tuple[str, BlobRef]) -> int:
+        try:
+            return _refresh_one(fs, blobs, *item)
+        except MovieAssetsError as exc:  # one bad copy (path, missing blob, full disk) skips only itself
+            log.warning("%s: readable copy %s not refreshed: %s", fs.movie_id, item[0], exc)
+            return 0
+
+    from concurrent.futures import ThreadPoolExecutor  # only when something is written or verified
+
+    with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
+        return sum(pool.map(one, wanted))
 
 
 def _refresh_one(fs: MovieFS, blobs: BlobStore, path: str, blob: BlobRef) -> int:

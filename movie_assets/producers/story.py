@@ -13,7 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from movie_assets.producers.story_beats import ARCS, DETAILS, PLACES, WORDS_PER_SECOND
+from movie_assets.producers.story_beats import ARCS, DETAILS, PLACES, SHORT_ARCS, SHORT_WORDS, WORDS_PER_SECOND
 
 NAMES = ["Mara", "Ilya", "Noor", "Tomas", "Aiko", "Rafael", "Lena", "Oskar", "Selin", "Jonah", "Priya", "Emeric"]
 OBJECTS = ["a brass compass", "a faded letter", "an old radio", "a red kite", "a cracked lantern", "a paper map"]
@@ -174,7 +174,9 @@ def write_story(prompt: str, segments: int, audience: str = "", take: int = 0, s
     words = {**cast, "place": place, "topic": topic, "second": _second(found, place, seed)}
     target = max(int(seconds * WORDS_PER_SECOND), 0)
     details = DETAILS[mode]
-    lines = [_line(beat, words, i, target, details) for i, beat in enumerate(_arc(mode, segments, len(details)))]
+    arcs = SHORT_ARCS if 0 < target <= SHORT_WORDS else ARCS  # a few seconds a segment: a few words a line
+    beats = _arc(arcs[mode], segments, len(details))
+    lines = [_line(beat, words, i, target, details) for i, beat in enumerate(beats)]
     for_whom = f" Made for {audience}." if audience else ""
     summaries = {
         "story": f"In {place}, {cast['name']} and {cast['friend']} are drawn together by {cast['object']}.",
@@ -220,11 +222,11 @@ def _titled(phrase: str) -> str:
     return " ".join(w if w in small or w[:1].isupper() else w.capitalize() for w in words)
 
 
-def _arc(mode: str, count: int, kinds: int) -> list[str]:
+def _arc(arc: tuple[list[str], list[str]], count: int, kinds: int) -> list[str]:
     """`count` distinct beats. Up to six spread the core arc (first and last always kept, so a film grown by
     a segment keeps its opening lines); up to sixteen add the middle beats in order; beyond that the middle
     beats come again, each paired with another detail so no two lines are alike."""
-    core, more = ARCS[mode]
+    core, more = arc
     if count <= 0:
         return []
     if count == 1:

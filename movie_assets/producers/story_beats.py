@@ -167,3 +167,75 @@ DETAILS = {
         "Made by people who use it.",
     ],
 }
+
+# The same arcs, beat for beat, in a few words each: for a film whose Duration leaves a segment only a
+# few seconds of speech.
+SHORT_ARCS = {
+    "story": (
+        [
+            "{name} keeps a quiet routine.",
+            "Then {object} appears, and {friend} with it.",
+            "{name} and {friend} set out.",
+            "Nothing is what it seemed.",
+            "{name} must choose, now.",
+            "{name} comes home changed.",
+        ],
+        [
+            "The first test comes fast.",
+            "{friend} tells a story by the fire.",
+            "{name} reads the small signs.",
+            "A wrong turn costs a day.",
+            "Help comes from a stranger.",
+            "Doubt splits them apart.",
+            "{name} remembers why it matters.",
+            "{name} finds {friend} again.",
+            "For a moment, all seems won.",
+            "The last obstacle rises.",
+        ],
+    ),
+    "explainer": (
+        [
+            "This is {topic}.",
+            "First, the world before.",
+            "The first clues were small.",
+            "Small changes add up.",
+            "Later work tested it.",
+            "Curiosity is the lesson.",
+        ],
+        [
+            "Someone looked closer.",
+            "{second} held the evidence.",
+            "Observation came first.",
+            "Patterns began to appear.",
+            "Not everyone agreed.",
+            "Early guesses were wrong.",
+            "It still guides us today.",
+            "Much is still unknown.",
+            "Look twice next time.",
+            "The questions go on.",
+        ],
+    ),
+    "pitch": (
+        [
+            "Every day, one small frustration.",
+            "Meet {topic}.",
+            "One simple step.",
+            "People noticed within a week.",
+            "More time for what matters.",
+            "Try {topic} today.",
+        ],
+        [
+            "Nothing new to learn.",
+            "Built to last.",
+            "Home, work or road.",
+            "Tested with real people.",
+            "Quiet, and quick.",
+            "Set up in seconds.",
+            "Works with what you own.",
+            "Made by people who use it.",
+            "Better with every update.",
+            "Less friction, more day.",
+        ],
+    ),
+}
+SHORT_WORDS = 8  # a line this short or shorter in the full arc's words: the short arc is told

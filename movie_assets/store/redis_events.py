@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from movie_assets.errors import InvalidDocument, InvalidValue, StorageError
 from movie_assets.store.events import E, archive_path, new_input_event, newest_archived_id, read_archives, write_archive
@@ -58,7 +60,14 @@ class RedisEventLog:
             try:
                 parts = urlsplit(client)
                 self.where = f"redis at {parts.hostname or 'localhost'}:{parts.port or 6379}"  # never the password
-                self.client = redis.Redis.from_url(client, socket_connect_timeout=5, socket_timeout=30)
+                # a server that restarts answers "loading the dataset" until its AOF is read back: that is
+                # a wait of seconds, not an outage, so those answers are retried (about 20 s in all)
+                self.client = redis.Redis.from_url(
+                    client,
+                    socket_connect_timeout=5,
+                    socket_timeout=30,
+                    retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 40, (redis.exceptions.BusyLoadingError,)),
+                )
             except ValueError as exc:  # a port out of range, a scheme redis does not speak
                 raise InvalidValue(f"MOVIE_ASSETS_REDIS_URL is not a Redis URL: {_without_secret(str(exc))}") from None
         else:

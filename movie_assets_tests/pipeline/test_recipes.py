@@ -35,7 +35,10 @@ def _copy_shipped(tmp_path: Path) -> Path:
 
 def _film(storage, bp=None, segments: int = 3) -> MovieStore:
     store = MovieStore(storage, "film")
-    store.init(bp or load_builtin("video-audio-music"), {"InquiryPrompt": IDEA, "NumOfSegments": segments})
+    # a story's full lines: quick films are otherwise told in a few words a segment
+    store.init(
+        bp or load_builtin("video-audio-music"), {"InquiryPrompt": IDEA, "NumOfSegments": segments, "Duration": 60}
+    )
     assert store.regenerate(CountingProduce()).committed
     return store
 
