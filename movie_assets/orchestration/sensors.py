@@ -148,7 +148,9 @@ class MovieTick:
             sync.report_revision(store, manifest, digest, previous)
             self.mirrored += 1
         plan = store.plan(save=True)
-        sync.observe_inputs(store, plan.inputs if digest is None else pending_inputs(plan.inputs, manifest))
+        first_sight = not seen
+        entries = plan.inputs if digest is None else pending_inputs(plan.inputs, manifest)
+        sync.observe_inputs(store, entries, first_sight=first_sight and digest is None)
         why = blocked(plan, self.preflight) if plan.has_changes() else None
         if why:  # no fingerprint kept: planned again once the provider is configured
             self.notes.append(why)

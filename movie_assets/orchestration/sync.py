@@ -65,9 +65,12 @@ class StoreSync:
         self.assets = assets
         self.viewer_url = viewer_url
 
-    def observe_inputs(self, store: MovieStore, entries: dict[str, InputEntry]) -> int:
+    def observe_inputs(self, store: MovieStore, entries: dict[str, InputEntry], first_sight: bool = False) -> int:
         """One observation per input of the movie; a loop input (SegmentText[0], [1], ...) is one
-        observation whose data version hashes every index's value."""
+        observation whose data version hashes every index's value. On a movie's first sight, inputs
+        still at their blueprint default are not observed: an input never observed cannot make anything
+        stale, and the first edit of it is observed like any edit (each observation is one transaction
+        of Dagster's event storage, most of a first sight of many movies)."""
         bp = self.assets.blueprint
         by_name: dict[str, dict[str, InputEntry]] = defaultdict(dict)
         for key, entry in entries.items():
@@ -76,6 +79,8 @@ class StoreSync:
             name, _ = parse_input_key(key)
             if name in bp.inputs:  # else kept from a larger loop, or dropped from the blueprint
                 by_name[name][key] = entry
+        if first_sight:
+            by_name = {n: f for n, f in by_name.items() if any(e.value != bp.inputs[n].default for e in f.values())}
         for name, found in sorted(by_name.items()):
             if bp.inputs[name].loop is None:
                 [entry] = found.values()
@@ -114,7 +119,7 @@ class StoreSync:
                 changed.add(record.producer)
         # a loop input's observation covers every index, so it is reported whole when any index moved
         entries = manifest.inputs if previous is None else _with_whole_loops(manifest, previous)
-        count = self.observe_inputs(store, entries)
+        count = self.observe_inputs(store, entries, first_sight=previous is None)
         status = f"committed outside Dagster as {manifest.revision}"
         for producer in self.assets.order:
             if producer in changed:
