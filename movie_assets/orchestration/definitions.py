@@ -77,8 +77,9 @@ def code_blueprints(storage: StorageResource) -> list[Blueprint]:
 
 # each step in its own process, forked from a server that has imported Dagster and this package once: a
 # step starts in a fraction of a fresh interpreter's time (a movie's edit is about five steps in a row)
+PRELOADED = ["dagster", "movie_assets.definitions", "movie_assets.producers.offline", "movie_assets.render.cut"]
 STEP_PROCESSES = dg.multiprocess_executor.configured(
-    {"start_method": {"forkserver": {"preload_modules": ["dagster", "movie_assets.definitions"]}}},
+    {"start_method": {"forkserver": {"preload_modules": PRELOADED}}},
     name="movie_assets_multiprocess",
 )
 
