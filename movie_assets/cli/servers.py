@@ -55,6 +55,16 @@ def mcp(
     build_server(settings(), blueprints).run("stdio")
 
 
+DEV_INSTANCE = """telemetry:
+  enabled: false
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 1
+"""
+
+
 @app.command()
 @handle_errors
 def dev(
@@ -70,6 +80,10 @@ def dev(
     root = settings().storage().root
     home = os.environ.get("DAGSTER_HOME") or os.path.abspath(".dagster_home")
     os.makedirs(home, exist_ok=True)
+    config = os.path.join(home, "dagster.yaml")
+    if not os.path.exists(config):  # an instance of its own: SQLite, and runs started within a second
+        with open(config, "w") as handle:
+            handle.write(DEV_INSTANCE)
     viewer_url, dagster_url = f"http://127.0.0.1:{viewer_port}", f"http://127.0.0.1:{port}"
     env = {**os.environ, "DAGSTER_HOME": home, "MOVIE_ASSETS_ROOT": root, "MOVIE_ASSETS_VIEWER_URL": viewer_url}
     viewer = [
@@ -82,7 +96,10 @@ def dev(
         "--dagster-url",
         dagster_url,
     ]
-    dagster = [sys.executable, "-m", "dagster", "dev", "-m", "movie_assets.definitions", "-p", str(port)]
+    # `dg dev` needs this repository's pyproject; `dagster dev` serves the installed package from anywhere
+    # (its notice that `dg dev` supersedes it is a FutureWarning, silenced here)
+    dagster = [sys.executable, "-W", "ignore::FutureWarning", "-m", "dagster", "dev", "-m", "movie_assets.definitions"]
+    dagster += ["-p", str(port)]
     console.print(f"Dagster on {dagster_url}, the viewer on {viewer_url}, storage root {esc(root)}")
     children = [subprocess.Popen(viewer, env=env), subprocess.Popen(dagster, env=env)]
     try:

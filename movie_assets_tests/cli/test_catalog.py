@@ -143,7 +143,8 @@ def test_dev_starts_dagster_and_the_viewer_linked_to_each_other(tmp_path, monkey
     assert result.exit_code == 0, result.output
     (viewer, env), (dagster, same) = started
     assert viewer[-4:] == ["--port", "8999", "--dagster-url", "http://127.0.0.1:3999"]
-    assert dagster[1:5] == ["-m", "dagster", "dev", "-m"] and dagster[-2:] == ["-p", "3999"]
+    assert dagster[3:7] == ["-m", "dagster", "dev", "-m"] and dagster[-2:] == ["-p", "3999"]
+    assert "dequeue_interval_seconds: 1" in (tmp_path / ".dagster_home" / "dagster.yaml").read_text()
     assert env["MOVIE_ASSETS_VIEWER_URL"] == "http://127.0.0.1:8999" == same["MOVIE_ASSETS_VIEWER_URL"]
     assert env["MOVIE_ASSETS_ROOT"] == str(tmp_path / "builds") and env["DAGSTER_HOME"] == str(
         tmp_path / ".dagster_home"
