@@ -14,6 +14,7 @@ import dagster as dg
 
 from movie_assets.errors import InvalidValue, ManifestConflict
 from movie_assets.movie import MovieStore
+from movie_assets.orchestration.inputs import build_input_asset
 from movie_assets.orchestration.keys import (
     BASE_HASH_TAG,
     MOVIE_TAG,
@@ -43,22 +44,13 @@ log = logging.getLogger(__name__)
 def build_blueprint_assets(
     bp: Blueprint, produce_factory: Callable[[], ProduceFn], viewer_url: str | None = None
 ) -> list:
-    """Input specs, producer assets and the manifest asset of one blueprint."""
+    """The observable inputs, producer assets and the manifest asset of one blueprint."""
     shape = blueprint_shape(bp)
     clash = RESERVED & set(shape)
     if clash:
         raise InvalidValue(f"{bp.meta.id}: producer names {sorted(clash)} are reserved for Dagster asset keys")
     group = asset_group(bp.meta.id)
-    out: list = [
-        dg.AssetSpec(
-            key=input_key(group, name),
-            group_name=group,
-            description=f"Input {name} ({spec.type}). {spec.description}".strip(),
-            partitions_def=partitions_for(group),
-            kinds={"input"},
-        )
-        for name, spec in bp.inputs.items()
-    ]
+    out: list = [build_input_asset(bp, group)]
     for producer in shape.values():
         out.append(_producer_asset(bp, group, producer, produce_factory, viewer_url))
     out.append(_manifest_asset(bp, group, sinks(shape), viewer_url))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from movie_assets.movie import MovieStore
+from movie_assets.orchestration.inputs import input_versions
 from movie_assets.orchestration.keys import NO_BASE, input_key, manifest_key, producer_key
 from movie_assets.orchestration.metadata import manifest_metadata, record_metadata
 from movie_assets.orchestration.private import (
@@ -29,10 +30,7 @@ from movie_assets.pipeline.blueprint.inputs import parse_input_key
 from movie_assets.pipeline.blueprint.shape import ProducerShape, asset_group, blueprint_shape, sinks
 from movie_assets.pipeline.recorder import data_version_of
 from movie_assets.pipeline.steering import is_steering
-from movie_assets.store.hashing import json_hash
 from movie_assets.store.models import InputEntry, JobRecord, Manifest
-
-VALUE_PREVIEW = 300
 
 
 @dataclass
@@ -71,33 +69,18 @@ class StoreSync:
         still at their blueprint default are not observed: an input never observed cannot make anything
         stale, and the first edit of it is observed like any edit (each observation is one transaction
         of Dagster's event storage, most of a first sight of many movies)."""
-        bp = self.assets.blueprint
-        by_name: dict[str, dict[str, InputEntry]] = defaultdict(dict)
-        for key, entry in entries.items():
-            if is_steering(key):
-                continue  # pins and takes steer producers; they are not blueprint inputs
-            name, _ = parse_input_key(key)
-            if name in bp.inputs:  # else kept from a larger loop, or dropped from the blueprint
-                by_name[name][key] = entry
+        found = input_versions(self.assets.blueprint, entries)
         if first_sight:
-            by_name = {n: f for n, f in by_name.items() if any(e.value != bp.inputs[n].default for e in f.values())}
-        for name, found in sorted(by_name.items()):
-            if bp.inputs[name].loop is None:
-                [entry] = found.values()
-                value = entry.value if isinstance(entry.value, str) else repr(entry.value)
-                version, metadata = entry.hash, {"value": value[:VALUE_PREVIEW], "hash": entry.hash[:16]}
-            else:
-                version = json_hash({key: e.hash for key, e in sorted(found.items())})
-                values = "; ".join(f"{key}={str(e.value)[:80]}" for key, e in sorted(found.items()))
-                metadata = {"values": values[: VALUE_PREVIEW * 4], "count": len(found)}
+            found = [item for item in found if not item.at_default]
+        for item in found:
             observation = dg.AssetObservation(
-                asset_key=input_key(self.assets.group, name),
+                asset_key=input_key(self.assets.group, item.name),
                 partition=store.movie_id,
-                tags={DATA_VERSION_TAG: version},
-                metadata=metadata,
+                tags={DATA_VERSION_TAG: item.version},
+                metadata=item.metadata,
             )
             self.instance.report_runless_asset_event(observation)
-        return len(by_name)
+        return len(found)
 
     def committed_by_dagster(self, movie_id: str, digest: str) -> bool:
         """True when the manifest asset's latest materialization of the movie is this very revision."""

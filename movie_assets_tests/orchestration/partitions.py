@@ -1,8 +1,47 @@
-"""Running a sensor's request in process, as the run launcher would, and reading staleness as the UI does."""
+"""Ticking the sensor and running its requests in process, as the daemon and the run launcher would, and
+reading staleness as the UI does."""
 
 import dagster as dg
 from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
 from dagster._core.loader import LoadingContextForTest
+
+from movie_assets.orchestration import EventLogResource, StorageResource, build_definitions
+
+MOVIE = "demo-film"
+GROUP = "video_audio_music"
+
+
+def defs_of(root: str, **kwargs) -> dg.Definitions:
+    """The code location over `root`, as `dagster dev` loads it."""
+    return build_definitions(storage=StorageResource(url=root), events=EventLogResource(), **kwargs)
+
+
+class Sensor:
+    """Ticks the one sensor with its cursor carried over, as the daemon does."""
+
+    def __init__(self, defs, instance, resources):
+        self.defs, self.instance, self.resources = defs, instance, resources
+        self.sensor = defs.resolve_sensor_def("movie_sensor")
+        self.cursor = None
+
+    def tick(self):
+        context = dg.build_sensor_context(
+            instance=self.instance, resources=self.resources, cursor=self.cursor, definitions=self.defs
+        )
+        result = self.sensor(context)
+        self.cursor = result.cursor
+        return result
+
+
+def selected_names(request) -> set[str]:
+    """The short names of the assets a run request selects."""
+    return {key.path[-1] for key in request.asset_selection}
+
+
+def dirty_partitions(store) -> set[tuple[str, str]]:
+    """The producers of the planner's directly dirty jobs, as (producer, the movie's partition)."""
+    plan = store.plan()
+    return {(j.producer, store.movie_id) for j in plan.jobs if j.job_id in plan.directly_dirty}
 
 
 def run_request(defs: dg.Definitions, instance, request: dg.RunRequest, resources: dict, **extra):

@@ -12,6 +12,7 @@ from movie_assets.orchestration import build_definitions
 from movie_assets.pipeline.blueprint.load import load_builtin
 from movie_assets.producers.registry import default_registry
 from movie_assets.store.redis_events import RedisEventLog
+from movie_assets_tests.helpers import quick
 
 from ..servers import PostgresCluster
 from . import cloud_job
@@ -45,7 +46,10 @@ def test_cloud_mode_end_to_end(moto_s3, redis_server, postgres, monkeypatch, tmp
     events = RedisEventLog(storage.movie(MOVIE), redis_server.url, prefix)
     events.client.delete(*events.streams.values())
     store = MovieStore(storage, MOVIE, events)
-    store.init(load_builtin("video-audio-music"), {"Title": "Cloud film", "NumOfSegments": 2})
+    store.init(
+        load_builtin("video-audio-music"),
+        quick(load_builtin("video-audio-music"), {"Title": "Cloud film", "NumOfSegments": 2}),
+    )
 
     store.regenerate(default_registry())  # built by the CLI's code path, straight on S3 + Redis
     defs = build_definitions()

@@ -7,77 +7,14 @@ import pytest
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from movie_assets.movie import MovieStore
-from movie_assets.orchestration import EventLogResource, StorageResource, build_definitions
 from movie_assets.orchestration.keys import input_key, manifest_key, producer_key
 from movie_assets.pipeline.blueprint.load import load_builtin
 from movie_assets.pipeline.recorder import data_version_of
 from movie_assets.producers.registry import default_registry
-from movie_assets.store.config import StorageConfig
 from movie_assets.store.storage import StorageContext
+from movie_assets_tests.helpers import quick
 
-from .partitions import run_request, stale_partitions
-
-MOVIE = "demo-film"
-GROUP = "video_audio_music"
-
-
-@pytest.fixture
-def root(tmp_path):
-    return str(tmp_path / "builds")
-
-
-@pytest.fixture
-def storage(root):
-    return StorageContext(StorageConfig(root=root))
-
-
-@pytest.fixture
-def store(storage):
-    store = MovieStore(storage, MOVIE)
-    store.init(load_builtin("video-audio-music"), {"Title": "Dagster film", "NumOfSegments": 3})
-    return store
-
-
-@pytest.fixture
-def instance():
-    with dg.instance_for_test() as instance:
-        yield instance
-
-
-@pytest.fixture
-def resources(root):
-    return {"storage": StorageResource(url=root), "events": EventLogResource()}
-
-
-def _defs(root, **kwargs):
-    return build_definitions(storage=StorageResource(url=root), events=EventLogResource(), **kwargs)
-
-
-class Sensor:
-    """Ticks the one sensor with its cursor carried over, as the daemon does."""
-
-    def __init__(self, defs, instance, resources):
-        self.defs, self.instance, self.resources = defs, instance, resources
-        self.sensor = defs.resolve_sensor_def("movie_sensor")
-        self.cursor = None
-
-    def tick(self):
-        context = dg.build_sensor_context(
-            instance=self.instance, resources=self.resources, cursor=self.cursor, definitions=self.defs
-        )
-        result = self.sensor(context)
-        self.cursor = result.cursor
-        return result
-
-
-def _selected(request) -> set[str]:
-    return {key.path[-1] for key in request.asset_selection}
-
-
-def _planned(store) -> set[tuple[str, str]]:
-    """The producers of the planner's directly dirty jobs, as (producer, the movie's partition)."""
-    plan = store.plan()
-    return {(j.producer, store.movie_id) for j in plan.jobs if j.job_id in plan.directly_dirty}
+from .partitions import GROUP, MOVIE, Sensor, defs_of, dirty_partitions, run_request, selected_names, stale_partitions
 
 
 def test_definitions_are_the_blueprints_and_load_without_listing_the_store(root, monkeypatch):
@@ -85,7 +22,7 @@ def test_definitions_are_the_blueprints_and_load_without_listing_the_store(root,
         raise AssertionError("definitions must not list the movies")
 
     monkeypatch.setattr(StorageContext, "list_movies", no_listing)
-    defs = _defs(root)
+    defs = defs_of(root)
     graph = defs.resolve_asset_graph()
     assert {key.path[0] for key in graph.get_all_asset_keys()} >= {"audio_only", "image_audio", GROUP}
     clip = graph.get(producer_key(GROUP, "video_clip"))
@@ -114,14 +51,14 @@ def test_definitions_are_the_blueprints_and_load_without_listing_the_store(root,
 def test_loading_the_definitions_warns_nothing(root):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        _defs(root)
+        defs_of(root)
     assert [str(w.message)[:80] for w in caught if "dagster" in (w.filename or "")] == []
 
 
 def test_a_movie_built_by_the_cli_shows_as_materialized_and_fresh(root, store, instance, resources, monkeypatch):
     monkeypatch.delenv("MOVIE_ASSETS_VIEWER_URL", raising=False)
     store.regenerate(default_registry())
-    defs = _defs(root)
+    defs = defs_of(root)
     tick = Sensor(defs, instance, resources).tick()
     assert tick.run_requests == []
     assert instance.get_dynamic_partitions(f"{GROUP}_movies") == [MOVIE]
@@ -152,15 +89,16 @@ def test_a_movie_built_by_the_cli_shows_as_materialized_and_fresh(root, store, i
 
 def test_an_edit_is_one_run_of_the_dirty_producers_that_commits_like_the_cli(root, store, instance, resources):
     store.regenerate(default_registry())
-    defs = _defs(root)
+    defs = defs_of(root)
     sensor = Sensor(defs, instance, resources)
     sensor.tick()
     store.edit({"SegmentText[1]": "A rewritten second scene."})
-    planned = _planned(store)
+    planned = dirty_partitions(store)
     tick = sensor.tick()
     [request] = tick.run_requests
     assert request.partition_key == MOVIE
-    assert _selected(request) == {"script", "narration", "video_prompt", "video_clip", "timeline", "export", "manifest"}
+    dirty = {"script", "narration", "video_prompt", "video_clip", "timeline", "export", "manifest"}
+    assert selected_names(request) == dirty
     assert request.tags["movie_assets/revision"] == "rev-0002" and request.tags["movie_assets/movie"] == MOVIE
     assert "SegmentText[1] changed" in request.tags["movie_assets/why_dirty"]
     assert stale_partitions(defs, instance)[0] == planned == {("script", MOVIE)}
@@ -180,31 +118,22 @@ def test_an_edit_is_one_run_of_the_dirty_producers_that_commits_like_the_cli(roo
     assert commit.tags[DATA_VERSION_TAG] == digest and commit.metadata["final_cut"].value.endswith("rev-0002.mp4")
 
 
-def test_stale_partitions_equal_the_planners_directly_dirty_jobs(root, store, instance, resources):
-    store.regenerate(default_registry())
-    defs = _defs(root)
-    sensor = Sensor(defs, instance, resources)
-    sensor.tick()
-    store.edit({"SegmentText[2]": "The third scene, rewritten.", "Style": "noir"})
-    sensor.tick()
-    planned = _planned(store)
-    assert planned == {("script", MOVIE), ("video_prompt", MOVIE)}
-    assert stale_partitions(defs, instance)[0] == planned
-
-
 def test_a_deployed_version_bump_marks_every_movie_stale_and_materialising_applies_it(
     root, storage, store, instance, resources
 ):
     other = MovieStore(storage, "second-film")
-    other.init(load_builtin("video-audio-music"), {"Title": "Another", "NumOfSegments": 2})
+    other.init(
+        load_builtin("video-audio-music"),
+        quick(load_builtin("video-audio-music"), {"Title": "Another", "NumOfSegments": 2}),
+    )
     for movie in (store, other):
         movie.regenerate(default_registry())
-    Sensor(_defs(root), instance, resources).tick()
+    Sensor(defs_of(root), instance, resources).tick()
     data = load_builtin("video-audio-music").model_dump(by_alias=True)
     data["producers"]["narration"]["version"] = "4"
     bumped = type(store.blueprint()).model_validate(data)
     storage.register_blueprint("video-audio-music", bumped.to_yaml().encode())
-    defs = _defs(root)  # a new deployment of the code location
+    defs = defs_of(root)  # a new deployment of the code location
     stale, _ = stale_partitions(defs, instance)
     assert stale == {("narration", MOVIE), ("narration", "second-film")}
     result = dg.materialize(
@@ -220,18 +149,18 @@ def test_a_deployed_version_bump_marks_every_movie_stale_and_materialising_appli
 
 
 def test_new_movies_and_longer_loops_need_no_reload(root, storage, store, instance, resources):
-    defs = _defs(root)
+    defs = defs_of(root)
     sensor = Sensor(defs, instance, resources)
     [request] = sensor.tick().run_requests  # never built: every producer, in one run
-    assert len(_selected(request)) == 9 + 1  # every producer and the manifest
+    assert len(selected_names(request)) == 9 + 1  # every producer and the manifest
     assert run_request(defs, instance, request, resources).success
     store.edit({"NumOfSegments": 4})
     late = MovieStore(storage, "late-film")
-    late.init(load_builtin("audio-only"), {"Title": "Late", "NumOfSegments": 1})
+    late.init(load_builtin("audio-only"), quick(load_builtin("audio-only"), {"Title": "Late", "NumOfSegments": 1}))
     requests = sensor.tick().run_requests
     assert instance.get_dynamic_partitions("audio_only_movies") == ["late-film"]
     mine = next(r for r in requests if r.tags["movie_assets/movie"] == MOVIE)
-    assert mine.partition_key == MOVIE and "video_clip" in _selected(mine)
+    assert mine.partition_key == MOVIE and "video_clip" in selected_names(mine)
     assert run_request(defs, instance, mine, resources).success
     assert len([a for a in store.current()[0].artefacts if a.endswith("/video_clip/video")]) == 4
 
@@ -239,7 +168,7 @@ def test_new_movies_and_longer_loops_need_no_reload(root, storage, store, instan
 def test_an_idle_tick_only_compares_fingerprints(root, storage, instance, resources, monkeypatch):
     for i in range(5):
         MovieStore(storage, f"film-{i}").init(load_builtin("audio-only"), {"Title": f"F{i}", "NumOfSegments": 1})
-    sensor = Sensor(_defs(root), instance, resources)
+    sensor = Sensor(defs_of(root), instance, resources)
     assert len(sensor.tick().run_requests) == 5
 
     def no_plan(self, *args, **kwargs):
@@ -251,7 +180,7 @@ def test_an_idle_tick_only_compares_fingerprints(root, storage, instance, resour
 
 def test_the_manifest_refuses_when_the_base_moved(root, store, instance, resources):
     store.regenerate(default_registry())
-    defs = _defs(root)
+    defs = defs_of(root)
     Sensor(defs, instance, resources).tick()
     plan = store.plan()
     store.edit({"Voice": "bright"})
@@ -283,7 +212,7 @@ def test_an_up_to_date_partition_is_reused_not_produced(root, store, instance, r
 
         return produce
 
-    defs = _defs(root, produce_factory=counting)
+    defs = defs_of(root, produce_factory=counting)
     Sensor(defs, instance, resources).tick()
     result = dg.materialize(
         list(defs.assets),
@@ -304,20 +233,20 @@ def test_the_sensor_holds_a_plan_whose_provider_is_not_configured(root, storage,
     narration = blueprint.producers["narration"].model_copy(update={"model_choice": "elevenlabs"})
     blueprint = blueprint.model_copy(update={"producers": {**blueprint.producers, "narration": narration}})
     MovieStore(storage, MOVIE).init(blueprint, {"Title": "Wired", "NumOfSegments": 2})
-    sensor = Sensor(_defs(root), instance, resources)
+    sensor = Sensor(defs_of(root), instance, resources)
     tick = sensor.tick()
     assert tick.run_requests == []
     assert "provider 'elevenlabs' is not configured (set ELEVENLABS_API_KEY)" in tick.skip_reason.skip_message
     # explicit offline fallback: settings are read when the definitions load, so a reloaded code location
     # requests it
     monkeypatch.setenv("MOVIE_ASSETS_OFFLINE", "1")
-    assert len(Sensor(_defs(root), instance, resources).tick().run_requests) == 1
+    assert len(Sensor(defs_of(root), instance, resources).tick().run_requests) == 1
 
 
 def test_a_reroll_and_a_pin_run_through_dagster_as_through_the_cli(root, store, instance, resources):
     store.regenerate(default_registry())
     before = store.current()[0]
-    defs = _defs(root)
+    defs = defs_of(root)
     sensor = Sensor(defs, instance, resources)
     sensor.tick()
     store.reroll("music")
@@ -367,14 +296,16 @@ def test_a_movie_whose_provider_is_not_configured_is_not_requested_and_the_regis
         MovieStore(storage, name).init(
             load_builtin("video-audio-music"), {"Title": name, "NumOfSegments": 1, "story.model": "gpt-4o"}
         )
-    MovieStore(storage, "offline-film").init(load_builtin("audio-only"), {"Title": "Offline", "NumOfSegments": 1})
+    MovieStore(storage, "offline-film").init(
+        load_builtin("audio-only"), quick(load_builtin("audio-only"), {"Title": "Offline", "NumOfSegments": 1})
+    )
     built = []
 
     def produce_factory():
         built.append(1)
         return default_registry()
 
-    sensor = Sensor(_defs(root, produce_factory=produce_factory), instance, resources)
+    sensor = Sensor(defs_of(root, produce_factory=produce_factory), instance, resources)
     result = sensor.tick()
     assert [r.tags["movie_assets/movie"] for r in result.run_requests] == ["offline-film"]
     assert len(built) == 1, "one registry for the tick, not one per movie"
@@ -385,7 +316,7 @@ def test_a_run_launched_from_the_ui_is_tagged_with_its_movie_and_the_regenerate_
     root, store, instance, resources
 ):
     store.regenerate(default_registry())
-    defs = _defs(root)
+    defs = defs_of(root)
     Sensor(defs, instance, resources).tick()
     store.edit({"Voice": "bright"})
     job = defs.resolve_job_def(f"{GROUP}_regenerate")
@@ -399,7 +330,7 @@ def test_a_step_whose_upstream_is_dirty_fails_with_the_planners_reason_and_publi
     root, store, instance, resources
 ):
     store.regenerate(default_registry())
-    defs = _defs(root)
+    defs = defs_of(root)
     Sensor(defs, instance, resources).tick()
     store.edit({"SegmentText[0]": "A new first line."})
     result = dg.materialize(
@@ -418,6 +349,6 @@ def test_a_step_whose_upstream_is_dirty_fails_with_the_planners_reason_and_publi
 
 def test_the_nightly_maintenance_verifies_and_collects_every_movie(root, store, instance, resources):
     store.regenerate(default_registry())
-    defs = _defs(root)
+    defs = defs_of(root)
     result = defs.resolve_job_def("movie_assets_maintenance").execute_in_process(instance=instance, resources=resources)
     assert result.success
