@@ -14,8 +14,10 @@
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ MAX_SLOWDOWN = 2.0  # a clip is slowed to half speed at most
 PUSH_IN = 0.08  # how far a held or still shot zooms over its length
 PUSH_RATE = 0.025  # ...and at least this much per second, so a long shot still moves from frame to frame
 CHUNK_FORMAT = 2  # bump when a chunk's rendering changes: every cached chunk is then made again
+CHUNK_WORKERS = 2
 ENCODE = ["-c:v", "libx264", "-preset", "superfast", "-crf", "20", "-pix_fmt", "yuv420p", "-threads", "2"]
 
 
@@ -64,7 +67,11 @@ def render_film(document: TimelineDocument, load: Loader, workdir: str, cache: A
 def _picture(document: TimelineDocument, shots: list, video: str, load: Loader, workdir: str, cache: Any) -> None:
     if shots:
         fade = _fade(document, shots)
-        names = [_chunk(piece, shots, fade, document, load, workdir, cache) for piece in _pieces(shots, fade)]
+        pieces = _pieces(shots, fade)
+        # chunks are independent and short: two at a time keep both cores busy through each ffmpeg's
+        # start-up and single-threaded filtering
+        with ThreadPoolExecutor(max_workers=CHUNK_WORKERS) as pool:
+            names = list(pool.map(lambda piece: _chunk(piece, shots, fade, document, load, workdir, cache), pieces))
         listing = os.path.join(workdir, "chunks.txt")
         with open(listing, "w") as handle:
             handle.writelines(f"file '{os.path.join(workdir, name)}.mp4'\n" for name in names)
@@ -185,31 +192,45 @@ def _shot_input(
     frames = shot.frames + tail
     seconds = frames / fps
     if shot.kind == "title":
-        source = os.path.join(workdir, "title.png")
-        if not os.path.exists(source):
-            title_card(document.title or "", width, height).save(source)
+        source = _source(workdir, "title.png", lambda: _png(title_card(document.title or "", width, height)))
     else:
-        source = os.path.join(workdir, f"src-{shot.blob.hash}")  # type: ignore[union-attr]
-        if not os.path.exists(source):
-            with open(source, "wb") as handle:
-                handle.write(load(shot.blob))  # type: ignore[arg-type]
+        source = _source(workdir, f"src-{shot.blob.hash}", lambda: load(shot.blob))  # type: ignore[union-attr,arg-type]
     if shot.kind == "video":
         inputs = ["-i", source]
         chain = _video_chain(index, source, seconds, document, shot.seed)
     else:
-        inputs = ["-loop", "1", "-framerate", str(fps), "-t", f"{seconds + 1 / fps:.6f}", "-i", source]
+        # decoded and fitted once, then repeated: looping the input instead would decode the picture and
+        # scale it again for every frame, most of a still's render
+        inputs = ["-framerate", str(fps), "-i", source]
         chain = (
-            f"[{index}:v]{_fitted(width, height, 'crop' if shot.kind == 'title' else document.fit)},fps={fps},"
-            f"{push_in(width, height, seconds, shot.seed)}"
+            f"[{index}:v]{_fitted(width, height, 'crop' if shot.kind == 'title' else document.fit)},"
+            f"loop=loop={frames + 1}:size=1:start=0,setpts=N/{fps}/TB,{push_in(width, height, seconds, shot.seed)}"
         )
     chain += f",fps={fps},trim=end_frame={frames},setpts=PTS-STARTPTS,format=yuv420p"
     if shot.caption:
-        card = os.path.join(workdir, f"caption-{sha256_bytes(shot.caption.encode())[:16]}.png")
-        if not os.path.exists(card):
-            caption_image(shot.caption, width, height).save(card)
-        inputs += ["-loop", "1", "-framerate", str(fps), "-t", f"{seconds + 1 / fps:.6f}", "-i", card]
-        chain = f"{chain}[v{index}];[v{index}][{index + 1}:v]overlay=0:0:shortest=1,format=yuv420p"
+        name = f"caption-{sha256_bytes(shot.caption.encode())[:16]}.png"
+        card = _source(workdir, name, lambda: _png(caption_image(shot.caption or "", width, height)))
+        inputs += ["-i", card]  # one picture: the overlay repeats it to the end of the shot
+        chain = f"{chain}[v{index}];[v{index}][{index + 1}:v]overlay=0:0:eof_action=repeat,format=yuv420p"
     return inputs, chain
+
+
+def _source(workdir: str, name: str, make: Callable[[], bytes]) -> str:
+    """`<workdir>/<name>`, written once: chunks encode in parallel and may need the same source, so it is
+    written under a private name and renamed into place, never read half-written."""
+    path = os.path.join(workdir, name)
+    if not os.path.exists(path):
+        private = f"{path}.{threading.get_ident()}"
+        with open(private, "wb") as handle:
+            handle.write(make())
+        os.replace(private, path)
+    return path
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 def mix_sound(document: TimelineDocument, load: Loader, workdir: str, length: float, codec: str) -> tuple[str, dict]:

@@ -17,7 +17,7 @@ from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import load_blueprint, load_builtin
 from movie_assets.producers.registry import default_registry
 
-from ..helpers import CountingProduce
+from ..helpers import CountingProduce, quick
 
 IDEA = "A lighthouse keeper who finds a message in a bottle"
 
@@ -33,18 +33,17 @@ def _copy_shipped(tmp_path: Path) -> Path:
     return folder
 
 
-def _film(storage, bp=None, segments: int = 3) -> MovieStore:
+def _film(storage, bp=None, segments: int = 3, **inputs) -> MovieStore:
     store = MovieStore(storage, "film")
-    # a story's full lines: quick films are otherwise told in a few words a segment
-    store.init(
-        bp or load_builtin("video-audio-music"), {"InquiryPrompt": IDEA, "NumOfSegments": segments, "Duration": 60}
-    )
+    bp = bp or load_builtin("video-audio-music")
+    store.init(bp, quick(bp, {"InquiryPrompt": IDEA, "NumOfSegments": segments, **inputs}))
     assert store.regenerate(CountingProduce()).committed
     return store
 
 
 def test_one_prompt_becomes_one_story_told_across_the_segments(local_storage):
-    store = _film(local_storage, segments=4)
+    # full lines (a quick film's are a few words), told over a film's sound alone: the picture is not the point
+    store = _film(local_storage, load_builtin("audio-only"), segments=4, Duration=60)
     manifest, _ = store.current()
     lines = [store.blobs.get(manifest.artefacts[f"segment-000{i}/script/text"].blob).decode() for i in range(4)]
     names = [set(re.findall(r"\b[A-Z][a-z]+\b", line)) for line in lines]

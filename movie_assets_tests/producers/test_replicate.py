@@ -219,7 +219,7 @@ def test_networked_clips_shorter_than_their_narration_make_a_film_at_the_movies_
 
     replicate_api.files["video"] = _hd_clip()
     bp = _on_replicate("video-audio-music", ["video_clip"])
-    store = _movie(local_storage, "film", bp, AspectRatio=aspect, Resolution=resolution)
+    store = _movie(local_storage, "film", bp, AspectRatio=aspect, Resolution=resolution, Duration=8)
     outcome = store.regenerate(registry_from_environ(_env(replicate_api)))
     assert outcome.committed, {k: r.error for k, r in outcome.run.results.items() if r.error}
     manifest, _ = store.current()
