@@ -20,6 +20,7 @@ from movie_assets.pipeline.blueprint.load import load_builtin
 from movie_assets.producers.registry import default_registry
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.storage import StorageContext
+from movie_assets_tests.helpers import quick
 
 from ..servers import free_port
 
@@ -67,7 +68,7 @@ def dagster_dev(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("ui")
     root = tmp_path / "builds"
     store = MovieStore(StorageContext(StorageConfig(root=str(root))), MOVIE)
-    store.init(load_builtin("audio-only"), {"Title": "UI film", "NumOfSegments": 2})
+    store.init(load_builtin("audio-only"), quick(load_builtin("audio-only"), {"Title": "UI film", "NumOfSegments": 2}))
     store.regenerate(default_registry())  # built by the CLI's code path before Dagster ever saw it
     home = tmp_path / "dagster_home"
     home.mkdir()

@@ -13,13 +13,16 @@ from movie_assets.pipeline.blueprint.load import load_builtin
 from movie_assets.pipeline.planner import effective_inputs
 from movie_assets.store.fold import fold_events
 
-from ..helpers import CountingProduce
+from ..helpers import CountingProduce, quick
 
 
 @pytest.fixture
 def film(local_storage) -> MovieStore:
     store = MovieStore(local_storage, "film")
-    store.init(load_builtin("video-audio-music"), {"Title": "Kept", "NumOfSegments": 3})
+    store.init(
+        load_builtin("video-audio-music"),
+        quick(load_builtin("video-audio-music"), {"Title": "Kept", "NumOfSegments": 3}),
+    )
     assert store.regenerate(CountingProduce()).committed
     return store
 

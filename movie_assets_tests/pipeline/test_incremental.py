@@ -12,7 +12,7 @@ from movie_assets.store import fold
 from movie_assets.store.blobs import blob_path
 from movie_assets.store.manifests import ManifestService
 
-from ..helpers import CountingProduce, comparable, full_pass
+from ..helpers import CountingProduce, comparable, full_pass, quick
 
 
 def _forget() -> None:
@@ -50,7 +50,10 @@ def _live(store: MovieStore):
 @pytest.fixture
 def film(local_storage) -> MovieStore:
     store = MovieStore(local_storage, "film")
-    store.init(load_builtin("video-audio-music"), {"Title": "Paths", "NumOfSegments": 3})
+    store.init(
+        load_builtin("video-audio-music"),
+        quick(load_builtin("video-audio-music"), {"Title": "Paths", "NumOfSegments": 3}),
+    )
     assert store.regenerate(CountingProduce()).committed
     return store
 
@@ -230,7 +233,10 @@ def test_a_plan_where_every_job_is_dirty_is_layered_as_kahn_layers_its_jobs(loca
     from movie_assets.pipeline.blueprint.graph import kahn_layers
 
     store = MovieStore(local_storage, "fresh")
-    store.init(load_builtin("video-audio-music"), {"Title": "All new", "NumOfSegments": 3})
+    store.init(
+        load_builtin("video-audio-music"),
+        quick(load_builtin("video-audio-music"), {"Title": "All new", "NumOfSegments": 3}),
+    )
     for _ in range(2):  # the second plan takes the layers the first one noted for the shape
         plan = store.plan()
         graph = store.graph()[0]

@@ -7,14 +7,14 @@ from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import load_builtin
 from movie_assets.pipeline.runner import Runner
 
-from ..helpers import CountingProduce
+from ..helpers import CountingProduce, quick
 
 SEG1_CHAIN = ["segment-0001/narration", "segment-0001/script", "segment-0001/video_clip", "segment-0001/video_prompt"]
 
 
 def _movie(storage, blueprint="video-audio-music", **inputs) -> MovieStore:
     store = MovieStore(storage, "film")
-    store.init(load_builtin(blueprint), {"Title": "Test", "NumOfSegments": 3, **inputs})
+    store.init(load_builtin(blueprint), quick(load_builtin(blueprint), {"Title": "Test", "NumOfSegments": 3, **inputs}))
     return store
 
 

@@ -14,13 +14,13 @@ from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import load_builtin
 from movie_assets.store.blobs import blob_path
 
-from ..helpers import CountingProduce
+from ..helpers import CountingProduce, quick
 
 
 @pytest.fixture
 def film(local_storage) -> MovieStore:
     store = MovieStore(local_storage, "film")
-    store.init(load_builtin("audio-only"), {"Title": "Takes", "NumOfSegments": 2})
+    store.init(load_builtin("audio-only"), quick(load_builtin("audio-only"), {"Title": "Takes", "NumOfSegments": 2}))
     assert store.regenerate(CountingProduce()).committed
     return store
 

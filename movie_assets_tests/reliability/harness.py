@@ -108,7 +108,7 @@ def crash_loop(workdir: Path, iterations: int, seed: int = 0, check_every: int =
     root, ack = str(workdir / "builds"), str(workdir / "acked.txt")
     store = open_store(root, ack)
     if not store.exists():
-        store.init(load_builtin(BLUEPRINT), {"Title": "Crash test", "NumOfSegments": 2})
+        store.init(load_builtin(BLUEPRINT), {"Title": "Crash test", "NumOfSegments": 2, "Duration": 5})
     ctx = mp.get_context("fork")
     report = CrashReport()
     started = time.monotonic()

@@ -22,6 +22,7 @@ from movie_assets.producers.registry import default_registry
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.storage import StorageContext
+from movie_assets_tests.helpers import quick
 
 MOVIE = "film"
 TARGETS = ["events/inputs.log", "events/artefacts.log", "manifests/rev-0001.json", "current.json", "blueprint.yaml"]
@@ -51,7 +52,9 @@ hostile_ids = st.one_of(
 def template(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("template") / "builds"
     store = MovieStore(StorageContext(StorageConfig.from_url(str(root))), MOVIE)
-    store.init(load_builtin("audio-only"), {"Title": "Bad input", "NumOfSegments": 1})
+    store.init(
+        load_builtin("audio-only"), quick(load_builtin("audio-only"), {"Title": "Bad input", "NumOfSegments": 1})
+    )
     assert store.regenerate(default_registry()).committed
     store.edit({"SegmentText[0]": "a pending edit"})
     return root

@@ -17,6 +17,7 @@ from movie_assets.pipeline.blueprint.load import load_builtin
 from movie_assets.producers.registry import default_registry
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.storage import StorageContext
+from movie_assets_tests.helpers import quick
 
 MOVIE = "gcrace"
 
@@ -41,7 +42,7 @@ def test_gc_at_grace_zero_beside_regenerate_never_loses_a_committed_blob(driver,
         url, options = str(tmp_path / "builds"), {}
     storage = StorageContext(StorageConfig.from_url(url, **options))
     store = MovieStore(storage, MOVIE)
-    store.init(load_builtin("audio-only"), {"Title": "GC race", "NumOfSegments": 3})
+    store.init(load_builtin("audio-only"), quick(load_builtin("audio-only"), {"Title": "GC race", "NumOfSegments": 3}))
     stop, counts = tmp_path / "stop", tmp_path / "counts"
     collector = mp.get_context("spawn").Process(target=_collector, args=(url, options, str(stop), str(counts)))
     collector.start()

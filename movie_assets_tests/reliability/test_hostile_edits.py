@@ -10,6 +10,7 @@ from movie_assets.errors import BlueprintError, InvalidId
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import load_blueprint, load_builtin
 from movie_assets.store.paths import validate_movie_id
+from movie_assets_tests.helpers import quick
 
 MOVIE = "film"
 
@@ -21,7 +22,7 @@ def _cli(root, *args):
 @pytest.fixture
 def film(local_storage) -> MovieStore:
     store = MovieStore(local_storage, MOVIE)
-    store.init(load_builtin("audio-only"), {"Title": "Edits", "NumOfSegments": 4})
+    store.init(load_builtin("audio-only"), quick(load_builtin("audio-only"), {"Title": "Edits", "NumOfSegments": 4}))
     return store
 
 

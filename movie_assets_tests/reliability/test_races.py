@@ -8,6 +8,7 @@ from movie_assets.pipeline.blueprint.load import load_builtin
 from movie_assets.producers.registry import default_registry
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.storage import StorageContext
+from movie_assets_tests.helpers import quick
 
 from .harness import MOVIE, race
 
@@ -17,7 +18,7 @@ def test_racing_committers_one_revision_per_base(tmp_path, writers):
     root = str(tmp_path / "builds")
     storage = StorageContext(StorageConfig.from_url(root))
     store = MovieStore(storage, MOVIE)
-    store.init(load_builtin("audio-only"), {"Title": "Race", "NumOfSegments": 2})
+    store.init(load_builtin("audio-only"), quick(load_builtin("audio-only"), {"Title": "Race", "NumOfSegments": 2}))
     for round_ in range(3):
         store.edit({"SegmentText[0]": f"round {round_}"})
         base = store.current()[0].revision

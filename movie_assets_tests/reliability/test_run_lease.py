@@ -11,7 +11,7 @@ from movie_assets.errors import RunInProgress
 from movie_assets.movie import MovieStore
 from movie_assets.pipeline.blueprint.load import load_builtin
 
-from ..helpers import CountingProduce
+from ..helpers import CountingProduce, quick
 
 
 class SlowProduce(CountingProduce):
@@ -36,7 +36,9 @@ def test_a_second_regenerate_waits_for_the_first_and_pays_for_nothing_again(driv
         storage = request.getfixturevalue("local_storage")
     else:
         storage = StorageContext(StorageConfig.from_url(f"memory://lease-{uuid.uuid4().hex}"))
-    MovieStore(storage, "film").init(load_builtin("audio-only"), {"Title": "Once", "NumOfSegments": 2})
+    MovieStore(storage, "film").init(
+        load_builtin("audio-only"), quick(load_builtin("audio-only"), {"Title": "Once", "NumOfSegments": 2})
+    )
     started = threading.Event()
     first_produce, second_produce = SlowProduce(started), CountingProduce()
     outcomes = {}
@@ -51,7 +53,7 @@ def test_a_second_regenerate_waits_for_the_first_and_pays_for_nothing_again(driv
 
 def test_delete_refuses_while_a_regenerate_runs_and_removes_nothing(local_storage):
     store = MovieStore(local_storage, "film")
-    store.init(load_builtin("audio-only"), {"Title": "Busy", "NumOfSegments": 2})
+    store.init(load_builtin("audio-only"), quick(load_builtin("audio-only"), {"Title": "Busy", "NumOfSegments": 2}))
     started = threading.Event()
     run = threading.Thread(target=lambda: MovieStore(local_storage, "film").regenerate(SlowProduce(started)))
     run.start()
