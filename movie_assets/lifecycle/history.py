@@ -13,6 +13,7 @@ from movie_assets.store.events import EventLog, FileEventLog
 from movie_assets.store.hashing import sha256_bytes
 from movie_assets.store.manifests import CURRENT, ManifestService, manifest_path
 from movie_assets.store.models import BlobRef, Manifest, ManifestPointer, RevisionId, utc_now
+from movie_assets.store.parallel import each
 from movie_assets.store.storage import MovieFS
 
 
@@ -175,7 +176,6 @@ def _verify_manifests(fs: MovieFS, report: VerifyReport, claims: dict) -> tuple[
     return referenced, chained
 
 
-IO_THREADS = 8  # blobs checked at once: on S3 each is a round trip, on a disk threads cost nothing
 WHOLE_READ = 32 << 20  # a blob up to this size is read in one request (no HEAD before the GET)
 
 
@@ -183,10 +183,7 @@ def _verify_blobs(blobs: BlobStore, referenced: set[str], claims: dict, report: 
     """Each referenced blob re-hashed, and its size and first bytes against what a manifest entry claims
     for it (one read of each blob), several at once; problems in blob order."""
     ordered = sorted(referenced)
-    from concurrent.futures import ThreadPoolExecutor  # only when something is written or verified
-
-    with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
-        found = list(pool.map(lambda h: _check_blob(blobs, h, claims.get(h)), ordered))
+    found = each(lambda h: _check_blob(blobs, h, claims.get(h)), ordered)
     report.blobs_checked += len(ordered)
     for problems in found:
         report.problems += problems

@@ -22,6 +22,7 @@ from movie_assets.lifecycle.repair import RepairReport, repair
 from movie_assets.pipeline.incremental import unmatched_jobs
 from movie_assets.pipeline.steering import PIN
 from movie_assets.store.models import Manifest
+from movie_assets.store.parallel import each
 
 
 class MovieStore(Protocol):
@@ -62,20 +63,28 @@ def housekeep(store: MovieStore, manifest: Manifest, run_revision: str | None, m
             log.warning("%s: %s for %s failed: %s", store.movie_id, name, manifest.revision, exc)
             failed.append(name)
 
-    previous_cursor = None
+    previous: Manifest | None = None
     if manifest.parent is not None and manifest.parent_hash is not None:
         with contextlib.suppress(StorageError, ValueError):
-            previous_cursor = store.manifests.load(manifest.parent).artefact_cursor
-    step("metrics", lambda: record_metrics(store.fs, manifest, previous_cursor, store.events, run_revision))
-    step(
-        "archiving the event logs",
-        lambda: store.events.archive(manifest.revision, manifest.input_cursor, manifest.artefact_cursor),
-    )
-    step("writing the final cut", lambda: write_final_cut(store.fs, store.blobs, manifest))
-    step("refreshing readable copies", lambda: _graphs_and_copies(store, manifest, manifest_hash))
-    if store.checkpoints.due(manifest.revision):
-        step("checkpoint", lambda: store.checkpoints.write(manifest, store.events))
-    step("storing the results index", lambda: store.checkpoints.keep_results(store.events))
+            previous = store.manifests.load(manifest.parent)
+    previous_cursor = previous.artefact_cursor if previous else None
+
+    def event_logs() -> None:  # in this order: the metrics read the run's events before they are archived
+        step("metrics", lambda: record_metrics(store.fs, manifest, previous_cursor, store.events, run_revision))
+        step(
+            "archiving the event logs",
+            lambda: store.events.archive(manifest.revision, manifest.input_cursor, manifest.artefact_cursor),
+        )
+        if store.checkpoints.due(manifest.revision):
+            step("checkpoint", lambda: store.checkpoints.write(manifest, store.events))
+        step("storing the results index", lambda: store.checkpoints.keep_results(store.events))
+
+    def files() -> None:  # copies of blobs, independent of the logs
+        step("writing the final cut", lambda: write_final_cut(store.fs, store.blobs, manifest))
+        step("refreshing readable copies", lambda: _graphs_and_copies(store, manifest, manifest_hash, previous))
+
+    # on S3 every step is a chain of round trips: the two chains overlap
+    each(lambda chain: chain(), [event_logs, files], threads=2)
     if not failed:
         step("marking housekeeping done", lambda: store.fs.write_atomic(done_marker(manifest.revision), b"ok\n"))
     return failed
@@ -133,7 +142,9 @@ def repair_movie(store: MovieStore) -> RepairReport:
     return report
 
 
-def _graphs_and_copies(store: MovieStore, manifest: Manifest, manifest_hash: str | None) -> None:
+def _graphs_and_copies(
+    store: MovieStore, manifest: Manifest, manifest_hash: str | None, previous: Manifest | None = None
+) -> None:
     if not store.exists():  # a migrated movie has no blueprint: no graph, no readable copies
         return
     graph = store.manifest_graph(manifest)
@@ -142,7 +153,12 @@ def _graphs_and_copies(store: MovieStore, manifest: Manifest, manifest_hash: str
         if manifest_hash is not None:
             store.graphs.save_unmatched(manifest_hash, graph.shape, unmatched_jobs(graph, manifest))
         store.graphs.prune(keep=graph.shape, keep_manifest=manifest_hash)
-    refresh_readable(store.fs, graph, manifest)
+    kept, since = None, None
+    if previous is not None:  # the parent's copies, refreshed before its housekeeping was marked done
+        with contextlib.suppress(NotFound):
+            since = store.fs.modified_time(done_marker(previous.revision))
+            kept = {artefact_id: entry.blob.hash for artefact_id, entry in previous.artefacts.items()}
+    refresh_readable(store.fs, graph, manifest, kept, since)
 
 
 def unfinished(store: MovieStore) -> bool:

@@ -12,6 +12,12 @@ from movie_assets.errors import BlobNotFound
 from movie_assets.store.blobs import GC_LOCK, BlobStore
 from movie_assets.store.manifests import ManifestService
 from movie_assets.store.models import Manifest, ManifestPointer
+from movie_assets.store.parallel import each
+
+# A listing page holds 1,000 names, one request each, in a row; existence checks are one request per
+# blob, eight at once. So a listing wins once the new blobs outnumber 16 per page the movie's blobs fill
+# (estimated from the manifest: older revisions' blobs add pages the estimate does not see).
+CHECKS_PER_PAGE = 16
 
 
 def publish(
@@ -27,7 +33,13 @@ def publish(
     every sweep marks); the others are checked. Raises BlobNotFound, publishing nothing, if one is gone.
     """
     with blobs.fs.lock(GC_LOCK):
-        missing = sorted(h for h in manifest.blob_hashes() - set(known_present) if not blobs.has(h))
+        unknown = sorted(manifest.blob_hashes() - set(known_present))
+        pages = 1 + len(manifest.blob_hashes()) // 1000
+        if len(unknown) > CHECKS_PER_PAGE * pages:  # a listing answers for them all (a first build: every blob)
+            stored = blobs.present()
+            missing = [h for h in unknown if h not in stored]
+        else:  # a few new blobs: checked at once, one request each
+            missing = [h for h, held in zip(unknown, each(blobs.has, unknown), strict=True) if not held]
         if missing:
             raise BlobNotFound(
                 f"{manifest.movie_id}: {manifest.revision} not published: {len(missing)} blob(s) it names are gone "

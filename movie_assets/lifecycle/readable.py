@@ -15,10 +15,10 @@ from movie_assets.pipeline.models import OutputSpec
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.hashing import sha256_bytes
 from movie_assets.store.models import BlobRef, Manifest
+from movie_assets.store.parallel import each
 from movie_assets.store.storage import MovieFS
 
 TEXT_DIR = "artifacts/text"
-IO_THREADS = 8  # copies refreshed at once
 log = logging.getLogger(__name__)
 
 
@@ -29,36 +29,55 @@ def readable_path(output: OutputSpec) -> str | None:
     return f"{TEXT_DIR}/{output.artefact_id}.txt" if output.mime_type.startswith("text/") else None
 
 
-def refresh_readable(fs: MovieFS, graph: ProducerGraph, manifest: Manifest) -> int:
+def refresh_readable(
+    fs: MovieFS,
+    graph: ProducerGraph,
+    manifest: Manifest,
+    kept: dict[str, str] | None = None,
+    since: float | None = None,
+) -> int:
     """Make every readable copy match `manifest`'s blob (`graph`: the manifest's expanded graph), several
-    at once (on S3 each is a read and maybe a write); returns how many files were (re)written."""
+    at once (on S3 each is a read and maybe a write); returns how many files were (re)written.
+
+    `kept` (artefact id -> blob hash of the parent revision) and `since` (when the parent's copies were
+    refreshed) spare reads: a copy of an unchanged artefact, of the right size and untouched since, holds
+    its text already."""
     blobs = BlobStore(fs)
     wanted = []
     for node in graph.nodes.values():
         for output in node.outputs:
             path, entry = readable_path(output), manifest.artefacts.get(output.artefact_id)
             if path is not None and entry is not None:
-                wanted.append((path, entry.blob))
+                wanted.append((path, entry.blob, (kept or {}).get(output.artefact_id) == entry.blob.hash))
 
-    def one(item: tuple[str, BlobRef]) -> int:
+    # one listing per folder gives each copy's size and time: an absent copy, or one of another size, is
+    # written without reading it first; a kept one is not read at all
+    folders = sorted({item[0].split("/")[0] for item in wanted})
+    stats = {stat.relative: stat for folder in folders for stat in _scan(fs, folder)}
+    todo = []
+    for path, blob, unchanged in wanted:
+        stat = stats.get(path)
+        if stat is not None and unchanged and stat.size == blob.size and since is not None and stat.mtime <= since:
+            continue
+        todo.append((path, blob, stat.size if stat else None))
+
+    def one(item: tuple[str, BlobRef, int | None]) -> int:
         try:
             return _refresh_one(fs, blobs, *item)
         except MovieAssetsError as exc:  # one bad copy (path, missing blob, full disk) skips only itself
             log.warning("%s: readable copy %s not refreshed: %s", fs.movie_id, item[0], exc)
             return 0
 
-    from concurrent.futures import ThreadPoolExecutor  # only when something is written or verified
-
-    with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
-        return sum(pool.map(one, wanted))
+    return sum(each(one, todo))
 
 
-def _refresh_one(fs: MovieFS, blobs: BlobStore, path: str, blob: BlobRef) -> int:
-    try:
-        if sha256_bytes(fs.read(path)) == blob.hash:
-            return 0
-    except NotFound:
-        pass
+def _refresh_one(fs: MovieFS, blobs: BlobStore, path: str, blob: BlobRef, size: int | None) -> int:
+    if size == blob.size:
+        try:
+            if sha256_bytes(fs.read(path)) == blob.hash:
+                return 0
+        except NotFound:
+            pass
     fs.write_atomic(path, blobs.get(blob))
     return 1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any, Protocol, runtime_checkable
 
@@ -85,6 +86,9 @@ class FileEventLog:
     def __init__(self, fs: MovieFS) -> None:
         self.fs = fs
         self.movie_id = fs.movie_id
+        # a run's jobs append from several threads: taking turns here costs one wait, where racing on S3
+        # costs a failed conditional write, a re-read and a backoff (other processes still race safely)
+        self._turns = {INPUTS_LOG: threading.Lock(), ARTEFACTS_LOG: threading.Lock()}
 
     # ---- appends ------------------------------------------------------------------------------
     def append_input(self, key: str, value: Any, edited_by: str = "user") -> InputEvent:
@@ -102,7 +106,8 @@ class FileEventLog:
             assigned.append(stamped)
             return stamped.canonical() + b"\n"
 
-        self.fs.append_line(relative, build)
+        with self._turns[relative]:
+            self.fs.append_line(relative, build)
         return assigned[-1]
 
     def _seq_of(self, relative: str, last: bytes | None) -> int:

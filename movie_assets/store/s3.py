@@ -209,6 +209,10 @@ class S3Backend(FsspecBackend):
         found = self._get(path)
         if not check(found[0] if found else None):
             raise CasConflict(f"{path} changed since it was read")
+        self._swap(path, found, data)
+
+    def _swap(self, path: str, found: tuple[bytes, str] | None, data: bytes) -> None:
+        """PUT `data` only if the object is still what `found` (body, ETag) was; CasConflict if not."""
         try:
             if found is None:
                 self._put(path, data, IfNoneMatch="*")
@@ -231,7 +235,10 @@ class S3Backend(FsspecBackend):
             found = self._get(path)
             new = change(found[0] if found else None)
             try:
-                self.compare_and_swap(path, lambda now, f=found: now == (f[0] if f else None), new)
+                if self.conditional:  # the ETag of this very read guards the write: one GET, one PUT
+                    self._swap(path, found, new)
+                else:
+                    self.compare_and_swap(path, lambda now, f=found: now == (f[0] if f else None), new)
                 return new
             except CasConflict:
                 time.sleep(delay)

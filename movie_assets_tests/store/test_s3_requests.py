@@ -13,15 +13,15 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_s3_latency.py"
 # command -> most S3 requests it may make (audio-only, 3 segments), files on S3 / events in Redis
 CEILINGS = {
-    "init": (16, 6),
-    "first regenerate (3 segments)": (215, 150),
+    "init": (12, 6),
+    "first regenerate (3 segments)": (180, 145),
     "regenerate, nothing to do": (15, 9),
-    "edit one segment": (14, 5),
+    "edit one segment": (13, 5),
     "plan": (20, 14),
     "status": (20, 17),
-    "regenerate after one edit": (115, 80),
+    "regenerate after one edit": (95, 70),
     "gc --grace 0s": (28, 25),
-    "verify": (66, 66),
+    "verify": (62, 50),
 }
 
 
