@@ -37,6 +37,9 @@ class FlakyProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in two writes: with Nagle on, the body waits for the client's
+            # delayed ACK, 40 ms a response that no real S3 endpoint adds
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # quiet
                 pass
