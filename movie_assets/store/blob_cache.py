@@ -42,6 +42,10 @@ class BlobCache:
     def _path(self, blob_hash: str) -> str:
         return os.path.join(self.folder, blob_hash[:2], blob_hash)
 
+    def holds(self, blob_hash: str) -> bool:
+        """Whether a copy is cached (unverified: `get` checks it)."""
+        return self.enabled and os.path.exists(self._path(blob_hash))
+
     def get(self, blob_hash: str) -> bytes | None:
         """The blob's bytes if a good copy is cached; a damaged copy is removed (and None returned)."""
         if not self.enabled:

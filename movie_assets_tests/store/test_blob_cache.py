@@ -109,3 +109,39 @@ def test_settings_give_remote_roots_a_cache_and_local_roots_none(tmp_path, moto_
     off = Settings.load({**env, **options, "MOVIE_ASSETS_BLOB_CACHE": "off"}).storage()
     assert off.blob_cache is None
     assert os.environ.get("MOVIE_ASSETS_BLOB_CACHE"), "the suite keeps its copies out of the user's cache"
+
+
+def test_a_jobs_inputs_are_fetched_from_s3_at_once_and_the_producer_then_reads_the_cache(
+    moto_s3, tmp_path, monkeypatch
+):
+    import threading
+    import time
+
+    remote = moto_s3.storage()
+    writer = BlobStore(remote.movie("film"))
+    refs = [writer.put(_blob(n)[1], "text/plain") for n in range(12)]
+    cache = BlobCache(str(tmp_path / "cache"))
+    blobs = BlobStore(StorageContext(remote.config, cache).movie("film"))
+    real, lock = type(blobs.fs).read_blob, threading.Lock()
+    in_flight, most = [0], [0]
+
+    def slow(self, path):  # a round trip long enough that reads issued together overlap
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.05)
+        try:
+            return real(self, path)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    monkeypatch.setattr(type(blobs.fs), "read_blob", slow)
+    blobs.prefetch(refs)
+    assert most[0] > 1, "the inputs were fetched together, not one after another"
+    assert all(cache.holds(ref.hash) for ref in refs)
+    misses = cache.misses
+    assert [blobs.get(ref) for ref in refs] == [_blob(n)[1] for n in range(12)]
+    assert cache.misses == misses, "every read the producer makes is a cache hit"
+    blobs.prefetch(refs)
+    assert cache.misses == misses, "what the cache holds is not fetched again"
