@@ -189,37 +189,14 @@ def dev_loop(interval: int = 5) -> list[list[object]]:
 @contextlib.contextmanager
 def _dagster_dev(tmp: Path, root: str, interval: int):
     """`dagster dev` on `root` with the shipped instance config, up and past its first ticks; yields its home."""
-    import shutil
-    import signal
-    import subprocess
+    from movie_assets_tests.servers import DagsterDev
 
-    from movie_assets_tests.servers import free_port
-
-    repo = Path(__file__).resolve().parents[1]
-    home = tmp / "home"
-    home.mkdir()
-    shutil.copy(repo / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "MOVIE_ASSETS_ROOT": root,
-        "MOVIE_ASSETS_DAGSTER_EXECUTOR": "multiprocess",
-        "MOVIE_ASSETS_SENSOR_INTERVAL": str(interval),
-    }
-    port = free_port()
-    command = [sys.executable, "-m", "dagster", "dev", "-w", str(repo / "workspace.yaml"), "-p", str(port)]
-    with open(tmp / "dev.log", "wb") as log:
-        proc = subprocess.Popen(command, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            _until(lambda: _answers(port), 240, "dagster dev answered")
-            time.sleep(interval * 3)  # the code location loads and the first ticks mirror what is built
-            yield home
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+    server = DagsterDev(tmp, root, executor="multiprocess", interval=interval, timeout=240)
+    try:
+        time.sleep(interval * 3)  # the first ticks mirror what is built
+        yield server.home
+    finally:
+        server.stop()
 
 
 def _trace(home: Path, since: float) -> None:
@@ -233,16 +210,6 @@ def _trace(home: Path, since: float) -> None:
         for record in instance.all_logs(run.run_id):
             kind = record.dagster_event.event_type_value if record.dagster_event else "log"
             print(f"{record.timestamp - wall:6.2f} {kind} {record.step_key or ''}")
-
-
-def _answers(port: int) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def _until(check, seconds: float, what: str) -> None:

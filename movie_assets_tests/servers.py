@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -195,3 +199,82 @@ class PostgresCluster:
             self.prefix + [self.pg_ctl, "-D", str(self.dir / "data"), "-m", "immediate", "stop"], capture_output=True
         )
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class DagsterDev:
+    """`dagster dev` over a movie root with the shipped instance config (deploy/dagster.yaml), on a free
+    loopback port, in its own process group; `stop()` ends the group. Tests and benchmarks start it here."""
+
+    def __init__(self, workdir: Path, root: str, executor: str, interval: int, timeout: float = 180.0) -> None:
+        repo = Path(__file__).resolve().parents[1]
+        self.home = workdir / "dagster_home"
+        self.home.mkdir()
+        shutil.copy(repo / "deploy" / "dagster.yaml", self.home / "dagster.yaml")
+        self.port = free_port()
+        self.log_path = workdir / "dagster-dev.log"
+        self.env = {
+            **os.environ,
+            "DAGSTER_HOME": str(self.home),
+            "MOVIE_ASSETS_ROOT": root,
+            "MOVIE_ASSETS_DAGSTER_EXECUTOR": executor,
+            "MOVIE_ASSETS_SENSOR_INTERVAL": str(interval),
+        }
+        command = [sys.executable, "-m", "dagster", "dev", "-w", str(repo / "workspace.yaml")]
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [*command, "-h", "127.0.0.1", "-p", str(self.port)],
+            cwd=workdir,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            self._until_loaded(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def graphql(self, query: str, variables: dict | None = None) -> dict:
+        """The `data` of one GraphQL answer (an answer with errors raises AssertionError)."""
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/graphql", data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            payload = json.loads(response.read())
+        assert "errors" not in payload, payload
+        return payload["data"]
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def _until_loaded(self, timeout: float) -> None:
+        query = (
+            "{ workspaceOrError { ... on Workspace { locationEntries { locationOrLoadError { __typename "
+            "... on PythonError { message } } } } } }"
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"dagster dev exited: {self.log_tail()}")
+            try:
+                entries = self.graphql(query)["workspaceOrError"]["locationEntries"]
+            except OSError:
+                entries = None
+            loaded = (entries[0]["locationOrLoadError"] or {}) if entries else {}
+            if loaded.get("__typename") == "PythonError":
+                raise RuntimeError(f"the code location failed to load: {loaded['message']}")
+            if loaded.get("__typename") == "RepositoryLocation":
+                return
+            time.sleep(1)
+        raise RuntimeError(f"dagster dev did not load its code location within {timeout:.0f} s: {self.log_tail()}")
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(30)
+        self._log.close()

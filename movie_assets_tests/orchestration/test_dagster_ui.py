@@ -1,14 +1,8 @@
 """`dagster dev` in a real Chromium: the blueprint's lineage with kinds, a CLI-built movie shown as
 materialized, and a CLI edit that the sensor turns into one run of the movie's dirty producers."""
 
-import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,7 +16,7 @@ from movie_assets.store.config import StorageConfig
 from movie_assets.store.storage import StorageContext
 from movie_assets_tests.helpers import quick
 
-from ..servers import free_port
+from ..servers import DagsterDev
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "test-artifacts"
@@ -32,20 +26,8 @@ GROUP = "audio_only"
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium (.ci/run installs Debian's)")
 
 
-def _graphql(port: int, query: str, variables: dict | None = None) -> dict:
-    body = json.dumps({"query": query, "variables": variables or {}}).encode()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql", data=body, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        payload = json.loads(response.read())
-    assert "errors" not in payload, payload
-    return payload["data"]
-
-
-def _materializations(port: int, producer: str, partition: str) -> list[dict]:
-    data = _graphql(
-        port,
+def _materializations(server: DagsterDev, producer: str, partition: str) -> list[dict]:
+    data = server.graphql(
         """query M($key: AssetKeyInput!, $p: [String!]) { assetOrError(assetKey: $key) {
              ... on Asset { assetMaterializations(partitions: $p, limit: 10) { runId partition timestamp } } } }""",
         {"key": {"path": [GROUP, producer]}, "p": [partition]},
@@ -70,55 +52,14 @@ def dagster_dev(tmp_path_factory):
     store = MovieStore(StorageContext(StorageConfig(root=str(root))), MOVIE)
     store.init(load_builtin("audio-only"), quick(load_builtin("audio-only"), {"Title": "UI film", "NumOfSegments": 2}))
     store.regenerate(default_registry())  # built by the CLI's code path before Dagster ever saw it
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    port = free_port()
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "MOVIE_ASSETS_ROOT": str(root),
-        "MOVIE_ASSETS_DAGSTER_EXECUTOR": "in_process",
-        "MOVIE_ASSETS_SENSOR_INTERVAL": "3",
-    }
-    log_path = tmp_path / "dagster-dev.log"
-    log = open(log_path, "wb")
-    command = [sys.executable, "-m", "dagster", "dev", "-w", str(REPO / "workspace.yaml")]
-    proc = subprocess.Popen(
-        [*command, "-h", "127.0.0.1", "-p", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-    def ready():
-        if proc.poll() is not None:
-            pytest.fail(f"dagster dev exited: {log_path.read_text()[-3000:]}")
-        try:
-            entries = _graphql(
-                port,
-                "{ workspaceOrError { ... on Workspace { locationEntries { locationOrLoadError { __typename "
-                "... on PythonError { message } } } } } }",
-            )["workspaceOrError"]["locationEntries"]
-        except OSError:
-            return False
-        loaded = (entries[0]["locationOrLoadError"] or {}) if entries else {}
-        if loaded.get("__typename") == "PythonError":
-            pytest.fail(f"the code location failed to load: {loaded['message']}")
-        return loaded.get("__typename") == "RepositoryLocation"
-
     try:
-        _wait("dagster dev answered GraphQL", ready, 180, log_path)
-        yield port, store, log_path, env
+        server = DagsterDev(tmp_path, str(root), executor="in_process", interval=3)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield server, store
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -162,11 +103,12 @@ def _shot(page, name: str) -> Path:
 # timeout leaves 3x headroom
 @pytest.mark.timeout(600)
 def test_lineage_materialized_movie_and_a_sensor_run_in_the_browser(dagster_dev, page, monkeypatch):
-    port, store, log, env = dagster_dev
-    base = f"http://127.0.0.1:{port}"
+    server, store = dagster_dev
+    log, env = server.log_path, server.env
+    base = f"http://127.0.0.1:{server.port}"
     # the sensor's first tick mirrors the CLI's rev-0001 into Dagster
-    _wait("the CLI-built movie mirrored", lambda: _materializations(port, "manifest", MOVIE), 120, log)
-    first = _materializations(port, "narration", MOVIE)[0]
+    _wait("the CLI-built movie mirrored", lambda: _materializations(server, "manifest", MOVIE), 120, log)
+    first = _materializations(server, "narration", MOVIE)[0]
     assert first["runId"] == "", "reported from the store, not run by Dagster"
 
     _open(page, f"{base}/locations/movie_assets.definitions/asset-groups/{GROUP}/lineage", "narration")
@@ -195,9 +137,11 @@ def test_lineage_materialized_movie_and_a_sensor_run_in_the_browser(dagster_dev,
     edited = CliRunner().invoke(app, ["edit", MOVIE, "SegmentText[1]=The second scene, rewritten in the UI test."])
     assert edited.exit_code == 0, edited.output
     _wait("rev-0002 committed by the sensor's run", lambda: store.current()[0].revision == "rev-0002", 240, log)
-    _wait("the manifest materialized by a run", lambda: _materializations(port, "manifest", MOVIE)[0]["runId"], 60, log)
-    latest = _materializations(port, "narration", MOVIE)[0]
-    assert latest["runId"] != "" and latest["runId"] == _materializations(port, "manifest", MOVIE)[0]["runId"]
+    _wait(
+        "the manifest materialized by a run", lambda: _materializations(server, "manifest", MOVIE)[0]["runId"], 60, log
+    )
+    latest = _materializations(server, "narration", MOVIE)[0]
+    assert latest["runId"] != "" and latest["runId"] == _materializations(server, "manifest", MOVIE)[0]["runId"]
     assert store.fs.exists("exports/rev-0002.wav")
 
     _open(page, f"{base}/runs/{latest['runId']}", "narration")
