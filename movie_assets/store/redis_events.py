@@ -113,9 +113,16 @@ class RedisEventLog:
     def _append(self, kind: str, event: E) -> E:
         with self._talking():
             self._check_durable()
-            new_id = self.client.xadd(self.streams[kind], {FIELD: event.canonical()})
             mode, replicas = self.durability
-            if mode == "replicas" and (acked := self.client.wait(replicas, 10_000)) < replicas:
+            if mode != "replicas":
+                new_id = self.client.xadd(self.streams[kind], {FIELD: event.canonical()})
+                return event.replace(id=new_id.decode())
+            # one round trip: WAIT counts the replicas that have every write this connection sent before it
+            pipe = self.client.pipeline(transaction=False)
+            pipe.xadd(self.streams[kind], {FIELD: event.canonical()})
+            pipe.wait(replicas, 10_000)
+            new_id, acked = pipe.execute()
+            if acked < replicas:
                 raise StorageError(
                     f"{self.where}: append {new_id.decode()} reached {acked} of {replicas} replicas in 10 s; "
                     "it is not acknowledged"

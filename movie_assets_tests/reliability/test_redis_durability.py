@@ -71,3 +71,39 @@ def test_an_edit_while_redis_is_down_is_one_clear_line(tmp_path, cli_env):
         assert result.exit_code == 2, (args, result.output)
         assert "is unreachable" in result.output and "Traceback" not in result.output
         assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_in_replicas_mode_an_edit_is_acknowledged_once_a_replica_holds_it(tmp_path):
+    import time
+    import uuid
+
+    import redis
+
+    from movie_assets.errors import StorageError
+    from movie_assets.store.config import StorageConfig
+    from movie_assets.store.redis_events import RedisEventLog
+    from movie_assets.store.storage import StorageContext
+
+    primary = RedisServer(tmp_path / "primary", durable=False)
+    replica = RedisServer(tmp_path / "replica", durable=False, replica_of=primary.port)
+    try:
+        watcher = redis.Redis.from_url(primary.url)
+        deadline = time.monotonic() + 60
+        while watcher.info("replication").get("connected_slaves", 0) < 1:
+            assert time.monotonic() < deadline, "the replica never connected"
+            time.sleep(0.1)
+        fs = StorageContext(StorageConfig(root=str(tmp_path / "builds"))).movie(MOVIE)
+        prefix = f"t{uuid.uuid4().hex[:8]}"
+        log = RedisEventLog(fs, primary.url, prefix, durability="replicas:1")
+        events = [log.append_input("SegmentText[0]", f"take {i}") for i in range(3)]
+        copy = redis.Redis.from_url(replica.url)
+        held = [entry_id.decode() for entry_id, _ in copy.xrange(log.streams["inputs"])]
+        assert held == [e.id for e in events], "every acknowledged edit was on the replica when acknowledged"
+        replica.kill()
+        lonely = RedisEventLog(fs, primary.url, prefix, durability="replicas:1")
+        with pytest.raises(StorageError, match="reached 0 of 1 replicas"):
+            lonely.append_input("SegmentText[0]", "unacknowledged")  # WAIT gives up after its 10 s
+    finally:
+        if replica.proc.poll() is None:
+            replica.stop()
+        primary.stop()
