@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from movie_assets.errors import BlueprintError, InvalidValue, MovieExists, NotFound, UnknownMovie
+from movie_assets.errors import InvalidValue, MovieExists, NotFound, UnknownMovie
 from movie_assets.lifecycle.checkpoints import Checkpoints
 from movie_assets.lifecycle.exports import export_path
 from movie_assets.lifecycle.gc import pinning
@@ -16,16 +16,22 @@ from movie_assets.lifecycle.publish import publish
 from movie_assets.pipeline.blueprint import expand_graph
 from movie_assets.pipeline.blueprint.graph import ProducerGraph, ProducerNode
 from movie_assets.pipeline.blueprint.inputs import check_loop_indices, loop_counts, normalise_edits, resolve_inputs
-from movie_assets.pipeline.blueprint.load import load_blueprint
+from movie_assets.pipeline.blueprint.load import stored_blueprint
 from movie_assets.pipeline.blueprint.schema import TIMELINE_MIME, Blueprint
 from movie_assets.pipeline.graph_index import DiskGraphIndex
-from movie_assets.pipeline.models import ExecutionPlan, JobDescriptor, JobResult, OutputSpec, RunResult
+from movie_assets.pipeline.models import (
+    ExecutionPlan,
+    JobDescriptor,
+    JobResult,
+    OutputSpec,
+    RegenerateOutcome,
+    RunResult,
+)
 from movie_assets.pipeline.planner import Planner, effective_inputs
 from movie_assets.pipeline.plans import PlanStore
 from movie_assets.pipeline.signature import SucceededIndex
 from movie_assets.pipeline.steering import checked_replacement, pin_key, refuse_reserved, take_key
 from movie_assets.store.blobs import BlobStore
-from movie_assets.store.cache import BoundedCache
 from movie_assets.store.events import EventLog, FileEventLog
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.manifests import ManifestService
@@ -52,18 +58,6 @@ if TYPE_CHECKING:  # the runner and the lifecycle services load when used: `stat
 BLUEPRINT_FILE = "blueprint.yaml"
 RUN_LEASE = "runs/run"
 log = logging.getLogger(__name__)
-_BLUEPRINTS: BoundedCache[Blueprint] = BoundedCache(32)  # by the stored file's bytes; Blueprints are frozen
-
-
-@dataclass(frozen=True)
-class RegenerateOutcome:
-    plan: ExecutionPlan
-    run: RunResult | None
-    pointer: ManifestPointer | None
-
-    @property
-    def committed(self) -> bool:
-        return self.pointer is not None
 
 
 class MovieStore:
@@ -79,6 +73,7 @@ class MovieStore:
         self.plans = PlanStore(fs)
         self.checkpoints = Checkpoints(fs)
         self.graphs = DiskGraphIndex(fs)
+        self._memo: dict[str, Any] | None = None  # see snapshot()
 
     def require(self) -> MovieStore:
         """This store, if the movie exists (made by init, or migrated: manifests without a blueprint);
@@ -87,7 +82,23 @@ class MovieStore:
             raise UnknownMovie(f"no movie {self.movie_id!r} under {self.storage.root}")
         return self
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[MovieStore]:
+        """Within: the live pointer and the blueprint are read once, for a read-only command that asks for
+        them from several places (on S3 each read is a round trip). Writes through this store end it."""
+        self._memo = {}
+        try:
+            yield self
+        finally:
+            self._memo = None
+
+    def _forget(self) -> None:
+        if self._memo is not None:
+            self._memo.clear()
+
     def exists(self) -> bool:
+        if self._memo is not None and "blueprint" in self._memo:
+            return True
         return self.fs.exists(BLUEPRINT_FILE)
 
     def init(self, blueprint: Blueprint, inputs: Mapping[str, Any], edited_by: str = "init") -> list[InputEvent]:
@@ -102,23 +113,17 @@ class MovieStore:
 
     def blueprint(self) -> Blueprint:
         """The movie's stored blueprint, parsed once per process per content (a sensor reads it every tick)."""
-        where = f"{self.movie_id}/{BLUEPRINT_FILE}"
+        memo = self._memo if self._memo is not None else {}
         try:
-            raw = self.fs.read(BLUEPRINT_FILE)
-            text = raw.decode("utf-8")
+            raw = memo["blueprint"] = memo.get("blueprint") or self.fs.read(BLUEPRINT_FILE)
         except NotFound:
             raise UnknownMovie(f"no movie {self.movie_id!r} under {self.storage.root}") from None
-        except UnicodeDecodeError:
-            raise BlueprintError([("<document>", "not UTF-8 text")], where) from None
-        found = _BLUEPRINTS.get(raw)
-        if found is None:  # a stored blueprint is self-contained: its text alone decides what it parses to
-            found = load_blueprint(text, name=where)
-            _BLUEPRINTS.put(raw, found)
-        return found
+        return stored_blueprint(raw, f"{self.movie_id}/{BLUEPRINT_FILE}")
 
     def set_blueprint(self, blueprint: Blueprint) -> None:
         """Replace the blueprint (e.g. a producer version bump); the next plan reruns what it changes."""
         self.blueprint()
+        self._forget()
         self.fs.write_atomic(BLUEPRINT_FILE, blueprint.to_yaml().encode("utf-8"))
 
     def edit(self, edits: Mapping[str, Any], edited_by: str = "user") -> list[InputEvent]:
@@ -184,7 +189,11 @@ class MovieStore:
         return raw
 
     def current(self) -> tuple[Manifest, str | None]:
+        if self._memo is not None and "current" in self._memo:
+            return self._memo["current"]
         current = self.manifests.load_current()
+        if self._memo is not None:
+            self._memo["current"] = (current.manifest, current.hash)
         return current.manifest, current.hash
 
     def final_cut(self, manifest: Manifest) -> str | None:
@@ -279,6 +288,7 @@ class MovieStore:
         # every blob the revision names is checked under the GC lock; the base's are marked by any sweep
         known = self._base(run.plan).blob_hashes()
         pointer = publish(self.manifests, self.blobs, manifest, run.plan.manifest_base_hash, known)
+        self._forget()
         if pointer.revision != manifest.revision:  # published under the next free number
             manifest = manifest.replace(revision=pointer.revision)
         self.after_commit(manifest, run.plan.revision, pointer.hash)
@@ -310,6 +320,7 @@ class MovieStore:
         export, metrics and readable copies as after any commit."""
         from movie_assets.lifecycle.history import rollback
 
+        self._forget()
         pointer = rollback(self.fs, revision)
         self.after_commit(self.manifests.load(pointer.revision), None, pointer.hash)
         return pointer

@@ -162,19 +162,19 @@ def plan(
     """Show what the next regenerate would run, why, and what it will probably cost; writes nothing."""
     from movie_assets.pipeline.prices import estimate
 
-    store = movie_store(movie)
-    plan = store.plan()
-    cost = estimate(plan.jobs, settings().price_table())
-    if as_json:
-        # msgspec writes the plan's JSON itself (a 10,000-job plan is megabytes; building Python dicts for
-        # json.dumps took longer than planning); the estimate joins it as one more top-level key
-        estimate_json = json.dumps({"total": cost.total, "per_job": cost.per_job, "unpriced": cost.unpriced})
-        body = memoryview(plan.to_json())[:-1]
-        # the bytes go straight out: megabytes of UTF-8 are not decoded to be encoded again
-        write_bytes(body, f',"estimated_cost_usd":{estimate_json}}}\n'.encode())
-        return
-    print_plan(plan, cost, everything)
-    print_edited(store)
+    with movie_store(movie).snapshot() as store:  # a read-only view: each file read once
+        plan = store.plan()
+        cost = estimate(plan.jobs, settings().price_table())
+        if as_json:
+            # msgspec writes the plan's JSON itself (a 10,000-job plan is megabytes; building Python dicts for
+            # json.dumps took longer than planning); the estimate joins it as one more top-level key
+            estimate_json = json.dumps({"total": cost.total, "per_job": cost.per_job, "unpriced": cost.unpriced})
+            body = memoryview(plan.to_json())[:-1]
+            # the bytes go straight out: megabytes of UTF-8 are not decoded to be encoded again
+            write_bytes(body, f',"estimated_cost_usd":{estimate_json}}}\n'.encode())
+            return
+        print_plan(plan, cost, everything)
+        print_edited(store)
 
 
 @app.command()
@@ -289,25 +289,25 @@ def status(movie: str = typer.Argument(..., help="The movie.")) -> None:
     """Live revision, pending edits and what a regenerate would do."""
     from movie_assets.lifecycle.metrics import load_metrics
 
-    store = movie_store(movie)
-    manifest, digest = store.current()
-    plan = store.plan()
-    console.print(f"[bold]{movie}[/bold] live: {manifest.revision} ({digest or 'never committed'})")
-    console.print(f"blueprint: {store.blueprint().meta.id}; artefacts: {len(manifest.artefacts)}")
-    pending = listed(plan.changed_inputs, SUMMARY_ROWS) or "none"
-    console.print(f"pending input changes: {pending}; dirty jobs: {len(plan.jobs)}")
-    _print_ignored(plan)
-    print_edited(store)
-    metrics = load_metrics(store.fs, manifest.revision) if digest else None
-    if metrics:
-        console.print(
-            f"{manifest.revision} took {metrics.attempts} producer runs ({metrics.retries} retries, "
-            f"{metrics.reused} reused), cost {metrics.cost:.4f}, {metrics.duration_s:.2f}s of producer time"
-        )
-        table = new_table("producer", "runs", "failed", "cost", "seconds")
-        for name, pm in sorted(metrics.producers.items()):
-            table.add_row(name, str(pm.attempts), str(pm.failed), f"{pm.cost:.4f}", f"{pm.duration_s:.2f}")
-        console.print(table)
+    with movie_store(movie).snapshot() as store:  # a read-only view: each file read once
+        manifest, digest = store.current()
+        plan = store.plan()
+        console.print(f"[bold]{movie}[/bold] live: {manifest.revision} ({digest or 'never committed'})")
+        console.print(f"blueprint: {store.blueprint().meta.id}; artefacts: {len(manifest.artefacts)}")
+        pending = listed(plan.changed_inputs, SUMMARY_ROWS) or "none"
+        console.print(f"pending input changes: {pending}; dirty jobs: {len(plan.jobs)}")
+        _print_ignored(plan)
+        print_edited(store)
+        metrics = load_metrics(store.fs, manifest.revision) if digest else None
+        if metrics:
+            console.print(
+                f"{manifest.revision} took {metrics.attempts} producer runs ({metrics.retries} retries, "
+                f"{metrics.reused} reused), cost {metrics.cost:.4f}, {metrics.duration_s:.2f}s of producer time"
+            )
+            table = new_table("producer", "runs", "failed", "cost", "seconds")
+            for name, pm in sorted(metrics.producers.items()):
+                table.add_row(name, str(pm.attempts), str(pm.failed), f"{pm.cost:.4f}", f"{pm.duration_s:.2f}")
+            console.print(table)
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from movie_assets.errors import InvalidValue
@@ -11,6 +12,7 @@ from movie_assets.store.models import (
     InputEntry,
     JobRecord,
     Manifest,
+    ManifestPointer,
     Record,
     RevisionId,
     TimelineDocument,
@@ -179,3 +181,16 @@ class RunResult(Record, kw_only=True):
             input_cursor=self.plan.input_cursor,
             artefact_cursor=self.plan.artefact_cursor,
         )
+
+
+@dataclass(frozen=True)
+class RegenerateOutcome:
+    """What a regenerate did: its plan, its run (None when nothing was to do) and the published pointer."""
+
+    plan: ExecutionPlan
+    run: RunResult | None
+    pointer: ManifestPointer | None
+
+    @property
+    def committed(self) -> bool:
+        return self.pointer is not None

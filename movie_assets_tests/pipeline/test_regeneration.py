@@ -314,7 +314,7 @@ def test_a_new_plan_never_resumes_a_failed_run_of_other_inputs(storage):
 
 
 def test_a_stored_blueprint_is_parsed_once_per_content(storage, monkeypatch):
-    from movie_assets import movie as movie_module
+    from movie_assets.pipeline.blueprint import load as load_module
 
     store = _movie(storage, "audio-only", NumOfSegments=2)
     parsed = []
@@ -327,8 +327,8 @@ def test_a_stored_blueprint_is_parsed_once_per_content(storage, monkeypatch):
 
         return parse
 
-    monkeypatch.setattr(movie_module, "load_blueprint", counted(movie_module.load_blueprint))
-    movie_module._BLUEPRINTS.clear()
+    monkeypatch.setattr(load_module, "load_blueprint", counted(load_module.load_blueprint))
+    load_module._STORED.clear()
     first = store.blueprint()
     assert store.blueprint() is first and store.plan() and len(parsed) == 1
     data = first.model_dump(by_alias=True)

@@ -15,9 +15,27 @@ from movie_assets.errors import BlueprintError, InvalidValue
 from movie_assets.pipeline.blueprint.schema import Blueprint
 from movie_assets.pipeline.blueprint.validate import validate_blueprint
 from movie_assets.pipeline.safe_yaml import YamlError, load_yaml
+from movie_assets.store.cache import BoundedCache
 from movie_assets.store.files import read_regular
 
 MAX_BLUEPRINT_BYTES = 4 * 1024 * 1024  # a blueprint, a module or a prompt file: text a person writes
+
+
+_STORED: BoundedCache[Blueprint] = BoundedCache(32)  # by the stored file's bytes; Blueprints are frozen
+
+
+def stored_blueprint(raw: bytes, where: str) -> Blueprint:
+    """A movie's stored blueprint file parsed, once per process per content: a stored blueprint is
+    self-contained, so its bytes alone decide what it parses to."""
+    found = _STORED.get(raw)
+    if found is None:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BlueprintError([("<document>", "not UTF-8 text")], where) from None
+        found = load_blueprint(text, name=where)
+        _STORED.put(raw, found)
+    return found
 
 
 def load_blueprint(source: str | Path, name: str | None = None, base: Traversable | Path | None = None) -> Blueprint:
