@@ -55,6 +55,32 @@ def commands(segments: int) -> list[tuple[str, list[str]]]:
     ]
 
 
+def floors(segments: int) -> dict[str, int]:
+    """The requests each command cannot avoid on S3 with file event logs, by the store's contracts: a new
+    blob is one conditional PUT; an event is durable before its job counts (an append is a GET and a
+    conditional PUT); progress is saved per layer; a commit takes the GC lock (PUT, DELETE), checks the new
+    blobs (one listing page), writes the manifest and swaps the pointer (GET, conditional PUT); every
+    revision gets its metrics, two log archives (PUT, then a trim: GET, PUT), its final cut, its changed
+    readable copies after one listing, and a done marker. A plan reads the pointer, the manifest, the
+    blueprint and the input log's tail. For the audio-only blueprint: 2n+5 jobs in 5 layers, 3n+6 outputs,
+    2n+6 distinct blobs, 2n+3 readable copies."""
+    n = segments
+    jobs, outputs, layers, copies, blobs = 2 * n + 5, 3 * n + 6, 5, 2 * n + 3, 2 * n + 6
+    plan, commit, housekeeping = 4, 6, 11
+    first = plan + 1 + outputs + 2 * jobs + layers + commit + housekeeping + copies  # + the plan saved
+    return {
+        "init": 3,  # the blueprint, create-only; the initial inputs appended together (GET, PUT)
+        f"first regenerate ({segments} segments)": first,
+        "regenerate, nothing to do": plan + 1,  # and whether the last commit's housekeeping finished
+        "edit one segment": plan + 2,
+        "plan": plan,
+        "status": plan + 3,  # the readable copies' two folders listed, the metrics read
+        "regenerate after one edit": plan + 1 + 4 + 2 * 4 + 4 + commit + housekeeping,  # 4 jobs in 4 layers
+        "gc --grace 0s": 8 + copies,  # one listing, pointer, manifests, runs, logs; copies marked by content
+        "verify": 12 + blobs,  # every blob read once, plus pointer, manifests, logs, copies, outputs
+    }
+
+
 def measure(moto: MotoS3, segments: int, delay_ms: int, redis_url: str | None = None) -> list[dict]:
     """One movie through every command; per command: S3 requests, by method, seconds. With `redis_url`
     the event log is Redis streams (the cloud form), else files on S3."""
@@ -99,11 +125,14 @@ def main() -> None:
         runs = {delay: measure(moto, segments, delay) for delay in delays}
     finally:
         moto.stop()
-    header = ["command", "requests", "by method", *[f"s at {d} ms" for d in delays]]
+    floor = floors(segments)
+    header = ["command", "requests", "floor", "x floor", "by method", *[f"s at {d} ms" for d in delays]]
     rows = []
     for i, row in enumerate(runs[delays[0]]):
         methods = " ".join(f"{m}:{n}" for m, n in sorted(row["methods"].items()))
-        rows.append([row["command"], row["requests"], methods, *[runs[d][i]["seconds"] for d in delays]])
+        least = floor[row["command"]]
+        seconds = [runs[d][i]["seconds"] for d in delays]
+        rows.append([row["command"], row["requests"], least, row["requests"] / least, methods, *seconds])
     table(f"S3 requests and seconds per command, audio-only, {segments} segments", header, rows)
 
 

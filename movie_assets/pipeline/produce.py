@@ -50,6 +50,11 @@ class ProduceRequest:
         assert not isinstance(item, list), f"{port} is a collected list"
         return item.value if item.kind == "input" else self.load(item.blob).decode("utf-8")  # type: ignore[arg-type]
 
+    def artefact_blobs(self) -> list[BlobRef]:
+        """The stored blobs among the inputs (upstream artefacts and pins), every port's."""
+        items = [i for value in self.inputs.values() for i in (value if isinstance(value, list) else [value])]
+        return [item.blob for item in items if item.kind == "artefact" and item.blob is not None]
+
     def items(self, port: str) -> list[ProduceInput]:
         item = self.inputs.get(port, [])
         return item if isinstance(item, list) else [item]

@@ -63,8 +63,8 @@ class JobRecorder:
         reused = prepared.reused
         assert reused is not None
         job = prepared.job
-        for output in job.outputs:
-            self.events.append_artefact(
+        self.events.append_artefacts(
+            [
                 artefact_event(
                     job,
                     prepared.revision,
@@ -74,17 +74,23 @@ class JobRecorder:
                     reused[output.artefact_id],
                     diagnostics={"reused_from": prepared.reused_from},
                 )
-            )
+                for output in job.outputs
+            ]
+        )
         record = job_record(job, prepared.signature, prepared.decision.deps, reused)
         return JobResult(job_id=job.job_id, status="reused", record=record)
 
     def success(self, prepared: PreparedJob, produced: ProduceResult, duration: float = 0.0) -> JobResult:
         """Store a producer's outputs as blobs and log one event per artefact."""
         job = prepared.job
-        outputs = self.store_outputs(job, produced)
+        # an output equal to one of the job's inputs (a script that takes the story's line) is kept by
+        # every GC sweep through whatever names that input: stored without taking the GC lock
+        inputs = frozenset(blob.hash for blob in prepared.request.artefact_blobs())
+        outputs = self.store_outputs(job, produced, inputs)
         share = produced.cost / max(len(outputs), 1)
-        for output in job.outputs:
-            self.events.append_artefact(
+        # one append for the job's every output: a story of thirty lines is one write to the log, not thirty
+        self.events.append_artefacts(
+            [
                 artefact_event(
                     job,
                     prepared.revision,
@@ -96,7 +102,9 @@ class JobRecorder:
                     duration=duration,
                     diagnostics=produced.diagnostics,
                 )
-            )
+                for output in job.outputs
+            ]
+        )
         return JobResult(
             job_id=job.job_id,
             status="succeeded",
@@ -119,7 +127,9 @@ class JobRecorder:
         self.events.append_artefact(artefact_event(job, revision, "skipped", "", diagnostics={"blocked_by": blocked}))
         return JobResult(job_id=job.job_id, status="skipped", error=f"upstream failed: {', '.join(blocked)}")
 
-    def store_outputs(self, job: JobDescriptor, produced: ProduceResult) -> dict[str, BlobRef]:
+    def store_outputs(
+        self, job: JobDescriptor, produced: ProduceResult, marked: frozenset[str] = frozenset()
+    ) -> dict[str, BlobRef]:
         """Check a producer's outputs against the job's declared outputs and store each as a blob."""
         if not isinstance(produced, ProduceResult):
             raise ProducerError(f"producer returned {type(produced).__name__}, not ProduceResult")
@@ -131,13 +141,13 @@ class JobRecorder:
             data = produced.outputs[output.name]
             if hasattr(data, "read"):  # a downloaded file: streamed into the store, never held whole
                 try:
-                    stored[output.artefact_id] = self.blobs.put(data, output.mime_type)
+                    stored[output.artefact_id] = self.blobs.put(data, output.mime_type, marked)
                 finally:
                     data.close()
                 continue
             if not isinstance(data, bytes | bytearray):
                 raise ProducerError(f"output {output.name!r} is {type(data).__name__}, not bytes or a file")
-            stored[output.artefact_id] = self.blobs.put(bytes(data), output.mime_type)
+            stored[output.artefact_id] = self.blobs.put(bytes(data), output.mime_type, marked)
         return stored
 
 

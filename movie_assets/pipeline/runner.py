@@ -163,7 +163,7 @@ class Runner:
             return self.recorder.reuse(prepared)
         started = self.clock()
         try:
-            self.blobs.prefetch(_artefact_inputs(prepared.request))
+            self.blobs.prefetch(prepared.request.artefact_blobs())
             produced = self.produce(prepared.request)
             result = self.recorder.success(prepared, produced, self.clock() - started)
         except Exception as exc:  # a producer failure is a result, not a crash of the run
@@ -208,11 +208,6 @@ class Runner:
             cache=DerivedFolder(self.fs, f"{INDEX_DIR}/cache/{job.producer}"),
         )
         return PreparedJob(job, revision, decision, request)
-
-
-def _artefact_inputs(request: ProduceRequest) -> list[BlobRef]:
-    items = [i for value in request.inputs.values() for i in (value if isinstance(value, list) else [value])]
-    return [item.blob for item in items if item.kind == "artefact" and item.blob is not None]
 
 
 def scratch_folder(fs: MovieFS) -> str | None:

@@ -29,8 +29,13 @@ class BlobStore:
         self.movie_id = fs.movie_id
         self.cache = fs.storage.blob_cache  # remote roots: a local copy of blobs read or written here
 
-    def put(self, data: bytes | BinaryIO, mime_type: str = "application/octet-stream") -> BlobRef:
-        """Store bytes or a binary stream (hashed while written, bounded memory); dedups by hash."""
+    def put(
+        self, data: bytes | BinaryIO, mime_type: str = "application/octet-stream", marked: frozenset[str] = frozenset()
+    ) -> BlobRef:
+        """Store bytes or a binary stream (hashed while written, bounded memory); dedups by hash.
+
+        `marked` are hashes every GC sweep keeps anyway (say, a running job's inputs: the live manifest,
+        a pin or an event of this run names each); a dedup hit on one of them needs no freshening."""
         digest = new_sha256()
         size = 0
         staged = self.fs.stage()
@@ -47,7 +52,7 @@ class BlobStore:
             if staged.published is None:
                 staged.discard()
             raise
-        if not created:
+        if not created and ref.hash not in marked:
             self._freshen(ref.hash, data)
         return ref
 

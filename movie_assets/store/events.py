@@ -48,6 +48,10 @@ class EventLog(Protocol):
 
     def append_artefact(self, event: ArtefactEvent) -> ArtefactEvent: ...
 
+    def append_artefacts(self, events: list[ArtefactEvent]) -> list[ArtefactEvent]:
+        """Append several events in order, together: all are acknowledged when this returns."""
+        ...
+
     def stream_inputs(self, after: str | None = None) -> Iterator[InputEvent]: ...
 
     def stream_artefacts(self, after: str | None = None) -> Iterator[ArtefactEvent]: ...
@@ -92,22 +96,25 @@ class FileEventLog:
 
     # ---- appends ------------------------------------------------------------------------------
     def append_input(self, key: str, value: Any, edited_by: str = "user") -> InputEvent:
-        return self._append(INPUTS_LOG, new_input_event(key, value, edited_by))
+        return self._append(INPUTS_LOG, [new_input_event(key, value, edited_by)])[0]
 
     def append_artefact(self, event: ArtefactEvent) -> ArtefactEvent:
-        return self._append(ARTEFACTS_LOG, event)
+        return self.append_artefacts([event])[0]
 
-    def _append(self, relative: str, event: E) -> E:
-        assigned: list[E] = []
+    def append_artefacts(self, events: list[ArtefactEvent]) -> list[ArtefactEvent]:
+        """One append of several lines (on S3 one read and one write for a job's every output)."""
+        return self._append(ARTEFACTS_LOG, events) if events else []
+
+    def _append(self, relative: str, events: list[E]) -> list[E]:
+        assigned: list[list[E]] = []
 
         def build(last: bytes | None) -> bytes:
-            seq = self._seq_of(relative, last) + 1
-            stamped = event.replace(id=_format_seq(seq))
-            assigned.append(stamped)
-            return stamped.canonical() + b"\n"
+            seq = self._seq_of(relative, last)
+            assigned.append([e.replace(id=_format_seq(seq + n)) for n, e in enumerate(events, start=1)])
+            return b"".join(stamped.canonical() + b"\n" for stamped in assigned[-1])
 
         with self._turns[relative]:
-            self.fs.append_line(relative, build)
+            self.fs.append_line(relative, build, lines=len(events))
         return assigned[-1]
 
     def _seq_of(self, relative: str, last: bytes | None) -> int:

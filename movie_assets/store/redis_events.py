@@ -105,29 +105,36 @@ class RedisEventLog:
 
     # ---- appends ------------------------------------------------------------------------------
     def append_input(self, key: str, value: Any, edited_by: str = "user") -> InputEvent:
-        return self._append("inputs", new_input_event(key, value, edited_by))
+        return self._append("inputs", [new_input_event(key, value, edited_by)])[0]
 
     def append_artefact(self, event: ArtefactEvent) -> ArtefactEvent:
-        return self._append("artefacts", event)
+        return self.append_artefacts([event])[0]
 
-    def _append(self, kind: str, event: E) -> E:
+    def append_artefacts(self, events: list[ArtefactEvent]) -> list[ArtefactEvent]:
+        """One round trip: the XADDs in order on one connection, then (replicas mode) the WAIT."""
+        return self._append("artefacts", events) if events else []
+
+    def _append(self, kind: str, events: list[E]) -> list[E]:
         with self._talking():
             self._check_durable()
             mode, replicas = self.durability
-            if mode != "replicas":
-                new_id = self.client.xadd(self.streams[kind], {FIELD: event.canonical()})
-                return event.replace(id=new_id.decode())
-            # one round trip: WAIT counts the replicas that have every write this connection sent before it
+            if mode != "replicas" and len(events) == 1:
+                new_id = self.client.xadd(self.streams[kind], {FIELD: events[0].canonical()})
+                return [events[0].replace(id=new_id.decode())]
+            # not MULTI: a WAIT inside a transaction does not wait. One connection keeps the order.
             pipe = self.client.pipeline(transaction=False)
-            pipe.xadd(self.streams[kind], {FIELD: event.canonical()})
-            pipe.wait(replicas, 10_000)
-            new_id, acked = pipe.execute()
-            if acked < replicas:
+            for event in events:
+                pipe.xadd(self.streams[kind], {FIELD: event.canonical()})
+            if mode == "replicas":  # WAIT counts the replicas holding every write this connection sent
+                pipe.wait(replicas, 10_000)
+            answers = pipe.execute()
+            ids = [new_id.decode() for new_id in answers[: len(events)]]
+            if mode == "replicas" and (acked := answers[-1]) < replicas:
                 raise StorageError(
-                    f"{self.where}: append {new_id.decode()} reached {acked} of {replicas} replicas in 10 s; "
+                    f"{self.where}: append {ids[-1]} reached {acked} of {replicas} replicas in 10 s; "
                     "it is not acknowledged"
                 )
-        return event.replace(id=new_id.decode())
+        return [event.replace(id=new_id) for event, new_id in zip(events, ids, strict=True)]
 
     # ---- reads --------------------------------------------------------------------------------
     def stream_inputs(self, after: str | None = None) -> Iterator[InputEvent]:

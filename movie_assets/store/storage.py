@@ -250,8 +250,9 @@ class MovieFS:
         with translated(self.backend, path):
             self.backend.compare_and_swap(path, check, data)
 
-    def append_line(self, relative: str, make_line: bytes | Callable[[bytes | None], bytes]) -> bytes:
-        """Append one line atomically (exclusive across processes for local files).
+    def append_line(self, relative: str, make_line: bytes | Callable[[bytes | None], bytes], lines: int = 1) -> bytes:
+        """Append `lines` lines (one by default) in one write, atomically (exclusive across processes for
+        local files).
 
         `make_line` may be a callable that receives the last complete line (None if empty) under the
         lock, so callers can assign sequence numbers. A torn last line left by a crash is cut off first.
@@ -260,8 +261,8 @@ class MovieFS:
 
         def checked(last: bytes | None) -> bytes:
             line = build(last)
-            if not line.endswith(b"\n") or b"\n" in line[:-1]:
-                raise InvalidValue("append_line needs exactly one line ending with a newline")
+            if not line.endswith(b"\n") or line.count(b"\n") != lines or b"\n\n" in line:
+                raise InvalidValue(f"append_line needs exactly {lines} line(s), each ending with a newline")
             return line
 
         path = self.resolve(relative)

@@ -29,10 +29,10 @@ class GcBeforeFirstLog(FileEventLog):
         super().__init__(fs)
         self.reports: list = []
 
-    def append_artefact(self, event):
-        if event.status == "succeeded" and not self.reports:
+    def append_artefacts(self, events):
+        if any(e.status == "succeeded" for e in events) and not self.reports:
             self.reports.append(GarbageCollector(self.fs, FileEventLog(self.fs), clock=later(1)).collect(0))
-        return super().append_artefact(event)
+        return super().append_artefacts(events)
 
 
 def test_gc_at_grace_zero_between_storing_and_logging_a_result_loses_nothing(local_storage):

@@ -49,9 +49,10 @@ class AckingEventLog(FileEventLog):
         self._ack(f"i{event.id}")
         return event
 
-    def append_artefact(self, event: ArtefactEvent) -> ArtefactEvent:
-        stored = super().append_artefact(event)
-        self._ack(f"a{stored.id}")
+    def append_artefacts(self, events: list[ArtefactEvent]) -> list[ArtefactEvent]:
+        stored = super().append_artefacts(events)
+        for event in stored:
+            self._ack(f"a{event.id}")
         return stored
 
 

@@ -19,6 +19,22 @@ def test_put_dedups_identical_bytes(storage):
     assert blobs.has(a.hash)
 
 
+def test_a_dedup_hit_is_freshened_under_the_gc_lock_unless_a_sweep_keeps_it_anyway(storage, monkeypatch):
+    blobs = BlobStore(storage.movie("m"))
+    ref = blobs.put(b"the story's second line", "text/plain")
+    locks: list[str] = []
+    real = type(blobs.fs).lock
+
+    def counted(self, relative, *args, **kwargs):
+        locks.append(relative)
+        return real(self, relative, *args, **kwargs)
+
+    monkeypatch.setattr(type(blobs.fs), "lock", counted)
+    assert blobs.put(b"the story's second line", "text/plain") == ref and len(locks) == 1, "freshened"
+    assert blobs.put(b"the story's second line", "text/plain", marked=frozenset({ref.hash})) == ref
+    assert len(locks) == 1, "an input of the job: no lock, no touch"
+
+
 def test_put_stream(storage):
     import io
 

@@ -48,6 +48,17 @@ def test_append_stream_and_cursor(make_log):
     assert [e.id for e in log.stream_artefacts()] == [x.id] and log.last_artefact_id() == x.id
 
 
+def test_a_jobs_events_are_appended_together_in_order_after_the_ones_before(make_log):
+    log = make_log()
+    first = log.append_artefact(_artefact("before"))
+    batch = log.append_artefacts([_artefact(f"out{i}") for i in range(5)])
+    assert [e.job_id for e in batch] == [f"out{i}" for i in range(5)]
+    streamed = list(log.stream_artefacts())
+    assert [e.id for e in streamed] == [first.id, *(e.id for e in batch)], "ids given in order, as stored"
+    assert [e.job_id for e in streamed] == ["before", *(f"out{i}" for i in range(5))]
+    assert log.last_artefact_id() == batch[-1].id and log.append_artefacts([]) == []
+
+
 def test_archive_moves_consumed_events_and_keeps_later_ones(make_log):
     log = make_log()
     first = [log.append_input("Topic", f"v{i}") for i in range(5)]

@@ -57,11 +57,16 @@ def test_compare_and_swap(storage):
     assert storage.movie("m").read("cur") == b"v2"
 
 
-def test_append_line_rejects_multi_line_records(storage):
+def test_append_line_takes_exactly_the_lines_it_is_told(storage):
+    fs = storage.movie("m")
     with pytest.raises(ValueError):
-        storage.movie("m").append_line("log", b"a\nb\n")
+        fs.append_line("log", b"a\nb\n")
     with pytest.raises(ValueError):
-        storage.movie("m").append_line("log", b"no newline")
+        fs.append_line("log", b"no newline")
+    with pytest.raises(ValueError):
+        fs.append_line("log", b"a\n\n", lines=2)  # an empty line is not a record
+    fs.append_line("log", b"a\nb\n", lines=2)
+    assert fs.read("log") == b"a\nb\n"
 
 
 def test_append_cuts_a_torn_tail(local_storage):
