@@ -47,13 +47,13 @@ def main() -> None:
     args = size_parser(__doc__).parse_args()
     segments = 2 if args.smoke else 10 if args.quick else 30
     resolution = "480p" if args.smoke else "720p"
-    smoke = {"Resolution": "480p", "Fps": 12, "NumOfSegments": 1} if args.smoke else {}
+    smoke = {"Resolution": "480p", "Fps": 12, "Duration": 5} if args.smoke else {}
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         storage = StorageContext(StorageConfig.from_url(f"{tmp}/b"))
         demo = MovieStore(storage, "demo")
         bp = load_builtin("video-audio-music")
-        demo.init(bp, {**demo_inputs(bp), **smoke})
+        demo.init(bp, {**demo_inputs(bp), **smoke, **({"NumOfSegments": 1} if args.smoke else {})})
         started = time.perf_counter()
         assert demo.regenerate(default_registry()).committed
         demo_seconds = time.perf_counter() - started
@@ -65,6 +65,7 @@ def main() -> None:
             "NumOfSegments": segments,
             "SegmentText": texts,
             "Resolution": resolution,
+            **smoke,
         }
         film.init(bp, inputs)
         first = film.regenerate(default_registry())

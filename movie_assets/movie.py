@@ -43,6 +43,7 @@ from movie_assets.store.models import (
     TimelineDocument,
     empty_manifest,
 )
+from movie_assets.store.parallel import each
 from movie_assets.store.paths import validate_artefact_id
 from movie_assets.store.storage import StorageContext
 
@@ -232,14 +233,15 @@ class MovieStore:
         return plan
 
     def _plan(self, pending_edits: Mapping[str, Any] | None) -> ExecutionPlan:
-        manifest, digest = self.current()
-        present = self.blobs.present()  # one listing, not a stat per artefact
+        reads = [self.current, self.blobs.present, self.blueprint]  # present: one listing, no stat per blob
+        # on S3 the three are round trips that need nothing of each other
+        (manifest, digest), present, blueprint = each(lambda read: read(), reads, 3 if self.fs.backend.remote else 1)
         return Planner().compute_plan(
             self.movie_id,
             manifest,
             digest,
             self.events,
-            self.blueprint(),
+            blueprint,
             pending_edits=pending_edits,
             succeeded=self.succeeded_index(present.__contains__),
             blob_exists=present.__contains__,

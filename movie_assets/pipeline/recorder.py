@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from movie_assets.errors import ProducerError
-from movie_assets.pipeline.models import JobDescriptor, JobResult
+from movie_assets.pipeline.models import JobDescriptor, JobResult, OutputSpec
 from movie_assets.pipeline.produce import ProduceRequest, ProduceResult
 from movie_assets.pipeline.signature import Decision, job_record
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.events import PENDING_ID, EventLog
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.models import ArtefactEvent, BlobRef, RevisionId, utc_now
+from movie_assets.store.parallel import IO_THREADS, each
 
 
 @dataclass
@@ -136,19 +137,26 @@ class JobRecorder:
         expected = {o.name for o in job.outputs}
         if set(produced.outputs) != expected:
             raise ProducerError(f"producer returned outputs {sorted(produced.outputs)}, expected {sorted(expected)}")
-        stored = {}
         for output in job.outputs:
+            data = produced.outputs[output.name]
+            if not hasattr(data, "read") and not isinstance(data, bytes | bytearray):
+                for other in produced.outputs.values():
+                    if hasattr(other, "close"):
+                        other.close()
+                raise ProducerError(f"output {output.name!r} is {type(data).__name__}, not bytes or a file")
+
+        def one(output: OutputSpec) -> BlobRef:
             data = produced.outputs[output.name]
             if hasattr(data, "read"):  # a downloaded file: streamed into the store, never held whole
                 try:
-                    stored[output.artefact_id] = self.blobs.put(data, output.mime_type, marked)
+                    return self.blobs.put(data, output.mime_type, marked)
                 finally:
                     data.close()
-                continue
-            if not isinstance(data, bytes | bytearray):
-                raise ProducerError(f"output {output.name!r} is {type(data).__name__}, not bytes or a file")
-            stored[output.artefact_id] = self.blobs.put(bytes(data), output.mime_type, marked)
-        return stored
+            return self.blobs.put(bytes(data), output.mime_type, marked)
+
+        # on S3 each output is a round trip of its own: a story's thirty lines go up together
+        refs = each(one, job.outputs, IO_THREADS if self.blobs.fs.backend.remote else 1)
+        return {output.artefact_id: ref for output, ref in zip(job.outputs, refs, strict=True)}
 
 
 def artefact_event(

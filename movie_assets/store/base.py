@@ -39,6 +39,8 @@ class Backend(abc.ABC):
     root: str
     # an object store's listing carries each file's size and time; a disk pays a stat call per file
     listing_has_metadata = True
+    # each request is a network round trip: independent reads are worth issuing together
+    remote = False
 
     @abc.abstractmethod
     def __init__(self, config: StorageConfig) -> None:

@@ -53,6 +53,8 @@ def _is_unsupported(exc: BaseException) -> bool:
 class S3Backend(FsspecBackend):
     """S3 through s3fs: conditional PUTs for create-only and compare-and-swap, Redis or lease locks."""
 
+    remote = True
+
     def share_url(self, path: str, seconds: int) -> str | None:
         """A presigned GET URL, valid for `seconds`."""
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from movie_assets.movie import MovieStore
@@ -10,7 +12,9 @@ from movie_assets.pipeline.blueprint import graph as graph_module
 from movie_assets.pipeline.blueprint.load import load_builtin
 from movie_assets.store import fold
 from movie_assets.store.blobs import blob_path
+from movie_assets.store.config import StorageConfig
 from movie_assets.store.manifests import ManifestService
+from movie_assets.store.storage import StorageContext
 
 from ..helpers import CountingProduce, comparable, full_pass, quick
 
@@ -47,15 +51,23 @@ def _live(store: MovieStore):
     return manifest, digest
 
 
-@pytest.fixture
-def film(local_storage) -> MovieStore:
-    store = MovieStore(local_storage, "film")
+@pytest.fixture(scope="module")
+def built_film(tmp_path_factory) -> str:
+    root = str(tmp_path_factory.mktemp("incremental") / "builds")
+    store = MovieStore(StorageContext(StorageConfig(driver="local", root=root)), "film")
     store.init(
         load_builtin("video-audio-music"),
         quick(load_builtin("video-audio-music"), {"Title": "Paths", "NumOfSegments": 3}),
     )
     assert store.regenerate(CountingProduce()).committed
-    return store
+    return root
+
+
+@pytest.fixture
+def film(built_film, local_storage) -> MovieStore:
+    """A committed three-segment film: a copy of one build per module, which each test changes at will."""
+    shutil.copytree(built_film, local_storage.root)
+    return MovieStore(local_storage, "film")
 
 
 def _delete_output(store: MovieStore, artefact_id: str) -> None:
