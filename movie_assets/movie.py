@@ -110,7 +110,7 @@ class MovieStore:
         check_loop_indices(blueprint, values, loop_counts(blueprint, resolved))
         if not self.fs.write_if_absent(BLUEPRINT_FILE, blueprint.to_yaml().encode("utf-8")):
             raise MovieExists(f"movie {self.movie_id!r} already exists")
-        return [self.events.append_input(k, v, edited_by) for k, v in values.items()]
+        return self.events.append_inputs(dict(values), edited_by)
 
     def blueprint(self) -> Blueprint:
         """The movie's stored blueprint, parsed once per process per content (a sensor reads it every tick)."""
@@ -136,7 +136,7 @@ class MovieStore:
         manifest, _ = self.current()
         raw, _ = effective_inputs(blueprint, manifest, self.events, values)  # counts as they will be
         check_loop_indices(blueprint, values, loop_counts(blueprint, resolve_inputs(blueprint, raw)))
-        return [self.events.append_input(k, v, edited_by) for k, v in values.items()]
+        return self.events.append_inputs(dict(values), edited_by)
 
     # ---- steering: your own takes ----------------------------------------------------------------
     def _owner(self, artefact_id: str) -> tuple[ProducerNode, OutputSpec]:

@@ -47,6 +47,10 @@ class EventLog(Protocol):
 
     def append_input(self, key: str, value: Any, edited_by: str = "user") -> InputEvent: ...
 
+    def append_inputs(self, values: dict[str, Any], edited_by: str = "user") -> list[InputEvent]:
+        """Append an edit of several keys in order, together: all are acknowledged when this returns."""
+        ...
+
     def append_artefact(self, event: ArtefactEvent) -> ArtefactEvent: ...
 
     def append_artefacts(self, events: list[ArtefactEvent]) -> list[ArtefactEvent]:
@@ -97,7 +101,12 @@ class FileEventLog:
 
     # ---- appends ------------------------------------------------------------------------------
     def append_input(self, key: str, value: Any, edited_by: str = "user") -> InputEvent:
-        return self._append(INPUTS_LOG, [new_input_event(key, value, edited_by)])[0]
+        return self.append_inputs({key: value}, edited_by)[0]
+
+    def append_inputs(self, values: dict[str, Any], edited_by: str = "user") -> list[InputEvent]:
+        """One append of several lines (on S3 one read and one write for an edit of many keys)."""
+        events = [new_input_event(key, value, edited_by) for key, value in values.items()]
+        return self._append(INPUTS_LOG, events) if events else []
 
     def append_artefact(self, event: ArtefactEvent) -> ArtefactEvent:
         return self.append_artefacts([event])[0]

@@ -105,7 +105,12 @@ class RedisEventLog:
 
     # ---- appends ------------------------------------------------------------------------------
     def append_input(self, key: str, value: Any, edited_by: str = "user") -> InputEvent:
-        return self._append("inputs", [new_input_event(key, value, edited_by)])[0]
+        return self.append_inputs({key: value}, edited_by)[0]
+
+    def append_inputs(self, values: dict[str, Any], edited_by: str = "user") -> list[InputEvent]:
+        """One round trip: the XADDs in order on one connection, then (replicas mode) the WAIT."""
+        events = [new_input_event(key, value, edited_by) for key, value in values.items()]
+        return self._append("inputs", events) if events else []
 
     def append_artefact(self, event: ArtefactEvent) -> ArtefactEvent:
         return self.append_artefacts([event])[0]

@@ -44,10 +44,11 @@ class AckingEventLog(FileEventLog):
         finally:
             os.close(fd)
 
-    def append_input(self, key, value, edited_by="user"):
-        event = super().append_input(key, value, edited_by)
-        self._ack(f"i{event.id}")
-        return event
+    def append_inputs(self, values, edited_by="user"):
+        events = super().append_inputs(values, edited_by)
+        for event in events:
+            self._ack(f"i{event.id}")
+        return events
 
     def append_artefacts(self, events: list[ArtefactEvent]) -> list[ArtefactEvent]:
         stored = super().append_artefacts(events)

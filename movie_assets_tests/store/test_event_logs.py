@@ -59,6 +59,15 @@ def test_a_jobs_events_are_appended_together_in_order_after_the_ones_before(make
     assert log.last_artefact_id() == batch[-1].id and log.append_artefacts([]) == []
 
 
+def test_an_edit_of_several_keys_is_appended_together_in_order(make_log):
+    log = make_log()
+    first = log.append_input("Title", "A film")
+    edit = log.append_inputs({"SegmentText[0]": "one", "SegmentText[1]": "two", "Style": "noir"}, "user")
+    assert [(e.key, e.value) for e in edit] == [("SegmentText[0]", "one"), ("SegmentText[1]", "two"), ("Style", "noir")]
+    assert [e.id for e in log.stream_inputs()] == [first.id, *(e.id for e in edit)]
+    assert log.last_input_id() == edit[-1].id and log.append_inputs({}) == []
+
+
 def test_archive_moves_consumed_events_and_keeps_later_ones(make_log):
     log = make_log()
     first = [log.append_input("Topic", f"v{i}") for i in range(5)]
