@@ -1,9 +1,9 @@
 """A blueprint's inputs as one observable source: observing a movie records the input values it has now.
 
-The sensor observes each edit as it sees it. The same observation runs on demand: "Observe all" on the
-group's inputs in the UI, and the first step of `<group>_regenerate`. So staleness shows with the
-sensor off, and a run launched from the UI observes the movie's edits before it materialises anything,
-leaving no false STALE behind.
+The sensor observes each edit as it sees it. The same observation runs on demand: "Observe" on an input
+in the UI (a run without a partition: every movie of the blueprint is observed), and the first step of
+`<group>_regenerate` (that movie only). So staleness shows with the sensor off, and a run launched from
+the UI observes the movie's edits before it materialises anything, leaving no false STALE behind.
 
 An observation is written only when it moves: an input whose version equals its last observation is
 skipped (one more equal version would be noise in the asset's history), and so is an input never
@@ -13,11 +13,12 @@ before it stale, and nothing changed).
 
 import warnings
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import dagster as dg
 
+from movie_assets.errors import MovieAssetsError
 from movie_assets.orchestration.keys import input_key, partitions_for
 from movie_assets.orchestration.private import DATA_VERSION_TAG
 from movie_assets.orchestration.resources import EventLogResource, StorageResource, movie_store
@@ -98,19 +99,31 @@ def build_input_asset(bp: Blueprint, group: str) -> dg.AssetsDefinition:
         for name, spec in bp.inputs.items()
     ]
 
-    def _observe(
-        context: dg.AssetExecutionContext, storage: StorageResource, events: EventLogResource
-    ) -> Iterator[dg.ObserveResult]:
-        movie_id = context.partition_key
-        _, entries = movie_store(storage, events, movie_id).require().graph()
+    def _observe(context: dg.AssetExecutionContext, storage: StorageResource, events: EventLogResource):
+        # "Observe" on the asset in the UI launches a run without a partition: then every movie is observed
+        if context.has_partition_key:
+            movies = [context.partition_key]
+        else:
+            movies = context.instance.get_dynamic_partitions(partitions_for(group).name)
         selected = {key.path[-1] for key in context.selected_asset_keys}
-        found = [item for item in input_versions(bp, entries) if item.name in selected]
-        for item in moved(context.instance, group, movie_id, found):
-            yield dg.ObserveResult(
-                asset_key=input_key(group, item.name),
-                data_version=dg.DataVersion(item.version),
-                metadata=item.metadata,
-            )
+        for movie_id in movies:
+            try:
+                _, entries = movie_store(storage, events, movie_id).require().graph()
+            except MovieAssetsError as exc:  # one broken movie must not hide the others' edits
+                context.log.warning(f"{movie_id}: inputs not observed: {exc}")
+                continue
+            found = [item for item in input_versions(bp, entries) if item.name in selected]
+            for item in moved(context.instance, group, movie_id, found):
+                # logged per partition: a run without one may observe many movies
+                context.log_event(
+                    dg.AssetObservation(
+                        asset_key=input_key(group, item.name),
+                        partition=movie_id,
+                        tags={DATA_VERSION_TAG: item.version},
+                        metadata=item.metadata,
+                    )
+                )
+        yield from ()  # a generator: every output is skippable, and none is yielded
 
     # the one beta API here, pinned with Dagster: its warning would greet every `dg dev` for each blueprint
     with warnings.catch_warnings():

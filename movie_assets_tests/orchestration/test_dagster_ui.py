@@ -153,3 +153,18 @@ def test_lineage_materialized_movie_and_a_sensor_run_in_the_browser(dagster_dev,
     _open(page, f"{base}/assets/{GROUP}/script?partition={MOVIE}", "script")
     page.get_by_text("SegmentText[1] changed", exact=False).first.wait_for(timeout=30_000)
     _shot(page, "script-partition")
+
+    # "Observe" on an input launches a run without a partition: it observes every movie's inputs
+    _open(page, f"{base}/assets/{GROUP}/inputs/Title", "Observe")
+    page.get_by_role("button", name="Observe").first.click()
+    page.get_by_text("Launched run", exact=False).first.wait_for(timeout=30_000)
+    _shot(page, "observe-inputs")
+    observed = """{ runsOrError(limit: 5) { ... on Runs { results {
+        status assetSelection { path } tags { key value } } } } }"""
+
+    def observe_run():
+        runs = server.graphql(observed)["runsOrError"]["results"]
+        mine = [r for r in runs if [GROUP, "inputs", "Title"] in [k["path"] for k in r["assetSelection"] or []]]
+        return mine[0]["status"] if mine and mine[0]["status"] in ("SUCCESS", "FAILURE") else None
+
+    assert _wait("the observation run finished", observe_run, 120, log) == "SUCCESS"

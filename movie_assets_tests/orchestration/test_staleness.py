@@ -9,8 +9,9 @@ from movie_assets.producers.registry import default_registry
 from .partitions import GROUP, MOVIE, Sensor, defs_of, dirty_partitions, run_request, stale_partitions
 
 
-def _observe_inputs(defs, instance, movie: str = MOVIE):
-    """What "Observe all" on the group's inputs launches for one movie."""
+def _observe_inputs(defs, instance, movie: str | None = MOVIE):
+    """An observation of the group's inputs for one movie; with no movie, what "Observe" in the UI
+    launches (a run without a partition)."""
     inputs = [key for key in defs.resolve_asset_graph().get_all_asset_keys() if key.path[:2] == [GROUP, "inputs"]]
     job = defs.resolve_implicit_global_asset_job_def()
     return job.execute_in_process(instance=instance, partition_key=movie, asset_selection=inputs)
@@ -50,7 +51,7 @@ def test_staleness_follows_the_planner_through_a_mixed_sequence_with_the_sensor_
     agrees("built by the CLI, mirrored by the sensor", dirty=False)
 
     store.edit({"SegmentText[1]": "A rewritten second scene."})
-    assert _observe_inputs(defs, instance).success
+    assert _observe_inputs(defs, instance, movie=None).success
     agrees("edited with the sensor off, then observed from the UI", dirty=True)
     assert _observe_inputs(defs, instance).success
     agrees("observed again, nothing moved", dirty=True)
@@ -98,3 +99,25 @@ def test_observing_a_movie_writes_only_the_inputs_that_moved(root, store, instan
     store.edit({"Style": "noir"})
     assert _observe_inputs(defs, instance).success
     assert {name: observations(name) for name in before} == {**before, "Style": 1}
+
+
+def test_observe_in_the_ui_observes_every_movie_of_the_blueprint_and_skips_a_broken_one(
+    root, storage, store, instance, resources
+):
+    from movie_assets.movie import MovieStore
+    from movie_assets.pipeline.blueprint.load import load_builtin
+
+    from ..helpers import quick
+
+    other = MovieStore(storage, "second-film")
+    other.init(load_builtin("video-audio-music"), quick(load_builtin("video-audio-music"), {"NumOfSegments": 2}))
+    defs = defs_of(root)
+    Sensor(defs, instance, resources).tick()
+    store.edit({"Style": "noir"})
+    other.edit({"Style": "watercolor"})
+    storage.movie("second-film").write_atomic("blueprint.yaml", b"not: [a, blueprint")
+    result = _observe_inputs(defs, instance, movie=None)
+    assert result.success, "one broken movie does not fail the observation of the others"
+    styles = instance.fetch_observations(dg.AssetRecordsFilter(asset_key=input_key(GROUP, "Style")), limit=10).records
+    assert {r.asset_observation.partition for r in styles} == {MOVIE}
+    assert styles[0].asset_observation.metadata["value"].value == "noir"
