@@ -55,9 +55,9 @@ def test_loading_the_definitions_warns_nothing(root):
     assert [str(w.message)[:80] for w in caught if "dagster" in (w.filename or "")] == []
 
 
-def test_a_movie_built_by_the_cli_shows_as_materialized_and_fresh(root, store, instance, resources, monkeypatch):
+def test_a_movie_built_by_the_cli_shows_as_materialized_and_fresh(root, built, instance, resources, monkeypatch):
     monkeypatch.delenv("MOVIE_ASSETS_VIEWER_URL", raising=False)
-    store.regenerate(default_registry())
+    store = built
     defs = defs_of(root)
     tick = Sensor(defs, instance, resources).tick()
     assert tick.run_requests == []
@@ -87,8 +87,8 @@ def test_a_movie_built_by_the_cli_shows_as_materialized_and_fresh(root, store, i
     assert title.asset_observation.metadata["value"].value == "Dagster film"
 
 
-def test_an_edit_is_one_run_of_the_dirty_producers_that_commits_like_the_cli(root, store, instance, resources):
-    store.regenerate(default_registry())
+def test_an_edit_is_one_run_of_the_dirty_producers_that_commits_like_the_cli(root, built, instance, resources):
+    store = built
     defs = defs_of(root)
     sensor = Sensor(defs, instance, resources)
     sensor.tick()
@@ -178,8 +178,8 @@ def test_an_idle_tick_only_compares_fingerprints(root, storage, instance, resour
     assert sensor.tick().run_requests == []
 
 
-def test_the_manifest_refuses_when_the_base_moved(root, store, instance, resources):
-    store.regenerate(default_registry())
+def test_the_manifest_refuses_when_the_base_moved(root, built, instance, resources):
+    store = built
     defs = defs_of(root)
     Sensor(defs, instance, resources).tick()
     plan = store.plan()
@@ -199,8 +199,7 @@ def test_the_manifest_refuses_when_the_base_moved(root, store, instance, resourc
     assert store.manifests.load_current() == live
 
 
-def test_an_up_to_date_partition_is_reused_not_produced(root, store, instance, resources):
-    store.regenerate(default_registry())
+def test_an_up_to_date_partition_is_reused_not_produced(root, built, instance, resources):
     calls = []
 
     def counting():
@@ -243,8 +242,8 @@ def test_the_sensor_holds_a_plan_whose_provider_is_not_configured(root, storage,
     assert len(Sensor(defs_of(root), instance, resources).tick().run_requests) == 1
 
 
-def test_a_reroll_and_a_pin_run_through_dagster_as_through_the_cli(root, store, instance, resources):
-    store.regenerate(default_registry())
+def test_a_reroll_and_a_pin_run_through_dagster_as_through_the_cli(root, built, instance, resources):
+    store = built
     before = store.current()[0]
     defs = defs_of(root)
     sensor = Sensor(defs, instance, resources)
@@ -313,9 +312,9 @@ def test_a_movie_whose_provider_is_not_configured_is_not_requested_and_the_regis
 
 
 def test_a_run_launched_from_the_ui_is_tagged_with_its_movie_and_the_regenerate_job_commits(
-    root, store, instance, resources
+    root, built, instance, resources
 ):
-    store.regenerate(default_registry())
+    store = built
     defs = defs_of(root)
     Sensor(defs, instance, resources).tick()
     store.edit({"Voice": "bright"})
@@ -327,9 +326,9 @@ def test_a_run_launched_from_the_ui_is_tagged_with_its_movie_and_the_regenerate_
 
 
 def test_a_step_whose_upstream_is_dirty_fails_with_the_planners_reason_and_publishes_nothing(
-    root, store, instance, resources
+    root, built, instance, resources
 ):
-    store.regenerate(default_registry())
+    store = built
     defs = defs_of(root)
     Sensor(defs, instance, resources).tick()
     store.edit({"SegmentText[0]": "A new first line."})
@@ -347,8 +346,7 @@ def test_a_step_whose_upstream_is_dirty_fails_with_the_planners_reason_and_publi
     assert store.current()[0].revision == "rev-0001"
 
 
-def test_the_nightly_maintenance_verifies_and_collects_every_movie(root, store, instance, resources):
-    store.regenerate(default_registry())
+def test_the_nightly_maintenance_verifies_and_collects_every_movie(root, built, instance, resources):
     defs = defs_of(root)
     result = defs.resolve_job_def("movie_assets_maintenance").execute_in_process(instance=instance, resources=resources)
     assert result.success

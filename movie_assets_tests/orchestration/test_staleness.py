@@ -23,8 +23,8 @@ def _launchpad(defs, instance, movie: str = MOVIE):
     return job.execute_in_process(partition_key=movie, instance=instance)
 
 
-def test_stale_partitions_equal_the_planners_directly_dirty_jobs(root, store, instance, resources):
-    store.regenerate(default_registry())
+def test_stale_partitions_equal_the_planners_directly_dirty_jobs(root, built, instance, resources):
+    store = built
     defs = defs_of(root)
     sensor = Sensor(defs, instance, resources)
     sensor.tick()
@@ -81,8 +81,8 @@ def test_staleness_follows_the_planner_through_a_mixed_sequence_with_the_sensor_
     agrees("the next tick", dirty=False)
 
 
-def test_observing_a_movie_writes_only_the_inputs_that_moved(root, store, instance, resources):
-    store.regenerate(default_registry())
+def test_observing_a_movie_writes_only_the_inputs_that_moved(root, built, instance, resources):
+    store = built
     defs = defs_of(root)
     Sensor(defs, instance, resources).tick()
 
