@@ -43,7 +43,7 @@ from movie_assets.store.models import (
     TimelineDocument,
     empty_manifest,
 )
-from movie_assets.store.parallel import each
+from movie_assets.store.parallel import each, threads_for
 from movie_assets.store.paths import validate_artefact_id
 from movie_assets.store.storage import StorageContext
 
@@ -235,7 +235,7 @@ class MovieStore:
     def _plan(self, pending_edits: Mapping[str, Any] | None) -> ExecutionPlan:
         reads = [self.current, self.blobs.present, self.blueprint]  # present: one listing, no stat per blob
         # on S3 the three are round trips that need nothing of each other
-        (manifest, digest), present, blueprint = each(lambda read: read(), reads, 3 if self.fs.backend.remote else 1)
+        (manifest, digest), present, blueprint = each(lambda read: read(), reads, threads_for(self.fs, 3))
         return Planner().compute_plan(
             self.movie_id,
             manifest,

@@ -17,7 +17,7 @@ from movie_assets.store.blobs import BlobStore
 from movie_assets.store.events import PENDING_ID, EventLog
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.models import ArtefactEvent, BlobRef, RevisionId, utc_now
-from movie_assets.store.parallel import IO_THREADS, each
+from movie_assets.store.parallel import each, threads_for
 
 
 @dataclass
@@ -155,7 +155,7 @@ class JobRecorder:
             return self.blobs.put(bytes(data), output.mime_type, marked)
 
         # on S3 each output is a round trip of its own: a story's thirty lines go up together
-        refs = each(one, job.outputs, IO_THREADS if self.blobs.fs.backend.remote else 1)
+        refs = each(one, job.outputs, threads_for(self.blobs.fs))
         return {output.artefact_id: ref for output, ref in zip(job.outputs, refs, strict=True)}
 
 

@@ -31,7 +31,7 @@ from movie_assets.store.jsonl import (
     settled_last_event,
 )
 from movie_assets.store.models import ArtefactEvent, InputEvent, RevisionId, utc_now
-from movie_assets.store.parallel import each
+from movie_assets.store.parallel import each, threads_for
 from movie_assets.store.storage import MovieFS
 
 INPUTS_LOG = "events/inputs.log"
@@ -241,7 +241,7 @@ class FileEventLog:
         logs = [(INPUTS_LOG, input_cursor), (ARTEFACTS_LOG, artefact_cursor)]
         work = [(rel, int(cursor), archive_path(revision, _KIND[rel])) for rel, cursor in logs if cursor is not None]
         # the two logs are rotated independently: on S3 their chains of round trips overlap
-        each(lambda item: self._rotate(*item), work, 2 if self.fs.backend.remote else 1)
+        each(lambda item: self._rotate(*item), work, threads_for(self.fs, 2))
 
     def _rotate(self, relative: str, cursor: int, archive_rel: str) -> None:
         try:

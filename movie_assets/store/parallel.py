@@ -9,12 +9,21 @@ existence checks): anything ordered (a compare-and-swap, an append) stays where 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from movie_assets.store.storage import MovieFS
 
 IO_THREADS = 8
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+def threads_for(fs: MovieFS, most: int = IO_THREADS) -> int:
+    """`most` where each request is a network round trip, 1 on a disk (where overlapping a few reads
+    gains less than the threads cost)."""
+    return most if fs.backend.remote else 1
 
 
 def each(fn: Callable[[T], R], items: Iterable[T], threads: int = IO_THREADS) -> list[R]:
