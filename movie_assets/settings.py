@@ -10,6 +10,7 @@
 | MOVIE_ASSETS_REDIS_DURABILITY | aof (server fsyncs every write), replicas:N (WAIT), or none | aof |
 | MOVIE_ASSETS_OFFLINE | run jobs of unconfigured providers with the offline producers | false |
 | MOVIE_ASSETS_VIEWER_URL | where `movie-assets view` is served, for links from the Dagster UI | |
+| MOVIE_ASSETS_IO_THREADS | storage requests a command keeps in flight at once on S3 (1-64) | 8 |
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from movie_assets.errors import InvalidValue
 from movie_assets.movie import MovieStore
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.events import EventLog, FileEventLog
+from movie_assets.store.parallel import IO_THREADS
 from movie_assets.store.storage import MovieFS, StorageContext
 
 if TYPE_CHECKING:
@@ -68,6 +70,7 @@ class Settings(BaseModel):
     confirm_above_usd: float = Field(default=1.0, ge=0)  # regenerate asks before spending more
     blob_cache: str = ""  # a folder for copies of remote (S3) blobs; empty: the user's cache folder; "off"
     blob_cache_bytes: int = Field(default=2 << 30, ge=0)
+    io_threads: int = Field(default=IO_THREADS, ge=1, le=64)  # requests in flight at once on a remote root
 
     @field_validator("storage_options", mode="before")
     @classmethod
@@ -113,7 +116,7 @@ class Settings(BaseModel):
             from movie_assets.store.blob_cache import BlobCache, default_folder
 
             cache = BlobCache(self.blob_cache or default_folder(), self.blob_cache_bytes)
-        return StorageContext(config, cache)
+        return StorageContext(config, cache, self.io_threads)
 
     def event_log_for(self, fs: MovieFS) -> EventLog:
         """The configured event log of one movie."""

@@ -31,6 +31,8 @@ class FlakyProxy:
         self.injected: list[str] = []
         self.delay = 0.0  # seconds added to every request, standing for the round trip to a region
         self.seen: list[tuple[str, str]] = []  # (method, path) of every request, in arrival order
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most requests it was answering at once
         self._lock = threading.Lock()
         self.port = free_port()
         proxy = self
@@ -64,6 +66,15 @@ class FlakyProxy:
                 body = self._body()
                 with proxy._lock:
                     proxy.seen.append((self.command, self.path))
+                    proxy.in_flight += 1
+                    proxy.most_in_flight = max(proxy.most_in_flight, proxy.in_flight)
+                try:
+                    self._forward(body)
+                finally:
+                    with proxy._lock:
+                        proxy.in_flight -= 1
+
+            def _forward(self, body: bytes) -> None:
                 if proxy.delay:
                     time.sleep(proxy.delay)
                 fault = proxy._match(self.command, self.path, self.headers)

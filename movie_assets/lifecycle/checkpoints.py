@@ -130,19 +130,22 @@ class Checkpoints:
         index.last_id = last_id  # results added later stay apart from the shared ones
         return index
 
-    def results_at(self, events: EventLog, last_id: str | None) -> Mapping[tuple[str, str], dict[str, BlobRef]]:
-        """(job, signature) → outputs of the results logged up to `last_id`; shared, never change it."""
+    def results_at(
+        self, events: EventLog, last_id: str | None, names: list[str] | None = None
+    ) -> Mapping[tuple[str, str], dict[str, BlobRef]]:
+        """(job, signature) → outputs of the results logged up to `last_id`; shared, never change it.
+        `names`: the stored indexes, if the caller has listed them."""
         key = (self.fs.backend.identity, self.fs.base, self.per_job, self.latest("artefacts"), last_id)
         found = _INDEXES.get(key)
         if found is None:
-            found = self._stored(events, last_id)
+            found = self._stored(events, last_id, names)
             if found is None:
                 found = self.index(events, upto=last_id)  # an event appended meanwhile waits for the next plan
             _INDEXES.put(key, found)
         return found
 
-    def _stored(self, events: EventLog, last_id: str | None) -> StoredResults | None:
-        at = self.results.newest(last_id)
+    def _stored(self, events: EventLog, last_id: str | None, names: list[str] | None) -> StoredResults | None:
+        at = self.results.newest(last_id, names)
         jobs = self.results.load(at) if at is not None else None
         if jobs is None:
             return None
@@ -156,9 +159,11 @@ class Checkpoints:
         last_id = events.last_artefact_id()
         if last_id is None:
             return
-        if not self.fs.exists(self.results.path(last_id)):
-            self.results.save(last_id, _bounded(dict(self.results_at(events, last_id).items()), self.per_job))
-        self.results.prune(keep=last_id)
+        names = self.results.listed()  # one listing answers what is stored, the newest and what goes
+        if names is None or self.results.path(last_id) not in names:
+            found = self.results_at(events, last_id, names)
+            self.results.save(last_id, _bounded(dict(found.items()), self.per_job))
+        self.results.prune(keep=last_id, names=names)
 
 
 def _add_logged(

@@ -37,7 +37,7 @@ from movie_assets.store.events import EventLog, FileEventLog
 from movie_assets.store.hashing import is_sha256, sha256_bytes
 from movie_assets.store.manifests import ManifestService
 from movie_assets.store.models import RevisionId
-from movie_assets.store.parallel import each
+from movie_assets.store.parallel import each, io_threads
 from movie_assets.store.paths import STAGING_DIR, is_internal
 from movie_assets.store.storage import MovieFS
 
@@ -193,7 +193,7 @@ class GarbageCollector:
         report.marked_blobs = len(marks.hashes)
         unmarked = [(rel, name) for rel in blobs if (name := rel[-64:]) not in marks.hashes]
         # readable copies are marked by their content hash, like the blob they copy (read several at once)
-        hashes = each(self._prompt_hash, readable)
+        hashes = each(self._prompt_hash, readable, io_threads(self.fs))
         unmarked += [(rel, h) for rel, h in zip(readable, hashes, strict=True) if h not in marks.hashes]
         # sizes and times of the unmarked only, read after the mark: a later time can only keep more
         stats = self._stats([rel for rel, _ in unmarked])

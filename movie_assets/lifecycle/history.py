@@ -13,7 +13,7 @@ from movie_assets.store.events import EventLog, FileEventLog
 from movie_assets.store.hashing import sha256_bytes
 from movie_assets.store.manifests import CURRENT, ManifestService, manifest_path
 from movie_assets.store.models import BlobRef, Manifest, ManifestPointer, RevisionId, utc_now
-from movie_assets.store.parallel import each
+from movie_assets.store.parallel import each, io_threads
 from movie_assets.store.storage import MovieFS
 
 
@@ -183,7 +183,7 @@ def _verify_blobs(blobs: BlobStore, referenced: set[str], claims: dict, report: 
     """Each referenced blob re-hashed, and its size and first bytes against what a manifest entry claims
     for it (one read of each blob), several at once; problems in blob order."""
     ordered = sorted(referenced)
-    found = each(lambda h: _check_blob(blobs, h, claims.get(h)), ordered)
+    found = each(lambda h: _check_blob(blobs, h, claims.get(h)), ordered, io_threads(blobs.fs))
     report.blobs_checked += len(ordered)
     for problems in found:
         report.problems += problems

@@ -22,7 +22,7 @@ from movie_assets.lifecycle.repair import RepairReport, repair
 from movie_assets.pipeline.incremental import unmatched_jobs
 from movie_assets.pipeline.steering import PIN
 from movie_assets.store.models import Manifest
-from movie_assets.store.parallel import each
+from movie_assets.store.parallel import each, io_threads
 
 
 class MovieStore(Protocol):
@@ -84,7 +84,7 @@ def housekeep(store: MovieStore, manifest: Manifest, run_revision: str | None, m
         step("refreshing readable copies", lambda: _graphs_and_copies(store, manifest, manifest_hash, previous))
 
     # on S3 every step is a chain of round trips: the two chains overlap
-    each(lambda chain: chain(), [event_logs, files], threads=2)
+    each(lambda chain: chain(), [event_logs, files], min(2, io_threads(store.fs)))
     if not failed:
         step("marking housekeeping done", lambda: store.fs.write_atomic(done_marker(manifest.revision), b"ok\n"))
     return failed

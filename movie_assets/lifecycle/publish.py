@@ -12,7 +12,7 @@ from movie_assets.errors import BlobNotFound
 from movie_assets.store.blobs import GC_LOCK, BlobStore
 from movie_assets.store.manifests import ManifestService
 from movie_assets.store.models import Manifest, ManifestPointer
-from movie_assets.store.parallel import each
+from movie_assets.store.parallel import each, io_threads
 
 # A listing page holds 1,000 names, one request each, in a row; existence checks are one request per
 # blob, eight at once. So a listing wins once the new blobs outnumber 16 per page the movie's blobs fill
@@ -39,7 +39,8 @@ def publish(
             stored = blobs.present()
             missing = [h for h in unknown if h not in stored]
         else:  # a few new blobs: checked at once, one request each
-            missing = [h for h, held in zip(unknown, each(blobs.has, unknown), strict=True) if not held]
+            held = each(blobs.has, unknown, io_threads(blobs.fs))
+            missing = [h for h, there in zip(unknown, held, strict=True) if not there]
         if missing:
             raise BlobNotFound(
                 f"{manifest.movie_id}: {manifest.revision} not published: {len(missing)} blob(s) it names are gone "

@@ -15,7 +15,7 @@ from movie_assets.pipeline.models import OutputSpec
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.hashing import sha256_bytes
 from movie_assets.store.models import BlobRef, Manifest
-from movie_assets.store.parallel import each
+from movie_assets.store.parallel import each, io_threads
 from movie_assets.store.storage import MovieFS
 
 TEXT_DIR = "artifacts/text"
@@ -68,7 +68,7 @@ def refresh_readable(
             log.warning("%s: readable copy %s not refreshed: %s", fs.movie_id, item[0], exc)
             return 0
 
-    return sum(each(one, todo))
+    return sum(each(one, todo, io_threads(fs)))
 
 
 def _refresh_one(fs: MovieFS, blobs: BlobStore, path: str, blob: BlobRef, size: int | None) -> int:

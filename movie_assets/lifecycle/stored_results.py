@@ -92,15 +92,22 @@ class ResultsIndex:
     def path(self, cursor: str) -> str:
         return f"{RESULTS_DIR}/{cursor}-{self.per_job}-{FORMAT}.msgpack"
 
-    def newest(self, upto: str | None) -> str | None:
-        """The artefact id of the newest stored index at or before `upto` (the log's last id)."""
+    def listed(self) -> list[str] | None:
+        """The stored indexes' paths (one listing), None when they cannot be listed."""
+        try:
+            return self.fs.list(RESULTS_DIR, ordered=False)
+        except StorageError as exc:  # a cache: the log still holds every result
+            log.warning("%s/%s: cannot list stored results (%s); reading the log", self.fs.movie_id, RESULTS_DIR, exc)
+            return None
+
+    def newest(self, upto: str | None, names: list[str] | None = None) -> str | None:
+        """The artefact id of the newest stored index at or before `upto` (the log's last id), among
+        `names` if the caller has listed them."""
         limit = _position(upto)
         if limit is None:
             return None
-        try:
-            names = self.fs.list(RESULTS_DIR, ordered=False)
-        except StorageError as exc:  # a cache: the log still holds every result
-            log.warning("%s/%s: cannot list stored results (%s); reading the log", self.fs.movie_id, RESULTS_DIR, exc)
+        names = self.listed() if names is None else names
+        if names is None:
             return None
         suffix, best = f"-{self.per_job}-{FORMAT}.msgpack", None
         for rel in names:
@@ -126,9 +133,17 @@ class ResultsIndex:
             log.warning("%s/%s: ignoring the stored results (%s); reading the log instead", self.fs.movie_id, path, exc)
             return None
 
-    def prune(self, keep: str) -> int:
-        """Delete every stored index but the one at `keep` (the live commit's cursor); how many went."""
-        return prune_derived(self.fs, RESULTS_DIR, {self.path(keep)}, ".msgpack")
+    def prune(self, keep: str, names: list[str] | None = None) -> int:
+        """Delete every stored index but the one at `keep` (the live commit's cursor), of `names` if the
+        caller has listed them; how many went."""
+        if names is None:
+            return prune_derived(self.fs, RESULTS_DIR, {self.path(keep)}, ".msgpack")
+        gone = [n for n in names if n != self.path(keep) and n.endswith(".msgpack")]
+        try:
+            return self.fs.delete_each(gone)
+        except StorageError as exc:
+            log.warning("%s/%s: cannot prune stored results (%s)", self.fs.movie_id, RESULTS_DIR, exc)
+            return 0
 
 
 def _position(event_id: str | None) -> tuple[int, ...] | None:

@@ -148,6 +148,18 @@ class Backend(abc.ABC):
     def delete(self, path: str) -> None:
         """Remove the file; NotFound if it is already gone."""
 
+    def discard(self, paths: list[str]) -> int:
+        """Remove each file, passing one already gone; how many went (where a backend cannot tell, as
+        S3's batch delete, how many it was asked to remove)."""
+        removed = 0
+        for path in paths:
+            try:
+                self.delete(path)
+                removed += 1
+            except NotFound:
+                pass
+        return removed
+
     def delete_unless_newer(self, paths: list[str], cutoff: float) -> list[bool | None]:
         """Delete each file last modified before `cutoff`. Per path: True (deleted), False (modified at or
         after `cutoff`: kept) or None (already gone). The caller holds the lock that writers refreshing a

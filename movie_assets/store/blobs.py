@@ -8,7 +8,7 @@ from typing import BinaryIO
 from movie_assets.errors import BlobIntegrityError, BlobNotFound, InvalidId, NotFound
 from movie_assets.store.hashing import CHUNK_SIZE, is_sha256, new_sha256, sha256_bytes
 from movie_assets.store.models import BlobRef
-from movie_assets.store.parallel import each
+from movie_assets.store.parallel import each, io_threads
 from movie_assets.store.storage import MovieFS
 
 GC_LOCK = "blobs/gc"
@@ -107,7 +107,7 @@ class BlobStore:
         if self.cache is None:
             return
         missing = {ref.hash for ref in refs if ref.size <= self.cache.max_bytes // 4 and not self.cache.holds(ref.hash)}
-        each(lambda blob_hash: self.get(blob_hash) and None, sorted(missing))
+        each(lambda blob_hash: self.get(blob_hash) and None, sorted(missing), io_threads(self.fs))
 
     def open(self, ref: BlobRef | str) -> Iterator[bytes]:
         """Stream a blob in chunks; the hash is checked at the end (BlobIntegrityError on mismatch)."""

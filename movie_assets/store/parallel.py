@@ -14,19 +14,25 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:
     from movie_assets.store.storage import MovieFS
 
-IO_THREADS = 8
+IO_THREADS = 8  # the default of the io_threads setting (MOVIE_ASSETS_IO_THREADS)
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-def threads_for(fs: MovieFS, most: int = IO_THREADS) -> int:
-    """`most` where each request is a network round trip, 1 on a disk (where overlapping a few reads
-    gains less than the threads cost)."""
-    return most if fs.backend.remote else 1
+def io_threads(fs: MovieFS) -> int:
+    """How many requests a command may have in flight at once on this root (the io_threads setting)."""
+    return fs.storage.io_threads
 
 
-def each(fn: Callable[[T], R], items: Iterable[T], threads: int = IO_THREADS) -> list[R]:
+def threads_for(fs: MovieFS, most: int | None = None) -> int:
+    """Up to `most` (at most the io_threads setting) where each request is a network round trip, 1 on a
+    disk, where overlapping a few reads gains less than the threads cost."""
+    limit = io_threads(fs)
+    return min(most or limit, limit) if fs.backend.remote else 1
+
+
+def each(fn: Callable[[T], R], items: Iterable[T], threads: int) -> list[R]:
     """`fn` of every item, in the items' order, at most `threads` at a time; the first exception raised
     is raised here once every started call has finished."""
     items = list(items)

@@ -24,6 +24,7 @@ import s3fs
 from movie_assets.errors import CasConflict, ConditionalWritesUnsupported, InvalidValue, NotFound, StorageError
 from movie_assets.store.base import Change, Check, FsspecBackend, drop_torn_tail
 from movie_assets.store.config import is_http_url, whole_option
+from movie_assets.store.etags import KnownVersions
 
 if TYPE_CHECKING:
     from movie_assets.store.config import StorageConfig
@@ -91,6 +92,7 @@ class S3Backend(FsspecBackend):
             skip_instance_cache=True,
             use_listings_cache=False,
         )
+        self.known = KnownVersions()  # a read-modify-write of an object seen here skips its GET
         if not self.conditional and not self.lock_url:
             raise ConditionalWritesUnsupported(
                 "conditional_writes is off and no lock_url is configured: create-only and compare-and-swap "
@@ -122,10 +124,24 @@ class S3Backend(FsspecBackend):
             finally:
                 body.close()
 
-        return fsspec.asyn.sync(self.fs.loop, fetch)
+        found = fsspec.asyn.sync(self.fs.loop, fetch)
+        if found is None:
+            self.known.forget(path)
+        else:
+            self.known.put(path, *found)
+        return found
 
     def _put(self, path: str, data: bytes, **conditions: str) -> None:
-        self.fs.call_s3("put_object", Bucket=self.bucket, Key=self._key(path), Body=data, **conditions)
+        try:
+            done = self.fs.call_s3("put_object", Bucket=self.bucket, Key=self._key(path), Body=data, **conditions)
+        except BaseException:
+            self.known.forget(path)
+            raise
+        self.known.put(path, data, done.get("ETag"))
+
+    def _last_seen(self, path: str) -> tuple[bytes, str] | None:
+        """The version this process last saw, else one GET: where a write is guarded by If-Match."""
+        return self.known.get(path) or self._get(path)
 
     def _unsupported(self, exc: BaseException) -> ConditionalWritesUnsupported:
         return ConditionalWritesUnsupported(
@@ -208,7 +224,9 @@ class S3Backend(FsspecBackend):
                     raise CasConflict(f"{path} changed since it was read")
                 self._put(path, data)
             return
-        found = self._get(path)
+        found = self.known.get(path)
+        if found is None or not check(found[0]):  # what this process saw last may be older than the caller's
+            found = self._get(path)
         if not check(found[0] if found else None):
             raise CasConflict(f"{path} changed since it was read")
         self._swap(path, found, data)
@@ -231,20 +249,27 @@ class S3Backend(FsspecBackend):
                 raise CasConflict(f"{path} changed since it was read") from None
 
     def update(self, path: str, change: Change) -> bytes:
-        """Read-modify-write with If-Match, retried with backoff while other writers win."""
+        """Read-modify-write with If-Match, retried while other writers win.
+
+        It starts from the last version this process saw (no GET when that is still the object). A
+        refused write reads the object to tell a lost race from its own retried PUT; the next attempt
+        starts from that read at once, since any wait lets a busy writer move on again. Every fourth
+        refusal backs off first, so many writers spread out."""
         delay = 0.005
-        for _ in range(400):
-            found = self._get(path)
+        for attempt in range(400):
+            found = self._last_seen(path) if self.conditional else self._get(path)
             new = change(found[0] if found else None)
             try:
-                if self.conditional:  # the ETag of this very read guards the write: one GET, one PUT
+                if self.conditional:
                     self._swap(path, found, new)
                 else:
                     self.compare_and_swap(path, lambda now, f=found: now == (f[0] if f else None), new)
                 return new
             except CasConflict:
-                time.sleep(delay)
-                delay = min(delay * 1.5, 0.2)
+                if attempt % 4 == 3:
+                    time.sleep(delay)
+                    delay = min(delay * 1.5, 0.2)
+                    self.known.forget(path)
         raise StorageError(f"{path}: gave up after 400 contended read-modify-write attempts")
 
     def append_line(self, path: str, build: Change) -> bytes:
@@ -359,6 +384,7 @@ class S3Backend(FsspecBackend):
     def delete(self, path: str) -> None:
         if not self.exists(path):
             raise NotFound(path)
+        self.known.forget(path)
         self.fs.call_s3("delete_object", Bucket=self.bucket, Key=self._key(path))
 
     def delete_unless_newer(self, paths: list[str], cutoff: float) -> list[bool | None]:
@@ -369,22 +395,42 @@ class S3Backend(FsspecBackend):
                 done.append(self.modified_time(path) < cutoff)
             except NotFound:
                 done.append(None)
-        keys = [self._key(path) for path, old in zip(paths, done, strict=True) if old]
+        self.discard([path for path, old in zip(paths, done, strict=True) if old])
+        return done
+
+    def discard(self, paths: list[str]) -> int:
+        # one request per thousand keys, and no HEAD: S3 answers a delete of a missing key with success
+        keys = [self._key(path) for path in paths]
         for start in range(0, len(keys), _DELETE_BATCH):
             objects = [{"Key": key} for key in keys[start : start + _DELETE_BATCH]]
             response = self.fs.call_s3("delete_objects", Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True})
             if response.get("Errors"):
                 first = response["Errors"][0]
                 raise StorageError(f"s3://{self.bucket}/{first.get('Key')}: delete failed: {first.get('Message')}")
-        return done
+        for path in paths:
+            self.known.forget(path)
+        return len(keys)
+
+    def _listing(self, path: str) -> Iterator[dict]:
+        """Every object under the folder `path`, a page of a thousand a request. s3fs's find asks two more
+        requests of an empty folder (is it a file, a marker?): a missing folder here is one listing."""
+        prefix = self._key(f"{path.rstrip('/')}/") if "/" in path.strip("/") else ""
+        more: dict[str, str] = {}
+        while True:
+            page = self.fs.call_s3("list_objects_v2", Bucket=self.bucket, Prefix=prefix, **more)
+            yield from (item for item in page.get("Contents", ()) if not item["Key"].endswith("/"))
+            if not page.get("IsTruncated"):
+                return
+            more = {"ContinuationToken": page["NextContinuationToken"]}
 
     def find(self, path: str) -> list[str]:
-        self.fs.invalidate_cache()
-        return super().find(path)
+        return [f"{self.bucket}/{item['Key']}" for item in self._listing(path)]
 
     def scan(self, path: str) -> list[tuple[str, int, float]]:
-        self.fs.invalidate_cache()
-        return super().scan(path)
+        return [
+            (f"{self.bucket}/{item['Key']}", int(item.get("Size") or 0), item["LastModified"].timestamp())
+            for item in self._listing(path)
+        ]
 
     def touch(self, path: str) -> None:
         # a copy onto itself with replaced metadata is S3's only way to refresh LastModified

@@ -16,6 +16,7 @@ from movie_assets.errors import InvalidId, InvalidValue, MovieAssetsError, NotFo
 from movie_assets.store.base import Backend, FileStat
 from movie_assets.store.config import StorageConfig
 from movie_assets.store.hashing import sha256_bytes
+from movie_assets.store.parallel import IO_THREADS
 from movie_assets.store.paths import (
     STAGING_DIR,
     is_internal,
@@ -42,8 +43,11 @@ if TYPE_CHECKING:
 class StorageContext:
     """A storage root: which movies it holds, and a MovieFS per movie."""
 
-    def __init__(self, config: StorageConfig | None = None, blob_cache: BlobCache | None = None) -> None:
+    def __init__(
+        self, config: StorageConfig | None = None, blob_cache: BlobCache | None = None, io_threads: int = IO_THREADS
+    ) -> None:
         self.config = config or StorageConfig()
+        self.io_threads = max(io_threads, 1)  # requests in flight at once where a command fans out
         # a local copy of remote blobs; pointless for a local or in-memory root, whose blobs are local
         self.blob_cache = blob_cache if self.config.driver == "s3" else None
         backend = backend_class(self.config.driver)
@@ -296,14 +300,14 @@ class MovieFS:
 
     def delete_others(self, folder: str, keep: set[str], suffix: str) -> int:
         """Delete every file in `folder` named `*suffix` but those in `keep` (pruning a cache to its live
-        entries); how many went. A file another writer deleted first is not counted."""
-        removed = 0
-        for relative in self.list(folder, ordered=False):
-            if relative not in keep and relative.endswith(suffix):
-                with contextlib.suppress(NotFound):
-                    self.delete(relative)
-                    removed += 1
-        return removed
+        entries); how many went (Backend.discard)."""
+        return self.delete_each([r for r in self.list(folder, ordered=False) if r not in keep and r.endswith(suffix)])
+
+    def delete_each(self, relatives: list[str]) -> int:
+        """Remove each file, passing one already gone; how many went (Backend.discard)."""
+        paths = [self.resolve(relative) for relative in relatives]
+        with translated(self.backend, f"deleting {len(paths)} files under {self.base}"):
+            return self.backend.discard(paths) if paths else 0
 
     def delete_unless_newer(self, relatives: list[str], cutoff: float) -> list[bool | None]:
         """Delete each file (bookkeeping names admitted) last modified before `cutoff`: per file True

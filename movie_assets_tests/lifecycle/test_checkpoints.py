@@ -62,9 +62,9 @@ def test_plans_share_the_results_index_until_the_artefact_log_grows(local_storag
     built: list[str | None] = []
     original = Checkpoints._stored
 
-    def counting(self, events, last_id):
+    def counting(self, events, last_id, names):
         built.append(last_id)
-        return original(self, events, last_id)
+        return original(self, events, last_id, names)
 
     monkeypatch.setattr(Checkpoints, "_stored", counting)
     first = store.events.last_artefact_id()

@@ -6,9 +6,15 @@ room; a change that adds round trips to a command fails here and has to say why.
 from __future__ import annotations
 
 import importlib.util
+import json
+import tempfile
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from movie_assets.cli import app
+from movie_assets_tests.flaky_proxy import FlakyProxy
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_s3_latency.py"
 # command -> most S3 requests it may make (audio-only, 3 segments), files on S3 / events in Redis
@@ -40,3 +46,30 @@ def test_each_command_stays_within_its_s3_request_ceiling(moto_s3, redis_server,
     over = {r["command"]: r["requests"] for r in rows if r["requests"] > CEILINGS[r["command"]][column]}
     assert over == {}, f"over the ceiling: {over}; all: {[(r['command'], r['requests']) for r in rows]}"
     assert all(r["requests"] > 0 for r in rows[1:]), "the proxy saw the commands"
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_a_command_keeps_at_most_the_io_threads_setting_in_flight(moto_s3, threads):
+    proxy = FlakyProxy(moto_s3.endpoint)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {
+                "MOVIE_ASSETS_ROOT": f"s3://{moto_s3.new_bucket()}/movies",
+                "MOVIE_ASSETS_STORAGE_OPTIONS": json.dumps(moto_s3.options(proxy.endpoint)),
+                "MOVIE_ASSETS_BLOB_CACHE": f"{tmp}/cache",
+                "MOVIE_ASSETS_IO_THREADS": str(threads),
+            }
+            for args in (
+                ["init", "film", "-b", "audio-only", "--set", "narration.model=tones"],
+                ["regenerate", "film", "--yes"],
+            ):
+                assert CliRunner().invoke(app, args, env=env).exit_code == 0
+            proxy.delay = 0.05  # a round trip long enough that requests sent together overlap
+            proxy.most_in_flight = 0
+            done = CliRunner().invoke(app, ["verify", "film"], env=env)
+            assert done.exit_code == 0, done.output
+    finally:
+        proxy.stop()
+    # verify reads every blob (more than three), as many at once as the setting allows and no more
+    assert proxy.most_in_flight <= threads
+    assert proxy.most_in_flight >= min(threads, 2), "the reads overlapped"
