@@ -13,6 +13,7 @@ from movie_assets.lifecycle.checkpoints import Checkpoints
 from movie_assets.lifecycle.exports import export_path
 from movie_assets.lifecycle.gc import pinning
 from movie_assets.lifecycle.publish import publish
+from movie_assets.lifecycle.regenerate import Planned
 from movie_assets.pipeline.blueprint import expand_graph
 from movie_assets.pipeline.blueprint.graph import ProducerGraph, ProducerNode
 from movie_assets.pipeline.blueprint.inputs import check_loop_indices, loop_counts, normalise_edits, resolve_inputs
@@ -58,6 +59,8 @@ if TYPE_CHECKING:  # the runner and the lifecycle services load when used: `stat
 
 BLUEPRINT_FILE = "blueprint.yaml"
 RUN_LEASE = "runs/run"
+
+
 log = logging.getLogger(__name__)
 
 
@@ -224,7 +227,7 @@ class MovieStore:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            plan = self._plan(pending_edits)
+            plan = self.planned(pending_edits).plan
         finally:
             if collecting:
                 gc.enable()
@@ -232,21 +235,25 @@ class MovieStore:
             self.plans.save(plan)
         return plan
 
-    def _plan(self, pending_edits: Mapping[str, Any] | None) -> ExecutionPlan:
+    def planned(self, pending_edits: Mapping[str, Any] | None = None) -> Planned:
+        """The plan with what it was made from: the live manifest and the reusable results, which a run
+        of it right after takes over instead of reading them again."""
         reads = [self.current, self.blobs.present, self.blueprint]  # present: one listing, no stat per blob
         # on S3 the three are round trips that need nothing of each other
         (manifest, digest), present, blueprint = each(lambda read: read(), reads, threads_for(self.fs, 3))
-        return Planner().compute_plan(
+        index = self.succeeded_index(present.__contains__)
+        plan = Planner().compute_plan(
             self.movie_id,
             manifest,
             digest,
             self.events,
             blueprint,
             pending_edits=pending_edits,
-            succeeded=self.succeeded_index(present.__contains__),
+            succeeded=index,
             blob_exists=present.__contains__,
             graph_index=self.graphs,
         )
+        return Planned(plan, manifest, index)
 
     def succeeded_index(self, blob_exists: Callable[[str], bool] | None = None) -> SucceededIndex:
         """Reusable producer results: those the last commit stored (else the newest checkpoint's) plus the
@@ -260,12 +267,16 @@ class MovieStore:
         concurrency: int = 2,
         on_result: Callable[[JobResult], None] | None = None,
         only: Callable[[JobDescriptor], bool] | None = None,
+        planned: Planned | None = None,
     ) -> RunResult:
-        """Run the plan's jobs (those `only` selects, if given) through the runner, the one job-execution path."""
+        """Run the plan's jobs (those `only` selects, if given) through the runner, the one job-execution path.
+        `planned`: what `planned()` returned for this plan just now (its base and results are not read again;
+        a base that moved meanwhile still fails the commit)."""
         from movie_assets.pipeline.runner import Runner
 
-        runner = Runner(self.fs, self.events, produce, concurrency, on_result=on_result, index=self.succeeded_index())
-        return runner.execute(plan, only)
+        index = planned.index.with_blob_check(self.blobs.has) if planned else self.succeeded_index()
+        runner = Runner(self.fs, self.events, produce, concurrency, on_result=on_result, index=index)
+        return runner.execute(plan, only, base=planned.base if planned else None)
 
     def _base(self, plan: ExecutionPlan) -> Manifest:
         if plan.manifest_base_hash is None:
@@ -286,6 +297,10 @@ class MovieStore:
         Archiving happens only after the swap; if it fails the lines stay live and the next commit
         archives them, so nothing is lost either way.
         """
+        return self.published(run)[0]
+
+    def published(self, run: RunResult) -> tuple[ManifestPointer, Manifest]:
+        """`commit`, answering with the published manifest as well."""
         manifest = self.build_manifest(run)
         # every blob the revision names is checked under the GC lock; the base's are marked by any sweep
         known = self._base(run.plan).blob_hashes()
@@ -294,7 +309,7 @@ class MovieStore:
         if pointer.revision != manifest.revision:  # published under the next free number
             manifest = manifest.replace(revision=pointer.revision)
         self.after_commit(manifest, run.plan.revision, pointer.hash)
-        return pointer
+        return pointer, manifest
 
     def after_commit(
         self, manifest: Manifest, run_revision: str | None = None, manifest_hash: str | None = None
@@ -382,28 +397,7 @@ class MovieStore:
         With `up_to_layer`, only layers 1..N run and nothing is published when the plan is longer:
         their results are logged, so the next regenerate reuses them. A second regenerate of the movie
         waits for the first (the run lease), then plans on what it published and reuses what it made."""
-        with self.fs.lease(RUN_LEASE):
-            return self._regenerate(produce, concurrency, on_result, on_plan, up_to_layer)
+        from movie_assets.lifecycle.regenerate import regenerate
 
-    def _regenerate(
-        self,
-        produce: ProduceFn,
-        concurrency: int,
-        on_result: Callable[[JobResult], None] | None,
-        on_plan: Callable[[ExecutionPlan], None] | None,
-        up_to_layer: int | None,
-    ) -> RegenerateOutcome:
-        self.finish_housekeeping()
-        plan = self.plan()
-        if on_plan:
-            on_plan(plan)
-        if not plan.has_changes():
-            return RegenerateOutcome(plan, None, None)
-        self.plans.save(plan)
-        if up_to_layer is not None and up_to_layer < len(plan.layers):
-            partial = plan.replace(layers=plan.layers[:up_to_layer])
-            return RegenerateOutcome(plan, self.run(partial, produce, concurrency, on_result), None)
-        run = self.run(plan, produce, concurrency, on_result)
-        if not run.succeeded:
-            return RegenerateOutcome(plan, run, None)
-        return RegenerateOutcome(plan, run, self.commit(run))
+        with self.fs.lease(RUN_LEASE):
+            return regenerate(self, produce, concurrency, on_result, on_plan, up_to_layer)

@@ -271,7 +271,7 @@ def _regenerate(
             f"[green]committed {outcome.pointer.revision}[/green]: {len(run.produced)} produced, "
             f"{len(run.results) - len(run.produced)} reused, cost ${sum(r.cost for r in run.results.values()):.4f}"
         )
-        final = store.final_cut(store.current()[0])
+        final = store.final_cut(outcome.manifest)
         if final is not None:  # where the film is: what a movie maker opens next
             console.print(f"final output: {esc(store.fs.resolve(final))}")
     else:

@@ -42,6 +42,8 @@ class MovieStore(Protocol):
 
     def finish_housekeeping(self) -> bool: ...
 
+    def current(self) -> tuple[Manifest, str | None]: ...
+
     def manifest_graph(self, manifest: Manifest) -> Any: ...
 
 
@@ -163,8 +165,8 @@ def _graphs_and_copies(
 
 def unfinished(store: MovieStore) -> bool:
     """Whether the live revision's housekeeping was interrupted (no done marker)."""
-    pointer = store.manifests.load_pointer()
-    return pointer is not None and not store.fs.exists(done_marker(pointer.revision))
+    manifest, digest = store.current()  # within a snapshot, the read the plan then uses
+    return digest is not None and not store.fs.exists(done_marker(manifest.revision))
 
 
 def missing_outputs(store: MovieStore, manifest: Manifest) -> list[str]:

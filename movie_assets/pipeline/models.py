@@ -185,11 +185,13 @@ class RunResult(Record, kw_only=True):
 
 @dataclass(frozen=True)
 class RegenerateOutcome:
-    """What a regenerate did: its plan, its run (None when nothing was to do) and the published pointer."""
+    """What a regenerate did: its plan, its run (None when nothing was to do), the published pointer and
+    manifest."""
 
     plan: ExecutionPlan
     run: RunResult | None
     pointer: ManifestPointer | None
+    manifest: Manifest | None = None
 
     @property
     def committed(self) -> bool:

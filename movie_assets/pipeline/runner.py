@@ -8,7 +8,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from movie_assets.errors import InvalidValue, ManifestConflict, ProducerError
@@ -65,22 +65,27 @@ class Runner:
         self._lock = threading.Lock()
 
     # ---- whole plans ------------------------------------------------------------------------------
-    def execute(self, plan: ExecutionPlan, only: Callable[[JobDescriptor], bool] | None = None) -> RunResult:
-        """Run every layer; refuses to start when current.json moved off the plan's base hash.
+    def execute(
+        self, plan: ExecutionPlan, only: Callable[[JobDescriptor], bool] | None = None, base: Manifest | None = None
+    ) -> RunResult:
+        """Run every layer; refuses to start when current.json moved off the plan's base hash. `base`: the
+        live manifest the caller planned on just now, taken as it is (the commit still checks it).
 
         With `only`, just the jobs it selects run (a Dagster step runs one producer's jobs of a movie);
         the others are neither run nor recorded, their upstream results come from the plan's carried
         jobs, and no progress file is written (the orchestrator tracks its own steps)."""
-        current = self.manifests.load_current()
-        if current.hash != plan.manifest_base_hash:
-            raise ManifestConflict(
-                f"{self.movie_id}: the live manifest moved since {plan.revision} was planned "
-                f"(plan base {plan.manifest_base_hash}, live {current.hash}); replan"
-            )
+        if base is None:
+            current = self.manifests.load_current()
+            if current.hash != plan.manifest_base_hash:
+                raise ManifestConflict(
+                    f"{self.movie_id}: the live manifest moved since {plan.revision} was planned "
+                    f"(plan base {plan.manifest_base_hash}, live {current.hash}); replan"
+                )
+            base = current.manifest
         index = (
             self._index if self._index is not None else SucceededIndex(self.events.stream_artefacts(), self.blobs.has)
         )
-        context = _RunContext(plan=plan, base=current.manifest, index=index, log=RunLog(plan, subset=only is not None))
+        context = _RunContext(plan=plan, base=base, index=index, log=RunLog(plan, subset=only is not None))
         for record in plan.carried.values():
             context.known.update(record.outputs)
         plan_hash = json_hash(plan.to_builtins())
@@ -93,8 +98,12 @@ class Runner:
         return RunResult(plan=plan, results=context.results)
 
     def _layers(self, context: _RunContext, plan_hash: str, only: Callable[[JobDescriptor], bool] | None) -> None:
+        """Each layer's jobs, then its progress. On a remote root the progress is saved while the next
+        layer runs (a round trip saved a layer): a crash then leaves it at most one layer behind, and
+        that layer's results are in the artefact log, so a resumed run reuses them all the same."""
         plan = context.plan
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+        saved: Future | None = None
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool, ThreadPoolExecutor(max_workers=1) as saver:
             for number, layer in enumerate(plan.layers, start=1):
                 runnable = []
                 for job in layer:
@@ -116,7 +125,14 @@ class Runner:
                     completed_layers=number,
                     results=dict(context.results),
                 )
-                self.plans.save_progress(progress)
+                if saved is not None:
+                    saved.result()  # in order, and a failed save fails the run as before
+                if self.fs.backend.remote:
+                    saved = saver.submit(self.plans.save_progress, progress)
+                else:
+                    self.plans.save_progress(progress)
+            if saved is not None:
+                saved.result()
 
     def _resume(self, context: _RunContext, plan_hash: str) -> None:
         """Take over the results of an earlier, interrupted run of the very same plan.

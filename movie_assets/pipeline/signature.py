@@ -64,6 +64,14 @@ class SucceededIndex:
         if event.status == "succeeded" and event.artefact_id and event.output:
             self._outputs.setdefault((event.job_id, event.inputs_hash), {})[event.artefact_id] = event.output
 
+    def with_blob_check(self, blob_exists: Callable[[str], bool]) -> SucceededIndex:
+        """The same results with their blobs checked by `blob_exists` (a plan checks a listing it made,
+        a run the store itself); the shared index is shared, the rest copied."""
+        copy = SucceededIndex(blob_exists=blob_exists, shared=self._shared)
+        copy._outputs = {key: dict(outputs) for key, outputs in self._outputs.items()}
+        copy.last_id = self.last_id
+        return copy
+
     def add_outputs(self, job_id: str, signature: str, outputs: Mapping[str, BlobRef]) -> None:
         self._outputs.setdefault((job_id, signature), {}).update(outputs)
 

@@ -8,6 +8,7 @@ conditional_writes (true/false; default true: the backend must honour If-None-Ma
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ from movie_assets.errors import CasConflict, ConditionalWritesUnsupported, Inval
 from movie_assets.store.base import Change, Check, FsspecBackend, drop_torn_tail
 from movie_assets.store.config import is_http_url, whole_option
 from movie_assets.store.etags import KnownVersions
+from movie_assets.store.s3_requests import error_code, is_precondition_failure, is_unsupported, multipart_if_absent
 
 if TYPE_CHECKING:
     from movie_assets.store.config import StorageConfig
@@ -32,23 +34,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-
-
-def _error_code(exc: BaseException) -> str | None:
-    """The S3 error code behind an s3fs-translated exception (e.g. PreconditionFailed)."""
-    for candidate in (exc, exc.__cause__, exc.__context__):
-        response = getattr(candidate, "response", None)
-        if isinstance(response, dict):
-            return response.get("Error", {}).get("Code")
-    return None
-
-
-def _is_precondition_failure(exc: BaseException) -> bool:
-    return _error_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict")
-
-
-def _is_unsupported(exc: BaseException) -> bool:
-    return _error_code(exc) in ("NotImplemented", "501")
 
 
 class S3Backend(FsspecBackend):
@@ -145,7 +130,7 @@ class S3Backend(FsspecBackend):
 
     def _unsupported(self, exc: BaseException) -> ConditionalWritesUnsupported:
         return ConditionalWritesUnsupported(
-            f"the S3 endpoint refused a conditional write ({_error_code(exc)}); set options.lock_url to a Redis "
+            f"the S3 endpoint refused a conditional write ({error_code(exc)}); set options.lock_url to a Redis "
             "URL to serialise writers instead"
         )
 
@@ -169,7 +154,7 @@ class S3Backend(FsspecBackend):
             raise NotFound(path) from None
         except OSError as exc:
             # S3 answers a range starting at or past the end with 416, where a file would give b""
-            if _error_code(exc) not in ("InvalidRange", "416"):
+            if error_code(exc) not in ("InvalidRange", "416"):
                 raise
             self.stat(path)  # NotFound if it went meanwhile
             return b""
@@ -210,9 +195,9 @@ class S3Backend(FsspecBackend):
         except FileExistsError:
             return False
         except OSError as exc:
-            if _is_precondition_failure(exc):
+            if is_precondition_failure(exc):
                 return False
-            if _is_unsupported(exc):
+            if is_unsupported(exc):
                 raise self._unsupported(exc) from exc
             raise
 
@@ -239,9 +224,9 @@ class S3Backend(FsspecBackend):
             else:
                 self._put(path, data, IfMatch=found[1])
         except OSError as exc:
-            if _is_unsupported(exc):
+            if is_unsupported(exc):
                 raise self._unsupported(exc) from exc
-            if not (isinstance(exc, FileExistsError) or _is_precondition_failure(exc)):
+            if not (isinstance(exc, FileExistsError) or is_precondition_failure(exc)):
                 raise
             # A retried PUT whose first attempt landed answers 412 too: then the object holds our bytes.
             now = self._get(path)
@@ -332,51 +317,12 @@ class S3Backend(FsspecBackend):
             handle.seek(0)
             if size <= self.part_size:
                 return self.write_if_absent(path, handle.read())
-            if self.exists(path):  # content-addressed: identical bytes are already there
-                return False
-            return self._multipart_if_absent(handle, path)
+            there = functools.partial(self.exists, path)
+            return multipart_if_absent(
+                self.fs.call_s3, self.bucket, self._key(path), handle, size, self.part_size, there, self.conditional
+            )
         finally:
             handle.close()
-
-    def _multipart_if_absent(self, handle: BinaryIO, path: str) -> bool:
-        key = self._key(path)
-        upload = self.fs.call_s3("create_multipart_upload", Bucket=self.bucket, Key=key)
-        parts = []
-        try:
-            number = 1
-            while chunk := handle.read(self.part_size):
-                part = self.fs.call_s3(
-                    "upload_part",
-                    Bucket=self.bucket,
-                    Key=key,
-                    PartNumber=number,
-                    UploadId=upload["UploadId"],
-                    Body=chunk,
-                )
-                parts.append({"PartNumber": number, "ETag": part["ETag"]})
-                number += 1
-            conditions = {"IfNoneMatch": "*"} if self.conditional else {}
-            self.fs.call_s3(
-                "complete_multipart_upload",
-                Bucket=self.bucket,
-                Key=key,
-                UploadId=upload["UploadId"],
-                MultipartUpload={"Parts": parts},
-                **conditions,
-            )
-            return True
-        except OSError as exc:
-            self._abort(key, upload["UploadId"])
-            if isinstance(exc, FileExistsError) or _is_precondition_failure(exc):
-                return False
-            raise
-        except BaseException:
-            self._abort(key, upload["UploadId"])
-            raise
-
-    def _abort(self, key: str, upload_id: str) -> None:
-        with contextlib.suppress(Exception):
-            self.fs.call_s3("abort_multipart_upload", Bucket=self.bucket, Key=key, UploadId=upload_id)
 
     def stage_discard(self, handle: BinaryIO) -> None:
         handle.close()

@@ -1,0 +1,55 @@
+"""Plan, run and commit one movie: the flow behind every face's regenerate (MovieStore.regenerate)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
+
+from movie_assets.pipeline.models import ExecutionPlan, JobResult, RegenerateOutcome
+from movie_assets.pipeline.produce import ProduceFn
+from movie_assets.pipeline.signature import SucceededIndex
+from movie_assets.store.models import Manifest
+
+if TYPE_CHECKING:
+    from movie_assets.movie import MovieStore
+
+
+class Planned(NamedTuple):
+    """A plan, the live manifest it was made on and the reusable results it saw (MovieStore.planned)."""
+
+    plan: ExecutionPlan
+    base: Manifest
+    index: SucceededIndex
+
+
+def regenerate(
+    store: MovieStore,
+    produce: ProduceFn,
+    concurrency: int,
+    on_result: Callable[[JobResult], None] | None,
+    on_plan: Callable[[ExecutionPlan], None] | None,
+    up_to_layer: int | None,
+) -> RegenerateOutcome:
+    """Finish an interrupted housekeeping, plan, run the plan's layers (1..`up_to_layer`) and commit when
+    every layer ran and succeeded. The caller holds the movie's run lease.
+
+    Each fact is read once: the housekeeping check and the plan share the live pointer and blueprint,
+    and the run takes the plan's base and reusable results (the commit's compare-and-swap still refuses
+    a base that moved)."""
+    with store.snapshot():
+        store.finish_housekeeping()
+        planned = store.planned()
+    plan = planned.plan
+    if on_plan:
+        on_plan(plan)
+    if not plan.has_changes():
+        return RegenerateOutcome(plan, None, None)
+    store.plans.save(plan)
+    if up_to_layer is not None and up_to_layer < len(plan.layers):
+        partial = plan.replace(layers=plan.layers[:up_to_layer])
+        return RegenerateOutcome(plan, store.run(partial, produce, concurrency, on_result, planned=planned), None)
+    run = store.run(plan, produce, concurrency, on_result, planned=planned)
+    if not run.succeeded:
+        return RegenerateOutcome(plan, run, None)
+    pointer, manifest = store.published(run)
+    return RegenerateOutcome(plan, run, pointer, manifest)

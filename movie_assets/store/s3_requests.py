@@ -1,0 +1,90 @@
+"""S3 requests beyond one call: what an error code says, and a create-only multipart upload."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, BinaryIO
+
+from movie_assets.store.parallel import each
+
+PARTS_AT_ONCE = 4  # parts of one upload in flight (and in memory) at once
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The S3 error code behind an s3fs-translated exception (e.g. PreconditionFailed)."""
+    for candidate in (exc, exc.__cause__, exc.__context__):
+        response = getattr(candidate, "response", None)
+        if isinstance(response, dict):
+            return response.get("Error", {}).get("Code")
+    return None
+
+
+def is_precondition_failure(exc: BaseException) -> bool:
+    return error_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict")
+
+
+def is_unsupported(exc: BaseException) -> bool:
+    return error_code(exc) in ("NotImplemented", "501")
+
+
+def multipart_if_absent(
+    call: Callable[..., Any],
+    bucket: str,
+    key: str,
+    handle: BinaryIO,
+    size: int,
+    part_size: int,
+    there: Callable[[], bool],
+    conditional: bool,
+) -> bool:
+    """Upload `size` bytes of `handle` to `key` in parts, a few at once (memory: one part per thread),
+    unless the object is there already (`there`, asked while the upload starts, so identical bytes are
+    never sent twice); with `conditional`, completing is create-only too. True if this call created it."""
+    reading = threading.Lock()
+
+    def send(number: int) -> dict:
+        with reading:
+            handle.seek((number - 1) * part_size)
+            chunk = handle.read(part_size)
+        part = call("upload_part", Bucket=bucket, Key=key, PartNumber=number, UploadId=upload_id, Body=chunk)
+        return {"PartNumber": number, "ETag": part["ETag"]}
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        asked = pool.submit(there)
+        upload_id = call("create_multipart_upload", Bucket=bucket, Key=key)["UploadId"]
+        try:
+            found = asked.result()
+        except BaseException:
+            _abort(call, bucket, key, upload_id)
+            raise
+    if found:
+        _abort(call, bucket, key, upload_id)
+        return False
+    try:
+        parts = each(send, range(1, -(-size // part_size) + 1), PARTS_AT_ONCE)
+        conditions = {"IfNoneMatch": "*"} if conditional else {}
+        call(
+            "complete_multipart_upload",
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": parts},
+            **conditions,
+        )
+        return True
+    except OSError as exc:
+        _abort(call, bucket, key, upload_id)
+        if isinstance(exc, FileExistsError) or is_precondition_failure(exc):
+            return False
+        raise
+    except BaseException:
+        _abort(call, bucket, key, upload_id)
+        raise
+
+
+def _abort(call: Callable[..., Any], bucket: str, key: str, upload_id: str) -> None:
+    with contextlib.suppress(Exception):
+        call("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
