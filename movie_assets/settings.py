@@ -24,9 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from movie_assets.errors import InvalidValue
 from movie_assets.movie import MovieStore
-from movie_assets.store.config import StorageConfig
+from movie_assets.store.config import IO_THREADS, StorageConfig
 from movie_assets.store.events import EventLog, FileEventLog
-from movie_assets.store.parallel import IO_THREADS
 from movie_assets.store.storage import MovieFS, StorageContext
 
 if TYPE_CHECKING:

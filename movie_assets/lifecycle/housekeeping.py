@@ -67,8 +67,8 @@ def housekeep(store: MovieStore, manifest: Manifest, run_revision: str | None, m
 
     previous: Manifest | None = None
     if manifest.parent is not None and manifest.parent_hash is not None:
-        with contextlib.suppress(StorageError, ValueError):
-            previous = store.manifests.load(manifest.parent)
+        with contextlib.suppress(StorageError, ValueError):  # by hash: the one the plan read is not read again
+            previous = store.manifests.load(manifest.parent, expected_hash=manifest.parent_hash)
     previous_cursor = previous.artefact_cursor if previous else None
 
     def event_logs() -> None:  # in this order: the metrics read the run's events before they are archived
@@ -79,14 +79,19 @@ def housekeep(store: MovieStore, manifest: Manifest, run_revision: str | None, m
         )
         if store.checkpoints.due(manifest.revision):
             step("checkpoint", lambda: store.checkpoints.write(manifest, store.events))
-        step("storing the results index", lambda: store.checkpoints.keep_results(store.events))
 
-    def files() -> None:  # copies of blobs, independent of the logs
-        step("writing the final cut", lambda: write_final_cut(store.fs, store.blobs, manifest))
-        step("refreshing readable copies", lambda: _graphs_and_copies(store, manifest, manifest_hash, previous))
-
-    # on S3 every step is a chain of round trips: the two chains overlap
-    each(lambda chain: chain(), [event_logs, files], min(2, io_threads(store.fs)))
+    # The results index reads the artefact log while it may be rotated: safe, as a reader reads the live
+    # log before the archives and a rotation writes the archive before it strips the live log.
+    chains = [
+        event_logs,
+        lambda: step("storing the results index", lambda: store.checkpoints.keep_results(store.events)),
+        lambda: step("writing the final cut", lambda: write_final_cut(store.fs, store.blobs, manifest)),
+        lambda: step(
+            "refreshing readable copies", lambda: _graphs_and_copies(store, manifest, manifest_hash, previous)
+        ),
+    ]
+    # on S3 every step is a chain of round trips: the chains overlap
+    each(lambda chain: chain(), chains, min(len(chains), io_threads(store.fs)))
     if not failed:
         step("marking housekeeping done", lambda: store.fs.write_atomic(done_marker(manifest.revision), b"ok\n"))
     return failed

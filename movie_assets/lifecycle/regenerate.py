@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from contextlib import AbstractContextManager
+from typing import Any, NamedTuple, Protocol
 
 from movie_assets.pipeline.models import ExecutionPlan, JobResult, RegenerateOutcome
 from movie_assets.pipeline.produce import ProduceFn
 from movie_assets.pipeline.signature import SucceededIndex
 from movie_assets.store.models import Manifest
-
-if TYPE_CHECKING:
-    from movie_assets.movie import MovieStore
 
 
 class Planned(NamedTuple):
@@ -20,6 +18,22 @@ class Planned(NamedTuple):
     plan: ExecutionPlan
     base: Manifest
     index: SucceededIndex
+
+
+class MovieStore(Protocol):
+    """What the flow calls on a movie's facade (movie.MovieStore, a layer above this one)."""
+
+    plans: Any
+
+    def snapshot(self) -> AbstractContextManager[Any]: ...
+
+    def finish_housekeeping(self) -> bool: ...
+
+    def planned(self) -> Planned: ...
+
+    def run(self, plan: ExecutionPlan, produce: ProduceFn, *args: Any, **kwargs: Any) -> Any: ...
+
+    def published(self, run: Any) -> tuple[Any, Manifest]: ...
 
 
 def regenerate(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
@@ -10,11 +11,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from movie_assets.errors import InvalidValue, ManifestConflict, ProducerError
 from movie_assets.pipeline.models import ExecutionPlan, JobDescriptor, JobResult, RunProgress, RunResult
 from movie_assets.pipeline.plans import PlanStore
-from movie_assets.pipeline.produce import ProduceFn, ProduceInput, ProduceRequest, indices_of
+from movie_assets.pipeline.produce import ProduceFn, ProduceInput, ProduceRequest, ProduceResult, indices_of
 from movie_assets.pipeline.recorder import JobRecorder, PreparedJob
 from movie_assets.pipeline.runlog import RunLog
 from movie_assets.pipeline.signature import SucceededIndex, decide
@@ -24,6 +26,7 @@ from movie_assets.store.events import EventLog
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.manifests import ManifestService
 from movie_assets.store.models import BlobRef, InputEntry, Manifest
+from movie_assets.store.parallel import io_threads
 from movie_assets.store.paths import STAGING_DIR
 from movie_assets.store.storage import MovieFS
 
@@ -103,7 +106,13 @@ class Runner:
         that layer's results are in the artefact log, so a resumed run reuses them all the same."""
         plan = context.plan
         saved: Future | None = None
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool, ThreadPoolExecutor(max_workers=1) as saver:
+        # on a remote root a job's outputs are stored while the producers go on to the next jobs
+        recording = _Recording(io_threads(self.fs)) if self.fs.backend.remote else None
+        with (
+            ThreadPoolExecutor(max_workers=self.concurrency) as pool,
+            ThreadPoolExecutor(max_workers=1) as saver,
+            recording or contextlib.nullcontext(),
+        ):
             for number, layer in enumerate(plan.layers, start=1):
                 runnable = []
                 for job in layer:
@@ -114,8 +123,8 @@ class Runner:
                         self._finish(context, self.recorder.skip(job, plan.revision, blocked))
                     else:
                         runnable.append(job)
-                for result in pool.map(lambda job: self.execute_job(job, context), runnable):
-                    self._finish(context, result)
+                for result in pool.map(lambda job: self.execute_job(job, context, recording), runnable):
+                    self._finish(context, result.result() if isinstance(result, Future) else result)
                 if only is not None:
                     continue
                 progress = RunProgress(
@@ -164,8 +173,11 @@ class Runner:
         )
 
     # ---- one job ----------------------------------------------------------------------------------
-    def execute_job(self, job: JobDescriptor, context: _RunContext) -> JobResult:
-        """Run one job unless a result with the same actual signature exists (idempotent reuse)."""
+    def execute_job(
+        self, job: JobDescriptor, context: _RunContext, recording: _Recording | None = None
+    ) -> JobResult | Future[JobResult]:
+        """Run one job unless a result with the same actual signature exists (idempotent reuse). With
+        `recording`, its outputs are stored and logged there while this thread goes on: a Future then."""
         with self._lock:
             needed = {d.id for refs in job.deps.values() for d in refs}
             known = {a: context.known[a] for a in needed if a in context.known}
@@ -181,16 +193,30 @@ class Runner:
         try:
             self.blobs.prefetch(prepared.request.artefact_blobs())
             produced = self.produce(prepared.request)
-            result = self.recorder.success(prepared, produced, self.clock() - started)
         except Exception as exc:  # a producer failure is a result, not a crash of the run
-            self.log.warning("%s: job %s failed: %s", self.movie_id, job.job_id, exc)
-            return self.recorder.failure(
-                job, context.plan.revision, prepared.signature, f"{type(exc).__name__}: {exc}", self.clock() - started
-            )
+            return self._failed(prepared, exc, self.clock() - started)
+        if recording is None:
+            return self._record(prepared, produced, self.clock() - started, context)
+        return recording.submit(self._record, prepared, produced, self.clock() - started, context)
+
+    def _record(
+        self, prepared: PreparedJob, produced: ProduceResult, seconds: float, context: _RunContext
+    ) -> JobResult:
+        """Store the job's outputs and log them; only then does it count as succeeded."""
+        try:
+            result = self.recorder.success(prepared, produced, seconds)
+        except Exception as exc:  # outputs that do not match the job's, a store that refused them
+            return self._failed(prepared, exc, seconds)
         if result.record:  # the index keeps up with the log: this run's results count for later lookups
             with self._lock:
-                context.index.add_outputs(job.job_id, prepared.signature, result.record.outputs)
+                context.index.add_outputs(prepared.job.job_id, prepared.signature, result.record.outputs)
         return result
+
+    def _failed(self, prepared: PreparedJob, exc: Exception, seconds: float) -> JobResult:
+        job = prepared.job
+        self.log.warning("%s: job %s failed: %s", self.movie_id, job.job_id, exc)
+        error = f"{type(exc).__name__}: {exc}"
+        return self.recorder.failure(job, prepared.revision, prepared.signature, error, seconds)
 
     def prepare_job(
         self,
@@ -264,3 +290,29 @@ class _RunContext:
     log: RunLog
     known: dict[str, BlobRef] = field(default_factory=dict)
     results: dict[str, JobResult] = field(default_factory=dict)
+
+
+class _Recording:
+    """Where a remote root's job outputs are stored and logged while the producers go on: `threads` at
+    once, and at most as many more produced and waiting, so memory stays bounded."""
+
+    def __init__(self, threads: int) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=threads)
+        self._room = threading.Semaphore(2 * threads)
+
+    def submit(self, fn: Callable[..., JobResult], *args: Any) -> Future[JobResult]:
+        self._room.acquire()  # a producer that is too far ahead waits here
+
+        def run() -> JobResult:
+            try:
+                return fn(*args)
+            finally:
+                self._room.release()
+
+        return self.pool.submit(run)
+
+    def __enter__(self) -> _Recording:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown()

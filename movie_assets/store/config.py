@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict
 
 from movie_assets.errors import InvalidValue
 
+IO_THREADS = 8  # the default of the io_threads setting (MOVIE_ASSETS_IO_THREADS)
+
 # URL scheme -> driver (a plain path is local)
 _SCHEMES = {"file": "local", "memory": "memory", "s3": "s3"}
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-import threading
 from collections.abc import Iterator
 from typing import Any, Protocol, runtime_checkable
 
@@ -20,6 +20,7 @@ from movie_assets.store.fold import (
     numbered,
     remember,
 )
+from movie_assets.store.group_append import GroupAppend
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.jsonl import (
     E,
@@ -95,9 +96,9 @@ class FileEventLog:
     def __init__(self, fs: MovieFS) -> None:
         self.fs = fs
         self.movie_id = fs.movie_id
-        # a run's jobs append from several threads: taking turns here costs one wait, where racing on S3
-        # costs a failed conditional write, a re-read and a backoff (other processes still race safely)
-        self._turns = {INPUTS_LOG: threading.Lock(), ARTEFACTS_LOG: threading.Lock()}
+        # a run's jobs append from several threads: written together, where racing on S3 would cost a
+        # failed conditional write, a re-read and a backoff each (other processes still race safely)
+        self._groups: dict[str, GroupAppend] = {INPUTS_LOG: GroupAppend(), ARTEFACTS_LOG: GroupAppend()}
 
     # ---- appends ------------------------------------------------------------------------------
     def append_input(self, key: str, value: Any, edited_by: str = "user") -> InputEvent:
@@ -116,6 +117,9 @@ class FileEventLog:
         return self._append(ARTEFACTS_LOG, events) if events else []
 
     def _append(self, relative: str, events: list[E]) -> list[E]:
+        return self._groups[relative].append(events, lambda together: self._write(relative, together))
+
+    def _write(self, relative: str, events: list[E]) -> list[E]:
         assigned: list[list[E]] = []
 
         def build(last: bytes | None) -> bytes:
@@ -123,8 +127,7 @@ class FileEventLog:
             assigned.append([e.replace(id=_format_seq(seq + n)) for n, e in enumerate(events, start=1)])
             return b"".join(stamped.canonical() + b"\n" for stamped in assigned[-1])
 
-        with self._turns[relative]:
-            self.fs.append_line(relative, build, lines=len(events))
+        self.fs.append_line(relative, build, lines=len(events))
         return assigned[-1]
 
     def _seq_of(self, relative: str, last: bytes | None) -> int:
@@ -244,17 +247,26 @@ class FileEventLog:
         each(lambda item: self._rotate(*item), work, threads_for(self.fs, 2))
 
     def _rotate(self, relative: str, cursor: int, archive_rel: str) -> None:
-        try:
-            data = self.fs.read(relative)
-        except NotFound:
+        def live() -> bytes | None:
+            try:
+                return self.fs.read(relative)
+            except NotFound:
+                return None
+
+        def recorded() -> None:  # read now, beside the others: on S3 its update below then needs no GET
+            with contextlib.suppress(NotFound):
+                self.fs.read(f"{relative}.seq")
+
+        # a rotation killed between writing its archive and stripping the log left those lines live:
+        # they are archived already, so they are only stripped now, never archived twice
+        reads = [live, lambda: newest_archived_id(self.fs, archive_rel.rsplit(".", 2)[-2]), recorded]
+        data, archived, _ = each(lambda read: read(), reads, threads_for(self.fs, 3))
+        if data is None:
             return
         # the log only grows between rotations, so the consumed prefix read now is the one removed below
         consumed = [raw for raw in data.split(b"\n") if _consumed(raw, cursor)]
         if not consumed:
             return
-        # a rotation killed between writing its archive and stripping the log left those lines live:
-        # they are archived already, so they are only stripped now, never archived twice
-        archived = newest_archived_id(self.fs, archive_rel.rsplit(".", 2)[-2])
         fresh = [raw for raw in consumed if archived is None or (_seq_or_none(raw) or 0) > int(archived)]
         if fresh:
             write_archive(self.fs, archive_rel, fresh)

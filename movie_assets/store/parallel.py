@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:
     from movie_assets.store.storage import MovieFS
 
-IO_THREADS = 8  # the default of the io_threads setting (MOVIE_ASSETS_IO_THREADS)
 
 T = TypeVar("T")
 R = TypeVar("R")

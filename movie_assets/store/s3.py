@@ -148,8 +148,22 @@ class S3Backend(FsspecBackend):
         return found[0]
 
     def read_from(self, path: str, offset: int) -> bytes:
+        async def fetch() -> bytes:
+            wanted = f"bytes={offset}-" if offset >= 0 else f"bytes={offset}"  # negative: the last bytes
+            response = await self.fs._call_s3("get_object", Bucket=self.bucket, Key=self._key(path), Range=wanted)
+            body = response["Body"]
+            try:
+                data = await body.read()
+            finally:
+                body.close()
+            # a tail that is the whole object (a short log) is a version an append can start from
+            got = re.fullmatch(r"bytes 0-(\d+)/(\d+)", response.get("ContentRange") or "")
+            if got and int(got.group(1)) + 1 == int(got.group(2)) == len(data):
+                self.known.put(path, data, response.get("ETag"))
+            return data
+
         try:
-            return self.fs.cat_file(path, start=offset)
+            return fsspec.asyn.sync(self.fs.loop, fetch)
         except FileNotFoundError:
             raise NotFound(path) from None
         except OSError as exc:

@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from movie_assets.errors import InvalidId, InvalidValue, MovieAssetsError, NotFound, StorageError
 from movie_assets.store.base import Backend, FileStat
-from movie_assets.store.config import StorageConfig
+from movie_assets.store.config import IO_THREADS, StorageConfig
 from movie_assets.store.hashing import sha256_bytes
-from movie_assets.store.parallel import IO_THREADS
 from movie_assets.store.paths import (
     STAGING_DIR,
     is_internal,
