@@ -22,7 +22,7 @@ from movie_assets.lifecycle.repair import RepairReport, repair
 from movie_assets.pipeline.incremental import unmatched_jobs
 from movie_assets.pipeline.steering import PIN
 from movie_assets.store.models import Manifest
-from movie_assets.store.parallel import each, io_threads
+from movie_assets.store.parallel import each, io_threads, threads_for
 
 
 class MovieStore(Protocol):
@@ -155,17 +155,23 @@ def _graphs_and_copies(
     if not store.exists():  # a migrated movie has no blueprint: no graph, no readable copies
         return
     graph = store.manifest_graph(manifest)
-    if graph.shape is not None:  # the next plan in a fresh process reads these instead of computing them
-        store.graphs.save(graph)
-        if manifest_hash is not None:
-            store.graphs.save_unmatched(manifest_hash, graph.shape, unmatched_jobs(graph, manifest))
-        store.graphs.prune(keep=graph.shape, keep_manifest=manifest_hash)
-    kept, since = None, None
-    if previous is not None:  # the parent's copies, refreshed before its housekeeping was marked done
-        with contextlib.suppress(NotFound):
-            since = store.fs.modified_time(done_marker(previous.revision))
-            kept = {artefact_id: entry.blob.hash for artefact_id, entry in previous.artefacts.items()}
-    refresh_readable(store.fs, graph, manifest, kept, since)
+
+    def stored_graphs() -> None:  # the next plan in a fresh process reads these instead of computing them
+        if graph.shape is not None:
+            store.graphs.save(graph)
+            if manifest_hash is not None:
+                store.graphs.save_unmatched(manifest_hash, graph.shape, unmatched_jobs(graph, manifest))
+            store.graphs.prune(keep=graph.shape, keep_manifest=manifest_hash)
+
+    def copies() -> None:
+        kept, since = None, None
+        if previous is not None:  # the parent's copies, refreshed before its housekeeping was marked done
+            with contextlib.suppress(NotFound):
+                since = store.fs.modified_time(done_marker(previous.revision))
+                kept = {artefact_id: entry.blob.hash for artefact_id, entry in previous.artefacts.items()}
+        refresh_readable(store.fs, graph, manifest, kept, since)
+
+    each(lambda lane: lane(), [stored_graphs, copies], threads_for(store.fs, 2))
 
 
 def unfinished(store: MovieStore) -> bool:

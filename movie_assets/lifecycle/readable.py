@@ -15,7 +15,7 @@ from movie_assets.pipeline.models import OutputSpec
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.hashing import sha256_bytes
 from movie_assets.store.models import BlobRef, Manifest
-from movie_assets.store.parallel import each, io_threads
+from movie_assets.store.parallel import each, io_threads, threads_for
 from movie_assets.store.storage import MovieFS
 
 TEXT_DIR = "artifacts/text"
@@ -53,7 +53,8 @@ def refresh_readable(
     # one listing per folder gives each copy's size and time: an absent copy, or one of another size, is
     # written without reading it first; a kept one is not read at all
     folders = sorted({item[0].split("/")[0] for item in wanted})
-    stats = {stat.relative: stat for folder in folders for stat in _scan(fs, folder)}
+    scans = each(lambda folder: _scan(fs, folder), folders, threads_for(fs))
+    stats = {stat.relative: stat for scan in scans for stat in scan}
     todo = []
     for path, blob, unchanged in wanted:
         stat = stats.get(path)

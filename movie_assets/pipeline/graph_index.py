@@ -21,6 +21,7 @@ import msgspec
 from movie_assets.pipeline.blueprint.graph import Expansion, ProducerGraph, ProducerNode
 from movie_assets.store.derived import prune_derived, read_derived, write_derived
 from movie_assets.store.hashing import json_hash
+from movie_assets.store.parallel import each, threads_for
 from movie_assets.store.storage import MovieFS
 
 log = logging.getLogger(__name__)
@@ -141,4 +142,6 @@ class DiskGraphIndex:
         Each is a cache of something no revision is live at, up to megabytes each: a later plan of that
         shape expands again, which costs only time."""
         kept = {self.path(keep), self.baseline_path(keep_manifest or "")}
-        return sum(prune_derived(self.fs, folder, kept, ".msgpack") for folder in (GRAPHS_DIR, BASELINES_DIR))
+        folders = (GRAPHS_DIR, BASELINES_DIR)
+        pruned = each(lambda folder: prune_derived(self.fs, folder, kept, ".msgpack"), folders, threads_for(self.fs, 2))
+        return sum(pruned)

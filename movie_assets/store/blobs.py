@@ -34,8 +34,9 @@ class BlobStore:
     ) -> BlobRef:
         """Store bytes or a binary stream (hashed while written, bounded memory); dedups by hash.
 
-        `marked` are hashes every GC sweep keeps anyway (say, a running job's inputs: the live manifest,
-        a pin or an event of this run names each); a dedup hit on one of them needs no freshening."""
+        `marked` are hashes of stored blobs every GC sweep keeps anyway (say, a running job's inputs: the
+        live manifest, a pin or an event of this run names each): bytes equal to one of them are not
+        written again (a script that takes the story's line), and need no freshening."""
         digest = new_sha256()
         size = 0
         staged = self.fs.stage()
@@ -45,6 +46,9 @@ class BlobStore:
                 size += len(chunk)
                 staged.write(chunk)
             ref = BlobRef(hash=digest.hexdigest(), size=size, mime_type=mime_type)
+            if ref.hash in marked:
+                staged.discard()
+                return ref
             created = staged.publish(blob_path(ref.hash))
             if self.cache is not None and isinstance(data, bytes | bytearray):
                 self.cache.put(ref.hash, bytes(data))

@@ -57,13 +57,14 @@ class AckingEventLog(FileEventLog):
         return stored
 
 
-def open_store(root: str, ack_path: str, movie: str = MOVIE) -> MovieStore:
-    storage = StorageContext(StorageConfig.from_url(root))
+def open_store(root: str, ack_path: str, movie: str = MOVIE, options: dict | None = None) -> MovieStore:
+    """The crash movie's store; `options` are the storage driver's (an S3 endpoint)."""
+    storage = StorageContext(StorageConfig.from_url(root, **(options or {})))
     return MovieStore(storage, movie, AckingEventLog(storage.movie(movie), ack_path))
 
 
-def _regenerate_child(root: str, ack_path: str) -> None:
-    store = open_store(root, ack_path)
+def _regenerate_child(root: str, ack_path: str, options: dict | None = None) -> None:
+    store = open_store(root, ack_path, options=options)
     try:
         store.regenerate(default_registry(), concurrency=2)
     except ManifestConflict:
@@ -80,9 +81,9 @@ class CrashReport:
     seconds: float = 0.0
 
 
-def check_store(root: str, ack_path: str) -> list[str]:
+def check_store(root: str, ack_path: str, options: dict | None = None) -> list[str]:
     """Problems with the store after a crash (empty list = consistent)."""
-    store = open_store(root, ack_path)
+    store = open_store(root, ack_path, options=options)
     report = verify(store.storage.movie(MOVIE), store.events)
     problems = list(report.problems)
     try:
@@ -104,25 +105,33 @@ def check_store(root: str, ack_path: str) -> list[str]:
     return problems
 
 
-def crash_loop(workdir: Path, iterations: int, seed: int = 0, check_every: int = 1) -> CrashReport:
-    """Edit, start a regenerate in a forked child, SIGKILL it at a random moment; check after each kill."""
+def crash_loop(
+    workdir: Path,
+    iterations: int,
+    seed: int = 0,
+    check_every: int = 1,
+    root: str | None = None,
+    options: dict | None = None,
+) -> CrashReport:
+    """Edit, start a regenerate in a forked child, SIGKILL it at a random moment; check after each kill.
+    The store is under `workdir` unless `root` (with the driver's `options`) names another."""
     rng = random.Random(seed)
-    root, ack = str(workdir / "builds"), str(workdir / "acked.txt")
-    store = open_store(root, ack)
+    root, ack = root or str(workdir / "builds"), str(workdir / "acked.txt")
+    store = open_store(root, ack, options=options)
     if not store.exists():
         store.init(load_builtin(BLUEPRINT), {"Title": "Crash test", "NumOfSegments": 2, "Duration": 5})
     ctx = mp.get_context("fork")
     report = CrashReport()
     started = time.monotonic()
     # how long an uninterrupted run takes, so kills land anywhere inside one
-    probe = ctx.Process(target=_regenerate_child, args=(root, ack))
+    probe = ctx.Process(target=_regenerate_child, args=(root, ack, options))
     t0 = time.monotonic()
     probe.start()
     probe.join()
     span = max(time.monotonic() - t0, 0.05)
     for k in range(iterations):
         store.edit({f"SegmentText[{rng.randrange(2)}]": rng.choice(TEXTS)})
-        child = ctx.Process(target=_regenerate_child, args=(root, ack))
+        child = ctx.Process(target=_regenerate_child, args=(root, ack, options))
         t0 = time.monotonic()
         child.start()
         deadline = t0 + rng.uniform(0, span)
@@ -136,18 +145,18 @@ def crash_loop(workdir: Path, iterations: int, seed: int = 0, check_every: int =
             span = 0.7 * span + 0.3 * (time.monotonic() - t0)  # track how long a whole run takes now
         child.join()
         if (k + 1) % check_every == 0 or k == iterations - 1:
-            found = check_store(root, ack)
+            found = check_store(root, ack, options)
             report.problems += [f"after iteration {k}: {p}" for p in found]
             if found:
                 break
-    report.revisions = open_store(root, ack).current()[0].revision.number
+    report.revisions = open_store(root, ack, options=options).current()[0].revision.number
     report.seconds = time.monotonic() - started
     return report
 
 
-def converge(root: str, ack_path: str, attempts: int = 5) -> MovieStore:
+def converge(root: str, ack_path: str, attempts: int = 5, options: dict | None = None) -> MovieStore:
     """Regenerate until nothing is left to do (a killed run may leave work for more than one pass)."""
-    store = open_store(root, ack_path)
+    store = open_store(root, ack_path, options=options)
     for _ in range(attempts):
         outcome = store.regenerate(default_registry(), concurrency=2)
         if not outcome.plan.has_changes():

@@ -24,3 +24,20 @@ def test_sigkill_loop_keeps_the_store_consistent_and_converges(tmp_path):
     expected = {a: e.blob.hash for a, e in reference.current()[0].artefacts.items()}
     assert {a: e.blob.hash for a, e in final.artefacts.items()} == expected
     assert open_store(root, ack, MOVIE).plan().has_changes() is False
+
+
+S3_KILLS = 8
+
+
+@pytest.mark.timeout(600)
+def test_sigkilled_regenerates_on_s3_keep_the_store_consistent_and_converge(tmp_path, moto_s3):
+    # on S3 a run stores outputs while producers go on, appends together and saves progress behind:
+    # a kill anywhere in that must still leave a store that verifies and loses no acknowledged line
+    root, options = f"s3://{moto_s3.new_bucket()}/movies", moto_s3.options()
+    report = crash_loop(tmp_path, iterations=S3_KILLS, seed=5, root=root, options=options)
+    assert not report.problems, report.problems
+    assert report.kills >= S3_KILLS * 0.5, f"only {report.kills} of {S3_KILLS} runs were killed mid-flight"
+    ack = str(tmp_path / "acked.txt")
+    converge(root, ack, options=options)
+    assert not check_store(root, ack, options)
+    assert open_store(root, ack, MOVIE, options).plan().has_changes() is False
