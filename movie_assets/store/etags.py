@@ -15,8 +15,11 @@ LARGEST = 1024 * 1024  # bigger objects (blobs, long logs) are not kept: a GET i
 BUDGET = 8 * 1024 * 1024
 
 
+ABSENT = (b"", "")  # seen not to exist: a write then goes with If-None-Match
+
+
 class KnownVersions:
-    """Path → (body, ETag), least recently used out past `budget` bytes; safe between threads."""
+    """Path → (body, ETag) or ABSENT, least recently used out past `budget` bytes; safe between threads."""
 
     def __init__(self, budget: int = BUDGET, largest: int = LARGEST) -> None:
         self.budget = budget
@@ -48,3 +51,11 @@ class KnownVersions:
 
     def forget(self, path: str) -> None:
         self.put(path, b"", None)
+
+    def absent(self, path: str) -> None:
+        """Remember that the object did not exist when last asked."""
+        with self._lock:
+            old = self._entries.pop(path, None)
+            if old is not None:
+                self._size -= len(old[0])
+            self._entries[path] = ABSENT

@@ -25,14 +25,20 @@ import s3fs
 from movie_assets.errors import CasConflict, ConditionalWritesUnsupported, InvalidValue, NotFound, StorageError
 from movie_assets.store.base import Change, Check, FsspecBackend, drop_torn_tail
 from movie_assets.store.config import is_http_url, whole_option
-from movie_assets.store.etags import KnownVersions
-from movie_assets.store.s3_requests import error_code, is_precondition_failure, is_unsupported, multipart_if_absent
+from movie_assets.store.etags import ABSENT, KnownVersions
+from movie_assets.store.s3_requests import (
+    delete_keys,
+    error_code,
+    is_precondition_failure,
+    is_unsupported,
+    list_objects,
+    multipart_if_absent,
+)
 
 if TYPE_CHECKING:
     from movie_assets.store.config import StorageConfig
 
 log = logging.getLogger(__name__)
-_DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
@@ -111,7 +117,7 @@ class S3Backend(FsspecBackend):
 
         found = fsspec.asyn.sync(self.fs.loop, fetch)
         if found is None:
-            self.known.forget(path)
+            self.known.absent(path)
         else:
             self.known.put(path, *found)
         return found
@@ -126,7 +132,10 @@ class S3Backend(FsspecBackend):
 
     def _last_seen(self, path: str) -> tuple[bytes, str] | None:
         """The version this process last saw, else one GET: where a write is guarded by If-Match."""
-        return self.known.get(path) or self._get(path)
+        known = self.known.get(path)
+        if known is None:
+            return self._get(path)
+        return None if known is ABSENT else known
 
     def _unsupported(self, exc: BaseException) -> ConditionalWritesUnsupported:
         return ConditionalWritesUnsupported(
@@ -223,8 +232,9 @@ class S3Backend(FsspecBackend):
                     raise CasConflict(f"{path} changed since it was read")
                 self._put(path, data)
             return
-        found = self.known.get(path)
-        if found is None or not check(found[0]):  # what this process saw last may be older than the caller's
+        known = self.known.get(path)
+        found = None if known is ABSENT else known
+        if known is None or not check(found[0] if found else None):  # what was seen last may be older
             found = self._get(path)
         if not check(found[0] if found else None):
             raise CasConflict(f"{path} changed since it was read")
@@ -359,29 +369,15 @@ class S3Backend(FsspecBackend):
         return done
 
     def discard(self, paths: list[str]) -> int:
-        # one request per thousand keys, and no HEAD: S3 answers a delete of a missing key with success
-        keys = [self._key(path) for path in paths]
-        for start in range(0, len(keys), _DELETE_BATCH):
-            objects = [{"Key": key} for key in keys[start : start + _DELETE_BATCH]]
-            response = self.fs.call_s3("delete_objects", Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True})
-            if response.get("Errors"):
-                first = response["Errors"][0]
-                raise StorageError(f"s3://{self.bucket}/{first.get('Key')}: delete failed: {first.get('Message')}")
+        delete_keys(self.fs.call_s3, self.bucket, [self._key(path) for path in paths])
         for path in paths:
             self.known.forget(path)
-        return len(keys)
+        return len(paths)
 
     def _listing(self, path: str) -> Iterator[dict]:
-        """Every object under the folder `path`, a page of a thousand a request. s3fs's find asks two more
-        requests of an empty folder (is it a file, a marker?): a missing folder here is one listing."""
+        # s3fs's find asks two more requests of an empty folder (a file? a marker?): here it is one listing
         prefix = self._key(f"{path.rstrip('/')}/") if "/" in path.strip("/") else ""
-        more: dict[str, str] = {}
-        while True:
-            page = self.fs.call_s3("list_objects_v2", Bucket=self.bucket, Prefix=prefix, **more)
-            yield from (item for item in page.get("Contents", ()) if not item["Key"].endswith("/"))
-            if not page.get("IsTruncated"):
-                return
-            more = {"ContinuationToken": page["NextContinuationToken"]}
+        return list_objects(self.fs.call_s3, self.bucket, prefix)
 
     def find(self, path: str) -> list[str]:
         return [f"{self.bucket}/{item['Key']}" for item in self._listing(path)]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
+from movie_assets.errors import StorageError
 from movie_assets.store.parallel import each
 
 PARTS_AT_ONCE = 4  # parts of one upload in flight (and in memory) at once
+DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -88,3 +90,24 @@ def multipart_if_absent(
 def _abort(call: Callable[..., Any], bucket: str, key: str, upload_id: str) -> None:
     with contextlib.suppress(Exception):
         call("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
+
+
+def list_objects(call: Callable[..., Any], bucket: str, prefix: str) -> Iterator[dict]:
+    """Every object under `prefix` (folder markers left out), a page of a thousand a request."""
+    more: dict[str, str] = {}
+    while True:
+        page = call("list_objects_v2", Bucket=bucket, Prefix=prefix, **more)
+        yield from (item for item in page.get("Contents", ()) if not item["Key"].endswith("/"))
+        if not page.get("IsTruncated"):
+            return
+        more = {"ContinuationToken": page["NextContinuationToken"]}
+
+
+def delete_keys(call: Callable[..., Any], bucket: str, keys: list[str]) -> None:
+    """Delete the keys, a thousand a request, with no HEAD: S3 answers a delete of a missing key with success."""
+    for start in range(0, len(keys), DELETE_BATCH):
+        objects = [{"Key": key} for key in keys[start : start + DELETE_BATCH]]
+        response = call("delete_objects", Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+        if response.get("Errors"):
+            first = response["Errors"][0]
+            raise StorageError(f"s3://{bucket}/{first.get('Key')}: delete failed: {first.get('Message')}")
