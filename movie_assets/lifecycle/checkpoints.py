@@ -135,7 +135,9 @@ class Checkpoints:
     ) -> Mapping[tuple[str, str], dict[str, BlobRef]]:
         """(job, signature) → outputs of the results logged up to `last_id`; shared, never change it.
         `names`: the stored indexes, if the caller has listed them."""
-        key = (self.fs.backend.identity, self.fs.base, self.per_job, self.latest("artefacts"), last_id)
+        # the results logged up to one id are the same whichever checkpoint or stored index they come from:
+        # the key needs no listing of the checkpoints (a round trip on S3)
+        key = (self.fs.backend.identity, self.fs.base, self.per_job, last_id)
         found = _INDEXES.get(key)
         if found is None:
             found = self._stored(events, last_id, names)

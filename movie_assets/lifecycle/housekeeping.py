@@ -133,11 +133,16 @@ def edited_readable_copies(store: MovieStore) -> list[tuple[str, str]]:
     manifest, digest = store.current()
     if digest is None or not store.exists():
         return []
-    try:
-        since: float | None = store.fs.modified_time(done_marker(manifest.revision))
-    except NotFound:
-        since = None  # housekeeping unfinished: every copy is read
-    pins = {k[len(PIN) :]: v.get("hash") for k, v in store.effective_inputs().items() if k.startswith(PIN)}
+
+    def marked() -> float | None:
+        try:
+            return store.fs.modified_time(done_marker(manifest.revision))
+        except NotFound:
+            return None  # housekeeping unfinished: every copy is read
+
+    # two round trips on S3 that need nothing of each other
+    since, inputs = each(lambda read: read(), [marked, store.effective_inputs], threads_for(store.fs, 2))
+    pins = {k[len(PIN) :]: v.get("hash") for k, v in inputs.items() if k.startswith(PIN)}
     return edited_copies(store.fs, store.manifest_graph(manifest), manifest, since, pins)
 
 

@@ -91,7 +91,8 @@ def edited_copies(
     listings find the candidates (a size other than the blob's, or a change after `since`, when the live
     revision's copies were refreshed); only those are read and hashed."""
     pinned = pinned or {}
-    stats = {s.relative: s for prefix in ("prompts", TEXT_DIR) for s in _scan(fs, prefix)}
+    scans = each(lambda prefix: _scan(fs, prefix), ["prompts", TEXT_DIR], threads_for(fs, 2))
+    stats = {s.relative: s for scan in scans for s in scan}
     edited = []
     for node in graph.nodes.values():
         for output in node.outputs:

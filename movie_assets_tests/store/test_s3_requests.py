@@ -19,15 +19,15 @@ from movie_assets_tests.flaky_proxy import FlakyProxy
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_s3_latency.py"
 # command -> most S3 requests it may make (audio-only, 3 segments), files on S3 / events in Redis
 CEILINGS = {
-    "init": (10, 6),
-    "first regenerate (3 segments)": (150, 122),
-    "regenerate, nothing to do": (15, 9),
-    "edit one segment": (13, 5),
-    "plan": (15, 9),
-    "status": (13, 10),
-    "regenerate after one edit": (95, 70),
+    "init": (6, 3),
+    "first regenerate (3 segments)": (110, 88),  # room: how many appends a run's threads share varies
+    "regenerate, nothing to do": (12, 8),
+    "edit one segment": (9, 4),
+    "plan": (12, 8),
+    "status": (12, 9),
+    "regenerate after one edit": (75, 57),
     "gc --grace 0s": (28, 25),
-    "verify": (62, 50),
+    "verify": (58, 50),
 }
 
 
