@@ -12,13 +12,13 @@ from movie_assets.errors import InvalidValue, MovieExists, NotFound, UnknownMovi
 from movie_assets.lifecycle.checkpoints import Checkpoints
 from movie_assets.lifecycle.exports import export_path
 from movie_assets.lifecycle.gc import pinning
-from movie_assets.lifecycle.publish import publish
+from movie_assets.lifecycle.publish import publish, run_base, run_manifest
 from movie_assets.lifecycle.regenerate import Planned
 from movie_assets.pipeline.blueprint import expand_graph
 from movie_assets.pipeline.blueprint.graph import ProducerGraph, ProducerNode
 from movie_assets.pipeline.blueprint.inputs import check_loop_indices, loop_counts, normalise_edits, resolve_inputs
 from movie_assets.pipeline.blueprint.load import stored_blueprint
-from movie_assets.pipeline.blueprint.schema import TIMELINE_MIME, Blueprint
+from movie_assets.pipeline.blueprint.schema import Blueprint
 from movie_assets.pipeline.graph_index import DiskGraphIndex
 from movie_assets.pipeline.models import (
     ExecutionPlan,
@@ -41,8 +41,6 @@ from movie_assets.store.models import (
     InputEvent,
     Manifest,
     ManifestPointer,
-    TimelineDocument,
-    empty_manifest,
 )
 from movie_assets.store.parallel import each, threads_for
 from movie_assets.store.paths import validate_artefact_id
@@ -89,21 +87,32 @@ class MovieStore:
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[MovieStore]:
         """Within: the live pointer and the blueprint are read once, for a read-only command that asks for
-        them from several places (on S3 each read is a round trip). Writes through this store end it."""
+        them from several places (on S3 each read is a round trip), as are the effective inputs. Writes
+        through this store end it; a snapshot within a snapshot is the outer one."""
+        if self._memo is not None:
+            yield self
+            return
         self._memo = {}
         try:
             yield self
         finally:
             self._memo = None
 
+    def _logged(self, values: dict[str, Any], edited_by: str) -> list[InputEvent]:
+        self._forget()  # inputs written end what a snapshot read
+        return self.events.append_inputs(values, edited_by)
+
     def _forget(self) -> None:
         if self._memo is not None:
             self._memo.clear()
 
     def exists(self) -> bool:
-        if self._memo is not None and "blueprint" in self._memo:
+        if self._memo is not None and ("blueprint" in self._memo or "exists" in self._memo):
             return True
-        return self.fs.exists(BLUEPRINT_FILE)
+        found = self.fs.exists(BLUEPRINT_FILE)
+        if found and self._memo is not None:
+            self._memo["exists"] = True
+        return found
 
     def init(self, blueprint: Blueprint, inputs: Mapping[str, Any], edited_by: str = "init") -> list[InputEvent]:
         """Create the movie: store its blueprint (create-only) and log its initial inputs."""
@@ -113,7 +122,7 @@ class MovieStore:
         check_loop_indices(blueprint, values, loop_counts(blueprint, resolved))
         if not self.fs.write_if_absent(BLUEPRINT_FILE, blueprint.to_yaml().encode("utf-8")):
             raise MovieExists(f"movie {self.movie_id!r} already exists")
-        return self.events.append_inputs(dict(values), edited_by)
+        return self._logged(dict(values), edited_by)
 
     def blueprint(self) -> Blueprint:
         """The movie's stored blueprint, parsed once per process per content (a sensor reads it every tick)."""
@@ -139,7 +148,7 @@ class MovieStore:
         manifest, _ = self.current()
         raw, _ = effective_inputs(blueprint, manifest, self.events, values)  # counts as they will be
         check_loop_indices(blueprint, values, loop_counts(blueprint, resolve_inputs(blueprint, raw)))
-        return self.events.append_inputs(dict(values), edited_by)
+        return self._logged(dict(values), edited_by)
 
     # ---- steering: your own takes ----------------------------------------------------------------
     def _owner(self, artefact_id: str) -> tuple[ProducerNode, OutputSpec]:
@@ -159,14 +168,14 @@ class MovieStore:
         data = checked_replacement(artefact_id, output.mime_type, data)
         with pinning(self.fs, artefact_id):  # GC keeps the blob from before it is stored until the edit names it
             ref = self.blobs.put(data, output.mime_type)
-            return self.events.append_input(pin_key(artefact_id), ref.to_builtins(), edited_by)
+            return self._logged({pin_key(artefact_id): ref.to_builtins()}, edited_by)[0]
 
     def unpin(self, artefact_id: str, edited_by: str = "user") -> InputEvent:
         """Give a pinned artefact back to its producer (its earlier result is reused when it still fits)."""
         raw = self.effective_inputs()
         if raw.get(pin_key(artefact_id)) is None:
             raise InvalidValue(f"{artefact_id!r} is not pinned in {self.movie_id}")
-        return self.events.append_input(pin_key(artefact_id), None, edited_by)
+        return self._logged({pin_key(artefact_id): None}, edited_by)[0]
 
     def reroll(self, job_id: str, edited_by: str = "user", take: int | None = None) -> InputEvent:
         """Ask a job for another take (or, with `take`, for that take: 0 is its first); earlier takes stay in
@@ -178,7 +187,7 @@ class MovieStore:
             take = int(self.effective_inputs().get(take_key(job_id)) or 0) + 1
         elif isinstance(take, bool) or not isinstance(take, int) or take < 0:
             raise InvalidValue(f"{job_id}: a take is a whole number from 0")
-        return self.events.append_input(take_key(job_id), take or None, edited_by)
+        return self._logged({take_key(job_id): take or None}, edited_by)[0]
 
     def delete(self) -> None:
         """Remove the movie and all its history from the store; UnknownMovie if there is none, and
@@ -188,8 +197,12 @@ class MovieStore:
 
     def effective_inputs(self) -> dict[str, Any]:
         """The inputs (with pins and takes) as the next plan will see them."""
+        if self._memo is not None and "inputs" in self._memo:
+            return dict(self._memo["inputs"])
         manifest, _ = self.current()
         raw, _ = effective_inputs(self.blueprint(), manifest, self.events)
+        if self._memo is not None:
+            self._memo["inputs"] = dict(raw)
         return raw
 
     def current(self) -> tuple[Manifest, str | None]:
@@ -278,19 +291,6 @@ class MovieStore:
         runner = Runner(self.fs, self.events, produce, concurrency, on_result=on_result, index=index)
         return runner.execute(plan, only, base=planned.base if planned else None)
 
-    def _base(self, plan: ExecutionPlan) -> Manifest:
-        if plan.manifest_base_hash is None:
-            return empty_manifest(self.movie_id)
-        return self.manifests.load(plan.base_revision, expected_hash=plan.manifest_base_hash)
-
-    def build_manifest(self, run: RunResult) -> Manifest:
-        manifest = run.build_manifest(self._base(run.plan), run.plan.manifest_base_hash)
-        timeline = None
-        for entry in manifest.artefacts.values():
-            if entry.blob.mime_type == TIMELINE_MIME:
-                timeline = TimelineDocument.parse_document(self.blobs.get(entry.blob), f"timeline {entry.blob.hash}")
-        return manifest.replace(timeline=timeline) if timeline else manifest
-
     def commit(self, run: RunResult) -> ManifestPointer:
         """Publish the run's revision (ManifestConflict if the live manifest moved), then archive the logs.
 
@@ -301,10 +301,10 @@ class MovieStore:
 
     def published(self, run: RunResult) -> tuple[ManifestPointer, Manifest]:
         """`commit`, answering with the published manifest as well."""
-        manifest = self.build_manifest(run)
+        base = run_base(self.manifests, run.plan)
+        manifest = run_manifest(self.blobs, run, base)
         # every blob the revision names is checked under the GC lock; the base's are marked by any sweep
-        known = self._base(run.plan).blob_hashes()
-        pointer = publish(self.manifests, self.blobs, manifest, run.plan.manifest_base_hash, known)
+        pointer = publish(self.manifests, self.blobs, manifest, run.plan.manifest_base_hash, base.blob_hashes())
         self._forget()
         if pointer.revision != manifest.revision:  # published under the next free number
             manifest = manifest.replace(revision=pointer.revision)
@@ -359,7 +359,8 @@ class MovieStore:
         has its metrics and export."""
         from movie_assets.lifecycle.housekeeping import verify_movie
 
-        return verify_movie(self)
+        with self.snapshot():  # read-only: the pointer and the blueprint read once
+            return verify_movie(self)
 
     def repair(self) -> RepairReport:
         """Restore a lost pointer, quarantine bad log lines and corrupt blobs, finish interrupted

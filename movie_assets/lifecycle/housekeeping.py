@@ -120,8 +120,12 @@ def verify_movie(store: MovieStore) -> VerifyReport:
         for key, value in store.effective_inputs().items():
             if key.startswith(PIN) and isinstance(value, dict) and not store.blobs.has(str(value.get("hash"))):
                 report.problems.append(f"pending {key} names blob {value.get('hash')}, which is not stored")
-    for revision in store.manifests.published():
-        missing = missing_outputs(store, store.manifests.load(revision))
+
+    def missing_of(revision: str) -> list[str]:
+        return missing_outputs(store, store.manifests.load(revision))
+
+    published = store.manifests.published()  # each revision's reads need nothing of another's
+    for revision, missing in zip(published, each(missing_of, published, io_threads(store.fs)), strict=True):
         report.problems += [f"{revision} is published but has no {rel} (run `verify --repair`)" for rel in missing]
     for path, artefact in edited_readable_copies(store):
         report.problems.append(f"{path} no longer matches {artefact} (`movie-assets adopt` makes the edit an override)")

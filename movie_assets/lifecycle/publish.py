@@ -9,9 +9,11 @@ the commit finds a blob gone and publishes nothing. No grace period is needed fo
 from __future__ import annotations
 
 from movie_assets.errors import BlobNotFound
+from movie_assets.pipeline.blueprint.schema import TIMELINE_MIME
+from movie_assets.pipeline.models import ExecutionPlan, RunResult
 from movie_assets.store.blobs import GC_LOCK, BlobStore
 from movie_assets.store.manifests import ManifestService
-from movie_assets.store.models import Manifest, ManifestPointer
+from movie_assets.store.models import Manifest, ManifestPointer, TimelineDocument, empty_manifest
 from movie_assets.store.parallel import each, io_threads
 
 # A listing page holds 1,000 names, one request each, in a row; existence checks are one request per
@@ -47,3 +49,20 @@ def publish(
                 f"(e.g. {missing[0]}; a concurrent gc swept them); run regenerate again to remake them"
             )
         return manifests.save_manifest(manifest, previous_hash)
+
+
+def run_base(manifests: ManifestService, plan: ExecutionPlan) -> Manifest:
+    """The revision a plan was made on (an empty one before the first commit)."""
+    if plan.manifest_base_hash is None:
+        return empty_manifest(manifests.movie_id)
+    return manifests.load(plan.base_revision, expected_hash=plan.manifest_base_hash)
+
+
+def run_manifest(blobs: BlobStore, run: RunResult, base: Manifest) -> Manifest:
+    """The next revision a succeeded run makes of `base`, with its timeline document when it has one."""
+    manifest = run.build_manifest(base, run.plan.manifest_base_hash)
+    timeline = None
+    for entry in manifest.artefacts.values():
+        if entry.blob.mime_type == TIMELINE_MIME:
+            timeline = TimelineDocument.parse_document(blobs.get(entry.blob), f"timeline {entry.blob.hash}")
+    return manifest.replace(timeline=timeline) if timeline else manifest
