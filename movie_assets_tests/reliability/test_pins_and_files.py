@@ -24,15 +24,15 @@ SCRIPT = "segment-0000/script/text"
 
 def test_a_gc_that_runs_between_an_overrides_blob_and_its_edit_keeps_the_blob(local_storage, monkeypatch):
     store = small_movie(local_storage)
-    real_append = store.events.append_input
+    real_append = store.events.append_inputs
     swept = []
 
-    def gc_in_the_window(key, value, edited_by="user"):
-        if key.startswith("@pin:"):  # the blob is stored, the edit not yet logged: the worst moment
+    def gc_in_the_window(values, edited_by="user"):
+        if any(key.startswith("@pin:") for key in values):  # the blob is stored, the edit not yet logged
             swept.append(GarbageCollector(store.fs, store.events).collect(grace_seconds=0))
-        return real_append(key, value, edited_by)
+        return real_append(values, edited_by)
 
-    monkeypatch.setattr(store.events, "append_input", gc_in_the_window)
+    monkeypatch.setattr(store.events, "append_inputs", gc_in_the_window)
     event = store.override(SCRIPT, b"My own words, kept through a collection.")
     assert swept, "a collection ran inside the window"
     assert store.blobs.has(event.value["hash"]), "the collector kept the blob"
