@@ -13,7 +13,7 @@ from movie_assets.store.events import EventLog, FileEventLog
 from movie_assets.store.hashing import sha256_bytes
 from movie_assets.store.manifests import CURRENT, ManifestService, manifest_path
 from movie_assets.store.models import BlobRef, Manifest, ManifestPointer, RevisionId, utc_now
-from movie_assets.store.parallel import each, io_threads
+from movie_assets.store.parallel import each, io_threads, threads_for
 from movie_assets.store.storage import MovieFS
 
 
@@ -141,16 +141,22 @@ def verify(fs: MovieFS, events: EventLog | None = None) -> VerifyReport:
     report = VerifyReport(fs.movie_id)
     claims: dict[str, tuple[str, BlobRef]] = {}
     referenced, chained = _verify_manifests(fs, report, claims)
-    blobs = BlobStore(fs)
-    _verify_blobs(blobs, referenced, claims, report)
-    _verify_pointer(fs, report, chained)
     log = events or FileEventLog(fs)
-    for name, stream in (("inputs", log.stream_inputs), ("artefacts", log.stream_artefacts)):
-        try:
-            for _ in stream():
-                pass
-        except (InvalidDocument, StorageError) as exc:
-            report.problems.append(f"{name} log: {exc}")
+    logs: list[str] = []
+
+    def read_logs() -> None:
+        for name, stream in (("inputs", log.stream_inputs), ("artefacts", log.stream_artefacts)):
+            try:
+                for _ in stream():
+                    pass
+            except (InvalidDocument, StorageError) as exc:
+                logs.append(f"{name} log: {exc}")
+
+    # the logs' chain of reads goes on while the blobs are read (on S3 both are rounds of requests)
+    checks = [lambda: _verify_blobs(BlobStore(fs), referenced, claims, report), read_logs]
+    each(lambda check: check(), checks, threads_for(fs, 2))
+    _verify_pointer(fs, report, chained)
+    report.problems += logs
     return report
 
 
@@ -160,10 +166,20 @@ def _verify_manifests(fs: MovieFS, report: VerifyReport, claims: dict) -> tuple[
     exist)."""
     referenced: set[str] = set()
     chained = False
-    for rel in fs.list("manifests"):
+    rels = fs.list("manifests")
+
+    def read(rel: str) -> bytes | NotFound:
+        try:
+            return fs.read(rel)
+        except NotFound as exc:
+            return exc
+
+    for rel, raw in zip(rels, each(read, rels, threads_for(fs)), strict=True):
         report.revisions += 1
         try:
-            manifest = Manifest.parse_document(fs.read(rel), f"{fs.movie_id}/{rel}")
+            if isinstance(raw, NotFound):
+                raise raw
+            manifest = Manifest.parse_document(raw, f"{fs.movie_id}/{rel}")
         except (InvalidDocument, NotFound) as exc:
             report.problems.append(str(exc))
             continue
