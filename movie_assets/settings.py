@@ -10,7 +10,7 @@
 | MOVIE_ASSETS_REDIS_DURABILITY | aof (server fsyncs every write), replicas:N (WAIT), or none | aof |
 | MOVIE_ASSETS_OFFLINE | run jobs of unconfigured providers with the offline producers | false |
 | MOVIE_ASSETS_VIEWER_URL | where `movie-assets view` is served, for links from the Dagster UI | |
-| MOVIE_ASSETS_IO_THREADS | storage requests a command keeps in flight at once on S3 (1-64) | 8 |
+| MOVIE_ASSETS_IO_THREADS | independent requests sent at once on S3 (inputs, outputs, checks, copies; 1-64) | 8 |
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class Settings(BaseModel):
     confirm_above_usd: float = Field(default=1.0, ge=0)  # regenerate asks before spending more
     blob_cache: str = ""  # a folder for copies of remote (S3) blobs; empty: the user's cache folder; "off"
     blob_cache_bytes: int = Field(default=2 << 30, ge=0)
-    io_threads: int = Field(default=IO_THREADS, ge=1, le=64)  # requests in flight at once on a remote root
+    io_threads: int = Field(default=IO_THREADS, ge=1, le=64)  # independent requests at once on a remote root
 
     @field_validator("storage_options", mode="before")
     @classmethod

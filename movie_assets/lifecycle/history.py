@@ -152,9 +152,12 @@ def verify(fs: MovieFS, events: EventLog | None = None) -> VerifyReport:
             except (InvalidDocument, StorageError) as exc:
                 logs.append(f"{name} log: {exc}")
 
-    # the logs' chain of reads goes on while the blobs are read (on S3 both are rounds of requests)
-    checks = [lambda: _verify_blobs(BlobStore(fs), referenced, claims, report), read_logs]
-    each(lambda check: check(), checks, threads_for(fs, 2))
+    # the logs' chain of reads goes on while the blobs are read (on S3 both are rounds of requests); the
+    # two together keep to the io_threads setting
+    lanes = threads_for(fs, 2)
+    blob_threads = max(io_threads(fs) - (lanes - 1), 1)
+    checks = [lambda: _verify_blobs(BlobStore(fs), referenced, claims, report, blob_threads), read_logs]
+    each(lambda check: check(), checks, lanes)
     _verify_pointer(fs, report, chained)
     report.problems += logs
     return report
@@ -195,11 +198,11 @@ def _verify_manifests(fs: MovieFS, report: VerifyReport, claims: dict) -> tuple[
 WHOLE_READ = 32 << 20  # a blob up to this size is read in one request (no HEAD before the GET)
 
 
-def _verify_blobs(blobs: BlobStore, referenced: set[str], claims: dict, report: VerifyReport) -> None:
+def _verify_blobs(blobs: BlobStore, referenced: set[str], claims: dict, report: VerifyReport, threads: int) -> None:
     """Each referenced blob re-hashed, and its size and first bytes against what a manifest entry claims
     for it (one read of each blob), several at once; problems in blob order."""
     ordered = sorted(referenced)
-    found = each(lambda h: _check_blob(blobs, h, claims.get(h)), ordered, io_threads(blobs.fs))
+    found = each(lambda h: _check_blob(blobs, h, claims.get(h)), ordered, threads)
     report.blobs_checked += len(ordered)
     for problems in found:
         report.problems += problems

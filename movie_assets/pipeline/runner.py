@@ -94,25 +94,30 @@ class Runner:
         plan_hash = json_hash(plan.to_builtins())
         if only is None:
             self._resume(context, plan_hash)
-        try:
-            self._layers(context, plan_hash, only)
-        finally:
-            context.log.write(self.fs)
+        with ThreadPoolExecutor(max_workers=1) as saver:
+            try:
+                saved = self._layers(context, plan_hash, only, saver)
+            finally:
+                context.log.write(self.fs)  # while the last progress is saved
+            if saved is not None:
+                saved.result()
         return RunResult(plan=plan, results=context.results)
 
-    def _layers(self, context: _RunContext, plan_hash: str, only: Callable[[JobDescriptor], bool] | None) -> None:
-        """Each layer's jobs, then its progress. On a remote root the progress is saved while the next
-        layer runs (a round trip saved a layer): a crash then leaves it at most one layer behind, and
-        that layer's results are in the artefact log, so a resumed run reuses them all the same."""
+    def _layers(
+        self,
+        context: _RunContext,
+        plan_hash: str,
+        only: Callable[[JobDescriptor], bool] | None,
+        saver: ThreadPoolExecutor,
+    ) -> Future | None:
+        """Each layer's jobs, then its progress. On a remote root the progress is saved (by `saver`) while
+        the next layer runs: a crash then leaves it at most one layer behind, and that layer's results are
+        in the artefact log, so a resumed run reuses them all the same. The last save is returned unwaited."""
         plan = context.plan
         saved: Future | None = None
         # on a remote root a job's outputs are stored while the producers go on to the next jobs
         recording = _Recording(io_threads(self.fs)) if self.fs.backend.remote else None
-        with (
-            ThreadPoolExecutor(max_workers=self.concurrency) as pool,
-            ThreadPoolExecutor(max_workers=1) as saver,
-            recording or contextlib.nullcontext(),
-        ):
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool, recording or contextlib.nullcontext():
             for number, layer in enumerate(plan.layers, start=1):
                 runnable = []
                 for job in layer:
@@ -140,8 +145,7 @@ class Runner:
                     saved = saver.submit(self.plans.save_progress, progress)
                 else:
                     self.plans.save_progress(progress)
-            if saved is not None:
-                saved.result()
+        return saved
 
     def _resume(self, context: _RunContext, plan_hash: str) -> None:
         """Take over the results of an earlier, interrupted run of the very same plan.
