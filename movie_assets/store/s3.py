@@ -250,7 +250,8 @@ class S3Backend(FsspecBackend):
         except OSError as exc:
             if is_unsupported(exc):
                 raise self._unsupported(exc) from exc
-            if not (isinstance(exc, FileExistsError) or is_precondition_failure(exc)):
+            # If-Match on an object another writer deleted answers 404: as lost a race as a 412
+            if not (isinstance(exc, FileExistsError | FileNotFoundError) or is_precondition_failure(exc)):
                 raise
             # A retried PUT whose first attempt landed answers 412 too: then the object holds our bytes.
             now = self._get(path)

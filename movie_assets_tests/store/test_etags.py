@@ -57,3 +57,11 @@ def test_a_version_another_process_replaced_is_refused_and_read_again_so_no_chan
     with pytest.raises(CasConflict):  # `theirs` last saw its own write: its check passes, the server refuses
         theirs.backend.compare_and_swap(path, lambda now: now == b"ours 1\ntheirs\n", b"never written")
     assert theirs.backend.read(path) == b"ours 1\ntheirs\nours 2\n"
+
+
+def test_an_object_another_process_deleted_is_written_afresh_not_refused(moto_s3):
+    ours, theirs, path = _two_processes(moto_s3, moto_s3.endpoint)
+    ours.backend.update(path, lambda old: (old or b"") + b"before\n")
+    theirs.backend.delete(path)  # say, the movie deleted and made again: S3 answers If-Match with 404
+    ours.backend.update(path, lambda old: (old or b"") + b"after\n")
+    assert ours.backend.read(path) == b"after\n"
