@@ -1,7 +1,8 @@
 """S3 driver: create-only = PUT If-None-Match:*, compare-and-swap = PUT If-Match:<etag>, through s3fs.
 
 Options (StorageConfig.options): endpoint_url, region, key, secret, part_size (bytes, default 8 MiB),
-retries (botocore attempts, default 5), lock_url (redis://… for backends without conditional writes),
+retries (botocore attempts, default 5), lock_ttl (seconds a dead holder's lease lasts, default 60),
+lock_url (redis://… for backends without conditional writes),
 conditional_writes (true/false; default true: the backend must honour If-None-Match / If-Match).
 """
 
@@ -9,13 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import os
 import re
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -31,6 +30,7 @@ from movie_assets.store.s3_requests import (
     error_code,
     is_precondition_failure,
     is_unsupported,
+    lease_object,
     list_objects,
     multipart_if_absent,
 )
@@ -65,6 +65,8 @@ class S3Backend(FsspecBackend):
         self.part_size = max(whole_option(opts, "part_size", 8 * 1024 * 1024), 5 * 1024 * 1024)
         self.conditional = str(opts.get("conditional_writes", "true")).lower() not in ("false", "0", "no")
         self.lock_url = opts.get("lock_url")
+        # how long a crashed holder's lease blocks the others: longer than any commit or sweep holds it
+        self.lock_ttl = float(max(whole_option(opts, "lock_ttl", 60), 1))
         client_kwargs: dict[str, Any] = {"region_name": opts.get("region", "us-east-1")}
         self.endpoint_url = opts.get("endpoint_url")
         if self.endpoint_url is not None and not is_http_url(str(self.endpoint_url)):
@@ -296,7 +298,8 @@ class S3Backend(FsspecBackend):
         return written[-1]
 
     @contextlib.contextmanager
-    def lock(self, path: str, ttl: float = 60.0, timeout: float = 120.0) -> Iterator[None]:
+    def lock(self, path: str, ttl: float | None = None, timeout: float = 120.0) -> Iterator[None]:
+        ttl = self.lock_ttl if ttl is None else ttl
         if self.lock_url:
             import redis
 
@@ -304,33 +307,8 @@ class S3Backend(FsspecBackend):
             with client.lock(f"movie_assets:lock:{path}", timeout=ttl, blocking_timeout=timeout):
                 yield
             return
-        # a lease object created with If-None-Match; an expired lease (crashed holder) is broken
-        lease = f"{path}.lock"
-        token = uuid.uuid4().hex
-        deadline = time.monotonic() + timeout
-        while True:
-            body = json.dumps({"token": token, "expires": time.time() + ttl}).encode()
-            if self.write_if_absent(lease, body):
-                break
-            held = self._get(lease)
-            if held is not None:
-                try:
-                    expired = json.loads(held[0])["expires"] < time.time()
-                except (ValueError, KeyError):
-                    expired = True
-                if expired:
-                    with contextlib.suppress(FileNotFoundError):
-                        self.fs.call_s3("delete_object", Bucket=self.bucket, Key=self._key(lease))
-                    continue
-            if time.monotonic() > deadline:
-                raise StorageError(f"timed out waiting for the lease on {path}")
-            time.sleep(0.05)
-        try:
+        with lease_object(self, f"{path}.lock", ttl, timeout):
             yield
-        finally:
-            held = self._get(lease)
-            if held is not None and json.loads(held[0]).get("token") == token:
-                self.fs.call_s3("delete_object", Bucket=self.bucket, Key=self._key(lease))
 
     def stage_open(self, staging_dir: str) -> BinaryIO:
         # bounded memory: spills to a local temp file beyond one part

@@ -1,9 +1,13 @@
-"""S3 requests beyond one call: what an error code says, and a create-only multipart upload."""
+"""S3 requests beyond one call: what an error code says, a create-only multipart upload, listings,
+batch deletes and the lease object that serialises writers of one path."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
@@ -111,3 +115,36 @@ def delete_keys(call: Callable[..., Any], bucket: str, keys: list[str]) -> None:
         if response.get("Errors"):
             first = response["Errors"][0]
             raise StorageError(f"s3://{bucket}/{first.get('Key')}: delete failed: {first.get('Message')}")
+
+
+@contextlib.contextmanager
+def lease_object(backend: Any, lease: str, ttl: float, timeout: float) -> Iterator[None]:
+    """Hold `lease` on `backend` (an S3Backend): an object created with If-None-Match that names this
+    holder and when it expires; an expired one (a crashed holder) is broken. Waits up to `timeout`
+    seconds, then StorageError."""
+    token = uuid.uuid4().hex
+    key = backend._key(lease)
+    deadline = time.monotonic() + timeout
+    while True:
+        body = json.dumps({"token": token, "expires": time.time() + ttl}).encode()
+        if backend.write_if_absent(lease, body):
+            break
+        held = backend._get(lease)
+        if held is not None:
+            try:
+                expired = json.loads(held[0])["expires"] < time.time()
+            except (ValueError, KeyError):
+                expired = True
+            if expired:
+                with contextlib.suppress(FileNotFoundError):
+                    backend.fs.call_s3("delete_object", Bucket=backend.bucket, Key=key)
+                continue
+        if time.monotonic() > deadline:
+            raise StorageError(f"timed out waiting for the lease on {lease.removesuffix('.lock')}")
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        held = backend._get(lease)
+        if held is not None and json.loads(held[0]).get("token") == token:
+            backend.fs.call_s3("delete_object", Bucket=backend.bucket, Key=key)

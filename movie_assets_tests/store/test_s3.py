@@ -1,5 +1,6 @@
 """S3 driver specifics against moto's server over real HTTP on loopback."""
 
+import json
 import multiprocessing as mp
 import subprocess
 import sys
@@ -201,3 +202,17 @@ def test_the_test_s3_server_lets_exactly_one_of_racing_conditional_puts_win(moto
         for t in threads:
             t.join()
         assert len(wins) == 1, f"round {round_}: {len(wins)} conditional writers won on one ETag"
+
+
+def test_a_lease_lasts_the_lock_ttl_option_and_a_dead_holders_expired_lease_is_broken(moto_s3):
+    storage = moto_s3.storage(lock_ttl="5")
+    backend, path = storage.backend, f"{storage.root}/film/blobs/gc.lock"
+    with backend.lock(path):
+        body, _ = backend._get(f"{path}.lock")
+        assert 0 < json.loads(body)["expires"] - time.time() <= 5, "the lease names when it expires"
+    assert backend._get(f"{path}.lock") is None, "released on exit"
+    # a holder that died: its lease expired a second ago
+    backend.write_if_absent(f"{path}.lock", json.dumps({"token": "dead", "expires": time.time() - 1}).encode())
+    with backend.lock(path, timeout=10):
+        held = json.loads(backend._get(f"{path}.lock")[0])
+        assert held["token"] != "dead", "the expired lease was broken and taken"
