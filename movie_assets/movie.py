@@ -42,7 +42,7 @@ from movie_assets.store.models import (
     Manifest,
     ManifestPointer,
 )
-from movie_assets.store.parallel import each, threads_for
+from movie_assets.store.parallel import at_once, threads_for
 from movie_assets.store.paths import validate_artefact_id
 from movie_assets.store.storage import StorageContext
 
@@ -253,7 +253,7 @@ class MovieStore:
         of it right after takes over instead of reading them again."""
         reads = [self.current, self.blobs.present, self.blueprint]  # present: one listing, no stat per blob
         # on S3 the three are round trips that need nothing of each other
-        (manifest, digest), present, blueprint = each(lambda read: read(), reads, threads_for(self.fs, 3))
+        (manifest, digest), present, blueprint = at_once(reads, threads_for(self.fs, 3))
         index = self.succeeded_index(present.__contains__)
         plan = Planner().compute_plan(
             self.movie_id,

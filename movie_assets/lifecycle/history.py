@@ -13,7 +13,7 @@ from movie_assets.store.events import EventLog, FileEventLog
 from movie_assets.store.hashing import sha256_bytes
 from movie_assets.store.manifests import CURRENT, ManifestService, manifest_path
 from movie_assets.store.models import BlobRef, Manifest, ManifestPointer, RevisionId, utc_now
-from movie_assets.store.parallel import each, io_threads, threads_for
+from movie_assets.store.parallel import at_once, each, io_threads, threads_for
 from movie_assets.store.storage import MovieFS
 
 
@@ -157,7 +157,7 @@ def verify(fs: MovieFS, events: EventLog | None = None) -> VerifyReport:
     lanes = threads_for(fs, 2)
     blob_threads = max(io_threads(fs) - (lanes - 1), 1)
     checks = [lambda: _verify_blobs(BlobStore(fs), referenced, claims, report, blob_threads), read_logs]
-    each(lambda check: check(), checks, lanes)
+    at_once(checks, lanes)
     _verify_pointer(fs, report, chained)
     report.problems += logs
     return report

@@ -22,7 +22,7 @@ from movie_assets.lifecycle.repair import RepairReport, repair
 from movie_assets.pipeline.incremental import unmatched_jobs
 from movie_assets.pipeline.steering import PIN
 from movie_assets.store.models import Manifest
-from movie_assets.store.parallel import each, io_threads, threads_for
+from movie_assets.store.parallel import at_once, each, io_threads, threads_for
 
 
 class MovieStore(Protocol):
@@ -91,7 +91,7 @@ def housekeep(store: MovieStore, manifest: Manifest, run_revision: str | None, m
         ),
     ]
     # on S3 every step is a chain of round trips: the chains overlap
-    each(lambda chain: chain(), chains, min(len(chains), io_threads(store.fs)))
+    at_once(chains, min(len(chains), io_threads(store.fs)))
     if not failed:
         step("marking housekeeping done", lambda: store.fs.write_atomic(done_marker(manifest.revision), b"ok\n"))
     return failed
@@ -145,7 +145,7 @@ def edited_readable_copies(store: MovieStore) -> list[tuple[str, str]]:
             return None  # housekeeping unfinished: every copy is read
 
     # two round trips on S3 that need nothing of each other
-    since, inputs = each(lambda read: read(), [marked, store.effective_inputs], threads_for(store.fs, 2))
+    since, inputs = at_once([marked, store.effective_inputs], threads_for(store.fs, 2))
     pins = {k[len(PIN) :]: v.get("hash") for k, v in inputs.items() if k.startswith(PIN)}
     return edited_copies(store.fs, store.manifest_graph(manifest), manifest, since, pins)
 
@@ -180,7 +180,7 @@ def _graphs_and_copies(
                 kept = {artefact_id: entry.blob.hash for artefact_id, entry in previous.artefacts.items()}
         refresh_readable(store.fs, graph, manifest, kept, since)
 
-    each(lambda lane: lane(), [stored_graphs, copies], threads_for(store.fs, 2))
+    at_once([stored_graphs, copies], threads_for(store.fs, 2))
 
 
 def unfinished(store: MovieStore) -> bool:

@@ -32,7 +32,7 @@ from movie_assets.store.jsonl import (
     settled_last_event,
 )
 from movie_assets.store.models import ArtefactEvent, InputEvent, RevisionId, utc_now
-from movie_assets.store.parallel import each, threads_for
+from movie_assets.store.parallel import at_once, each, threads_for
 from movie_assets.store.storage import MovieFS
 
 INPUTS_LOG = "events/inputs.log"
@@ -260,7 +260,7 @@ class FileEventLog:
         # a rotation killed between writing its archive and stripping the log left those lines live:
         # they are archived already, so they are only stripped now, never archived twice
         reads = [live, lambda: newest_archived_id(self.fs, archive_rel.rsplit(".", 2)[-2]), recorded]
-        data, archived, _ = each(lambda read: read(), reads, threads_for(self.fs, 3))
+        data, archived, _ = at_once(reads, threads_for(self.fs, 3))
         if data is None:
             return
         # the log only grows between rotations, so the consumed prefix read now is the one removed below

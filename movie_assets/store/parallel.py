@@ -42,3 +42,8 @@ def each(fn: Callable[[T], R], items: Iterable[T], threads: int) -> list[R]:
 
     with ThreadPoolExecutor(max_workers=min(threads, len(items))) as pool:
         return list(pool.map(fn, items))
+
+
+def at_once(calls: Iterable[Callable[[], R]], threads: int) -> list[R]:
+    """What each call returns, in order, at most `threads` calls at a time (each, for calls of nothing)."""
+    return each(lambda call: call(), calls, threads)
