@@ -136,14 +136,7 @@ class ResultsIndex:
     def prune(self, keep: str, names: list[str] | None = None) -> int:
         """Delete every stored index but the one at `keep` (the live commit's cursor), of `names` if the
         caller has listed them; how many went."""
-        if names is None:
-            return prune_derived(self.fs, RESULTS_DIR, {self.path(keep)}, ".msgpack")
-        gone = [n for n in names if n != self.path(keep) and n.endswith(".msgpack")]
-        try:
-            return self.fs.delete_each(gone)
-        except StorageError as exc:
-            log.warning("%s/%s: cannot prune stored results (%s)", self.fs.movie_id, RESULTS_DIR, exc)
-            return 0
+        return prune_derived(self.fs, RESULTS_DIR, {self.path(keep)}, ".msgpack", names)
 
 
 def _position(event_id: str | None) -> tuple[int, ...] | None:

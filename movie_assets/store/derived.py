@@ -71,10 +71,11 @@ def read_derived(fs: MovieFS, rel: str, fmt: int, key: str = "", quiet: bool = F
     return envelope.body
 
 
-def prune_derived(fs: MovieFS, folder: str, keep: set[str], suffix: str) -> int:
-    """Delete the derived files under `folder` ending in `suffix`, except `keep`; how many went."""
+def prune_derived(fs: MovieFS, folder: str, keep: set[str], suffix: str, listed: list[str] | None = None) -> int:
+    """Delete the derived files under `folder` ending in `suffix`, except `keep`; how many went.
+    `listed`: the folder's files, if the caller has listed them already."""
     try:
-        return fs.delete_others(folder, keep, suffix)
+        return fs.delete_others(folder, keep, suffix, listed)
     except StorageError as exc:
         log.warning("%s/%s: cannot prune derived files (%s)", fs.movie_id, folder, exc)
         return 0

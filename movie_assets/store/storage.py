@@ -297,10 +297,11 @@ class MovieFS:
         with translated(self.backend, path):
             self.backend.delete(path)
 
-    def delete_others(self, folder: str, keep: set[str], suffix: str) -> int:
+    def delete_others(self, folder: str, keep: set[str], suffix: str, listed: list[str] | None = None) -> int:
         """Delete every file in `folder` named `*suffix` but those in `keep` (pruning a cache to its live
-        entries); how many went (Backend.discard)."""
-        return self.delete_each([r for r in self.list(folder, ordered=False) if r not in keep and r.endswith(suffix)])
+        entries); how many went (Backend.discard). `listed`: the folder's files, if already listed."""
+        names = self.list(folder, ordered=False) if listed is None else listed
+        return self.delete_each([r for r in names if r not in keep and r.endswith(suffix)])
 
     def delete_each(self, relatives: list[str]) -> int:
         """Remove each file, passing one already gone; how many went (Backend.discard)."""
