@@ -35,12 +35,15 @@ class KnownVersions:
                 self._entries.move_to_end(path)
             return found
 
+    def _drop(self, path: str) -> None:
+        old = self._entries.pop(path, None)
+        if old is not None:
+            self._size -= len(old[0])
+
     def put(self, path: str, body: bytes, etag: str | None) -> None:
         """Remember `body` as the object's version tagged `etag` (forget the path if there is no tag)."""
         with self._lock:
-            old = self._entries.pop(path, None)
-            if old is not None:
-                self._size -= len(old[0])
+            self._drop(path)
             if not etag or len(body) > self.largest:
                 return
             self._entries[path] = (body, etag)
@@ -55,7 +58,5 @@ class KnownVersions:
     def absent(self, path: str) -> None:
         """Remember that the object did not exist when last asked."""
         with self._lock:
-            old = self._entries.pop(path, None)
-            if old is not None:
-                self._size -= len(old[0])
+            self._drop(path)
             self._entries[path] = ABSENT
