@@ -12,7 +12,6 @@ Counts are stable on a busy machine; times are not, so the tests assert counts.
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import os
 import subprocess
@@ -99,9 +98,7 @@ def measure(
     try:
         with tempfile.TemporaryDirectory() as tmp:
             env = {
-                "MOVIE_ASSETS_ROOT": f"s3://{moto.new_bucket()}/movies",
-                "MOVIE_ASSETS_STORAGE_OPTIONS": json.dumps(moto.options(proxy.endpoint)),
-                "MOVIE_ASSETS_BLOB_CACHE": f"{tmp}/cache",
+                **moto.cli_environment(proxy.endpoint, tmp),
                 "MOVIE_ASSETS_EVENT_LOG": "redis" if redis_url else "file",
                 "MOVIE_ASSETS_REDIS_URL": redis_url or "",
                 "MOVIE_ASSETS_REDIS_PREFIX": f"bench-{time.time_ns()}",
@@ -144,7 +141,7 @@ def main() -> None:
     finally:
         moto.stop()
     floor = floors(segments)
-    one = ["one process: requests", f"s at {warm_delay} ms"]
+    one = ["one process: requests", f"one process: s at {warm_delay} ms"]
     header = ["command", "requests", "floor", "x floor", *one, "by method", *[f"s at {d} ms" for d in delays]]
     rows = []
     for i, row in enumerate(runs[delays[0]]):

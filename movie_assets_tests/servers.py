@@ -73,6 +73,15 @@ class MotoS3:
     def options(self, endpoint: str | None = None) -> dict:
         return {"endpoint_url": endpoint or self.endpoint, "key": "testing", "secret": "testing", "region": "us-east-1"}
 
+    def cli_environment(self, endpoint: str | None, cache: str) -> dict[str, str]:
+        """The variables that point the CLI at a new bucket through `endpoint` (say, a proxy), with its
+        blob cache under `cache`."""
+        return {
+            "MOVIE_ASSETS_ROOT": f"s3://{self.new_bucket()}/movies",
+            "MOVIE_ASSETS_STORAGE_OPTIONS": json.dumps(self.options(endpoint)),
+            "MOVIE_ASSETS_BLOB_CACHE": f"{cache}/cache",
+        }
+
     def new_bucket(self) -> str:
         import s3fs
 

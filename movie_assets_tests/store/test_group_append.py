@@ -9,10 +9,21 @@ from movie_assets.errors import StorageError
 from movie_assets.store.group_append import GroupAppend
 
 
-def _queued(group: GroupAppend, count: int) -> None:
+def _while_the_first_is_written(group: GroupAppend, first, others: list, release: threading.Event) -> None:
+    """Run `first`, then `others` once its write is in flight (its `write` waits on `release`); let it
+    finish only when all of them wait, and join them all."""
+    threads = [threading.Thread(target=first), *(threading.Thread(target=other) for other in others)]
+    threads[0].start()
     deadline = time.monotonic() + 30
-    while len(group._waiting) < count and time.monotonic() < deadline:
+    while not group._writer.locked() and time.monotonic() < deadline:
         time.sleep(0.001)
+    for thread in threads[1:]:
+        thread.start()
+    while len(group._waiting) < len(others) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    release.set()
+    for thread in threads:
+        thread.join(30)
 
 
 def test_appends_that_arrive_during_a_write_are_written_together_and_each_caller_gets_its_own_lines():
@@ -27,20 +38,9 @@ def test_appends_that_arrive_during_a_write_are_written_together_and_each_caller
         return [f"{len(writes)}:{item}" for item in items]
 
     answers: dict[int, list[str]] = {}
-    first = threading.Thread(target=lambda: answers.__setitem__(0, group.append(["a0"], write)))
-    first.start()
-    while not group._writer.locked():
-        time.sleep(0.001)
-    others = [
-        threading.Thread(target=lambda n=n: answers.__setitem__(n, group.append([f"a{n}", f"b{n}"], write)))
-        for n in range(1, 6)
-    ]
-    for thread in others:
-        thread.start()
-    _queued(group, 5)
-    release.set()
-    for thread in [first, *others]:
-        thread.join(30)
+    first = lambda: answers.__setitem__(0, group.append(["a0"], write))  # noqa: E731
+    others = [lambda n=n: answers.__setitem__(n, group.append([f"a{n}", f"b{n}"], write)) for n in range(1, 6)]
+    _while_the_first_is_written(group, first, others, release)
     assert writes[0] == ["a0"]
     assert len(writes) == 2 and sorted(writes[1]) == sorted(f"{x}{n}" for n in range(1, 6) for x in "ab")
     assert answers[0] == ["1:a0"]
@@ -70,16 +70,7 @@ def test_a_failed_write_fails_every_caller_whose_lines_it_held_and_the_next_writ
         except StorageError as exc:
             errors.append(exc)
 
-    first = threading.Thread(target=append, args=("first",))
-    first.start()
-    while not group._writer.locked():
-        time.sleep(0.001)
-    held = [threading.Thread(target=append, args=(f"x{n}",)) for n in range(3)]
-    for thread in held:
-        thread.start()
-    _queued(group, 3)
-    release.set()
-    for thread in [first, *held]:
-        thread.join(30)
+    held = [lambda n=n: append(f"x{n}") for n in range(3)]
+    _while_the_first_is_written(group, lambda: append("first"), held, release)
     assert len(errors) == 3 and all("disk full" in str(e) for e in errors)
     assert group.append(["later"], write) == ["later"], "a failed write leaves the group usable"

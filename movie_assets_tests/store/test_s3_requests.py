@@ -6,7 +6,6 @@ room; a change that adds round trips to a command fails here and has to say why.
 from __future__ import annotations
 
 import importlib.util
-import json
 import tempfile
 from pathlib import Path
 
@@ -53,12 +52,7 @@ def test_a_command_keeps_at_most_the_io_threads_setting_in_flight(moto_s3, threa
     proxy = FlakyProxy(moto_s3.endpoint)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            env = {
-                "MOVIE_ASSETS_ROOT": f"s3://{moto_s3.new_bucket()}/movies",
-                "MOVIE_ASSETS_STORAGE_OPTIONS": json.dumps(moto_s3.options(proxy.endpoint)),
-                "MOVIE_ASSETS_BLOB_CACHE": f"{tmp}/cache",
-                "MOVIE_ASSETS_IO_THREADS": str(threads),
-            }
+            env = {**moto_s3.cli_environment(proxy.endpoint, tmp), "MOVIE_ASSETS_IO_THREADS": str(threads)}
             for args in (
                 ["init", "film", "-b", "audio-only", "--set", "narration.model=tones"],
                 ["regenerate", "film", "--yes"],
