@@ -199,9 +199,10 @@ class Runner:
             produced = self.produce(prepared.request)
         except Exception as exc:  # a producer failure is a result, not a crash of the run
             return self._failed(prepared, exc, self.clock() - started)
+        seconds = self.clock() - started
         if recording is None:
-            return self._record(prepared, produced, self.clock() - started, context)
-        return recording.submit(self._record, prepared, produced, self.clock() - started, context)
+            return self._record(prepared, produced, seconds, context)
+        return recording.submit(self._record, prepared, produced, seconds, context)
 
     def _record(
         self, prepared: PreparedJob, produced: ProduceResult, seconds: float, context: _RunContext
