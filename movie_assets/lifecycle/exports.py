@@ -41,7 +41,7 @@ def write_final_cut(fs: MovieFS, blobs: BlobStore, manifest: Manifest) -> str | 
         return None
     rel = _path(manifest, found[1])
     if not fs.exists(rel):
-        fs.write_atomic(rel, blobs.get(found[1].blob))
+        blobs.copy_to(found[1].blob, rel)
     document = manifest.timeline
     if document is not None and document.captions != "off" and found[1].blob.mime_type.startswith("video/"):
         timed = cues(document)

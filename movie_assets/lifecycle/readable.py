@@ -79,7 +79,7 @@ def _refresh_one(fs: MovieFS, blobs: BlobStore, path: str, blob: BlobRef, size: 
                 return 0
         except NotFound:
             pass
-    fs.write_atomic(path, blobs.get(blob))
+    blobs.copy_to(blob, path)
     return 1
 
 

@@ -8,6 +8,7 @@ tells the whole story of a revision. The events and metrics stay the truth; this
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -69,6 +70,12 @@ class RunLog:
         seconds = time.time() - self.started
         tail = f"== finished {_stamp(time.time())} UTC: {counts}; ${self.cost:.4f}; {seconds:.1f} s"
         return "\n".join([*head, *self.lines, tail]) + "\n"
+
+    def look(self, fs: MovieFS) -> None:
+        """Read the revision's log now (a remote root does, beside other reads), so that its write at the
+        end starts from the version read: on S3 one conditional PUT rather than a read and a write."""
+        with contextlib.suppress(MovieAssetsError, OSError):
+            fs.read(log_path(self.plan.revision))
 
     def write(self, fs: MovieFS) -> None:
         """Add this run's section to the revision's log; a storage error is logged, never fatal."""

@@ -26,7 +26,7 @@ from movie_assets.store.events import EventLog
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.manifests import ManifestService
 from movie_assets.store.models import BlobRef, InputEntry, Manifest
-from movie_assets.store.parallel import io_threads
+from movie_assets.store.parallel import at_once, io_threads
 from movie_assets.store.paths import STAGING_DIR
 from movie_assets.store.storage import MovieFS
 
@@ -153,7 +153,11 @@ class Runner:
         Only the same plan resumes: a new plan for the same revision number and base (say, after a
         failed run and another edit) must not pick up results computed from other inputs."""
         plan = context.plan
-        progress = self.plans.load_progress(plan.revision)
+        if self.fs.backend.remote:  # the log is read beside the progress, so its write at the end is one request
+            reads = [lambda: self.plans.load_progress(plan.revision), lambda: context.log.look(self.fs)]
+            progress, _ = at_once(reads, 2)
+        else:
+            progress = self.plans.load_progress(plan.revision)
         if not progress or progress.manifest_base_hash != plan.manifest_base_hash or progress.plan_hash != plan_hash:
             return
         for job_id, result in progress.results.items():

@@ -116,6 +116,11 @@ class Backend(abc.ABC):
     def write_atomic(self, path: str, data: bytes) -> None:
         """Replace the content at once: a reader sees the old bytes or the new ones, never a mix."""
 
+    def copy(self, source: str, path: str, size: int) -> None:
+        """Replace `path` at once (as write_atomic) with the bytes of `source` (`size` long), copied in
+        place where the backend can, so they never pass through this process; NotFound if `source` is absent."""
+        self.write_atomic(path, self.read(source))
+
     @abc.abstractmethod
     def write_if_absent(self, path: str, data: bytes) -> bool:
         """Create the file unless it exists (one winner among racing writers); True if this call created it."""

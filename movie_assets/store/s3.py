@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
+MAX_COPY = 5 * 1024**3  # the most one CopyObject request copies
+
+
 class S3Backend(FsspecBackend):
     """S3 through s3fs: conditional PUTs for create-only and compare-and-swap, Redis or lease locks."""
 
@@ -206,6 +209,16 @@ class S3Backend(FsspecBackend):
 
     def write_atomic(self, path: str, data: bytes) -> None:
         self._put(path, data)  # a single PUT is atomic: readers see the old or the new object
+
+    def copy(self, source: str, path: str, size: int) -> None:
+        try:
+            if size > MAX_COPY:
+                self.fs.copy(source, path)  # s3fs copies it in parts, each a CopyObject of a range
+            else:
+                source_key = {"Bucket": self.bucket, "Key": self._key(source)}
+                self.fs.call_s3("copy_object", Bucket=self.bucket, Key=self._key(path), CopySource=source_key)
+        finally:
+            self.known.forget(path)
 
     def write_if_absent(self, path: str, data: bytes) -> bool:
         if not self.conditional:

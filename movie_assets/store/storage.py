@@ -226,6 +226,13 @@ class MovieFS:
         with translated(self.backend, path):
             self.backend.write_atomic(path, data)
 
+    def copy(self, source: str, relative: str, size: int) -> None:
+        """Replace the file at once with a copy of `source` (`size` bytes; both relative to the movie),
+        copied in place where the storage can (S3: CopyObject); NotFound if `source` is absent."""
+        path = self.resolve(relative)
+        with translated(self.backend, self.resolve(source)):
+            self.backend.copy(self.resolve(source), path, size)
+
     def write_if_absent(self, relative: str, data: bytes) -> bool:
         """Create the file with `data` unless it exists. True if this call created it."""
         path = self.resolve(relative)

@@ -4,7 +4,7 @@ job is the blueprint's `<group>_regenerate` job, as a sensor's run or a Launchpa
 from movie_assets.orchestration import build_definitions
 
 MOVIE = "cloud-film"
-GROUP = "video_audio_music"
+GROUP = "audio_only"  # five steps an edit: each a process of its own
 
 
 def regenerate_job():

@@ -12,7 +12,6 @@ from movie_assets.orchestration import build_definitions
 from movie_assets.pipeline.blueprint.load import load_builtin
 from movie_assets.producers.registry import default_registry
 from movie_assets.store.redis_events import RedisEventLog
-from movie_assets_tests.helpers import quick
 
 from ..servers import PostgresCluster
 from . import cloud_job
@@ -31,7 +30,7 @@ def postgres():
     cluster.stop()
 
 
-# a multiprocess Dagster run costs seconds per step; seven steps here, so 900 s is ample headroom
+# a multiprocess Dagster run costs seconds per step; five steps here, so 900 s is ample headroom
 @pytest.mark.timeout(900)
 def test_cloud_mode_end_to_end(moto_s3, redis_server, postgres, monkeypatch, tmp_path):
     storage = moto_s3.storage()
@@ -46,10 +45,7 @@ def test_cloud_mode_end_to_end(moto_s3, redis_server, postgres, monkeypatch, tmp
     events = RedisEventLog(storage.movie(MOVIE), redis_server.url, prefix)
     events.client.delete(*events.streams.values())
     store = MovieStore(storage, MOVIE, events)
-    store.init(
-        load_builtin("video-audio-music"),
-        quick(load_builtin("video-audio-music"), {"Title": "Cloud film", "NumOfSegments": 2}),
-    )
+    store.init(load_builtin("audio-only"), {"Title": "Cloud film", "NumOfSegments": 2})
 
     store.regenerate(default_registry())  # built by the CLI's code path, straight on S3 + Redis
     defs = build_definitions()
@@ -71,7 +67,7 @@ def test_cloud_mode_end_to_end(moto_s3, redis_server, postgres, monkeypatch, tmp
         assert first.run_requests == []
         assert stale_partitions(defs, instance) == (set(), set())
         manifest, _ = store.current()
-        assert manifest.revision == "rev-0001" and len(manifest.artefacts) == 16  # 12 + title, summary, 2 lines
+        assert manifest.revision == "rev-0001" and len(manifest.artefacts) == 12  # 8 + title, summary, 2 lines
         assert storage.movie(MOVIE).exists("events/rev-0001.inputs.jsonl")
         assert events.client.xlen(events.streams["inputs"]) == 0
 
@@ -81,7 +77,7 @@ def test_cloud_mode_end_to_end(moto_s3, redis_server, postgres, monkeypatch, tmp
         [request] = tick(first.cursor).run_requests
         wanted = {key.path[-1] for key in request.asset_selection}
         assert request.partition_key == MOVIE
-        assert wanted == {"script", "narration", "video_prompt", "video_clip", "timeline", "export", "manifest"}
+        assert wanted == {"script", "narration", "timeline", "export", "manifest"}
         assert storage.movie(MOVIE).exists("runs/rev-0002-plan.json")
         run_config = {"execution": {"config": {"max_concurrent": 2}}}
         # what the run launcher starts for the request: one run, each step in its own process
@@ -96,7 +92,7 @@ def test_cloud_mode_end_to_end(moto_s3, redis_server, postgres, monkeypatch, tmp
             assert any(e.event_type_value == "STEP_WORKER_STARTED" for e in result.all_events)
         manifest, _ = store.current()
         assert manifest.revision == "rev-0002"
-        for rel in ("exports/rev-0002.mp4", "events/rev-0002.inputs.jsonl", "events/rev-0002.artefacts.jsonl"):
+        for rel in ("exports/rev-0002.wav", "events/rev-0002.inputs.jsonl", "events/rev-0002.artefacts.jsonl"):
             assert storage.movie(MOVIE).exists(rel), rel
         assert events.client.xlen(events.streams["inputs"]) == 0
         # the trimmed history is still complete through the archives on S3

@@ -9,6 +9,11 @@ from movie_assets.pipeline.runner import Runner
 
 from ..helpers import CountingProduce, quick
 
+# The pipeline's logic is the same on every driver, so each test runs on a local root; those whose path
+# differs on a remote one (outputs stored while producers go on, progress saved behind, conditional writes,
+# listings, copies made in place) run on S3 as well.
+LOCAL = pytest.mark.parametrize("storage", ["local"], indirect=True)
+ALSO_ON_S3 = pytest.mark.parametrize("storage", ["local", "s3"], indirect=True)
 SEG1_CHAIN = ["segment-0001/narration", "segment-0001/script", "segment-0001/video_clip", "segment-0001/video_prompt"]
 
 
@@ -22,6 +27,7 @@ def _blobs_of(manifest):
     return {a: e.blob.hash for a, e in manifest.artefacts.items()}
 
 
+@ALSO_ON_S3
 def test_first_second_and_one_segment_edit(storage):
     store = _movie(storage)
     produce = CountingProduce()
@@ -71,6 +77,7 @@ def test_first_second_and_one_segment_edit(storage):
     }
 
 
+@LOCAL
 def test_reasons_and_direct_flags(storage):
     store = _movie(storage, "audio-only")
     store.regenerate(CountingProduce())
@@ -104,6 +111,7 @@ def test_a_job_downstream_of_many_dirty_jobs_names_the_first_ten_and_counts_the_
     assert timeline.reasons == [f"upstream dirty: {first_ten} and 2 more"] and not timeline.direct
 
 
+@ALSO_ON_S3
 def test_failed_producer_publishes_nothing_and_rerun_reuses_successes(storage):
     store = _movie(storage, "audio-only")
     produce = CountingProduce(fail_once={"segment-0002/narration"})
@@ -129,6 +137,7 @@ def test_failed_producer_publishes_nothing_and_rerun_reuses_successes(storage):
     assert store.manifests.load_current().hash == before
 
 
+@LOCAL
 def test_base_moved_between_plan_and_run_is_refused(storage):
     store = _movie(storage, "audio-only")
     store.regenerate(CountingProduce())
@@ -144,6 +153,7 @@ def test_base_moved_between_plan_and_run_is_refused(storage):
     assert store.manifests.load_current() == live
 
 
+@ALSO_ON_S3
 def test_a_run_keeps_its_index_up_with_what_it_logged(storage):
     """The index a run consults answers for the run's own results, as the artefact log does."""
     store = _movie(storage, "audio-only")
@@ -156,6 +166,7 @@ def test_a_run_keeps_its_index_up_with_what_it_logged(storage):
         assert index.lookup(job_id, record.inputs_hash, record.outputs) == record.outputs, job_id
 
 
+@ALSO_ON_S3
 def test_commit_conflict_when_base_moves_during_run(storage):
     store = _movie(storage, "audio-only")
     store.regenerate(CountingProduce())
@@ -169,6 +180,7 @@ def test_commit_conflict_when_base_moves_during_run(storage):
     assert store.current()[0].revision == "rev-0002"
 
 
+@LOCAL
 def test_early_cutoff_identical_bytes_stop_propagation(storage):
     store = _movie(storage, "audio-only", SegmentText=["Hello there.", "", ""])
     store.regenerate(CountingProduce())
@@ -183,6 +195,7 @@ def test_early_cutoff_identical_bytes_stop_propagation(storage):
     assert {r.status for j, r in outcome.run.results.items() if j != "segment-0000/script"} == {"reused"}
 
 
+@LOCAL
 def test_segments_three_to_four_reruns_the_story_and_only_what_its_changed_lines_feed(storage):
     store = _movie(storage)
     store.regenerate(CountingProduce())
@@ -203,6 +216,7 @@ def test_segments_three_to_four_reruns_the_story_and_only_what_its_changed_lines
     assert len(after.jobs) == 17 + 4
 
 
+@LOCAL
 def test_shrinking_then_growing_reuses_from_the_log(storage):
     store = _movie(storage, "audio-only")
     store.regenerate(CountingProduce())
@@ -218,6 +232,7 @@ def test_shrinking_then_growing_reuses_from_the_log(storage):
     assert {"story", "segment-0002/narration", "segment-0002/script", "timeline", "export"} <= set(grow.plan.reused)
 
 
+@LOCAL
 def test_producer_version_bump_reruns_that_producer(storage):
     store = _movie(storage, "audio-only")
     store.regenerate(CountingProduce())
@@ -232,6 +247,7 @@ def test_producer_version_bump_reruns_that_producer(storage):
     assert next(j for j in plan.jobs if j.job_id == "music").reasons == reasons
 
 
+@LOCAL
 def test_concurrency_cap_is_respected(storage):
     store = _movie(storage, "image-audio", NumOfSegments=4)
     produce = CountingProduce()
@@ -240,6 +256,7 @@ def test_concurrency_cap_is_respected(storage):
     assert sum(produce.calls.values()) == 1 + 4 * 5 + 2  # the story, five jobs a segment, timeline and export
 
 
+@ALSO_ON_S3
 def test_crashed_run_resumes_from_progress(storage):
     store = _movie(storage, "audio-only")
     plan = store.plan(save=True)
@@ -262,6 +279,7 @@ def test_crashed_run_resumes_from_progress(storage):
     store.commit(run)
 
 
+@ALSO_ON_S3
 def test_unknown_edit_keys_are_refused_and_nothing_is_logged(storage):
     from movie_assets.errors import BlueprintError
 
@@ -274,6 +292,7 @@ def test_unknown_edit_keys_are_refused_and_nothing_is_logged(storage):
     assert list(store.events.stream_inputs()) == before
 
 
+@ALSO_ON_S3
 def test_readable_copies_mirror_the_live_revision(storage):
     store = _movie(storage)
     store.regenerate(CountingProduce())
@@ -298,6 +317,7 @@ def test_readable_copies_mirror_the_live_revision(storage):
     assert (storage.movie("film").read(script_file), storage.movie("film").read(prompt_file)) == original
 
 
+@LOCAL
 def test_a_new_plan_never_resumes_a_failed_run_of_other_inputs(storage):
     """A failed run leaves progress for rev-0002; after another edit the next plan has the same revision
     number and base but other inputs, and must not take the failed run's results by job id."""
@@ -313,6 +333,7 @@ def test_a_new_plan_never_resumes_a_failed_run_of_other_inputs(storage):
     assert produce.calls["segment-0001/script"] == 1
 
 
+@ALSO_ON_S3
 def test_a_stored_blueprint_is_parsed_once_per_content(storage, monkeypatch):
     from movie_assets.pipeline.blueprint import load as load_module
 
@@ -359,6 +380,7 @@ def test_values_committed_under_the_same_blueprint_are_not_checked_again_but_an_
     assert "SegmentText[1]" in dirty.changed_inputs
 
 
+@LOCAL
 def test_a_stored_value_the_applied_blueprint_no_longer_accepts_is_refused_by_the_next_plan(storage):
     from movie_assets.errors import BlueprintError
 

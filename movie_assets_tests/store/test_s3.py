@@ -71,41 +71,47 @@ def test_large_blob_streams_in_multipart_chunks_with_bounded_memory(moto_s3):
     assert BlobStore(storage.movie("m")).has(blob_hash)
 
 
-def _commit(root, options, tag, barrier, results):
-    service = ManifestService(StorageContext(StorageConfig(driver="s3", root=root, options=options)).movie("m"))
-    current = service.load_current()
-    barrier.wait()
-    try:
-        service.save_manifest(_manifest(current.manifest.revision.number + 1, tag), current.hash)
-        results.put(("won", tag))
-    except ManifestConflict:
-        results.put(("conflict", tag))
+def _commit_rounds(root, options, worker, rounds, ready, go, results):
+    """One racing process: each round, once the test says `ready`, read the pointer as a new process would,
+    wait for the other racer (`go`), and commit on what it read."""
+    for round_no in range(rounds):
+        ready.wait()
+        service = ManifestService(StorageContext(StorageConfig(driver="s3", root=root, options=options)).movie("m"))
+        current = service.load_current()
+        go.wait()
+        tag = f"{round_no}-{worker}"
+        try:
+            service.save_manifest(_manifest(current.manifest.revision.number + 1, tag), current.hash)
+            results.put(("won", tag))
+        except ManifestConflict:
+            results.put(("conflict", tag))
 
 
 def test_racing_committers_on_s3_exactly_one_wins(moto_s3):
     storage = moto_s3.storage()
     ctx = mp.get_context("spawn")
     service = ManifestService(storage.movie("m"))
-    last = 0
-    for round_no in range(8):
-        barrier, results = ctx.Barrier(2), ctx.Queue()
-        procs = [
-            ctx.Process(
-                target=_commit, args=(storage.config.root, storage.config.options, f"{round_no}-{i}", barrier, results)
-            )
-            for i in range(2)
-        ]
+    rounds, last = 8, 0
+    ready, go, results = ctx.Barrier(3), ctx.Barrier(2), ctx.Queue()
+    args = (storage.config.root, storage.config.options)
+    procs = [ctx.Process(target=_commit_rounds, args=(*args, i, rounds, ready, go, results)) for i in range(2)]
+    for p in procs:
+        p.start()
+    try:
+        for round_no in range(rounds):
+            ready.wait(timeout=60)
+            outcomes = sorted(results.get(timeout=60) for _ in procs)
+            assert [o[0] for o in outcomes] == ["conflict", "won"], outcomes
+            live = service.load_current().manifest
+            assert live.created_at == f"t{outcomes[1][1]}", "the winner's revision is the live one"
+            # usually the next number; the next free one when the loser wrote its create-only file first
+            assert live.revision.number in (last + 1, last + 2), (round_no, live.revision)
+            last = live.revision.number
+    finally:
         for p in procs:
-            p.start()
-        for p in procs:
-            p.join(60)
-        outcomes = sorted(results.get(timeout=10) for _ in procs)
-        assert [o[0] for o in outcomes] == ["conflict", "won"], outcomes
-        live = service.load_current().manifest
-        assert live.created_at == f"t{outcomes[1][1]}", "the winner's revision is the live one"
-        # usually the next number; the next free one when the loser wrote its create-only file first
-        assert live.revision.number in (last + 1, last + 2), (round_no, live.revision)
-        last = live.revision.number
+            p.join(10)
+            if p.is_alive():
+                p.kill()
 
 
 def test_transient_errors_are_retried(moto_s3, proxy):
@@ -216,3 +222,13 @@ def test_a_lease_lasts_the_lock_ttl_option_and_a_dead_holders_expired_lease_is_b
     with backend.lock(path, timeout=10):
         held = json.loads(backend._get(f"{path}.lock")[0])
         assert held["token"] != "dead", "the expired lease was broken and taken"
+
+
+def test_a_lease_held_past_half_its_ttl_is_released_only_if_it_is_still_the_holders(moto_s3):
+    storage = moto_s3.storage(lock_ttl="1")
+    backend, path = storage.backend, f"{storage.root}/film/blobs/gc.lock"
+    other = json.dumps({"token": "other", "expires": time.time() + 60}).encode()
+    with backend.lock(path):
+        time.sleep(0.6)  # past half the ttl: another holder may have broken it by its clock
+        backend.write_atomic(f"{path}.lock", other)  # ... and it did
+    assert backend._get(f"{path}.lock")[0] == other, "the other holder's lease is left alone"

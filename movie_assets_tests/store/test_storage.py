@@ -45,6 +45,20 @@ def test_write_if_absent_never_overwrites(storage):
     assert storage.movie("m").read("x") == b"first"
 
 
+def test_copy_replaces_the_target_with_the_sources_bytes_and_leaves_the_source(storage):
+    fs = storage.movie("m")
+    body = os.urandom(3 * 1024 * 1024 + 5)  # more than one chunk of a streamed local copy
+    fs.write_atomic("blobs/src", body)
+    fs.write_atomic("exports/out.wav", b"an older cut")
+    fs.copy("blobs/src", "exports/out.wav", len(body))
+    fs.copy("blobs/src", "exports/new/out.wav", len(body))  # into a folder that did not exist
+    assert fs.read("exports/out.wav") == body and fs.read("exports/new/out.wav") == body
+    assert fs.read("blobs/src") == body
+    with pytest.raises(NotFound):
+        fs.copy("blobs/missing", "exports/other.wav", 1)
+    assert not fs.exists("exports/other.wav")
+
+
 def test_compare_and_swap(storage):
     storage.movie("m").compare_and_swap("cur", None, b"v1")
     with pytest.raises(CasConflict):
