@@ -33,6 +33,7 @@ from movie_assets.store.s3_requests import (
     lease_object,
     list_objects,
     multipart_if_absent,
+    shared_session,
 )
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ class S3Backend(FsspecBackend):
             },
             skip_instance_cache=True,
             use_listings_cache=False,
+            session=shared_session(),
         )
         self.known = KnownVersions()  # a read-modify-write of an object seen here skips its GET
         if not self.conditional and not self.lock_url:

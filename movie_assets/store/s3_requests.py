@@ -1,5 +1,5 @@
-"""S3 requests beyond one call: what an error code says, a create-only multipart upload, listings,
-batch deletes and the lease object that serialises writers of one path."""
+"""S3 requests beyond one call: the process's botocore session, what an error code says, a create-only
+multipart upload, listings, batch deletes and the lease object that serialises writers of one path."""
 
 from __future__ import annotations
 
@@ -17,6 +17,23 @@ from movie_assets.store.parallel import each
 
 PARTS_AT_ONCE = 4  # parts of one upload in flight (and in memory) at once
 DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
+
+
+_SESSION: Any = None
+_SESSION_LOCK = threading.Lock()
+
+
+def shared_session() -> Any:
+    """One aiobotocore session for the process. Each new session parses botocore's endpoint and S3 model
+    files again (a fifth of a second of JSON); with this one, every storage context after the first makes
+    its client at once. s3fs makes clients on fsspec's one I/O thread, so they are never made at once."""
+    global _SESSION
+    with _SESSION_LOCK:
+        if _SESSION is None:
+            import aiobotocore.session
+
+            _SESSION = aiobotocore.session.AioSession()
+        return _SESSION
 
 
 def error_code(exc: BaseException) -> str | None:
