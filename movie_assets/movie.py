@@ -36,12 +36,7 @@ from movie_assets.store.blobs import BlobStore
 from movie_assets.store.events import EventLog, FileEventLog
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.manifests import ManifestService
-from movie_assets.store.models import (
-    InputEntry,
-    InputEvent,
-    Manifest,
-    ManifestPointer,
-)
+from movie_assets.store.models import InputEntry, InputEvent, Manifest, ManifestPointer
 from movie_assets.store.parallel import at_once, threads_for
 from movie_assets.store.paths import validate_artefact_id
 from movie_assets.store.storage import StorageContext
@@ -252,21 +247,25 @@ class MovieStore:
         """The plan with what it was made from: the live manifest and the reusable results, which a run
         of it right after takes over instead of reading them again."""
         reads = [self.current, self.blobs.present, self.blueprint]  # present: one listing, no stat per blob
-        # on S3 the three are round trips that need nothing of each other
+        # on S3 each is a round trip needing nothing of the others; so are the two logs' reads next
         (manifest, digest), present, blueprint = at_once(reads, threads_for(self.fs, 3))
-        index = self.succeeded_index(present.__contains__)
+        logs = [
+            lambda: self.succeeded_index(present.__contains__),
+            lambda: effective_inputs(blueprint, manifest, self.events, pending_edits, digest),
+        ]
+        results, inputs = at_once(logs, threads_for(self.fs, 2))
         plan = Planner().compute_plan(
             self.movie_id,
             manifest,
             digest,
             self.events,
             blueprint,
-            pending_edits=pending_edits,
-            succeeded=index,
+            succeeded=results,
             blob_exists=present.__contains__,
             graph_index=self.graphs,
+            inputs=inputs,
         )
-        return Planned(plan, manifest, index)
+        return Planned(plan, manifest, results)
 
     def succeeded_index(self, blob_exists: Callable[[str], bool] | None = None) -> SucceededIndex:
         """Reusable producer results: those the last commit stored (else the newest checkpoint's) plus the

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from typing import Any, Protocol
 
-from movie_assets.errors import MovieAssetsError, NotFound, StorageError
+from movie_assets.errors import MovieAssetsError, NotFound, StorageError, UnknownMovie
 from movie_assets.lifecycle.exports import export_path, write_final_cut
 from movie_assets.lifecycle.history import VerifyReport, verify
 from movie_assets.lifecycle.metrics import metrics_path, record_metrics
@@ -161,9 +161,17 @@ def repair_movie(store: MovieStore) -> RepairReport:
 def _graphs_and_copies(
     store: MovieStore, manifest: Manifest, manifest_hash: str | None, previous: Manifest | None = None
 ) -> None:
-    if not store.exists():  # a migrated movie has no blueprint: no graph, no readable copies
+    def parent_done() -> float | None:  # the parent's copies were refreshed before its marker was written
+        if previous is None:
+            return None
+        with contextlib.suppress(NotFound):
+            return store.fs.modified_time(done_marker(previous.revision))
+        return None
+
+    try:  # the graph and when the parent's copies were refreshed: on S3 two round trips, at once
+        graph, since = at_once([lambda: store.manifest_graph(manifest), parent_done], threads_for(store.fs, 2))
+    except UnknownMovie:  # a migrated movie has no blueprint: no graph, no readable copies
         return
-    graph = store.manifest_graph(manifest)
 
     def stored_graphs() -> None:  # the next plan in a fresh process reads these instead of computing them
         if graph.shape is not None:
@@ -173,11 +181,9 @@ def _graphs_and_copies(
             store.graphs.prune(keep=graph.shape, keep_manifest=manifest_hash)
 
     def copies() -> None:
-        kept, since = None, None
-        if previous is not None:  # the parent's copies, refreshed before its housekeeping was marked done
-            with contextlib.suppress(NotFound):
-                since = store.fs.modified_time(done_marker(previous.revision))
-                kept = {artefact_id: entry.blob.hash for artefact_id, entry in previous.artefacts.items()}
+        kept = None
+        if since is not None and previous is not None:
+            kept = {artefact_id: entry.blob.hash for artefact_id, entry in previous.artefacts.items()}
         refresh_readable(store.fs, graph, manifest, kept, since)
 
     at_once([stored_graphs, copies], threads_for(store.fs, 2))

@@ -126,11 +126,13 @@ class Planner:
         succeeded: SucceededIndex | None = None,
         blob_exists: Callable[[str], bool] | None = None,
         graph_index: PlanIndex | None = None,
+        inputs: tuple[dict[str, Any], str | None] | None = None,
     ) -> ExecutionPlan:
         """The next revision's plan. With `blob_exists`, a job whose recorded outputs are gone from the
         store (deleted, or quarantined as corrupt) is dirty and reruns, with the jobs that read it.
-        `graph_index` keeps expanded graphs and baselines beyond this process (see graph_index.py)."""
-        raw, cursor = effective_inputs(blueprint, manifest, event_log, pending_edits, manifest_hash)
+        `graph_index` keeps expanded graphs and baselines beyond this process (see graph_index.py).
+        `inputs`: what effective_inputs answers for these arguments, where the caller has it already."""
+        raw, cursor = inputs or effective_inputs(blueprint, manifest, event_log, pending_edits, manifest_hash)
         graph = expand_graph(blueprint, raw, graph_index, normalised=True)
         if succeeded is None:
             succeeded = SucceededIndex(event_log.stream_artefacts())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from collections.abc import Iterator
@@ -131,12 +130,8 @@ class FileEventLog:
         return assigned[-1]
 
     def _seq_of(self, relative: str, last: bytes | None) -> int:
-        if last is None:
-            # an empty live log after rotation continues from the sequence it recorded
-            try:
-                return int(self.fs.read(f"{relative}.seq").decode().strip())
-            except NotFound:
-                return 0
+        if last is None:  # an empty live log after rotation continues from the sequence it recorded
+            return self._recorded_seq(relative) or 0
         seq = _seq_or_none(last)
         if seq is None:
             raise InvalidDocument(
@@ -171,8 +166,13 @@ class FileEventLog:
             last = None
         if last is not None:
             return last.id  # type: ignore[attr-defined]
+        recorded = self._recorded_seq(relative)
+        return None if recorded is None else _format_seq(recorded)
+
+    def _recorded_seq(self, relative: str) -> int | None:
+        """The sequence a rotation recorded for the log (what an emptied live log continues from)."""
         try:
-            return _format_seq(int(self.fs.read(f"{relative}.seq").decode().strip()))
+            return int(self.fs.read(f"{relative}.seq").decode().strip())
         except NotFound:
             return None
 
@@ -234,10 +234,8 @@ class FileEventLog:
     def _rotated_past(self, relative: str, live: list, threshold: int) -> bool:
         if live:
             return int(live[0].id) > threshold + 1
-        try:
-            return int(self.fs.read(f"{relative}.seq").decode().strip()) > threshold
-        except NotFound:
-            return False
+        recorded = self._recorded_seq(relative)
+        return recorded is not None and recorded > threshold
 
     def archive(self, revision: str, input_cursor: str | None, artefact_cursor: str | None) -> None:
         """Move the lines up to each cursor into `events/<rev>.<kind>.jsonl`; lines appended meanwhile stay."""
@@ -253,13 +251,10 @@ class FileEventLog:
             except NotFound:
                 return None
 
-        def recorded() -> None:  # read now, beside the others: on S3 its update below then needs no GET
-            with contextlib.suppress(NotFound):
-                self.fs.read(f"{relative}.seq")
-
         # a rotation killed between writing its archive and stripping the log left those lines live:
-        # they are archived already, so they are only stripped now, never archived twice
-        reads = [live, lambda: newest_archived_id(self.fs, archive_rel.rsplit(".", 2)[-2]), recorded]
+        # they are archived already, so they are only stripped now, never archived twice. The recorded
+        # sequence is read now, beside the others: on S3 its update below then needs no GET.
+        reads = [live, lambda: newest_archived_id(self.fs, _KIND[relative]), lambda: self._recorded_seq(relative)]
         data, archived, _ = at_once(reads, threads_for(self.fs, 3))
         if data is None:
             return
@@ -268,15 +263,18 @@ class FileEventLog:
         if not consumed:
             return
         fresh = [raw for raw in consumed if archived is None or (_seq_or_none(raw) or 0) > int(archived)]
-        if fresh:
-            write_archive(self.fs, archive_rel, fresh)
         last = max(_seq_or_none(raw) or 0 for raw in consumed)
 
         def advance(current: bytes | None) -> bytes:
             recorded = int(current.decode().strip()) if current else 0
             return str(max(recorded, last)).encode()
 
-        self.fs.update(f"{relative}.seq", advance)
+        # The archive and the recorded sequence are written at once, and both before the strip: the
+        # sequence is read only where the live log is empty, and those lines stay live until both hold.
+        writes = [lambda: self.fs.update(f"{relative}.seq", advance)]
+        if fresh:
+            writes.append(lambda: write_archive(self.fs, archive_rel, fresh))
+        at_once(writes, threads_for(self.fs, 2))
 
         def strip(current: bytes | None) -> bytes:
             body, newline, torn = (current or b"").rpartition(b"\n")
