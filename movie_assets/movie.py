@@ -254,6 +254,8 @@ class MovieStore:
             lambda: effective_inputs(blueprint, manifest, self.events, pending_edits, digest),
         ]
         results, inputs = at_once(logs, threads_for(self.fs, 2))
+        if self._memo is not None and not pending_edits:
+            self._memo["inputs"] = dict(inputs[0])  # for what the command asks next (say, edited copies)
         plan = Planner().compute_plan(
             self.movie_id,
             manifest,
