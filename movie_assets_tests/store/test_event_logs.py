@@ -90,6 +90,27 @@ def test_archive_moves_consumed_events_and_keeps_later_ones(make_log):
     assert log.last_input_id() == nxt.id and [e.value for e in log.stream_inputs(after=later.id)] == ["next"]
 
 
+def test_a_rotation_stopped_after_it_recorded_its_sequence_and_before_its_archive_loses_nothing(storage, monkeypatch):
+    import movie_assets.store.events as events
+
+    log = FileEventLog(storage.movie("m"))
+    first = [log.append_input("Topic", f"v{i}") for i in range(4)]
+
+    def killed(*args):
+        raise OSError("killed before the archive was written")
+
+    monkeypatch.setattr(events, "write_archive", killed)
+    with pytest.raises(OSError):
+        log.archive("rev-0001", first[1].id, None)
+    assert log.fs.exists("events/inputs.log.seq") and not log.fs.exists("events/rev-0001.inputs.jsonl")
+    assert [e.value for e in log.stream_inputs()] == ["v0", "v1", "v2", "v3"], "the lines stayed live"
+    assert log.last_input_id() == first[-1].id and log.append_input("Topic", "v4").id > first[-1].id
+    monkeypatch.undo()
+    log.archive("rev-0002", first[1].id, None)  # the next rotation archives them after all
+    assert log.fs.read("events/rev-0002.inputs.jsonl").count(b"\n") == 2
+    assert [e.value for e in log.stream_inputs()] == ["v0", "v1", "v2", "v3", "v4"]
+
+
 def test_appends_during_archive_are_never_lost(make_log):
     log = make_log()
     base = log.append_input("k", -1)
