@@ -50,7 +50,7 @@ def test_rotation_loses_no_line_while_a_process_appends(driver, tmp_path, reques
         deadline = time.monotonic() + 60
         while (not acked.exists() or not acked.read_text()) and time.monotonic() < deadline:
             time.sleep(0.05)
-        for _ in range(50):
+        for _ in range(50 if driver == "local" else 25):  # each S3 rotation is a dozen requests to moto
             current = manifests.load_current()
             cursor = store.events.last_input_id()
             manifest = current.manifest.replace(
