@@ -20,6 +20,7 @@ from movie_assets.pipeline.blueprint.inputs import check_loop_indices, loop_coun
 from movie_assets.pipeline.blueprint.load import stored_blueprint
 from movie_assets.pipeline.blueprint.schema import Blueprint
 from movie_assets.pipeline.graph_index import DiskGraphIndex
+from movie_assets.pipeline.incremental import baseline_held
 from movie_assets.pipeline.models import (
     ExecutionPlan,
     JobDescriptor,
@@ -253,7 +254,9 @@ class MovieStore:
             lambda: self.succeeded_index(present.__contains__),
             lambda: effective_inputs(blueprint, manifest, self.events, pending_edits, digest),
         ]
-        results, inputs = at_once(logs, threads_for(self.fs, 2))
+        if digest is not None and not baseline_held(digest):  # and the baseline a fresh process reads
+            logs.append(lambda: self.graphs.read_ahead(digest))
+        results, inputs, *_ = at_once(logs, threads_for(self.fs, 3))
         if self._memo is not None and not pending_edits:
             self._memo["inputs"] = dict(inputs[0])  # for what the command asks next (say, edited copies)
         plan = Planner().compute_plan(
@@ -293,11 +296,8 @@ class MovieStore:
         return runner.execute(plan, only, base=planned.base if planned else None)
 
     def commit(self, run: RunResult) -> ManifestPointer:
-        """Publish the run's revision (ManifestConflict if the live manifest moved), then archive the logs.
-
-        Archiving happens only after the swap; if it fails the lines stay live and the next commit
-        archives them, so nothing is lost either way.
-        """
+        """Publish the run's revision (ManifestConflict if the live manifest moved), then archive the logs;
+        an archive that fails leaves the lines live for the next commit, so nothing is lost either way."""
         return self.published(run)[0]
 
     def published(self, run: RunResult) -> tuple[ManifestPointer, Manifest]:

@@ -66,6 +66,11 @@ def baseline(
     return found
 
 
+def baseline_held(manifest_hash: str) -> bool:
+    """Whether this process holds a baseline of the manifest (for any graph shape)."""
+    return any(key[0] == manifest_hash for key in _BASELINES.keys())  # type: ignore[index]
+
+
 def unmatched_jobs(
     graph: ProducerGraph, manifest: Manifest, artefact_hashes: dict[str, str] | None = None
 ) -> frozenset[str]:

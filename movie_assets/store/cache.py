@@ -40,6 +40,10 @@ class BoundedCache(Generic[V]):
         with self._lock:
             self._entries.clear()
 
+    def keys(self) -> list[Hashable]:
+        with self._lock:
+            return list(self._entries)
+
     def __len__(self) -> int:
         return len(self._entries)
 

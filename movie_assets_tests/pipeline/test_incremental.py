@@ -241,6 +241,20 @@ def test_a_commit_notes_what_its_manifest_does_not_match_and_keeps_only_the_live
     assert film.fs.list("index/baselines") == [film.graphs.baseline_path(digest)]
 
 
+def test_a_baseline_read_ahead_is_taken_by_its_manifests_lookup_only(film, monkeypatch):
+    manifest, digest = film.current()
+    shape = film.manifest_graph(manifest).shape
+    noted = film.graphs.load_unmatched(digest, shape)
+    assert noted is not None, "the commit noted its baseline"
+    reads: list[str] = []
+    real = film.graphs._read
+    monkeypatch.setattr(film.graphs, "_read", lambda rel, decoder: reads.append(rel) or real(rel, decoder))
+    film.graphs.read_ahead(digest)
+    assert film.graphs.load_unmatched(digest, shape) == noted and len(reads) == 1, "read once, ahead"
+    film.graphs.read_ahead("0" * 64)  # another manifest's: not taken for this one
+    assert film.graphs.load_unmatched(digest, shape) == noted and len(reads) == 3
+
+
 def test_a_plan_where_every_job_is_dirty_is_layered_as_kahn_layers_its_jobs(local_storage):
     from movie_assets.pipeline.blueprint.graph import kahn_layers
 
