@@ -18,7 +18,7 @@ def test_every_benchmark_script_is_covered():
     assert len(SCRIPTS) >= 7 and "bench_dagster.py" in SCRIPTS
 
 
-@pytest.mark.timeout(300)  # the slowest smoke run takes ~10 s here
+@pytest.mark.timeout(300)  # ample for the slowest smoke run (bench_dagster starts Dagster runs and PostgreSQL)
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_a_benchmark_runs_in_its_smoke_form(script, tmp_path):
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "DAGSTER_HOME": "", "MOVIE_ASSETS_ROOT": str(tmp_path / "b")}

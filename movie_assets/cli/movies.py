@@ -69,7 +69,8 @@ def edit(
     from movie_assets.pipeline.blueprint.inputs import values_from_text
 
     store = movie_store(movie)
-    events = store.edit(values_from_text(store.blueprint(), parse_assignments(assignments)))
+    with store.snapshot():  # the blueprint that reads the values is the one the edit checks them against
+        events = store.edit(values_from_text(store.blueprint(), parse_assignments(assignments)))
     for event in events:
         console.print(f"#{event.id} {esc(event.key)} = {esc(repr(event.value))}")
 
