@@ -64,13 +64,13 @@ def floors(segments: int) -> dict[str, int]:
     before the next layer starts (one append: a conditional PUT, after the process's first read of the
     log) and saves its progress. A commit takes the GC lock (PUT), checks its new blobs (one listing page
     or one round of checks at once), writes the manifest, swaps the pointer (its version is the one the
-    plan read) and releases the lock (GET, DELETE). Each revision gets its metrics, two log archives (a
-    read, the archive, the trim), its final cut, its results index, its changed readable copies after one
-    listing, and a done marker. For the audio-only blueprint: 2n+5 jobs in 5 layers, 2n+6 distinct blobs,
-    2n+3 readable copies."""
+    plan read) and releases the lock (a DELETE, held well within its ttl). Each revision gets its metrics,
+    two log archives (a read, the archive, the trim), its final cut (a copy inside the bucket), its results
+    index, its changed readable copies after one listing, and a done marker. For the audio-only
+    blueprint: 2n+5 jobs in 5 layers, 2n+6 distinct blobs, 2n+3 readable copies."""
     n = segments
     layers, copies, blobs = 5, 2 * n + 3, 2 * n + 6
-    plan, commit, housekeeping = 5, 6, 11
+    plan, commit, housekeeping = 5, 5, 11
     first = (plan - 1) + 1 + blobs + (layers + 1) + layers + commit + housekeeping + copies  # no manifest yet
     one_edit = plan + 1 + 4 + (4 + 1) + 4 + commit + housekeeping + 1  # 4 jobs in 4 layers, one changed copy
     return {

@@ -71,8 +71,10 @@ def housekeep(store: MovieStore, manifest: Manifest, run_revision: str | None, m
             previous = store.manifests.load(manifest.parent, expected_hash=manifest.parent_hash)
     previous_cursor = previous.artefact_cursor if previous else None
 
-    def event_logs() -> None:  # in this order: the metrics read the run's events before they are archived
+    def metrics() -> None:
         step("metrics", lambda: record_metrics(store.fs, manifest, previous_cursor, store.events, run_revision))
+
+    def event_logs() -> None:
         step(
             "archiving the event logs",
             lambda: store.events.archive(manifest.revision, manifest.input_cursor, manifest.artefact_cursor),
@@ -80,9 +82,11 @@ def housekeep(store: MovieStore, manifest: Manifest, run_revision: str | None, m
         if store.checkpoints.due(manifest.revision):
             step("checkpoint", lambda: store.checkpoints.write(manifest, store.events))
 
-    # The results index reads the artefact log while it may be rotated: safe, as a reader reads the live
-    # log before the archives and a rotation writes the archive before it strips the live log.
+    # The metrics and the results index read the artefact log while it may be rotated: safe, as a reader
+    # reads the live log before the archives (a Redis one, before the trim marker) and a rotation writes
+    # the archive before it strips the live log.
     chains = [
+        metrics,
         event_logs,
         lambda: step("storing the results index", lambda: store.checkpoints.keep_results(store.events)),
         lambda: step("writing the final cut", lambda: write_final_cut(store.fs, store.blobs, manifest)),

@@ -42,12 +42,12 @@ def _pcm_wav(data: bytes) -> np.ndarray | None:
     except (wave.Error, EOFError):
         return None
     samples = samples.reshape(-1, channels)
-    if channels == 1:
-        samples = np.repeat(samples, 2, axis=1)
-    if rate != SAMPLE_RATE and len(samples):
+    if rate != SAMPLE_RATE and len(samples):  # before a mono voice is doubled: half the resampling
         count = max(int(round(len(samples) * SAMPLE_RATE / rate)), 1)
         at = np.arange(count) * (rate / SAMPLE_RATE)
-        samples = np.stack([np.interp(at, np.arange(len(samples)), samples[:, c]) for c in (0, 1)], axis=1)
+        samples = np.stack([np.interp(at, np.arange(len(samples)), samples[:, c]) for c in range(channels)], axis=1)
+    if channels == 1:
+        samples = np.repeat(samples, 2, axis=1)
     return samples.astype(np.float32)
 
 

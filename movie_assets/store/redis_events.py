@@ -153,7 +153,15 @@ class RedisEventLog:
             yield from self._read(kind, model, after)
 
     def _read(self, kind: str, model: type[E], after: str | None) -> Iterator[E]:
+        """The stream after `after`, read before the trim marker: a rotation writes its archive before
+        it trims and moves the marker (one transaction), so a stream read that a trim overtook is made
+        whole from the archives. A reader may run beside a rotation (housekeeping's lanes do)."""
         stream = self.streams[kind]
+        live: list[tuple[bytes, dict]] = []
+        start = "-" if after is None else f"({after}"
+        while batch := self.client.xrange(stream, min=start, max="+", count=1000):
+            live += batch
+            start = f"({batch[-1][0].decode()}"
         trimmed = self.client.get(f"{stream}:trimmed")
         last: str | None = after
         if after is None or (trimmed is not None and stream_id(after) < stream_id(trimmed)):
@@ -161,15 +169,11 @@ class RedisEventLog:
             for event in read_archives(self.fs, kind, model, lambda e: stream_id(e.id) > floor):
                 last = event.id
                 yield event
-        # entries archived by a commit that died before trimming are still in the stream: start after them
-        start = "-" if last is None else f"({last}"
-        while True:
-            batch = self.client.xrange(stream, min=start, max="+", count=1000)
-            if not batch:
-                return
-            for entry_id, fields in batch:
+        # entries archived by a commit that died before trimming are still in the stream: after them only
+        newest = stream_id(last) if last is not None else (-1, -1)
+        for entry_id, fields in live:
+            if stream_id(entry_id) > newest:
                 yield self._parse(model, stream, entry_id, fields)
-            start = f"({batch[-1][0].decode()}"
 
     def _parse(self, model: type[E], stream: str, entry_id: bytes, fields: dict) -> E:
         try:

@@ -136,6 +136,25 @@ def test_appends_during_archive_are_never_lost(make_log):
     assert ids == [base.id, *written]
 
 
+def test_a_redis_reader_overtaken_by_a_rotation_still_reads_every_event(storage, redis_server):
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    log = RedisEventLog(storage.movie("m"), redis_server.url, prefix)
+    rotator = RedisEventLog(storage.movie("m"), redis_server.url, prefix)  # another process's housekeeping
+    events = [log.append_artefact(_artefact(f"j{i}")) for i in range(6)]
+    real = log.client.xrange
+    calls = []
+
+    def overtaken(*args, **kwargs):
+        if not calls:  # the rotation archives and trims just before the reader's first stream read
+            rotator.archive("rev-0001", None, events[3].id)
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    log.client.xrange = overtaken
+    assert [e.id for e in log.stream_artefacts(after=events[0].id)] == [e.id for e in events[1:]]
+    assert [e.id for e in log.stream_artefacts()] == [e.id for e in events], "and nothing twice"
+
+
 def test_malformed_redis_entry_is_a_clear_error(storage, redis_server):
     log = RedisEventLog(storage.movie("m"), redis_server.url, f"t{uuid.uuid4().hex[:8]}")
     log.append_input("Topic", "ok")
