@@ -285,15 +285,16 @@ class MovieStore:
         on_result: Callable[[JobResult], None] | None = None,
         only: Callable[[JobDescriptor], bool] | None = None,
         planned: Planned | None = None,
+        saving: ExecutionPlan | None = None,
     ) -> RunResult:
         """Run the plan's jobs (those `only` selects, if given) through the runner, the one job-execution path.
         `planned`: what `planned()` returned for this plan just now (its base and results are not read again;
-        a base that moved meanwhile still fails the commit)."""
+        a base that moved meanwhile still fails the commit). `saving`: a plan stored before any job runs."""
         from movie_assets.pipeline.runner import Runner
 
         index = planned.index.with_blob_check(self.blobs.has) if planned else self.succeeded_index()
         runner = Runner(self.fs, self.events, produce, concurrency, on_result=on_result, index=index)
-        return runner.execute(plan, only, base=planned.base if planned else None)
+        return runner.execute(plan, only, base=planned.base if planned else None, saving=saving)
 
     def commit(self, run: RunResult) -> ManifestPointer:
         """Publish the run's revision (ManifestConflict if the live manifest moved), then archive the logs;

@@ -58,11 +58,12 @@ def regenerate(
         on_plan(plan)
     if not plan.has_changes():
         return RegenerateOutcome(plan, None, None)
-    store.plans.save(plan)
+    # the plan is stored before any job runs, beside the run's first reads
     if up_to_layer is not None and up_to_layer < len(plan.layers):
         partial = plan.replace(layers=plan.layers[:up_to_layer])
-        return RegenerateOutcome(plan, store.run(partial, produce, concurrency, on_result, planned=planned), None)
-    run = store.run(plan, produce, concurrency, on_result, planned=planned)
+        run = store.run(partial, produce, concurrency, on_result, planned=planned, saving=plan)
+        return RegenerateOutcome(plan, run, None)
+    run = store.run(plan, produce, concurrency, on_result, planned=planned, saving=plan)
     if not run.succeeded:
         return RegenerateOutcome(plan, run, None)
     pointer, manifest = store.published(run)

@@ -69,14 +69,19 @@ class Runner:
 
     # ---- whole plans ------------------------------------------------------------------------------
     def execute(
-        self, plan: ExecutionPlan, only: Callable[[JobDescriptor], bool] | None = None, base: Manifest | None = None
+        self,
+        plan: ExecutionPlan,
+        only: Callable[[JobDescriptor], bool] | None = None,
+        base: Manifest | None = None,
+        saving: ExecutionPlan | None = None,
     ) -> RunResult:
         """Run every layer; refuses to start when current.json moved off the plan's base hash. `base`: the
         live manifest the caller planned on just now, taken as it is (the commit still checks it).
 
         With `only`, just the jobs it selects run (a Dagster step runs one producer's jobs of a movie);
         the others are neither run nor recorded, their upstream results come from the plan's carried
-        jobs, and no progress file is written (the orchestrator tracks its own steps)."""
+        jobs, and no progress file is written (the orchestrator tracks its own steps). `saving`: a plan to
+        store (runs/<rev>-plan.json) before any job runs, beside the run's first reads."""
         if base is None:
             current = self.manifests.load_current()
             if current.hash != plan.manifest_base_hash:
@@ -93,7 +98,9 @@ class Runner:
             context.known.update(record.outputs)
         plan_hash = json_hash(plan.to_builtins())
         if only is None:
-            self._resume(context, plan_hash)
+            self._resume(context, plan_hash, saving)
+        elif saving is not None:
+            self.plans.save(saving)
         with ThreadPoolExecutor(max_workers=1) as saver:
             try:
                 saved = self._layers(context, plan_hash, only, saver)
@@ -147,16 +154,18 @@ class Runner:
                     self.plans.save_progress(progress)
         return saved
 
-    def _resume(self, context: _RunContext, plan_hash: str) -> None:
+    def _resume(self, context: _RunContext, plan_hash: str, saving: ExecutionPlan | None = None) -> None:
         """Take over the results of an earlier, interrupted run of the very same plan.
 
         Only the same plan resumes: a new plan for the same revision number and base (say, after a
         failed run and another edit) must not pick up results computed from other inputs."""
         plan = context.plan
+        save = [lambda: self.plans.save(saving)] if saving is not None else []
         if self.fs.backend.remote:  # the log is read beside the progress, so its write at the end is one request
-            reads = [lambda: self.plans.load_progress(plan.revision), lambda: context.log.look(self.fs)]
-            progress, _ = at_once(reads, 2)
+            calls = [lambda: self.plans.load_progress(plan.revision), lambda: context.log.look(self.fs), *save]
+            progress = at_once(calls, 3)[0]
         else:
+            at_once(save, 1)
             progress = self.plans.load_progress(plan.revision)
         if not progress or progress.manifest_base_hash != plan.manifest_base_hash or progress.plan_hash != plan_hash:
             return
