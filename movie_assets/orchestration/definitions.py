@@ -12,7 +12,7 @@ import dagster as dg
 
 from movie_assets.errors import MovieAssetsError
 from movie_assets.orchestration.assets import build_blueprint_assets
-from movie_assets.orchestration.keys import regenerate_job_name
+from movie_assets.orchestration.keys import input_key, regenerate_job_name
 from movie_assets.orchestration.maintenance import maintenance_job, maintenance_schedule
 from movie_assets.orchestration.resources import EventLogResource, StorageResource
 from movie_assets.orchestration.sensors import Preflight, build_movie_sensor
@@ -86,11 +86,14 @@ STEP_PROCESSES = dg.multiprocess_executor.configured(
 
 def regenerate_job(entry: BlueprintAssets) -> dg.UnresolvedAssetJobDefinition:
     """`<group>_regenerate`: rebuild one movie from the Launchpad (pick its partition). Its inputs are
-    observed first (so the run leaves nothing falsely stale), every producer runs its dirty jobs and
+    observed first, edits no sensor saw included, so each producer's materialization records every
+    input's version and the next edit of one makes it stale; every producer runs its dirty jobs and
     reuses the rest, then the manifest publishes, as `movie-assets regenerate`."""
     return dg.define_asset_job(
         regenerate_job_name(entry.group),
-        selection=dg.AssetSelection.groups(entry.group),
+        # the inputs are observable sources, which a group selection leaves out: named one by one
+        selection=dg.AssetSelection.groups(entry.group)
+        | dg.AssetSelection.assets(*(input_key(entry.group, name) for name in entry.blueprint.inputs)),
         description=f"Regenerate one {entry.blueprint.meta.id} movie: its dirty jobs, then commit.",
     )
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from movie_assets.errors import MovieAssetsError
-from movie_assets.orchestration.keys import input_key, partitions_for
+from movie_assets.orchestration.keys import input_key, partitions_for, regenerate_job_name
 from movie_assets.orchestration.private import DATA_VERSION_TAG
 from movie_assets.orchestration.resources import EventLogResource, StorageResource, movie_store
 from movie_assets.pipeline.blueprint import Blueprint
@@ -113,6 +113,16 @@ def build_input_asset(bp: Blueprint, group: str) -> dg.AssetsDefinition:
                 context.log.warning(f"{movie_id}: inputs not observed: {exc}")
                 continue
             found = [item for item in input_versions(bp, entries) if item.name in selected]
+            if context.job_name == regenerate_job_name(group):
+                # every input answers, so that the producers after it run, and their materializations
+                # record each input's version (an edit no sensor saw included): the next edit stales them
+                for item in found:
+                    yield dg.ObserveResult(
+                        asset_key=input_key(group, item.name),
+                        data_version=dg.DataVersion(item.version),
+                        metadata=item.metadata,
+                    )
+                continue
             for item in moved(context.instance, group, movie_id, found):
                 # logged per partition: a run without one may observe many movies
                 context.log_event(

@@ -72,7 +72,7 @@ def test_staleness_follows_the_planner_through_a_mixed_sequence_with_the_sensor_
     assert sensor.tick().run_requests == []
     agrees("committed by the CLI before the sensor's run, mirrored", dirty=False)
 
-    store.edit({"SegmentText[0]": "A new first line.", "Voice": "bright"})
+    store.edit({"SegmentText[0]": "A new first line.", "MusicMood": "playful"})  # one the sensor never saw
     [request] = sensor.tick().run_requests
     agrees("edited twice, seen by the sensor", dirty=True)
     assert run_request(defs, instance, request, resources).success
