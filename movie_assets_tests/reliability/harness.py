@@ -123,11 +123,15 @@ def crash_loop(
     ctx = mp.get_context("fork")
     report = CrashReport()
     started = time.monotonic()
-    # how long an uninterrupted run takes, so kills land anywhere inside one
-    probe = ctx.Process(target=_regenerate_child, args=(root, ack, options))
-    t0 = time.monotonic()
-    probe.start()
-    probe.join()
+    # how long an uninterrupted run of one edit takes (after the first build, which takes longer), so
+    # kills land anywhere inside one
+    for edit in (False, True):
+        if edit:
+            store.edit({"SegmentText[0]": rng.choice(TEXTS)})
+        probe = ctx.Process(target=_regenerate_child, args=(root, ack, options))
+        t0 = time.monotonic()
+        probe.start()
+        probe.join()
     span = max(time.monotonic() - t0, 0.05)
     for k in range(iterations):
         store.edit({f"SegmentText[{rng.randrange(2)}]": rng.choice(TEXTS)})
@@ -142,7 +146,7 @@ def crash_loop(
             report.kills += 1
         else:
             report.completed_before_kill += 1
-            span = 0.7 * span + 0.3 * (time.monotonic() - t0)  # track how long a whole run takes now
+            span = min(span, time.monotonic() - t0)  # the shortest whole run: the next kill lands inside
         child.join()
         if (k + 1) % check_every == 0 or k == iterations - 1:
             found = check_store(root, ack, options)
