@@ -26,7 +26,7 @@ from movie_assets.store.events import EventLog
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.manifests import ManifestService
 from movie_assets.store.models import BlobRef, InputEntry, Manifest
-from movie_assets.store.parallel import at_once, io_threads
+from movie_assets.store.parallel import at_once, io_threads, threads_for
 from movie_assets.store.paths import STAGING_DIR
 from movie_assets.store.storage import MovieFS
 
@@ -160,13 +160,12 @@ class Runner:
         Only the same plan resumes: a new plan for the same revision number and base (say, after a
         failed run and another edit) must not pick up results computed from other inputs."""
         plan = context.plan
-        save = [lambda: self.plans.save(saving)] if saving is not None else []
+        calls = [lambda: self.plans.load_progress(plan.revision)]
+        if saving is not None:
+            calls.append(lambda: self.plans.save(saving))
         if self.fs.backend.remote:  # the log is read beside the progress, so its write at the end is one request
-            calls = [lambda: self.plans.load_progress(plan.revision), lambda: context.log.look(self.fs), *save]
-            progress = at_once(calls, 3)[0]
-        else:
-            at_once(save, 1)
-            progress = self.plans.load_progress(plan.revision)
+            calls.append(lambda: context.log.look(self.fs))
+        progress = at_once(calls, threads_for(self.fs, 3))[0]
         if not progress or progress.manifest_base_hash != plan.manifest_base_hash or progress.plan_hash != plan_hash:
             return
         for job_id, result in progress.results.items():
