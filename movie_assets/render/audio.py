@@ -1,5 +1,5 @@
 """Mastered sound: every mix at 48 kHz stereo, music ducked under narration (not alone), loudness
-normalised to EBU R128 (-16 LUFS integrated, true peak at most -1 dBTP) in two passes and measured."""
+normalised to EBU R128 (-16 LUFS integrated, true peak at most -1 dBTP) and measured."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import wave
 
 import numpy as np
 
+from movie_assets.render import loudness as meter
 from movie_assets.render.ffmpeg import run
 from movie_assets.render.settings import SAMPLE_RATE
 
@@ -88,31 +89,38 @@ def duck_gain(length: int, spans: list[tuple[int, int]]) -> np.ndarray:
 
 def master(mix: np.ndarray, workdir: str, name: str, codec: str = "pcm_s16le") -> tuple[str, dict]:
     """Normalise a mix to -16 LUFS with its true peak at most -1.5 dBTP, at 48 kHz stereo; the file
-    (`pcm_s16le` WAV or `aac` M4A) and its measured loudness (`integrated_lufs`, `true_peak_dbtp`, `lra`).
+    (`pcm_s16le` WAV or `aac` M4A) and the measured loudness of what it holds (`integrated_lufs`,
+    `true_peak_dbtp`, `lra`).
 
-    Two passes: ebur128 measures the integrated loudness (no true-peak oversampling: a few hundredths
-    of loudnorm's analysis time); then one ffmpeg run applies the gain, holds the peaks under the
-    ceiling with a look-ahead limiter (where the gain pushes some over), encodes, and
-    measures what it wrote (ebur128 with true peak, on a split of the same stream)."""
+    The loudness is measured in numpy (render/loudness.py) before and after the gain. ffmpeg runs only
+    for what numpy does not do: a look-ahead limiter, where the gain pushes some peak over its ceiling,
+    and the AAC encoder."""
+    level = meter.integrated(mix, SAMPLE_RATE)
+    gain = 10 ** ((TARGET_LUFS - level) / 20) if np.isfinite(level) else 1.0
+    out = mix.astype(np.float32) * np.float32(gain)
     raw = os.path.join(workdir, f"{name}.f32")
-    mix.astype("<f4").tofile(raw)
     source = ["-f", "f32le", "-ac", "2", "-ar", str(SAMPLE_RATE), "-i", raw]
-    measured = _ebur128(run([*source, "-af", "ebur128", "-f", "null", "-"], f"measure {name}").stderr)
-    gain = TARGET_LUFS - measured["integrated_lufs"] if "integrated_lufs" in measured else 0.0
-    # the limiter acts only on peaks the gain pushes over its ceiling, and costs a third of the pass:
-    # it runs where there are some
-    pushed_over = len(mix) and float(np.abs(mix).max()) * 10 ** (gain / 20) > LIMIT
-    limiter = f"alimiter=limit={LIMIT:.4f}:attack=5:release=50:level=0," if pushed_over else ""
-    chain = f"volume={gain:.3f}dB,{limiter}aresample={SAMPLE_RATE}"
-    graph = f"[0:a]{chain},asplit=2[out][measured];[measured]ebur128=peak=true,anullsink"
-    ext = "wav" if codec == "pcm_s16le" else "m4a"
-    out = os.path.join(workdir, f"{name}.{ext}")
+    if len(out) and max(float(out.max()), -float(out.min())) > LIMIT:
+        out.astype("<f4").tofile(raw)
+        limiter = f"alimiter=limit={LIMIT:.4f}:attack=5:release=50:level=0"
+        done = run([*source, "-af", limiter, "-f", "f32le", "-"], f"limit {name}")
+        out = np.frombuffer(done.stdout, dtype="<f4").reshape(-1, 2)
+    if codec == "pcm_s16le":
+        path = os.path.join(workdir, f"{name}.wav")
+        # what ffmpeg's float to 16-bit conversion does: round to nearest, clip
+        pcm = np.clip(np.rint(out * 32768.0), -32768, 32767).astype("<i2")
+        with wave.open(path, "wb") as dst:
+            dst.setnchannels(2)
+            dst.setsampwidth(2)
+            dst.setframerate(SAMPLE_RATE)
+            dst.writeframes(pcm.tobytes())
+        return path, meter.measure(pcm.astype(np.float32) / 32768.0, SAMPLE_RATE)
+    path = os.path.join(workdir, f"{name}.m4a")
+    out.astype("<f4").tofile(raw)
     # the fast AAC coder at 192 kb/s: transparent for narration and music, in half the default coder's
     # time on a film's soundtrack
-    extra = ["-aac_coder", "fast", "-b:a", "192k"] if codec == "aac" else []
-    mapped = ["-map", "[out]", "-ac", "2", "-c:a", codec, *extra, out]
-    done = run([*source, "-filter_complex", graph, *mapped], f"master {name}")
-    return out, _ebur128(done.stderr)
+    run([*source, "-c:a", "aac", "-aac_coder", "fast", "-b:a", "192k", path], f"encode {name}")
+    return path, meter.measure(out, SAMPLE_RATE)
 
 
 def loudness(path: str) -> dict:
