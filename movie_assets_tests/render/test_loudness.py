@@ -70,6 +70,24 @@ def test_known_figures_come_out_of_the_meter():
     assert loudness.integrated(np.ones((RATE // 10, 2), np.float32), RATE) == -np.inf, "under one block"
 
 
+def test_the_k_weighting_is_the_standards_filter_run_sample_by_sample():
+    # ITU-R BS.1770-4's published coefficients at 48 kHz (b0, b1, b2, a1, a2 of each stage)
+    shelf = (1.53512485958697, -2.69169618940638, 1.19839281085285, -1.69065929318241, 0.73248077421585)
+    high_pass = (1.0, -2.0, 1.0, -1.99004745483398, 0.99007225036621)
+    for ours, published in zip(loudness._k_weighting(48000), (shelf, high_pass), strict=True):
+        assert ours == pytest.approx(published, abs=1e-9)
+    samples = np.random.default_rng(3).uniform(-1, 1, (1001, 2)).astype(np.float32)
+    expected = samples.T.astype(np.float64)
+    for b0, b1, b2, a1, a2 in (shelf, high_pass):  # direct form I, one sample at a time
+        out = np.zeros_like(expected)
+        for n in range(expected.shape[1]):
+            x1, x2 = (expected[:, n - k] if n >= k else 0.0 for k in (1, 2))
+            y1, y2 = (out[:, n - k] if n >= k else 0.0 for k in (1, 2))
+            out[:, n] = b0 * expected[:, n] + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2
+        expected = out
+    assert np.abs(loudness.k_weighted(samples, 48000) - expected).max() < 1e-5
+
+
 def test_the_true_peak_is_found_between_samples():
     # a quarter of the sample rate, sampled 45 degrees off its crests: every sample is 3 dB under the peak
     wave = _stereo(0.5 * np.sin(2 * np.pi * (RATE / 4) * _seconds(2) + np.pi / 4))
