@@ -74,17 +74,26 @@ def looped(samples: np.ndarray, length: int) -> np.ndarray:
 
 
 def duck_gain(length: int, spans: list[tuple[int, int]]) -> np.ndarray:
-    """The music's gain: DUCKED where narration speaks, 1 elsewhere, with half-second ramps."""
+    """The music's gain: DUCKED where narration speaks, 1 elsewhere, glided over half a second: the
+    moving average of that stepped gain, so it never steps."""
     gain = np.ones(length, dtype=np.float32)
     for start, end in spans:
         gain[max(start, 0) : min(end, length)] = DUCKED
     ramp = int(0.5 * SAMPLE_RATE)
-    if ramp and spans and length > ramp:  # a moving average (running sums): the gain glides, never steps
-        sums = np.concatenate(
-            [[0.0], np.cumsum(np.pad(gain, (ramp // 2, ramp - ramp // 2), mode="edge"), dtype=np.float64)]
-        )
-        gain = ((sums[ramp:] - sums[:-ramp]) / ramp)[:length].astype(np.float32)
-    return gain[:, None]
+    if not (ramp and spans and length > ramp):
+        return gain[:, None]
+    # The average over [n - ramp // 2, n - ramp // 2 + ramp) of a stepped gain (held at its ends) is the
+    # stepped gain but within a ramp of each step, where it is a straight line across the step: only
+    # those samples are computed.
+    lead = ramp - ramp // 2
+    steps = np.flatnonzero(gain[1:] != gain[:-1]) + 1
+    glided = gain.copy()
+    for at in steps:
+        jump = float(gain[at] - gain[at - 1])
+        low, high = max(at - lead, 0), min(at + ramp // 2, length)
+        reached = np.clip(np.arange(low, high) + lead - at, 0, ramp) / ramp  # of the window past the step
+        glided[low:high] += (jump * (reached - (np.arange(low, high) >= at))).astype(np.float32)
+    return glided[:, None]
 
 
 def master(mix: np.ndarray, workdir: str, name: str, codec: str = "pcm_s16le") -> tuple[str, dict]:
@@ -92,19 +101,23 @@ def master(mix: np.ndarray, workdir: str, name: str, codec: str = "pcm_s16le") -
     (`pcm_s16le` WAV or `aac` M4A) and the measured loudness of what it holds (`integrated_lufs`,
     `true_peak_dbtp`, `lra`).
 
-    The loudness is measured in numpy (render/loudness.py) before and after the gain. ffmpeg runs only
+    The loudness is measured in numpy (render/loudness.py), of the mix and of what is written. ffmpeg runs only
     for what numpy does not do: a look-ahead limiter, where the gain pushes some peak over its ceiling,
     and the AAC encoder."""
-    level = meter.integrated(mix, SAMPLE_RATE)
+    hops = meter.hop_powers(mix, SAMPLE_RATE)
+    level = meter.integrated(hops)
     gain = 10 ** ((TARGET_LUFS - level) / 20) if np.isfinite(level) else 1.0
     out = mix.astype(np.float32) * np.float32(gain)
+    # what is written is the mix times the gain (rounded to 16 bits, which moves no figure by a hundredth),
+    # so its K-weighted powers are the mix's times the gain squared: only a limiter changes that
+    written_hops: np.ndarray | None = hops * gain**2
     raw = os.path.join(workdir, f"{name}.f32")
     source = ["-f", "f32le", "-ac", "2", "-ar", str(SAMPLE_RATE), "-i", raw]
     if len(out) and max(float(out.max()), -float(out.min())) > LIMIT:
         out.astype("<f4").tofile(raw)
         limiter = f"alimiter=limit={LIMIT:.4f}:attack=5:release=50:level=0"
         done = run([*source, "-af", limiter, "-f", "f32le", "-"], f"limit {name}")
-        out = np.frombuffer(done.stdout, dtype="<f4").reshape(-1, 2)
+        out, written_hops = np.frombuffer(done.stdout, dtype="<f4").reshape(-1, 2), None
     if codec == "pcm_s16le":
         path = os.path.join(workdir, f"{name}.wav")
         # what ffmpeg's float to 16-bit conversion does: round to nearest, clip
@@ -114,13 +127,13 @@ def master(mix: np.ndarray, workdir: str, name: str, codec: str = "pcm_s16le") -
             dst.setsampwidth(2)
             dst.setframerate(SAMPLE_RATE)
             dst.writeframes(pcm.tobytes())
-        return path, meter.measure(pcm.astype(np.float32) / 32768.0, SAMPLE_RATE)
+        return path, meter.measure(pcm.astype(np.float32) / 32768.0, SAMPLE_RATE, written_hops)
     path = os.path.join(workdir, f"{name}.m4a")
     out.astype("<f4").tofile(raw)
     # the fast AAC coder at 192 kb/s: transparent for narration and music, in half the default coder's
     # time on a film's soundtrack
     run([*source, "-c:a", "aac", "-aac_coder", "fast", "-b:a", "192k", path], f"encode {name}")
-    return path, meter.measure(out, SAMPLE_RATE)
+    return path, meter.measure(out, SAMPLE_RATE, written_hops)
 
 
 def loudness(path: str) -> dict:

@@ -18,21 +18,19 @@ _BLOCK = 16  # samples a row of the true-peak product reconstructs: a small bloc
 # multiplications on the product's zeros
 
 
-def measure(samples: np.ndarray, rate: int) -> dict[str, float]:
+def measure(samples: np.ndarray, rate: int, hops: np.ndarray | None = None) -> dict[str, float]:
     """`integrated_lufs`, `true_peak_dbtp` and `lra` of `samples` (frames × channels, floats in [-1, 1]);
-    a figure that is minus infinity (silence) is left out, as ffmpeg's summary leaves it."""
-    hops = _hop_powers(samples, rate)
-    found = {
-        "integrated_lufs": _gated(_windows(hops, 4), -10.0)[1],
-        "true_peak_dbtp": _db(true_peak(samples)),
-        "lra": _range(hops),
-    }
+    a figure that is minus infinity (silence) is left out, as ffmpeg's summary leaves it. `hops`: their
+    `hop_powers`, when the caller has them already."""
+    hops = hop_powers(samples, rate) if hops is None else hops
+    found = {"integrated_lufs": integrated(hops), "true_peak_dbtp": _db(true_peak(samples)), "lra": _range(hops)}
     return {key: round(value, 2) for key, value in found.items() if math.isfinite(value)}
 
 
-def integrated(samples: np.ndarray, rate: int) -> float:
-    """Gated integrated loudness in LUFS (minus infinity for silence or under 0.4 s of sound)."""
-    return _gated(_windows(_hop_powers(samples, rate), 4), -10.0)[1]
+def integrated(hops: np.ndarray) -> float:
+    """Gated integrated loudness in LUFS of sound with these `hop_powers` (minus infinity for silence or
+    under 0.4 s of sound)."""
+    return _gated(_windows(hops, 4), -10.0)[1]
 
 
 def true_peak(samples: np.ndarray) -> float:
@@ -83,8 +81,9 @@ def _toeplitz() -> np.ndarray:
     return product
 
 
-def _hop_powers(samples: np.ndarray, rate: int) -> np.ndarray:
-    """The K-weighted mean power of each whole 100 ms hop, summed over channels."""
+def hop_powers(samples: np.ndarray, rate: int) -> np.ndarray:
+    """The K-weighted mean power of each whole 100 ms hop, summed over channels: what every loudness
+    figure but the peak is made of."""
     x = np.asarray(samples, dtype=np.float32).reshape(len(samples), -1)
     hop = int(round(0.1 * rate))
     weighted = k_weighted(x[: len(x) // hop * hop], rate)
