@@ -12,10 +12,12 @@ from movie_assets.errors import InvalidValue, MovieExists, NotFound, UnknownMovi
 from movie_assets.lifecycle.checkpoints import Checkpoints
 from movie_assets.lifecycle.exports import export_path
 from movie_assets.lifecycle.gc import pinning
+from movie_assets.lifecycle.housekeeping import final_cut_written
+from movie_assets.lifecycle.housekeeping import unfinished as housekeeping_unfinished
 from movie_assets.lifecycle.publish import publish, run_base, run_manifest
 from movie_assets.lifecycle.regenerate import Planned
 from movie_assets.pipeline.blueprint import expand_graph
-from movie_assets.pipeline.blueprint.graph import ProducerGraph, ProducerNode
+from movie_assets.pipeline.blueprint.graph import ProducerGraph
 from movie_assets.pipeline.blueprint.inputs import check_loop_indices, loop_counts, normalise_edits, resolve_inputs
 from movie_assets.pipeline.blueprint.load import stored_blueprint
 from movie_assets.pipeline.blueprint.schema import Blueprint
@@ -25,14 +27,13 @@ from movie_assets.pipeline.models import (
     ExecutionPlan,
     JobDescriptor,
     JobResult,
-    OutputSpec,
     RegenerateOutcome,
     RunResult,
 )
 from movie_assets.pipeline.planner import Planner, effective_inputs
 from movie_assets.pipeline.plans import PlanStore
 from movie_assets.pipeline.signature import SucceededIndex
-from movie_assets.pipeline.steering import checked_replacement, pin_key, refuse_reserved, take_key
+from movie_assets.pipeline.steering import checked_replacement, pin_key, refuse_reserved, replaceable_output, take_key
 from movie_assets.store.blobs import BlobStore
 from movie_assets.store.events import EventLog, FileEventLog
 from movie_assets.store.hashing import json_hash
@@ -147,20 +148,10 @@ class MovieStore:
         return self._logged(dict(values), edited_by)
 
     # ---- steering: your own takes ----------------------------------------------------------------
-    def _owner(self, artefact_id: str) -> tuple[ProducerNode, OutputSpec]:
-        graph, _ = self.graph()
-        for node in graph.nodes.values():
-            for output in node.outputs:
-                if output.artefact_id == artefact_id:
-                    return node, output
-        raise InvalidValue(f"{self.movie_id} has no artefact {artefact_id!r}; see `movie-assets show {self.movie_id}`")
-
     def override(self, artefact_id: str, data: bytes | BinaryIO, edited_by: str = "user") -> InputEvent:
         """Pin a file of yours as an artefact: stored as a blob, logged as an input edit; on regenerate
         the producer of that artefact does not run and everything reading it does."""
-        node, output = self._owner(validate_artefact_id(artefact_id))
-        if len(node.outputs) > 1:
-            raise InvalidValue(f"{node.job_id} makes {len(node.outputs)} artefacts together; one cannot be replaced")
+        output = replaceable_output(self.graph()[0], validate_artefact_id(artefact_id), self.movie_id)
         data = checked_replacement(artefact_id, output.mime_type, data)
         with pinning(self.fs, artefact_id):  # GC keeps the blob from before it is stored until the edit names it
             ref = self.blobs.put(data, output.mime_type)
@@ -244,19 +235,25 @@ class MovieStore:
             self.plans.save(plan)
         return plan
 
-    def planned(self, pending_edits: Mapping[str, Any] | None = None) -> Planned:
+    def planned(self, pending_edits: Mapping[str, Any] | None = None, finishing: bool = False) -> Planned:
         """The plan with what it was made from: the live manifest and the reusable results, which a run
-        of it right after takes over instead of reading them again."""
+        of it right after takes over instead of reading them again. `finishing`: the live revision's
+        housekeeping is finished first if it was interrupted (asked beside the plan's reads, which are
+        made again after it when it ran)."""
         reads = [self.current, self.blobs.present, self.blueprint]  # present: one listing, no stat per blob
         # on S3 each is a round trip needing nothing of the others; so are the two logs' reads next
         (manifest, digest), present, blueprint = at_once(reads, threads_for(self.fs, 3))
         logs = [
             lambda: self.succeeded_index(present.__contains__),
             lambda: effective_inputs(blueprint, manifest, self.events, pending_edits, digest),
+            lambda: finishing and housekeeping_unfinished(self),
         ]
         if digest is not None and not baseline_held(digest):  # and the baseline a fresh process reads
             logs.append(lambda: self.graphs.read_ahead(digest))
-        results, inputs, *_ = at_once(logs, threads_for(self.fs, 3))
+        results, inputs, interrupted, *_ = at_once(logs, threads_for(self.fs, len(logs)))
+        if interrupted:
+            self.finish_housekeeping(interrupted=True)
+            return self.planned(pending_edits)
         if self._memo is not None and not pending_edits:
             self._memo["inputs"] = dict(inputs[0])  # for what the command asks next (say, edited copies)
         plan = Planner().compute_plan(
@@ -301,8 +298,9 @@ class MovieStore:
         an archive that fails leaves the lines live for the next commit, so nothing is lost either way."""
         return self.published(run)[0]
 
-    def published(self, run: RunResult) -> tuple[ManifestPointer, Manifest]:
-        """`commit`, answering with the published manifest as well."""
+    def published(self, run: RunResult) -> tuple[ManifestPointer, Manifest, str | None]:
+        """`commit`, answering with the published manifest and its final cut under the movie, when the
+        housekeeping wrote one."""
         base = run_base(self.manifests, run.plan)
         manifest = run_manifest(self.blobs, run, base)
         # every blob the revision names is checked under the GC lock; the base's are marked by any sweep
@@ -310,8 +308,8 @@ class MovieStore:
         self._forget()
         if pointer.revision != manifest.revision:  # published under the next free number
             manifest = manifest.replace(revision=pointer.revision)
-        self.after_commit(manifest, run.plan.revision, pointer.hash)
-        return pointer, manifest
+        failed = self.after_commit(manifest, run.plan.revision, pointer.hash)
+        return pointer, manifest, final_cut_written(manifest, failed)
 
     def after_commit(
         self, manifest: Manifest, run_revision: str | None = None, manifest_hash: str | None = None
@@ -322,11 +320,10 @@ class MovieStore:
 
         return housekeep(self, manifest, run_revision, manifest_hash)
 
-    def finish_housekeeping(self) -> bool:
-        """Finish the live revision's housekeeping if a crash or a full disk interrupted it; whether it ran."""
-        from movie_assets.lifecycle.housekeeping import unfinished
-
-        if not unfinished(self):
+    def finish_housekeeping(self, interrupted: bool = False) -> bool:
+        """Finish the live revision's housekeeping if a crash or a full disk interrupted it (`interrupted`:
+        the caller found so already); whether it ran."""
+        if not interrupted and not housekeeping_unfinished(self):
             return False
         current = self.manifests.load_current()
         log.info("%s: finishing the housekeeping of %s", self.movie_id, current.manifest.revision)

@@ -272,9 +272,8 @@ def _regenerate(
             f"[green]committed {outcome.pointer.revision}[/green]: {len(run.produced)} produced, "
             f"{len(run.results) - len(run.produced)} reused, cost ${sum(r.cost for r in run.results.values()):.4f}"
         )
-        final = store.final_cut(outcome.manifest)
-        if final is not None:  # where the film is: what a movie maker opens next
-            console.print(f"final output: {esc(store.fs.resolve(final))}")
+        if outcome.final_cut is not None:  # where the film is: what a movie maker opens next
+            console.print(f"final output: {esc(store.fs.resolve(outcome.final_cut))}")
     else:
         for job_id, result in outcome.run.results.items():
             if result.status in ("failed", "skipped"):

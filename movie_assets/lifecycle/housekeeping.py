@@ -50,6 +50,16 @@ class MovieStore(Protocol):
 log = logging.getLogger(__name__)
 
 
+FINAL_CUT_STEP = "writing the final cut"
+
+
+def final_cut_written(manifest: Manifest, failed: list[str]) -> str | None:
+    """Where the revision's final cut is (relative to the movie), once a housekeeping that ended with
+    `failed` steps wrote it; None when it has none or its step failed."""
+    rel = export_path(manifest)
+    return rel if rel is not None and FINAL_CUT_STEP not in failed else None
+
+
 def done_marker(revision: str) -> str:
     return f"metrics/{revision}.done"
 
@@ -89,7 +99,7 @@ def housekeep(store: MovieStore, manifest: Manifest, run_revision: str | None, m
         metrics,
         event_logs,
         lambda: step("storing the results index", lambda: store.checkpoints.keep_results(store.events)),
-        lambda: step("writing the final cut", lambda: write_final_cut(store.fs, store.blobs, manifest)),
+        lambda: step(FINAL_CUT_STEP, lambda: write_final_cut(store.fs, store.blobs, manifest)),
         lambda: step(
             "refreshing readable copies", lambda: _graphs_and_copies(store, manifest, manifest_hash, previous)
         ),

@@ -27,13 +27,11 @@ class MovieStore(Protocol):
 
     def snapshot(self) -> AbstractContextManager[Any]: ...
 
-    def finish_housekeeping(self) -> bool: ...
-
-    def planned(self) -> Planned: ...
+    def planned(self, finishing: bool = False) -> Planned: ...
 
     def run(self, plan: ExecutionPlan, produce: ProduceFn, *args: Any, **kwargs: Any) -> Any: ...
 
-    def published(self, run: Any) -> tuple[Any, Manifest]: ...
+    def published(self, run: Any) -> tuple[Any, Manifest, str | None]: ...
 
 
 def regenerate(
@@ -47,12 +45,11 @@ def regenerate(
     """Finish an interrupted housekeeping, plan, run the plan's layers (1..`up_to_layer`) and commit when
     every layer ran and succeeded. The caller holds the movie's run lease.
 
-    Each fact is read once: the housekeeping check and the plan share the live pointer and blueprint,
-    and the run takes the plan's base and reusable results (the commit's compare-and-swap still refuses
-    a base that moved)."""
+    Each fact is read once: the housekeeping check goes beside the plan's reads of the logs, and the run
+    takes the plan's base and reusable results (the commit's compare-and-swap still refuses a base that
+    moved)."""
     with store.snapshot():
-        store.finish_housekeeping()
-        planned = store.planned()
+        planned = store.planned(finishing=True)
     plan = planned.plan
     if on_plan:
         on_plan(plan)
@@ -66,5 +63,5 @@ def regenerate(
     run = store.run(plan, produce, concurrency, on_result, planned=planned, saving=plan)
     if not run.succeeded:
         return RegenerateOutcome(plan, run, None)
-    pointer, manifest = store.published(run)
-    return RegenerateOutcome(plan, run, pointer, manifest)
+    pointer, manifest, final_cut = store.published(run)
+    return RegenerateOutcome(plan, run, pointer, manifest, final_cut)

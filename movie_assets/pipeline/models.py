@@ -186,12 +186,13 @@ class RunResult(Record, kw_only=True):
 @dataclass(frozen=True)
 class RegenerateOutcome:
     """What a regenerate did: its plan, its run (None when nothing was to do), the published pointer and
-    manifest."""
+    manifest, and where the published revision's final cut was written (relative to the movie)."""
 
     plan: ExecutionPlan
     run: RunResult | None
     pointer: ManifestPointer | None
     manifest: Manifest | None = None
+    final_cut: str | None = None
 
     @property
     def committed(self) -> bool:

@@ -152,3 +152,17 @@ def check_replacement(artefact_id: str, declared: str, head: bytes) -> None:
     found = sniff(head)
     if found != declared and not (declared.startswith("text/") and found == "text/plain"):
         raise InvalidValue(f"{artefact_id} is {declared}; the file given is {found}")
+
+
+def replaceable_output(graph: Any, artefact_id: str, movie_id: str) -> Any:
+    """The output spec of `artefact_id` in a producer graph, if a file of the user's can stand for it:
+    InvalidValue when no producer makes it, or when its producer makes it together with others."""
+    for node in graph.nodes.values():
+        for output in node.outputs:
+            if output.artefact_id == artefact_id:
+                if len(node.outputs) > 1:
+                    raise InvalidValue(
+                        f"{node.job_id} makes {len(node.outputs)} artefacts together; one cannot be replaced"
+                    )
+                return output
+    raise InvalidValue(f"{movie_id} has no artefact {artefact_id!r}; see `movie-assets show {movie_id}`")

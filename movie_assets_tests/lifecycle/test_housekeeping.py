@@ -46,6 +46,7 @@ def test_housekeeping_cut_short_after_the_swap_is_reported_then_finished_by_the_
     monkeypatch.setattr(housekeeping, target, full_disk)
     outcome = _second_revision(store)
     assert outcome.committed, "the revision is published: housekeeping never undoes it"
+    assert (outcome.final_cut is None) is (step == "export"), "a final cut is named only once written"
     monkeypatch.undo()
     manifest, _ = store.current()
     wanted = export_path(manifest) if step == "export" else metrics_path(manifest.revision)
