@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import tempfile
@@ -11,13 +12,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 from movie_assets.errors import InvalidValue, ManifestConflict, ProducerError
 from movie_assets.pipeline.models import ExecutionPlan, JobDescriptor, JobResult, RunProgress, RunResult
 from movie_assets.pipeline.plans import PlanStore
 from movie_assets.pipeline.produce import ProduceFn, ProduceInput, ProduceRequest, ProduceResult, indices_of
 from movie_assets.pipeline.recorder import JobRecorder, PreparedJob
+from movie_assets.pipeline.recording import Early, Recording, held_or_stored, outputs_in_memory
 from movie_assets.pipeline.runlog import RunLog
 from movie_assets.pipeline.signature import SucceededIndex, decide
 from movie_assets.store.blobs import BlobStore
@@ -103,11 +104,11 @@ class Runner:
             self.plans.save(saving)
         with ThreadPoolExecutor(max_workers=1) as saver:
             try:
-                saved = self._layers(context, plan_hash, only, saver)
+                saves = self._layers(context, plan_hash, only, saver)
             finally:
                 context.log.write(self.fs)  # while the last progress is saved
-            if saved is not None:
-                saved.result()
+            for save in saves:  # in order, and a failed save fails the run
+                save.result()
         return RunResult(plan=plan, results=context.results)
 
     def _layers(
@@ -116,43 +117,83 @@ class Runner:
         plan_hash: str,
         only: Callable[[JobDescriptor], bool] | None,
         saver: ThreadPoolExecutor,
-    ) -> Future | None:
-        """Each layer's jobs, then its progress. On a remote root the progress is saved (by `saver`) while
-        the next layer runs: a crash then leaves it at most one layer behind, and that layer's results are
-        in the artefact log, so a resumed run reuses them all the same. The last save is returned unwaited."""
+    ) -> list[Future]:
+        """Each layer's jobs, then its progress; the progress saves, unwaited.
+
+        On a remote root a job's outputs are stored and logged while the next layers run on their bytes,
+        held in memory until stored: a chain of small jobs waits for no round trip between its links.
+        A layer's progress is saved (by `saver`) once its outputs are logged; a crash leaves it behind
+        the run, and the results logged since are reused all the same. A store that refuses outputs
+        (found before each layer) stops the layers after it, as a failed producer does."""
         plan = context.plan
-        saved: Future | None = None
+        saves: list[Future] = []
         # on a remote root a job's outputs are stored while the producers go on to the next jobs
-        recording = _Recording(io_threads(self.fs)) if self.fs.backend.remote else None
+        recording = Recording(io_threads(self.fs)) if self.fs.backend.remote else None
+        context.read_later = {upstream for job in plan.jobs for upstream in _upstream(job)}
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool, recording or contextlib.nullcontext():
             for number, layer in enumerate(plan.layers, start=1):
-                runnable = []
-                for job in layer:
-                    if job.job_id in context.results or (only is not None and not only(job)):
-                        continue
-                    blocked = self._blocked_by(job, context)
-                    if blocked:
-                        self._finish(context, self.recorder.skip(job, plan.revision, blocked))
-                    else:
-                        runnable.append(job)
+                if any(future.done() and future.result().status == "failed" for future in context.recording):
+                    self._settle(context, context.recording)  # its dependents are then blocked
+                runnable = self._runnable(layer, context, only)
+                recorded: list[Future] = []
                 for result in pool.map(lambda job: self.execute_job(job, context, recording), runnable):
-                    self._finish(context, result.result() if isinstance(result, Future) else result)
+                    if isinstance(result, Early):
+                        with self._lock:
+                            context.known.update(result.outputs)
+                        recorded.append(result.recorded)
+                    else:
+                        self._finish(context, result.result() if isinstance(result, Future) else result)
+                context.recording += recorded
                 if only is not None:
                     continue
-                progress = RunProgress(
-                    revision=plan.revision,
-                    manifest_base_hash=plan.manifest_base_hash,
-                    plan_hash=plan_hash,
-                    completed_layers=number,
-                    results=dict(context.results),
-                )
-                if saved is not None:
-                    saved.result()  # in order, and a failed save fails the run as before
+                if saves and saves[-1].done():
+                    saves[-1].result()  # a failed save fails the run as soon as it is known
                 if self.fs.backend.remote:
-                    saved = saver.submit(self.plans.save_progress, progress)
+                    saves.append(saver.submit(self._save_progress, context, plan_hash, number, recorded))
                 else:
-                    self.plans.save_progress(progress)
-        return saved
+                    self._save_progress(context, plan_hash, number, recorded)
+            self._settle(context, context.recording)
+        return saves
+
+    def _runnable(
+        self, layer: list[JobDescriptor], context: _RunContext, only: Callable[[JobDescriptor], bool] | None
+    ) -> list[JobDescriptor]:
+        """The layer's jobs to run: not done, selected, and with no failed upstream (those are logged as
+        skipped here)."""
+        runnable = []
+        for job in layer:
+            if job.job_id in context.results or (only is not None and not only(job)):
+                continue
+            blocked = self._blocked_by(job, context)
+            if blocked:
+                self._finish(context, self.recorder.skip(job, context.plan.revision, blocked))
+            else:
+                runnable.append(job)
+        return runnable
+
+    def _save_progress(self, context: _RunContext, plan_hash: str, number: int, recorded: list[Future]) -> None:
+        self._settle(context, recorded)
+        with self._lock:
+            results = dict(context.results)
+        plan = context.plan
+        progress = RunProgress(
+            revision=plan.revision,
+            manifest_base_hash=plan.manifest_base_hash,
+            plan_hash=plan_hash,
+            completed_layers=number,
+            results=results,
+        )
+        self.plans.save_progress(progress)
+
+    def _settle(self, context: _RunContext, recorded: list[Future]) -> None:
+        """Wait for these jobs' outputs to be stored and logged, and count each result once."""
+        for future in list(recorded):
+            result = future.result()
+            with self._lock:
+                if id(future) in context.settled:
+                    continue
+                context.settled.add(id(future))
+            self._finish(context, result)
 
     def _resume(self, context: _RunContext, plan_hash: str, saving: ExecutionPlan | None = None) -> None:
         """Take over the results of an earlier, interrupted run of the very same plan.
@@ -183,14 +224,13 @@ class Runner:
             self.on_result(result)
 
     def _blocked_by(self, job: JobDescriptor, context: _RunContext) -> list[str]:
-        upstream = {d.id.rsplit("/", 1)[0] for refs in job.deps.values() for d in refs if d.kind == "artefact"}
         return sorted(
-            u for u in upstream if u in context.results and context.results[u].status in ("failed", "skipped")
+            u for u in _upstream(job) if u in context.results and context.results[u].status in ("failed", "skipped")
         )
 
     # ---- one job ----------------------------------------------------------------------------------
     def execute_job(
-        self, job: JobDescriptor, context: _RunContext, recording: _Recording | None = None
+        self, job: JobDescriptor, context: _RunContext, recording: Recording | None = None
     ) -> JobResult | Future[JobResult]:
         """Run one job unless a result with the same actual signature exists (idempotent reuse). With
         `recording`, its outputs are stored and logged there while this thread goes on: a Future then."""
@@ -207,14 +247,40 @@ class Runner:
             return self.recorder.reuse(prepared)
         started = self.clock()
         try:
-            self.blobs.prefetch(prepared.request.artefact_blobs())
+            if context.held:  # outputs of earlier layers still being stored are read from memory
+                prepared.request.load = functools.partial(held_or_stored, context.held, self.blobs.get)
+            self.blobs.prefetch([ref for ref in prepared.request.artefact_blobs() if ref.hash not in context.held])
             produced = self.produce(prepared.request)
         except Exception as exc:  # a producer failure is a result, not a crash of the run
             return self._failed(prepared, exc, self.clock() - started)
         seconds = self.clock() - started
         if recording is None:
             return self._record(prepared, produced, seconds, context)
-        return recording.submit(self._record, prepared, produced, seconds, context)
+        outputs = outputs_in_memory(job, produced) if job.job_id in context.read_later else None
+        for ref, data in (outputs or {}).values():
+            context.held[ref.hash] = data
+        upstream = [context.recordings[u] for u in _upstream(job) if u in context.recordings]
+
+        def record() -> JobResult:
+            try:
+                # along the jobs' edges: an input read from memory is stored before this job's outputs are
+                # logged (and an output equal to it is stored with it)
+                lost = sorted(
+                    done.job_id for done in (future.result() for future in upstream) if done.status != "succeeded"
+                )
+                if lost:
+                    return self._failed(
+                        prepared, ProducerError(f"its inputs from {', '.join(lost)} were not stored"), seconds
+                    )
+                return self._record(prepared, produced, seconds, context)
+            finally:  # stored (or refused): later reads go to the store
+                for ref, _ in (outputs or {}).values():
+                    context.held.pop(ref.hash, None)
+
+        recorded = context.recordings[job.job_id] = recording.submit(record)
+        if outputs is None:
+            return recorded
+        return Early({artefact: ref for artefact, (ref, _) in outputs.items()}, recorded)
 
     def _record(
         self, prepared: PreparedJob, produced: ProduceResult, seconds: float, context: _RunContext
@@ -284,6 +350,11 @@ def scratch_folder(fs: MovieFS) -> str | None:
     return folder
 
 
+def _upstream(job: JobDescriptor) -> set[str]:
+    """The jobs whose artefacts `job` reads."""
+    return {d.id.rsplit("/", 1)[0] for refs in job.deps.values() for d in refs if d.kind == "artefact"}
+
+
 def _request_inputs(
     job: JobDescriptor, inputs: dict[str, InputEntry], known: dict[str, BlobRef]
 ) -> dict[str, ProduceInput | list[ProduceInput]]:
@@ -307,29 +378,8 @@ class _RunContext:
     log: RunLog
     known: dict[str, BlobRef] = field(default_factory=dict)
     results: dict[str, JobResult] = field(default_factory=dict)
-
-
-class _Recording:
-    """Where a remote root's job outputs are stored and logged while the producers go on: `threads` at
-    once, and at most as many more produced and waiting, so memory stays bounded."""
-
-    def __init__(self, threads: int) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=threads)
-        self._room = threading.Semaphore(2 * threads)
-
-    def submit(self, fn: Callable[..., JobResult], *args: Any) -> Future[JobResult]:
-        self._room.acquire()  # a producer that is too far ahead waits here
-
-        def run() -> JobResult:
-            try:
-                return fn(*args)
-            finally:
-                self._room.release()
-
-        return self.pool.submit(run)
-
-    def __enter__(self) -> _Recording:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.pool.shutdown()
+    read_later: set[str] = field(default_factory=set)  # jobs whose outputs other jobs read
+    held: dict[str, bytes] = field(default_factory=dict)  # outputs read by later layers before they are stored
+    recording: list[Future] = field(default_factory=list)  # the recordings of outputs held or read so
+    recordings: dict[str, Future] = field(default_factory=dict)  # every job's, by job id
+    settled: set[int] = field(default_factory=set)
