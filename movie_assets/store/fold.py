@@ -77,6 +77,29 @@ class Folded:
 
 
 _FOLDS: BoundedCache[Folded] = BoundedCache(8)
+_LISTED: dict[tuple, list[str] | None] = {}  # listings of index/folds taken ahead, by root (list_ahead)
+
+
+def list_ahead(fs: MovieFS) -> None:
+    """List the movie's stored folds now, beside a command's first reads, unless this process holds a
+    fold of its log already: the next stored-fold lookup takes this listing instead of asking again (on
+    S3 a round trip off a plan's path). A stale listing only costs a whole read of the log."""
+    root = (fs.backend.identity, fs.base)
+    if any(key[:2] == root for key in _FOLDS.keys()):
+        return
+    _LISTED[root] = _fold_names(fs)
+
+
+def drop_listing(fs: MovieFS) -> None:
+    """Forget a listing taken ahead and not used, so that no later lookup takes it."""
+    _LISTED.pop((fs.backend.identity, fs.base), None)
+
+
+def _fold_names(fs: MovieFS) -> list[str] | None:
+    try:
+        return [n.rsplit("/", 1)[-1] for n in fs.list(FOLDS_DIR, ordered=False)]
+    except Exception:  # a cache: no listing, no stored fold
+        return None
 
 
 def remember(
@@ -120,9 +143,9 @@ class StoredFolds:
     def newest(self) -> Folded | None:
         """The stored fold after this cursor that holds the most events, or None."""
         suffix = f"-{FOLD_FORMAT}.msgpack"
-        try:
-            names = [n.rsplit("/", 1)[-1] for n in self.fs.list(FOLDS_DIR, ordered=False)]
-        except Exception:  # a cache: no listing, no stored fold
+        root = (self.fs.backend.identity, self.fs.base)
+        names = _LISTED.pop(root) if root in _LISTED else _fold_names(self.fs)
+        if names is None:
             return None
         ids = [n[len(self.prefix) : -len(suffix)] for n in names if n.startswith(self.prefix) and n.endswith(suffix)]
         ids = [i for i in ids if numbered(i)]
@@ -176,6 +199,7 @@ def fold_grown(
         return None
     grown = data[len(kept.last_line) :]
     if not grown:
+        _FOLDS.put(key, kept)  # a stored fold taken up is kept as well
         return dict(kept.values), kept.last_id
     lines = _appended(grown, kept.last_id)
     ending = _last_line(data)

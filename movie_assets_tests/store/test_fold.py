@@ -228,3 +228,34 @@ def test_a_damaged_stored_fold_is_ignored_with_a_warning(local_storage, monkeypa
     with caplog.at_level("WARNING"):
         assert _fold_afresh(log, None) == _applied_in_turn(events, None)
     assert "ignoring a derived file" in caplog.text
+
+
+def test_a_listing_taken_ahead_is_the_lookups_and_a_stale_one_only_costs_a_whole_read(local_storage, monkeypatch):
+    rng = random.Random(11)
+    fs = local_storage.movie("m")
+    log = FileEventLog(fs)
+    monkeypatch.setattr(fold_module, "STORE_FROM_LINES", 20)
+    events = _random_edits(log, rng, 30)
+    fold_module._FOLDS.clear()
+    fold_module.list_ahead(fs)  # before any fold is stored: a listing that will be stale
+    assert _fold_afresh(log, None) == _applied_in_turn(events, None), "read whole, and stored"
+    assert fs.list(fold_module.FOLDS_DIR)
+    listings = []
+    real = fs.list
+    monkeypatch.setattr(fs, "list", lambda *a, **k: listings.append(a[0]) or real(*a, **k))
+    fold_module._FOLDS.clear()
+    fold_module.list_ahead(fs)
+    assert listings == [fold_module.FOLDS_DIR]
+    decoded = []
+    real_lines = fold_module.INPUT_LINES
+
+    class Counting:
+        def decode_lines(self, data):
+            decoded.extend(real_lines.decode_lines(data))
+            return real_lines.decode_lines(data)
+
+    monkeypatch.setattr(fold_module, "INPUT_LINES", Counting())
+    assert log.fold_inputs(None) == _applied_in_turn(events, None)
+    assert listings == [fold_module.FOLDS_DIR] and decoded == [], "the stored fold, found by the listing ahead"
+    fold_module.list_ahead(fs)
+    assert listings == [fold_module.FOLDS_DIR], "a process holding a fold of the log lists nothing ahead"
