@@ -81,13 +81,10 @@ _LISTED: dict[tuple, list[str] | None] = {}  # listings of index/folds taken ahe
 
 
 def list_ahead(fs: MovieFS) -> None:
-    """List the movie's stored folds now, beside a command's first reads, unless this process holds a
-    fold of its log already: the next stored-fold lookup takes this listing instead of asking again (on
-    S3 a round trip off a plan's path). A stale listing only costs a whole read of the log."""
-    root = (fs.backend.identity, fs.base)
-    if any(key[:2] == root for key in _FOLDS.keys()):
-        return
-    _LISTED[root] = _fold_names(fs)
+    """List the movie's stored folds now, beside a command's first reads: the next stored-fold lookup
+    takes this listing instead of asking again (on S3 a round trip off a plan's path; unused when the
+    process holds the fold it needs). A stale listing only costs a whole read of the log."""
+    _LISTED[(fs.backend.identity, fs.base)] = _fold_names(fs)
 
 
 def drop_listing(fs: MovieFS) -> None:

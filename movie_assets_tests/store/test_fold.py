@@ -257,5 +257,3 @@ def test_a_listing_taken_ahead_is_the_lookups_and_a_stale_one_only_costs_a_whole
     monkeypatch.setattr(fold_module, "INPUT_LINES", Counting())
     assert log.fold_inputs(None) == _applied_in_turn(events, None)
     assert listings == [fold_module.FOLDS_DIR] and decoded == [], "the stored fold, found by the listing ahead"
-    fold_module.list_ahead(fs)
-    assert listings == [fold_module.FOLDS_DIR], "a process holding a fold of the log lists nothing ahead"
