@@ -50,9 +50,11 @@ def main() -> None:
             raw = f"{tmp}/mix.f32"
             mix.astype("<f4").tofile(raw)
             source = ["-f", "f32le", "-ac", "2", "-ar", str(SAMPLE_RATE), "-i", raw]
-            floor, _ = timed(lambda: run([*source, "-c:a", "pcm_s16le", f"{tmp}/floor.wav"], "floor"), repeat)
+            wav_out = [*source, "-c:a", "pcm_s16le", f"{tmp}/floor.wav"]
+            floor, _ = timed(lambda args=wav_out: run(args, "floor"), repeat)
             ours, _ = timed(lambda mix=mix: loudness.measure(mix, SAMPLE_RATE), repeat)
-            theirs, _ = timed(lambda: run([*source, "-af", "ebur128=peak=true", "-f", "null", "-"], "m"), repeat)
+            metered = [*source, "-af", "ebur128=peak=true", "-f", "null", "-"]
+            theirs, _ = timed(lambda args=metered: run(args, "measure"), repeat)
             wav, measured = timed(lambda mix=mix: audio.master(mix, tmp, "wav", "pcm_s16le"), repeat)
             aac, _ = timed(lambda mix=mix: audio.master(mix, tmp, "aac", "aac"), repeat)
             kind = "peaks" if peaks else "plain"
