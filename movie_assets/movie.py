@@ -40,7 +40,7 @@ from movie_assets.store.fold import drop_listing, list_ahead
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.manifests import ManifestService
 from movie_assets.store.models import InputEntry, InputEvent, Manifest, ManifestPointer
-from movie_assets.store.parallel import at_once, threads_for
+from movie_assets.store.parallel import at_once, overlapped, threads_for
 from movie_assets.store.paths import validate_artefact_id
 from movie_assets.store.storage import StorageContext
 
@@ -308,12 +308,13 @@ class MovieStore:
         housekeeping wrote one."""
         base = run_base(self.manifests, run.plan)
         manifest = run_manifest(self.blobs, run, base)
-        # every blob the revision names is checked under the GC lock; the base's are marked by any sweep
-        pointer = publish(self.manifests, self.blobs, manifest, run.plan.manifest_base_hash, base.blob_hashes())
-        self._forget()
-        if pointer.revision != manifest.revision:  # published under the next free number
-            manifest = manifest.replace(revision=pointer.revision)
-        failed = self.after_commit(manifest, run.plan.revision, pointer.hash)
+        with overlapped():  # the GC lock's release goes out beside the housekeeping's first requests
+            # every blob the revision names is checked under the GC lock; the base's are marked by any sweep
+            pointer = publish(self.manifests, self.blobs, manifest, run.plan.manifest_base_hash, base.blob_hashes())
+            self._forget()
+            if pointer.revision != manifest.revision:  # published under the next free number
+                manifest = manifest.replace(revision=pointer.revision)
+            failed = self.after_commit(manifest, run.plan.revision, pointer.hash)
         return pointer, manifest, final_cut_written(manifest, failed)
 
     def after_commit(

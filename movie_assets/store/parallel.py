@@ -8,8 +8,11 @@ existence checks): anything ordered (a compare-and-swap, an append) stays where 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, TypeVar
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from movie_assets.store.storage import MovieFS
@@ -47,3 +50,36 @@ def each(fn: Callable[[T], R], items: Iterable[T], threads: int) -> list[R]:
 def at_once(calls: Iterable[Callable[[], R]], threads: int) -> list[R]:
     """What each call returns, in order, at most `threads` calls at a time (each, for calls of nothing)."""
     return each(lambda call: call(), calls, threads)
+
+
+_LATER: ContextVar[Any] = ContextVar("later", default=None)
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def overlapped() -> Iterator[None]:
+    """Within (on this thread): what is handed to `later` runs on another thread while this one goes on,
+    and it is all done when the block ends (a failure is logged, not raised: `later` takes only clean-ups
+    whose failure the store outlives, like the release of a lease that then expires)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        started: list[Any] = []
+        token = _LATER.set((pool, started))
+        try:
+            yield
+        finally:
+            _LATER.reset(token)
+            for future in started:
+                if future.exception() is not None:
+                    log.warning("a clean-up left for later failed: %s", future.exception())
+
+
+def later(fn: Callable[[], object]) -> None:
+    """Run `fn` now, or, within `overlapped` on this thread, beside what this thread does next."""
+    pending = _LATER.get()
+    if pending is None:
+        fn()
+        return
+    pool, started = pending
+    started.append(pool.submit(fn))

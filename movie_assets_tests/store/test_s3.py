@@ -232,3 +232,27 @@ def test_a_lease_held_past_half_its_ttl_is_released_only_if_it_is_still_the_hold
         time.sleep(0.6)  # past half the ttl: another holder may have broken it by its clock
         backend.write_atomic(f"{path}.lock", other)  # ... and it did
     assert backend._get(f"{path}.lock")[0] == other, "the other holder's lease is left alone"
+
+
+def test_a_commit_lets_go_of_the_gc_lock_beside_its_housekeeping_and_before_it_returns(proxy, moto_s3):
+    from movie_assets.movie import MovieStore
+    from movie_assets.pipeline.blueprint.load import load_builtin
+
+    from ..helpers import CountingProduce, quick
+
+    storage = moto_s3.storage(endpoint=proxy.endpoint)
+    store = MovieStore(storage, "film")
+    blueprint = load_builtin("audio-only")
+    store.init(blueprint, quick(blueprint, {"Title": "Test", "NumOfSegments": 2}))
+    assert store.regenerate(CountingProduce()).committed
+    store.edit({"SegmentText[0]": "A lighthouse wakes."})
+    proxy.delay = 0.05
+    proxy.seen.clear()
+    assert store.regenerate(CountingProduce()).committed
+    proxy.delay = 0
+    released = [i for i, (method, path) in enumerate(proxy.seen) if method == "DELETE" and "gc.lock" in path]
+    swapped = [i for i, (method, path) in enumerate(proxy.seen) if method == "PUT" and "current.json" in path]
+    assert len(released) == 1 and released[0] > swapped[0]
+    assert not store.fs.exists("blobs/gc.lock"), "released by the time the commit returned"
+    with store.fs.lock("blobs/gc.lock"):  # and free: taken at once
+        pass
