@@ -10,6 +10,7 @@ from movie_assets.pipeline.models import ExecutionPlan, JobResult, RegenerateOut
 from movie_assets.pipeline.produce import ProduceFn
 from movie_assets.pipeline.signature import SucceededIndex
 from movie_assets.store.models import Manifest
+from movie_assets.store.parallel import overlapped
 
 
 class Planned(NamedTuple):
@@ -55,13 +56,15 @@ def regenerate(
         on_plan(plan)
     if not plan.has_changes():
         return RegenerateOutcome(plan, None, None)
-    # the plan is stored before any job runs, beside the run's first reads
-    if up_to_layer is not None and up_to_layer < len(plan.layers):
-        partial = plan.replace(layers=plan.layers[:up_to_layer])
-        run = store.run(partial, produce, concurrency, on_result, planned=planned, saving=plan)
-        return RegenerateOutcome(plan, run, None)
-    run = store.run(plan, produce, concurrency, on_result, planned=planned, saving=plan)
-    if not run.succeeded:
-        return RegenerateOutcome(plan, run, None)
-    pointer, manifest, final_cut = store.published(run)
+    # the plan is stored before any job runs, beside the run's first reads; the run's last records are
+    # written beside the commit's first requests
+    with overlapped():
+        if up_to_layer is not None and up_to_layer < len(plan.layers):
+            partial = plan.replace(layers=plan.layers[:up_to_layer])
+            run = store.run(partial, produce, concurrency, on_result, planned=planned, saving=plan)
+            return RegenerateOutcome(plan, run, None)
+        run = store.run(plan, produce, concurrency, on_result, planned=planned, saving=plan)
+        if not run.succeeded:
+            return RegenerateOutcome(plan, run, None)
+        pointer, manifest, final_cut = store.published(run)
     return RegenerateOutcome(plan, run, pointer, manifest, final_cut)

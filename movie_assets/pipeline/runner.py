@@ -27,7 +27,7 @@ from movie_assets.store.events import EventLog
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.manifests import ManifestService
 from movie_assets.store.models import BlobRef, InputEntry, Manifest
-from movie_assets.store.parallel import at_once, io_threads, threads_for
+from movie_assets.store.parallel import at_once, io_threads, later, threads_for
 from movie_assets.store.paths import STAGING_DIR
 from movie_assets.store.storage import MovieFS
 
@@ -102,13 +102,18 @@ class Runner:
             self._resume(context, plan_hash, saving)
         elif saving is not None:
             self.plans.save(saving)
-        with ThreadPoolExecutor(max_workers=1) as saver:
-            try:
-                saves = self._layers(context, plan_hash, only, saver)
-            finally:
-                context.log.write(self.fs)  # while the last progress is saved
-            for save in saves:  # in order, and a failed save fails the run
-                save.result()
+        saver = ThreadPoolExecutor(max_workers=1)
+        try:
+            saves = self._layers(context, plan_hash, only, saver)
+        finally:
+            # the run log and the last progress are records the store outlives: within `overlapped` (a
+            # regenerate) they are written beside what comes next, the commit's first requests
+            later(lambda: context.log.write(self.fs))
+            saver.shutdown(wait=False)
+        for save in saves[:-1]:  # in order, and a failed save fails the run
+            save.result()
+        if saves:
+            later(saves[-1].result)
         return RunResult(plan=plan, results=context.results)
 
     def _layers(

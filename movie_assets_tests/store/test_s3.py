@@ -234,7 +234,7 @@ def test_a_lease_held_past_half_its_ttl_is_released_only_if_it_is_still_the_hold
     assert backend._get(f"{path}.lock")[0] == other, "the other holder's lease is left alone"
 
 
-def test_a_commit_lets_go_of_the_gc_lock_beside_its_housekeeping_and_before_it_returns(proxy, moto_s3):
+def test_a_regenerate_writes_its_run_records_and_lets_go_of_the_gc_lock_beside_what_follows(proxy, moto_s3):
     from movie_assets.movie import MovieStore
     from movie_assets.pipeline.blueprint.load import load_builtin
 
@@ -246,13 +246,25 @@ def test_a_commit_lets_go_of_the_gc_lock_beside_its_housekeeping_and_before_it_r
     store.init(blueprint, quick(blueprint, {"Title": "Test", "NumOfSegments": 2}))
     assert store.regenerate(CountingProduce()).committed
     store.edit({"SegmentText[0]": "A lighthouse wakes."})
-    proxy.delay = 0.05
-    proxy.seen.clear()
+    arrived: dict[tuple[str, str], float] = {}
+
+    class Timed(list):  # when each request reached the proxy
+        def append(self, request):
+            arrived.setdefault((request[0], request[1].split("?")[0]), time.monotonic())
+            super().append(request)
+
+    proxy.seen = Timed()
+    proxy.delay = 0.2
     assert store.regenerate(CountingProduce()).committed
     proxy.delay = 0
     released = [i for i, (method, path) in enumerate(proxy.seen) if method == "DELETE" and "gc.lock" in path]
     swapped = [i for i, (method, path) in enumerate(proxy.seen) if method == "PUT" and "current.json" in path]
     assert len(released) == 1 and released[0] > swapped[0]
     assert not store.fs.exists("blobs/gc.lock"), "released by the time the commit returned"
+    revision = store.current()[0].revision
+    assert store.fs.exists(f"logs/{revision}.log") and store.fs.exists(f"runs/{revision}-progress.json")
+    [logged] = [t for (method, path), t in arrived.items() if method == "PUT" and path.endswith(f"{revision}.log")]
+    committing = min(t for (_, path), t in arrived.items() if t > logged and "/runs/" not in path)
+    assert committing - logged < 0.1, "the commit's first request goes out beside the run log, not a round trip after"
     with store.fs.lock("blobs/gc.lock"):  # and free: taken at once
         pass
