@@ -106,14 +106,12 @@ class Runner:
         try:
             saves = self._layers(context, plan_hash, only, saver)
         finally:
-            # the run log and the last progress are records the store outlives: within `overlapped` (a
-            # regenerate) they are written beside what comes next, the commit's first requests
+            # the run log and the progress saves still in flight are records the store outlives: within
+            # `overlapped` (a regenerate) they are written beside what comes next, the commit's first requests
             later(lambda: context.log.write(self.fs))
             saver.shutdown(wait=False)
-        for save in saves[:-1]:  # in order, and a failed save fails the run
-            save.result()
-        if saves:
-            later(saves[-1].result)
+        for save in saves:  # in order; a failed one fails the run, or within `overlapped` is logged
+            later(save.result)
         return RunResult(plan=plan, results=context.results)
 
     def _layers(
