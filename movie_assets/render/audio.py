@@ -16,6 +16,7 @@ from movie_assets.render.settings import SAMPLE_RATE
 
 TARGET_LUFS, TARGET_TP = -16.0, -1.5
 LIMIT = 10 ** (-2.5 / 20)  # the limiter's sample-peak ceiling: a dB under TARGET_TP for inter-sample peaks
+MAKEUP_LU = 0.2  # how far under the target a limited mix may land before it is made up and limited again
 DUCKED = 0.22  # the music's gain under narration
 CROSSFADE = 1.0  # seconds, where a short music bed loops
 
@@ -101,9 +102,10 @@ def master(mix: np.ndarray, workdir: str, name: str, codec: str = "pcm_s16le") -
     (`pcm_s16le` WAV or `aac` M4A) and the measured loudness of what it holds (`integrated_lufs`,
     `true_peak_dbtp`, `lra`).
 
-    The loudness is measured in numpy (render/loudness.py), of the mix and of what is written. ffmpeg runs only
-    for what numpy does not do: a look-ahead limiter, where the gain pushes some peak over its ceiling,
-    and the AAC encoder."""
+    The loudness is measured in numpy (render/loudness.py), of the mix and of what is written. ffmpeg
+    runs only for what numpy does not do: a look-ahead limiter, where the gain pushes some peak over its
+    ceiling (and once more, with the loudness it took made up, where it took more than MAKEUP_LU), and
+    the AAC encoder."""
     hops = meter.hop_powers(mix, SAMPLE_RATE)
     level = meter.integrated(hops)
     gain = 10 ** ((TARGET_LUFS - level) / 20) if np.isfinite(level) else 1.0
@@ -114,10 +116,13 @@ def master(mix: np.ndarray, workdir: str, name: str, codec: str = "pcm_s16le") -
     raw = os.path.join(workdir, f"{name}.f32")
     source = ["-f", "f32le", "-ac", "2", "-ar", str(SAMPLE_RATE), "-i", raw]
     if len(out) and max(float(out.max()), -float(out.min())) > LIMIT:
-        out.astype("<f4").tofile(raw)
-        limiter = f"alimiter=limit={LIMIT:.4f}:attack=5:release=50:level=0"
-        done = run([*source, "-af", limiter, "-f", "f32le", "-"], f"limit {name}")
-        out, written_hops = np.frombuffer(done.stdout, dtype="<f4").reshape(-1, 2), None
+        limited = _limited(out, raw, source, name)
+        written_hops = meter.hop_powers(limited, SAMPLE_RATE)
+        short = TARGET_LUFS - meter.integrated(written_hops)
+        if short > MAKEUP_LU:  # the limiter took loudness off the peaks it held: made up once, limited again
+            limited = _limited(out * np.float32(10 ** (short / 20)), raw, source, name)
+            written_hops = meter.hop_powers(limited, SAMPLE_RATE)
+        out = limited
     if codec == "pcm_s16le":
         path = os.path.join(workdir, f"{name}.wav")
         # what ffmpeg's float to 16-bit conversion does: round to nearest, clip
@@ -134,6 +139,14 @@ def master(mix: np.ndarray, workdir: str, name: str, codec: str = "pcm_s16le") -
     # time on a film's soundtrack
     run([*source, "-c:a", "aac", "-aac_coder", "fast", "-b:a", "192k", path], f"encode {name}")
     return path, meter.measure(out, SAMPLE_RATE, written_hops)
+
+
+def _limited(samples: np.ndarray, raw: str, source: list[str], name: str) -> np.ndarray:
+    """`samples` through ffmpeg's look-ahead limiter, its ceiling LIMIT."""
+    samples.astype("<f4").tofile(raw)
+    limiter = f"alimiter=limit={LIMIT:.4f}:attack=5:release=50:level=0"
+    done = run([*source, "-af", limiter, "-f", "f32le", "-"], f"limit {name}")
+    return np.frombuffer(done.stdout, dtype="<f4").reshape(-1, 2)
 
 
 def loudness(path: str) -> dict:
