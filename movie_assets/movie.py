@@ -11,11 +11,20 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from movie_assets.errors import InvalidValue, MovieExists, NotFound, UnknownMovie
 from movie_assets.lifecycle.checkpoints import Checkpoints
 from movie_assets.lifecycle.exports import export_path
-from movie_assets.lifecycle.gc import pinning
-from movie_assets.lifecycle.housekeeping import final_cut_written
+from movie_assets.lifecycle.gc import GarbageCollector, pinning
+from movie_assets.lifecycle.history import diff as diff_revisions
+from movie_assets.lifecycle.history import history as revision_history
+from movie_assets.lifecycle.history import rollback as roll_back
+from movie_assets.lifecycle.housekeeping import (
+    final_cut_written,
+    housekeep,
+    repair_movie,
+    verify_movie,
+    write_revision_outputs,
+)
 from movie_assets.lifecycle.housekeeping import unfinished as housekeeping_unfinished
 from movie_assets.lifecycle.publish import publish, run_base, run_manifest
-from movie_assets.lifecycle.regenerate import Planned
+from movie_assets.lifecycle.regenerate import Planned, regenerate
 from movie_assets.pipeline.blueprint import expand_graph
 from movie_assets.pipeline.blueprint.graph import ProducerGraph
 from movie_assets.pipeline.blueprint.inputs import check_loop_indices, loop_counts, normalise_edits, resolve_inputs
@@ -44,7 +53,7 @@ from movie_assets.store.parallel import at_once, overlapped, threads_for
 from movie_assets.store.paths import validate_artefact_id
 from movie_assets.store.storage import StorageContext
 
-if TYPE_CHECKING:  # the runner and the lifecycle services load when used: `status` and `plan` never do
+if TYPE_CHECKING:  # the runner and the migrator load when used: `status` and `plan` never do
     from pathlib import Path
 
     from movie_assets.lifecycle.gc import GcReport
@@ -322,8 +331,6 @@ class MovieStore:
     ) -> list[str]:
         """Housekeeping once a revision is live (lifecycle/housekeeping.py); the steps that failed. None of
         it affects what is published: a failed step is finished by `finish_housekeeping` later."""
-        from movie_assets.lifecycle.housekeeping import housekeep
-
         return housekeep(self, manifest, run_revision, manifest_hash)
 
     def finish_housekeeping(self, interrupted: bool = False) -> bool:
@@ -340,50 +347,37 @@ class MovieStore:
     def rollback(self, revision: str) -> ManifestPointer:
         """Publish a new revision with the content of `revision` (history is never rewritten), with its
         export, metrics and readable copies as after any commit."""
-        from movie_assets.lifecycle.history import rollback
-
         self._forget()
-        pointer = rollback(self.fs, revision)
+        pointer = roll_back(self.fs, revision)
         self.after_commit(self.manifests.load(pointer.revision), None, pointer.hash)
         return pointer
 
     def history(self) -> list[RevisionSummary]:
         """Every stored revision, oldest first, with the live one flagged."""
-        from movie_assets.lifecycle.history import history
-
-        return history(self.fs)
+        return revision_history(self.fs)
 
     def diff(self, rev_a: str, rev_b: str) -> ManifestDiff:
         """Artefacts and inputs changed from `rev_a` to `rev_b`."""
-        from movie_assets.lifecycle.history import diff
-
-        return diff(self.fs, rev_a, rev_b)
+        return diff_revisions(self.fs, rev_a, rev_b)
 
     def verify(self) -> VerifyReport:
         """Check manifests, blobs, the pointer, the logs, pending pins, and that each published revision
         has its metrics and export."""
-        from movie_assets.lifecycle.housekeeping import verify_movie
-
         with self.snapshot():  # read-only: the pointer and the blueprint read once
             return verify_movie(self)
 
     def repair(self) -> RepairReport:
         """Restore a lost pointer, quarantine bad log lines and corrupt blobs, finish interrupted
         housekeeping; what needs a regenerate is in the report."""
-        from movie_assets.lifecycle.housekeeping import repair_movie
-
         return repair_movie(self)
 
     def collect_garbage(self, grace_seconds: float, dry_run: bool = False) -> GcReport:
         """Sweep blobs, prompt files and debris no revision or unfinished run references."""
-        from movie_assets.lifecycle.gc import GarbageCollector
-
         return GarbageCollector(self.fs, self.events).collect(grace_seconds, dry_run)
 
     def migrate(self, legacy_dir: Path) -> MigrationReport:
         """Import a legacy movie (one folder per revision); every revision it publishes gets its metrics and
         export."""
-        from movie_assets.lifecycle.housekeeping import write_revision_outputs
         from movie_assets.lifecycle.migrate import Migrator
 
         report = Migrator(self.fs).migrate(legacy_dir)
@@ -403,7 +397,5 @@ class MovieStore:
         With `up_to_layer`, only layers 1..N run and nothing is published when the plan is longer:
         their results are logged, so the next regenerate reuses them. A second regenerate of the movie
         waits for the first (the run lease), then plans on what it published and reuses what it made."""
-        from movie_assets.lifecycle.regenerate import regenerate
-
         with self.fs.lease(RUN_LEASE):
             return regenerate(self, produce, concurrency, on_result, on_plan, up_to_layer)
