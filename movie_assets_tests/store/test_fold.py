@@ -52,6 +52,29 @@ def _fold_afresh(log, cursor):
     return log.fold_inputs(cursor)
 
 
+def _stored_folds_log(storage, monkeypatch, seed, count):
+    """A movie's input log of `count` random edits, whose folds are stored from 20 lines on."""
+    fs = storage.movie("m")
+    log = FileEventLog(fs)
+    monkeypatch.setattr(fold_module, "STORE_FROM_LINES", 20)
+    return fs, log, _random_edits(log, random.Random(seed), count)
+
+
+def _decoded_lines(monkeypatch) -> list:
+    """The lines every fold decodes from now on, as it decodes them."""
+    decoded: list = []
+    real = fold_module.INPUT_LINES
+
+    class Counting:
+        def decode_lines(self, data):
+            lines = real.decode_lines(data)
+            decoded.extend(lines)
+            return lines
+
+    monkeypatch.setattr(fold_module, "INPUT_LINES", Counting())
+    return decoded
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_a_kept_fold_brought_up_to_date_equals_folding_the_whole_log_again(storage, seed):
     rng = random.Random(seed)
@@ -169,25 +192,13 @@ def test_an_odd_appended_line_gets_what_reading_the_whole_log_gives(local_storag
 
 
 def test_a_fresh_process_reads_the_stored_fold_and_decodes_only_the_lines_after_it(storage, monkeypatch):
-    rng = random.Random(7)
-    log = FileEventLog(storage.movie("m"))
-    monkeypatch.setattr(fold_module, "STORE_FROM_LINES", 20)
-    events = _random_edits(log, rng, 30)
+    fs, log, events = _stored_folds_log(storage, monkeypatch, 7, 30)
     cursor = events[2].id
     assert _fold_afresh(log, cursor) == _applied_in_turn(events[3:], cursor)
-    [stored] = storage.movie("m").list(fold_module.FOLDS_DIR)
+    [stored] = fs.list(fold_module.FOLDS_DIR)
     assert stored.endswith(f"-{events[-1].id}-{fold_module.FOLD_FORMAT}.msgpack")
-    events += _random_edits(log, rng, 5)
-    decoded = []
-    real = fold_module.INPUT_LINES
-
-    class Counting:
-        def decode_lines(self, data):
-            lines = real.decode_lines(data)
-            decoded.extend(lines)
-            return lines
-
-    monkeypatch.setattr(fold_module, "INPUT_LINES", Counting())
+    events += _random_edits(log, random.Random(8), 5)
+    decoded = _decoded_lines(monkeypatch)
     folded = _fold_afresh(log, cursor)
     assert folded == _applied_in_turn(events[3:], cursor) and list(folded[0]) == list(
         _applied_in_turn(events[3:], cursor)[0]
@@ -196,11 +207,7 @@ def test_a_fresh_process_reads_the_stored_fold_and_decodes_only_the_lines_after_
 
 
 def test_a_stored_fold_of_a_log_that_was_rewritten_is_not_used(local_storage, monkeypatch):
-    rng = random.Random(3)
-    fs = local_storage.movie("m")
-    log = FileEventLog(fs)
-    monkeypatch.setattr(fold_module, "STORE_FROM_LINES", 20)
-    events = _random_edits(log, rng, 25)
+    fs, log, events = _stored_folds_log(local_storage, monkeypatch, 3, 25)
     _fold_afresh(log, None)
     assert fs.list(fold_module.FOLDS_DIR)
     # a repaired log: its last edit now holds another value, so the stored fold no longer stands for it
@@ -215,11 +222,7 @@ def test_a_stored_fold_of_a_log_that_was_rewritten_is_not_used(local_storage, mo
 
 
 def test_a_damaged_stored_fold_is_ignored_with_a_warning(local_storage, monkeypatch, caplog):
-    rng = random.Random(4)
-    fs = local_storage.movie("m")
-    log = FileEventLog(fs)
-    monkeypatch.setattr(fold_module, "STORE_FROM_LINES", 20)
-    events = _random_edits(log, rng, 25)
+    fs, log, events = _stored_folds_log(local_storage, monkeypatch, 4, 25)
     _fold_afresh(log, None)
     [stored] = fs.list(fold_module.FOLDS_DIR)
     data = bytearray(fs.read(stored))
@@ -231,11 +234,7 @@ def test_a_damaged_stored_fold_is_ignored_with_a_warning(local_storage, monkeypa
 
 
 def test_a_listing_taken_ahead_is_the_lookups_and_a_stale_one_only_costs_a_whole_read(local_storage, monkeypatch):
-    rng = random.Random(11)
-    fs = local_storage.movie("m")
-    log = FileEventLog(fs)
-    monkeypatch.setattr(fold_module, "STORE_FROM_LINES", 20)
-    events = _random_edits(log, rng, 30)
+    fs, log, events = _stored_folds_log(local_storage, monkeypatch, 11, 30)
     fold_module._FOLDS.clear()
     fold_module.list_ahead(fs)  # before any fold is stored: a listing that will be stale
     assert _fold_afresh(log, None) == _applied_in_turn(events, None), "read whole, and stored"
@@ -246,14 +245,6 @@ def test_a_listing_taken_ahead_is_the_lookups_and_a_stale_one_only_costs_a_whole
     fold_module._FOLDS.clear()
     fold_module.list_ahead(fs)
     assert listings == [fold_module.FOLDS_DIR]
-    decoded = []
-    real_lines = fold_module.INPUT_LINES
-
-    class Counting:
-        def decode_lines(self, data):
-            decoded.extend(real_lines.decode_lines(data))
-            return real_lines.decode_lines(data)
-
-    monkeypatch.setattr(fold_module, "INPUT_LINES", Counting())
+    decoded = _decoded_lines(monkeypatch)
     assert log.fold_inputs(None) == _applied_in_turn(events, None)
     assert listings == [fold_module.FOLDS_DIR] and decoded == [], "the stored fold, found by the listing ahead"
