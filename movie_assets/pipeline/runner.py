@@ -135,8 +135,9 @@ class Runner:
         context.read_later = {upstream for job in plan.jobs for upstream in _upstream(job)}
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool, recording or contextlib.nullcontext():
             for number, layer in enumerate(plan.layers, start=1):
-                if any(future.done() and future.result().status == "failed" for future in context.recording):
-                    self._settle(context, context.recording)  # its dependents are then blocked
+                recordings = list(context.recordings.values())
+                if any(future.done() and future.result().status == "failed" for future in recordings):
+                    self._settle(context, recordings)  # its dependents are then blocked
                 runnable = self._runnable(layer, context, only)
                 recorded: list[Future] = []
                 for result in pool.map(lambda job: self.execute_job(job, context, recording), runnable):
@@ -144,9 +145,10 @@ class Runner:
                         with self._lock:
                             context.known.update(result.outputs)
                         recorded.append(result.recorded)
+                    elif isinstance(result, Future):
+                        self._settle(context, [result])
                     else:
-                        self._finish(context, result.result() if isinstance(result, Future) else result)
-                context.recording += recorded
+                        self._finish(context, result)
                 if only is not None:
                     continue
                 if saves and saves[-1].done():
@@ -155,7 +157,7 @@ class Runner:
                     saves.append(saver.submit(self._save_progress, context, plan_hash, number, recorded))
                 else:
                     self._save_progress(context, plan_hash, number, recorded)
-            self._settle(context, context.recording)
+            self._settle(context, list(context.recordings.values()))
         return saves
 
     def _runnable(
@@ -193,9 +195,9 @@ class Runner:
         for future in list(recorded):
             result = future.result()
             with self._lock:
-                if id(future) in context.settled:
+                if future in context.settled:
                     continue
-                context.settled.add(id(future))
+                context.settled.add(future)
             self._finish(context, result)
 
     def _resume(self, context: _RunContext, plan_hash: str, saving: ExecutionPlan | None = None) -> None:
@@ -383,6 +385,5 @@ class _RunContext:
     results: dict[str, JobResult] = field(default_factory=dict)
     read_later: set[str] = field(default_factory=set)  # jobs whose outputs other jobs read
     held: dict[str, bytes] = field(default_factory=dict)  # outputs read by later layers before they are stored
-    recording: list[Future] = field(default_factory=list)  # the recordings of outputs held or read so
-    recordings: dict[str, Future] = field(default_factory=dict)  # every job's, by job id
-    settled: set[int] = field(default_factory=set)
+    recordings: dict[str, Future] = field(default_factory=dict)  # each job's storing and logging, by job id
+    settled: set[Future] = field(default_factory=set)  # recordings whose results are counted
