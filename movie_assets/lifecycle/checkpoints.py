@@ -8,7 +8,7 @@ files, which nothing reads.)
 Planning first looks for the results the last commit stored for the next process (see
 stored_results.py, a derived copy that is pruned); without one it loads the newest checkpoint and
 reads only the events after its cursor, and the event logs stop their archive scan at that cursor
-(see events.read_archives). Nothing prunes checkpoints.
+(see archives.read_archives). Nothing prunes checkpoints.
 """
 
 from __future__ import annotations

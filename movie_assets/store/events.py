@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterator
 from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
 from movie_assets.errors import InvalidDocument, NotFound
+from movie_assets.store.archives import archive_path, newest_archived_id, read_archives, sequence, write_archive
 from movie_assets.store.fold import (
     INPUT_LINES,
     StoredFolds,
@@ -30,7 +29,7 @@ from movie_assets.store.jsonl import (
     parse_jsonl,
     settled_last_event,
 )
-from movie_assets.store.models import ArtefactEvent, InputEvent, RevisionId, utc_now
+from movie_assets.store.models import ArtefactEvent, InputEvent, utc_now
 from movie_assets.store.parallel import at_once, each, threads_for
 from movie_assets.store.storage import MovieFS
 
@@ -130,7 +129,7 @@ class FileEventLog:
         return assigned[-1]
 
     def _seq_of(self, relative: str, last: bytes | None) -> int:
-        if last is None:  # an empty live log after rotation continues from the sequence it recorded
+        if last is None:  # a live log emptied by a rotation that kept no anchor: the sequence beside it
             return self._recorded_seq(relative) or 0
         seq = _seq_or_none(last)
         if seq is None:
@@ -154,7 +153,7 @@ class FileEventLog:
         return self._last_id(ARTEFACTS_LOG, ArtefactEvent)
 
     def _last_id(self, relative: str, model: type[E]) -> str | None:
-        """The newest id: the live log's last line, else the sequence recorded when it was rotated."""
+        """The newest id: the live log's last line, else the sequence recorded beside an emptied log."""
         try:
             # every plan asks: only the last bytes, not all 24 MB of a 50,001-artefact movie's results
             data = self.fs.read_from(relative, -_TAIL_BYTES)
@@ -170,7 +169,7 @@ class FileEventLog:
         return None if recorded is None else _format_seq(recorded)
 
     def _recorded_seq(self, relative: str) -> int | None:
-        """The sequence a rotation recorded for the log (what an emptied live log continues from)."""
+        """The sequence recorded beside the log (what a live log emptied without an anchor continues from)."""
         try:
             return int(self.fs.read(f"{relative}.seq").decode().strip())
         except NotFound:
@@ -185,14 +184,14 @@ class FileEventLog:
         except NotFound:
             data = b""
         threshold = int(after) if after is not None else -1
-        live = numbered_events(list(parse_jsonl(data, model, self._where(relative))), self._where(relative))
-        if after is not None:  # ids only grow along the live log: one search, not a test per line
-            live = live[first_after(live, threshold) :]
+        lines = numbered_events(list(parse_jsonl(data, model, self._where(relative))), self._where(relative))
+        # ids only grow along the live log: one search, not a test per line
+        live = lines if after is None else lines[first_after(lines, threshold) :]
         # archives are read only when the live log may not start right after `after`
         last = threshold
-        if after is None or self._rotated_past(relative, live, threshold):
+        if after is None or self._rotated_past(relative, live, threshold, bool(lines)):
             kind = _KIND[relative]
-            for event in read_archives(self.fs, kind, model, lambda e: _seq(e.id, kind) > threshold):
+            for event in read_archives(self.fs, kind, model, lambda e: sequence(e.id, kind) > threshold):
                 last = max(last, int(event.id))
                 yield event
         # a rotation killed after writing its archive leaves those lines live until the next one strips them
@@ -225,15 +224,18 @@ class FileEventLog:
         except (msgspec.DecodeError, ValueError):  # the careful path names the line
             return fold_events(self.stream_inputs(after), after)
         # ids start at 1, so a live log starting there holds the whole history (no archive to read)
-        if self._rotated_past(INPUTS_LOG, live, max(threshold, 0)):
+        if self._rotated_past(INPUTS_LOG, live, max(threshold, 0), bool(lines)):
             return fold_events(self.stream_inputs(after), after)
         values, last_id = fold_events(live, after)
         remember(key, data, values, last_id, stored)
         return dict(values), last_id
 
-    def _rotated_past(self, relative: str, live: list, threshold: int) -> bool:
+    def _rotated_past(self, relative: str, live: list, threshold: int, any_line: bool) -> bool:
+        """Whether lines after `threshold` may be archived only (`live`: the live lines after it)."""
         if live:
             return int(live[0].id) > threshold + 1
+        if any_line:  # a strip removes a prefix: a line after the threshold would follow a live one
+            return False
         recorded = self._recorded_seq(relative)
         return recorded is not None and recorded > threshold
 
@@ -252,29 +254,18 @@ class FileEventLog:
                 return None
 
         # a rotation killed between writing its archive and stripping the log left those lines live:
-        # they are archived already, so they are only stripped now, never archived twice. The recorded
-        # sequence is read now, beside the others: on S3 its update below then needs no GET.
-        reads = [live, lambda: newest_archived_id(self.fs, _KIND[relative]), lambda: self._recorded_seq(relative)]
-        data, archived, _ = at_once(reads, threads_for(self.fs, 3))
+        # they are archived already, so they are only stripped now, never archived twice
+        data, archived = at_once([live, lambda: newest_archived_id(self.fs, _KIND[relative])], threads_for(self.fs, 2))
         if data is None:
             return
         # the log only grows between rotations, so the consumed prefix read now is the one removed below
-        consumed = [raw for raw in data.split(b"\n") if _consumed(raw, cursor)]
-        if not consumed:
-            return
+        lines = data.split(b"\n")
+        consumed = [raw for raw in lines if _consumed(raw, cursor)]
         fresh = [raw for raw in consumed if archived is None or (_seq_or_none(raw) or 0) > int(archived)]
-        last = max(_seq_or_none(raw) or 0 for raw in consumed)
-
-        def advance(current: bytes | None) -> bytes:
-            recorded = int(current.decode().strip()) if current else 0
-            return str(max(recorded, last)).encode()
-
-        # The archive and the recorded sequence are written at once, and both before the strip: the
-        # sequence is read only where the live log is empty, and those lines stay live until both hold.
-        writes = [lambda: self.fs.update(f"{relative}.seq", advance)]
-        if fresh:
-            writes.append(lambda: write_archive(self.fs, archive_rel, fresh))
-        at_once(writes, threads_for(self.fs, 2))
+        if fresh:  # written before the strip: those lines stay live until the archive holds them
+            write_archive(self.fs, archive_rel, fresh)
+        if not consumed or lines == [consumed[0], b""]:  # nothing to strip, or only what stays as the anchor
+            return
 
         def strip(current: bytes | None) -> bytes:
             body, newline, torn = (current or b"").rpartition(b"\n")
@@ -282,6 +273,8 @@ class FileEventLog:
             if not newline:  # no complete line at all: everything is a torn tail
                 torn = current or b""
             kept = b"".join(raw + b"\n" for raw in complete if raw and not _consumed(raw, cursor))
+            if not kept:
+                kept = _anchor(complete, cursor)
             return kept + torn  # a torn tail stays unterminated, for the next append to cut
 
         self.fs.update(relative, strip)
@@ -307,11 +300,15 @@ class FileEventLog:
         return moved
 
 
-def _seq(event_id: str, kind: str) -> int:
-    """An archived file-log event's sequence number (archives hold lines the live log checked)."""
-    if not numbered(event_id):
-        raise InvalidDocument(f"events/*.{kind}.jsonl: malformed event (id {event_id!r} is not a sequence number)")
-    return int(event_id)
+def _anchor(complete: list[bytes], cursor: int) -> bytes:
+    """The newest consumed line, kept live where a strip would leave the log without a line.
+
+    Its bytes make every emptied log unique: an empty object's ETag is every empty object's, so an
+    append whose If-Match was read before another append and a rotation would still match, and take an
+    id that was archived meanwhile (readers would skip its line as consumed: a lost edit). Readers skip
+    the anchor as any consumed line, the archive holds it too, and an append continues from its id."""
+    consumed = [raw for raw in complete if raw and _consumed(raw, cursor)]
+    return consumed[-1] + b"\n" if consumed else b""
 
 
 def _consumed(raw: bytes, cursor: int) -> bool:
@@ -329,45 +326,6 @@ def _seq_or_none(raw: bytes) -> int | None:
 
 
 _KIND = {INPUTS_LOG: "inputs", ARTEFACTS_LOG: "artefacts"}
-_ARCHIVE = re.compile(r"^events/(rev-\d{4,})\.(inputs|artefacts)\.jsonl$")
-
-
-def archive_path(revision: str, kind: str) -> str:
-    return f"events/{revision}.{kind}.jsonl"
-
-
-def write_archive(fs: MovieFS, relative: str, lines: list[bytes]) -> None:
-    """Create an archive; if one exists (a retried commit), merge so that no line is ever dropped."""
-    data = b"".join(raw + b"\n" for raw in lines)
-    if fs.write_if_absent(relative, data):
-        return
-    existing = fs.read(relative)
-    if existing == data:
-        return
-    known = set(existing.split(b"\n"))
-    extra = [raw for raw in lines if raw not in known]
-    if extra:
-        fs.write_atomic(relative, existing + b"".join(raw + b"\n" for raw in extra))
-
-
-def newest_archived_id(fs: MovieFS, kind: str) -> str | None:
-    """The id of the last event in the newest archive of one kind (None when nothing is archived)."""
-    newest = None
-    for rel in fs.list("events"):
-        match = _ARCHIVE.match(rel)
-        if match and match.group(2) == kind:
-            number = RevisionId(match.group(1)).number
-            if newest is None or number > newest[0]:
-                newest = (number, rel)
-    if newest is None:
-        return None
-    lines = [raw for raw in fs.read(newest[1]).split(b"\n") if raw.strip()]
-    for raw in reversed(lines):
-        try:
-            return str(json.loads(raw)["id"])
-        except (ValueError, KeyError, TypeError):
-            continue
-    return None
 
 
 def fold_inputs(event_log: EventLog, after: str | None) -> tuple[dict[str, Any], str | None]:
@@ -376,26 +334,3 @@ def fold_inputs(event_log: EventLog, after: str | None) -> tuple[dict[str, Any],
     if fast is not None:
         return fast(after)
     return fold_events(event_log.stream_inputs(after=after), after)
-
-
-def read_archives(fs: MovieFS, kind: str, model: type[E], keep: Any) -> Iterator[E]:
-    """Events of the archives of one kind that pass `keep` (events after a cursor), oldest first.
-
-    Archives hold consecutive id ranges in revision order, so they are read newest first and the
-    scan stops at the first archive holding an event at or before the cursor: reading after a recent
-    cursor costs the few archives past it, not the whole history.
-    """
-    found = []
-    for rel in fs.list("events"):
-        match = _ARCHIVE.match(rel)
-        if match and match.group(2) == kind:
-            found.append((RevisionId(match.group(1)).number, rel))
-    chunks: list[list[E]] = []
-    for _, rel in sorted(found, reverse=True):
-        events = list(parse_jsonl(fs.read(rel), model, f"{fs.movie_id}/{rel}"))
-        kept = [e for e in events if keep(e)]
-        chunks.append(kept)
-        if len(kept) < len(events):
-            break
-    for chunk in reversed(chunks):
-        yield from chunk

@@ -13,7 +13,9 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from movie_assets.errors import InvalidDocument, InvalidValue, StorageError
-from movie_assets.store.events import E, archive_path, new_input_event, newest_archived_id, read_archives, write_archive
+from movie_assets.store.archives import archive_path, newest_archived_id, read_archives, write_archive
+from movie_assets.store.events import new_input_event
+from movie_assets.store.jsonl import E
 from movie_assets.store.models import ArtefactEvent, InputEvent
 from movie_assets.store.storage import MovieFS
 

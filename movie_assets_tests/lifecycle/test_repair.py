@@ -54,13 +54,13 @@ def test_verify_repair_moves_a_junk_line_aside_and_keeps_every_good_line(local_s
     store.edit({"SegmentText[1]": "after the junk"})
 
     def junk_in_the_middle(current: bytes) -> bytes:
-        first, second = current.splitlines(keepends=True)
-        return first + b"{not json at all\n" + second
+        *first, second = current.splitlines(keepends=True)  # first: the init's anchor line, then an edit
+        return b"".join(first) + b"{not json at all\n" + second
 
     fs.update("events/inputs.log", junk_in_the_middle)
 
     broken = _cli(local_storage.root, "plan", "film")
-    assert broken.exit_code == 2 and "line 2: malformed event" in broken.output
+    assert broken.exit_code == 2 and "line 3: malformed event" in broken.output
     assert "verify --repair" in broken.output
 
     repaired = _cli(local_storage.root, "verify", "film", "--repair")

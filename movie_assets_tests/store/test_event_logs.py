@@ -90,7 +90,34 @@ def test_archive_moves_consumed_events_and_keeps_later_ones(make_log):
     assert log.last_input_id() == nxt.id and [e.value for e in log.stream_inputs(after=later.id)] == ["next"]
 
 
-def test_a_rotation_stopped_after_it_recorded_its_sequence_and_before_its_archive_loses_nothing(storage, monkeypatch):
+def test_an_append_held_up_across_another_append_and_a_rotation_keeps_its_edit(moto_s3):
+    """An emptied log's bytes are unique, so a conditional write read before the log moved on fails."""
+    storage = moto_s3.storage()
+    late, other = FileEventLog(storage.movie("m")), FileEventLog(StorageContext(storage.config).movie("m"))
+    first = other.append_input("Topic", "first")
+    other.archive(RevisionId("rev-0001"), first.id, None)  # the live log now holds nothing to fold
+    backend, meanwhile = late.fs.backend, []
+    real_update = backend.update
+
+    def held_up(path, change):
+        def racing(stored):
+            new = change(stored)  # the late append has read the log (and its sequence) and built its line
+            if not meanwhile and path.endswith("events/inputs.log"):
+                meanwhile.append(other.append_input("Topic", "meanwhile"))
+                other.archive(RevisionId("rev-0002"), meanwhile[0].id, None)
+            return new
+
+        return real_update(path, racing)
+
+    backend.update = held_up
+    kept = late.append_input("Topic", "late")
+    assert int(kept.id) > int(meanwhile[0].id), "the late line took an id that was archived meanwhile"
+    assert late.fold_inputs(after=meanwhile[0].id) == ({"Topic": "late"}, kept.id)
+    fresh = FileEventLog(StorageContext(storage.config).movie("m"))
+    assert [e.value for e in fresh.stream_inputs()] == ["first", "meanwhile", "late"]
+
+
+def test_a_rotation_stopped_before_its_archive_loses_nothing(storage, monkeypatch):
     import movie_assets.store.events as events
 
     log = FileEventLog(storage.movie("m"))
@@ -102,13 +129,40 @@ def test_a_rotation_stopped_after_it_recorded_its_sequence_and_before_its_archiv
     monkeypatch.setattr(events, "write_archive", killed)
     with pytest.raises(OSError):
         log.archive("rev-0001", first[1].id, None)
-    assert log.fs.exists("events/inputs.log.seq") and not log.fs.exists("events/rev-0001.inputs.jsonl")
+    assert not log.fs.exists("events/rev-0001.inputs.jsonl")
     assert [e.value for e in log.stream_inputs()] == ["v0", "v1", "v2", "v3"], "the lines stayed live"
     assert log.last_input_id() == first[-1].id and log.append_input("Topic", "v4").id > first[-1].id
     monkeypatch.undo()
     log.archive("rev-0002", first[1].id, None)  # the next rotation archives them after all
     assert log.fs.read("events/rev-0002.inputs.jsonl").count(b"\n") == 2
     assert [e.value for e in log.stream_inputs()] == ["v0", "v1", "v2", "v3", "v4"]
+
+
+def test_a_rotation_that_consumes_every_line_keeps_the_newest_as_the_anchor(storage):
+    log = FileEventLog(storage.movie("m"))
+    lines = [log.append_input("Topic", f"v{i}") for i in range(3)]
+    log.archive("rev-0001", lines[-1].id, None)
+    assert log.fs.read("events/inputs.log") == lines[-1].canonical() + b"\n"
+    assert log.fs.read("events/rev-0001.inputs.jsonl").count(b"\n") == 3
+    assert log.fold_inputs(after=lines[-1].id) == ({}, lines[-1].id)
+    assert [e.value for e in log.stream_inputs()] == ["v0", "v1", "v2"], "the anchor is read once"
+    log.archive("rev-0002", lines[-1].id, None)  # nothing new: neither log nor archive is written
+    assert not log.fs.exists("events/rev-0002.inputs.jsonl")
+    nxt = log.append_input("Topic", "v3")
+    assert int(nxt.id) == int(lines[-1].id) + 1
+    assert log.fold_inputs(after=lines[-1].id) == ({"Topic": "v3"}, nxt.id)
+    log.archive("rev-0003", nxt.id, None)
+    assert log.fs.read("events/inputs.log") == nxt.canonical() + b"\n"
+    assert [e.value for e in log.stream_inputs()] == ["v0", "v1", "v2", "v3"]
+
+
+def test_a_live_log_emptied_beside_a_recorded_sequence_continues_from_it(storage):
+    log = FileEventLog(storage.movie("m"))
+    log.fs.write_atomic("events/inputs.log", b"")
+    log.fs.write_atomic("events/inputs.log.seq", b"7")
+    assert log.last_input_id() == "000000000007" and log.fold_inputs(after="000000000007") == ({}, "000000000007")
+    assert log.append_input("Topic", "next").id == "000000000008"
+    assert log.fold_inputs(after="000000000007") == ({"Topic": "next"}, "000000000008")
 
 
 def test_appends_during_archive_are_never_lost(make_log):
