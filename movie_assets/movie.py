@@ -44,8 +44,8 @@ from movie_assets.pipeline.plans import PlanStore
 from movie_assets.pipeline.signature import SucceededIndex
 from movie_assets.pipeline.steering import checked_replacement, pin_key, refuse_reserved, replaceable_output, take_key
 from movie_assets.store.blobs import BlobStore
-from movie_assets.store.events import EventLog, FileEventLog
-from movie_assets.store.fold import drop_listing, list_ahead
+from movie_assets.store.events import INPUTS_LOG, EventLog, FileEventLog
+from movie_assets.store.fold import read_ahead
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.manifests import ManifestService
 from movie_assets.store.models import InputEntry, InputEvent, Manifest, ManifestPointer
@@ -251,20 +251,18 @@ class MovieStore:
         housekeeping is finished first if it was interrupted (asked beside the plan's reads, which are
         made again after it when it ran)."""
         reads = [self.current, self.blobs.present, self.blueprint]  # present: one listing, no stat per blob
-        if isinstance(self.events, FileEventLog):  # and the input log's stored folds, which a fold looks for
-            reads.append(lambda: list_ahead(self.fs))
-        try:  # on S3 each is a round trip needing nothing of the others; so are the two logs' reads next
-            (manifest, digest), present, blueprint, *_ = at_once(reads, threads_for(self.fs, len(reads)))
-            logs = [
-                lambda: self.succeeded_index(present.__contains__),
-                lambda: effective_inputs(blueprint, manifest, self.events, pending_edits, digest),
-                lambda: finishing and housekeeping_unfinished(self),
-            ]
-            if digest is not None and not baseline_held(digest):  # and the baseline a fresh process reads
-                logs.append(lambda: self.graphs.read_ahead(digest))
-            results, inputs, interrupted, *_ = at_once(logs, threads_for(self.fs, len(logs)))
-        finally:
-            drop_listing(self.fs)
+        if isinstance(self.events, FileEventLog):  # and the input log's tail, which its fold reads first
+            reads.append(lambda: read_ahead(self.fs, INPUTS_LOG))
+        # on S3 each is a round trip needing nothing of the others; so are the two logs' reads next
+        (manifest, digest), present, blueprint, *ahead = at_once(reads, threads_for(self.fs, len(reads)))
+        logs = [
+            lambda: self.succeeded_index(present.__contains__),
+            lambda: effective_inputs(blueprint, manifest, self.events, pending_edits, digest, *ahead),
+            lambda: finishing and housekeeping_unfinished(self),
+        ]
+        if digest is not None and not baseline_held(digest):  # and the baseline a fresh process reads
+            logs.append(lambda: self.graphs.read_ahead(digest))
+        results, inputs, interrupted, *_ = at_once(logs, threads_for(self.fs, len(logs)))
         if interrupted:
             self.finish_housekeeping(interrupted=True)
             return self.planned(pending_edits)

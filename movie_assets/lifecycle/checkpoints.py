@@ -147,8 +147,13 @@ class Checkpoints:
         return found
 
     def _stored(self, events: EventLog, last_id: str | None, names: list[str] | None) -> StoredResults | None:
+        # a commit stores the index at the log's last id, which is then still the last: one GET, no listing
+        tried = last_id if names is None else None
+        jobs = self.results.load(tried) if tried is not None else None
+        if jobs is not None:
+            return StoredResults(jobs, {})
         at = self.results.newest(last_id, names)
-        jobs = self.results.load(at) if at is not None else None
+        jobs = self.results.load(at) if at is not None and at != tried else None
         if jobs is None:
             return None
         # results logged since the commit that stored them (say, its own run's); usually none, and no read

@@ -50,13 +50,14 @@ def effective_inputs(
     event_log: EventLog,
     pending_edits: Mapping[str, Any] | None = None,
     manifest_hash: str | None = None,
+    log_tail: bytes | None = None,
 ) -> tuple[dict[str, Any], str | None]:
     """Manifest inputs folded with the input log after the manifest's cursor, then pending edits, every
     value checked against the blueprint. With `manifest_hash`, the manifest's own values are checked once
-    per process per (blueprint, manifest)."""
+    per process per (blueprint, manifest). `log_tail`: the input log's tail if it was read ahead."""
     raw = dict(_manifest_values(blueprint, manifest, manifest_hash))
     # folded first, normalised once per key: a 100k-line tail of edits to 5k keys is 5k validations
-    tail, cursor = fold_inputs(event_log, manifest.input_cursor)
+    tail, cursor = fold_inputs(event_log, manifest.input_cursor, log_tail)
     if tail:
         raw.update(_tail_values(blueprint, tail, getattr(event_log, "movie_id", None)))
     if pending_edits:

@@ -15,7 +15,9 @@ from movie_assets.store.fold import (
     first_after,
     fold_events,
     fold_grown,
+    is_whole,
     numbered,
+    read_tail,
     remember,
 )
 from movie_assets.store.group_append import GroupAppend
@@ -197,21 +199,28 @@ class FileEventLog:
         # a rotation killed after writing its archive leaves those lines live until the next one strips them
         yield from (live if last == threshold else live[first_after(live, last) :])
 
-    def fold_inputs(self, after: str | None = None) -> tuple[dict[str, Any], str | None]:
+    def fold_inputs(self, after: str | None = None, tail: bytes | None = None) -> tuple[dict[str, Any], str | None]:
         """The last value of each key edited after `after` (in order of last edit) and the newest id.
 
         The hot path of every plan: the live log is decoded into three-field structs without building
         an InputEvent per line. Anything unusual (a torn or bad line, a cursor older than the live log)
         takes the careful path through stream_inputs, which reports or skips such lines. As ever, this
         path passes over a blank line (no event) and reads only the ids it needs, the first, the last
-        and those its search reads; `verify` checks every line."""
+        and those its search reads; `verify` checks every line. `tail`: the log's tail, read ahead
+        (fold.read_ahead), else read here when needed."""
         key = (self.fs.backend.identity, self.fs.base, after)
         stored = StoredFolds(self.fs, after)
+        read_from = lambda offset: self.fs.read_from(INPUTS_LOG, offset)  # noqa: E731
         try:
-            grown = fold_grown(key, lambda offset: self.fs.read_from(INPUTS_LOG, offset), stored)
+            grown = fold_grown(key, read_from)  # a fold this process keeps: only the bytes appended since
             if grown is not None:
                 return grown
-            data = self.fs.read(INPUTS_LOG)
+            data = tail if tail is not None else read_tail(self.fs, INPUTS_LOG)
+            if not is_whole(data):  # a long log: its stored fold, if any, then only what followed it
+                grown = fold_grown(key, read_from, stored)
+                if grown is not None:
+                    return grown
+                data = self.fs.read(INPUTS_LOG)
         except NotFound:
             data = b""
         threshold = int(after) if after is not None else -1
@@ -328,9 +337,9 @@ def _seq_or_none(raw: bytes) -> int | None:
 _KIND = {INPUTS_LOG: "inputs", ARTEFACTS_LOG: "artefacts"}
 
 
-def fold_inputs(event_log: EventLog, after: str | None) -> tuple[dict[str, Any], str | None]:
-    """Input edits after `after`, folded: the driver's fast path when it has one."""
+def fold_inputs(event_log: EventLog, after: str | None, tail: bytes | None = None) -> tuple[dict[str, Any], str | None]:
+    """Input edits after `after`, folded: the driver's fast path when it has one (`tail`: see there)."""
     fast = getattr(event_log, "fold_inputs", None)
     if fast is not None:
-        return fast(after)
+        return fast(after, tail)
     return fold_events(event_log.stream_inputs(after=after), after)

@@ -2,8 +2,9 @@
 
 The hot path of every plan reads a live log of up to 100,000 lines; it decodes each line into three
 fields (msgspec) and folds without building an InputEvent per line. A process keeps each fold and later
-reads only what the log gained since; a fold of many lines is also stored as a derived file
-(`index/folds/`), so a fresh process reads it plus only the lines appended after it.
+reads only what the log gained since. A fresh process reads the log's last TAIL_BYTES first: a shorter
+log is then read whole in that one request. A longer one may have a fold of many lines stored as a
+derived file (`index/folds/`), so the process reads it plus only the lines appended after it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from movie_assets.errors import NotFound
 from movie_assets.store.cache import BoundedCache
 from movie_assets.store.derived import prune_derived, read_derived, write_derived
 from movie_assets.store.storage import MovieFS
@@ -21,6 +23,7 @@ from movie_assets.store.storage import MovieFS
 FOLDS_DIR = "index/folds"
 FOLD_FORMAT = 1
 STORE_FROM_LINES = 1000  # a fold of fewer lines is quicker to redo than to store and read back
+TAIL_BYTES = 64 * 1024  # under STORE_FROM_LINES lines of edits: a log this short is never worth a stored fold
 
 
 def first_after(lines: list, threshold: int) -> int:
@@ -77,26 +80,27 @@ class Folded:
 
 
 _FOLDS: BoundedCache[Folded] = BoundedCache(8)
-_LISTED: dict[tuple, list[str] | None] = {}  # listings of index/folds taken ahead, by root (list_ahead)
 
 
-def list_ahead(fs: MovieFS) -> None:
-    """List the movie's stored folds now, beside a command's first reads: the next stored-fold lookup
-    takes this listing instead of asking again (on S3 a round trip off a plan's path; unused when the
-    process holds the fold it needs). A stale listing only costs a whole read of the log."""
-    _LISTED[(fs.backend.identity, fs.base)] = _fold_names(fs)
+def read_ahead(fs: MovieFS, path: str) -> bytes | None:
+    """The input log's tail, for a command to read beside its first reads and hand to its fold (on S3 a
+    round trip off a plan's path, and for a short log the whole log). None when the process keeps a
+    fold of this log, which reads only what was appended since."""
+    root = (fs.backend.identity, fs.base)
+    return None if any(key[:2] == root for key in _FOLDS.keys()) else read_tail(fs, path)
 
 
-def drop_listing(fs: MovieFS) -> None:
-    """Forget a listing taken ahead and not used, so that no later lookup takes it."""
-    _LISTED.pop((fs.backend.identity, fs.base), None)
+def is_whole(tail: bytes) -> bool:
+    """Whether a tail read_tail gave is the whole log."""
+    return len(tail) < TAIL_BYTES
 
 
-def _fold_names(fs: MovieFS) -> list[str] | None:
+def read_tail(fs: MovieFS, path: str) -> bytes:
+    """The log's last TAIL_BYTES (the whole log when shorter; none when there is no log)."""
     try:
-        return [n.rsplit("/", 1)[-1] for n in fs.list(FOLDS_DIR, ordered=False)]
-    except Exception:  # a cache: no listing, no stored fold
-        return None
+        return fs.read_from(path, -TAIL_BYTES)
+    except NotFound:
+        return b""
 
 
 def remember(
@@ -140,9 +144,9 @@ class StoredFolds:
     def newest(self) -> Folded | None:
         """The stored fold after this cursor that holds the most events, or None."""
         suffix = f"-{FOLD_FORMAT}.msgpack"
-        root = (self.fs.backend.identity, self.fs.base)
-        names = _LISTED.pop(root) if root in _LISTED else _fold_names(self.fs)
-        if names is None:
+        try:
+            names = [n.rsplit("/", 1)[-1] for n in self.fs.list(FOLDS_DIR, ordered=False)]
+        except Exception:  # a cache: no listing, no stored fold
             return None
         ids = [n[len(self.prefix) : -len(suffix)] for n in names if n.startswith(self.prefix) and n.endswith(suffix)]
         ids = [i for i in ids if numbered(i)]

@@ -184,23 +184,47 @@ def test_every_storage_driver_keeps_the_results_for_a_new_process(storage):
     assert comparable(plan) == full_pass(fresh)
 
 
-def test_stored_results_that_cannot_be_listed_leave_the_plan_to_the_log(film, monkeypatch, caplog):
+def test_stored_results_that_cannot_be_read_or_listed_leave_the_plan_to_the_log(film, monkeypatch, caplog):
     from movie_assets.errors import StorageError
 
     film.edit({"SegmentText[1]": "first words"})
     expected = full_pass(film)
     fresh = _new_process(film)
-    real = type(fresh.fs).list
+    real_list, real_read = type(fresh.fs).list, type(fresh.fs).read
 
-    def failing(fs, prefix="", *args, **kwargs):
+    def failing_list(fs, prefix="", *args, **kwargs):
         if prefix == RESULTS_DIR:
             raise StorageError(f"{prefix}: Permission denied")
-        return real(fs, prefix, *args, **kwargs)
+        return real_list(fs, prefix, *args, **kwargs)
 
-    monkeypatch.setattr(type(fresh.fs), "list", failing)
+    def failing_read(fs, rel, *args, **kwargs):
+        if rel.startswith(RESULTS_DIR):
+            raise StorageError(f"{rel}: Permission denied")
+        return real_read(fs, rel, *args, **kwargs)
+
+    monkeypatch.setattr(type(fresh.fs), "list", failing_list)
+    monkeypatch.setattr(type(fresh.fs), "read", failing_read)
     with caplog.at_level(logging.WARNING):
         assert comparable(fresh.plan()) == expected
-    assert "cannot list stored results" in caplog.text
+    assert "cannot be read" in caplog.text and "cannot list stored results" in caplog.text
+
+
+def test_a_fresh_plan_reads_the_results_stored_at_the_logs_last_id_without_listing_them(film, monkeypatch):
+    film.edit({"SegmentText[1]": "first words"})
+    expected = full_pass(film)
+    fresh = _new_process(film)
+    real_list, listed = type(fresh.fs).list, []
+
+    def counting(fs, prefix="", *args, **kwargs):
+        listed.append(prefix)
+        return real_list(fs, prefix, *args, **kwargs)
+
+    monkeypatch.setattr(type(fresh.fs), "list", counting)
+    loaded = []
+    real_load = type(fresh.checkpoints.results).load
+    monkeypatch.setattr(type(fresh.checkpoints.results), "load", lambda r, c: loaded.append(c) or real_load(r, c))
+    assert comparable(fresh.plan()) == expected
+    assert RESULTS_DIR not in listed and loaded == [fresh.events.last_artefact_id()]
 
 
 def test_the_newest_stored_index_at_or_before_the_logs_last_id_is_the_one_read(local_storage):

@@ -53,10 +53,12 @@ def _fold_afresh(log, cursor):
 
 
 def _stored_folds_log(storage, monkeypatch, seed, count):
-    """A movie's input log of `count` random edits, whose folds are stored from 20 lines on."""
+    """A movie's input log of `count` random edits, whose folds are stored from 20 lines on (a log of
+    more than a few lines counts as long)."""
     fs = storage.movie("m")
     log = FileEventLog(fs)
     monkeypatch.setattr(fold_module, "STORE_FROM_LINES", 20)
+    monkeypatch.setattr(fold_module, "TAIL_BYTES", 512)
     return fs, log, _random_edits(log, random.Random(seed), count)
 
 
@@ -233,18 +235,32 @@ def test_a_damaged_stored_fold_is_ignored_with_a_warning(local_storage, monkeypa
     assert "ignoring a derived file" in caplog.text
 
 
-def test_a_listing_taken_ahead_is_the_lookups_and_a_stale_one_only_costs_a_whole_read(local_storage, monkeypatch):
+def test_a_short_log_is_folded_from_its_tail_alone_and_a_tail_read_ahead_is_the_folds_read(storage, monkeypatch):
+    fs = storage.movie("m")
+    log = FileEventLog(fs)
+    events = _random_edits(log, random.Random(12), 30)
+    reads: list = []
+    for name in ("read", "read_from", "list"):
+        real = getattr(fs, name)
+        monkeypatch.setattr(fs, name, lambda *a, _n=name, _r=real, **k: reads.append((_n, a[0])) or _r(*a, **k))
+    fold_module._FOLDS.clear()
+    tail = fold_module.read_ahead(fs, INPUTS_LOG)
+    assert fold_module.is_whole(tail) and reads == [("read_from", INPUTS_LOG)]
+    assert log.fold_inputs(None, tail) == _applied_in_turn(events, None)
+    assert reads == [("read_from", INPUTS_LOG)], "no other read, no listing of stored folds"
+    fold_module._FOLDS.clear()
+    assert log.fold_inputs(events[9].id) == _applied_in_turn(events[10:], events[9].id)
+    assert reads[1:] == [("read_from", INPUTS_LOG)], "without a tail read ahead: the same one read"
+    assert fold_module.read_ahead(fs, INPUTS_LOG) is None, "the process keeps a fold of this log"
+
+
+def test_a_long_log_looks_for_its_stored_fold_after_its_tail(local_storage, monkeypatch):
     fs, log, events = _stored_folds_log(local_storage, monkeypatch, 11, 30)
-    fold_module._FOLDS.clear()
-    fold_module.list_ahead(fs)  # before any fold is stored: a listing that will be stale
-    assert _fold_afresh(log, None) == _applied_in_turn(events, None), "read whole, and stored"
+    _fold_afresh(log, None)
     assert fs.list(fold_module.FOLDS_DIR)
-    listings = []
-    real = fs.list
-    monkeypatch.setattr(fs, "list", lambda *a, **k: listings.append(a[0]) or real(*a, **k))
     fold_module._FOLDS.clear()
-    fold_module.list_ahead(fs)
-    assert listings == [fold_module.FOLDS_DIR]
+    tail = fold_module.read_ahead(fs, INPUTS_LOG)
+    assert not fold_module.is_whole(tail)
     decoded = _decoded_lines(monkeypatch)
-    assert log.fold_inputs(None) == _applied_in_turn(events, None)
-    assert listings == [fold_module.FOLDS_DIR] and decoded == [], "the stored fold, found by the listing ahead"
+    assert log.fold_inputs(None, tail) == _applied_in_turn(events, None)
+    assert decoded == [], "the stored fold, and nothing appended after it"
