@@ -59,18 +59,20 @@ def commands(segments: int) -> list[tuple[str, list[str]]]:
 
 def floors(segments: int) -> dict[str, int]:
     """The requests each command cannot avoid on S3 with file event logs, in a new process, by the store's
-    contracts. A plan reads the pointer, the manifest, the blueprint and both logs' tails. A run saves
-    its plan, writes each new blob once (a conditional PUT), and per layer makes its jobs' events durable
-    before the next layer starts (one append: a conditional PUT, after the process's first read of the
-    log) and saves its progress. A commit takes the GC lock (PUT), checks its new blobs (one listing page
-    or one round of checks at once), writes the manifest, swaps the pointer (its version is the one the
-    plan read) and releases the lock (a DELETE, held well within its ttl). Each revision gets its metrics,
-    two log archives (a read, the archive, the trim), its final cut (a copy inside the bucket), its results
-    index, its changed readable copies after one listing, and a done marker. For the audio-only
-    blueprint: 2n+5 jobs in 5 layers, 2n+6 distinct blobs, 2n+3 readable copies."""
+    contracts. A plan reads the pointer, the manifest, the blueprint, both logs' tails and one listing of
+    the blobs (a job whose outputs are gone is dirty). `plan` and `status` also name the readable copies
+    edited by hand: their two folders listed, and the done marker that says when they were written. A run
+    saves its plan, writes each new blob once (a conditional PUT), and per layer makes its jobs' events
+    durable before the next layer starts (one append: a conditional PUT, after the process's first read of
+    the log) and saves its progress. A commit takes the GC lock (PUT), checks its new blobs (one listing
+    page or one round of checks at once), writes the manifest, swaps the pointer (its version is the one
+    the plan read) and releases the lock (a DELETE, held well within its ttl). Each revision gets its
+    metrics, two log archives (a read, the archive, the trim), its final cut (a copy inside the bucket),
+    its results index, its changed readable copies after one listing, and a done marker. For the
+    audio-only blueprint: 2n+5 jobs in 5 layers, 2n+6 distinct blobs, 2n+3 readable copies."""
     n = segments
     layers, copies, blobs = 5, 2 * n + 3, 2 * n + 6
-    plan, commit, housekeeping = 5, 5, 11
+    plan, edited, commit, housekeeping = 6, 3, 5, 11
     first = (plan - 1) + 1 + blobs + (layers + 1) + layers + commit + housekeeping + copies  # no manifest yet
     one_edit = plan + 1 + 4 + (4 + 1) + 4 + commit + housekeeping + 1  # 4 jobs in 4 layers, one changed copy
     return {
@@ -78,8 +80,8 @@ def floors(segments: int) -> dict[str, int]:
         f"first regenerate ({segments} segments)": first,
         "regenerate, nothing to do": plan + 1,  # and whether the last commit's housekeeping finished
         "edit one segment": 5,  # pointer, manifest, blueprint (to check the edit), the input log, the append
-        "plan": plan,
-        "status": plan + 3,  # the readable copies' two folders listed, the metrics read
+        "plan": plan + edited,
+        "status": plan + edited + 1,  # and the metrics
         "regenerate after one edit": one_edit,
         "gc --grace 0s": 8 + copies,  # one listing, pointer, manifests, runs, logs; copies marked by content
         "verify": 12 + blobs,  # every blob read once, plus pointer, manifests, logs, copies, outputs

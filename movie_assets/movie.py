@@ -28,7 +28,7 @@ from movie_assets.lifecycle.regenerate import Planned, regenerate
 from movie_assets.pipeline.blueprint import expand_graph
 from movie_assets.pipeline.blueprint.graph import ProducerGraph
 from movie_assets.pipeline.blueprint.inputs import check_loop_indices, loop_counts, normalise_edits, resolve_inputs
-from movie_assets.pipeline.blueprint.load import stored_blueprint
+from movie_assets.pipeline.blueprint.load import parsed_blueprint, stored_blueprint
 from movie_assets.pipeline.blueprint.schema import Blueprint
 from movie_assets.pipeline.graph_index import DiskGraphIndex
 from movie_assets.pipeline.incremental import baseline_held
@@ -228,8 +228,10 @@ class MovieStore:
         return graph, {k: InputEntry(value=v, hash=json_hash(v)) for k, v in graph.inputs.items()}
 
     def manifest_graph(self, manifest: Manifest) -> ProducerGraph:
-        """The producer graph of a stored revision's inputs."""
-        return expand_graph(self.blueprint(), {k: e.value for k, e in manifest.inputs.items()}, self.graphs)
+        """The producer graph of a stored revision's inputs (by its own blueprint, if this process read it)."""
+        blueprint = parsed_blueprint(manifest.blueprint.hash) if manifest.blueprint else None
+        values = {k: e.value for k, e in manifest.inputs.items()}
+        return expand_graph(blueprint or self.blueprint(), values, self.graphs)
 
     def plan(self, pending_edits: Mapping[str, Any] | None = None, save: bool = False) -> ExecutionPlan:
         """Plan the next revision against the live manifest; `save` writes runs/<rev>-plan.json."""

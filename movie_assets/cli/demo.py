@@ -106,7 +106,7 @@ def demo(
     if found is None:
         raise InvalidValue(f"{movie}: no export artefact in {manifest.revision}")
     entry = found[1]
-    rel = write_final_cut(store.fs, store.blobs, manifest)  # normally already written by the commit
+    rel = store.final_cut(manifest) or write_final_cut(store.fs, store.blobs, manifest)  # written by the commit
     assert rel is not None
     where = store.fs.resolve(rel)
     console.print(f"[bold green]final cut[/bold green] ({manifest.revision}, {entry.blob.size} bytes): {esc(where)}")

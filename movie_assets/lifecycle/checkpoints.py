@@ -153,11 +153,15 @@ class Checkpoints:
         if jobs is not None:
             return StoredResults(jobs, {})
         at = self.results.newest(last_id, names)
-        jobs = self.results.load(at) if at is not None and at != tried else None
+        held = _INDEXES.get((self.fs.backend.identity, self.fs.base, self.per_job, at)) if at is not None else None
+        if isinstance(held, StoredResults):  # read by this process already (say, by the plan of this run)
+            jobs, earlier = held.stored, held.later
+        else:
+            jobs, earlier = self.results.load(at) if at is not None and at != tried else None, {}
         if jobs is None:
             return None
         # results logged since the commit that stored them (say, its own run's); usually none, and no read
-        later = _add_logged({}, events, at, last_id) if last_id != at else {}
+        later = _add_logged({k: dict(v) for k, v in earlier.items()}, events, at, last_id) if last_id != at else earlier
         return StoredResults(jobs, later)
 
     def keep_results(self, events: EventLog) -> None:

@@ -34,22 +34,21 @@ def _path(manifest: Manifest, entry: ArtefactEntry) -> str:
 
 
 def write_final_cut(fs: MovieFS, blobs: BlobStore, manifest: Manifest) -> str | None:
-    """Copy the final cut's blob to `exports/` (once per revision), with its captions as SRT and WebVTT
-    beside it when the film has narration and captions are not off; the cut's path, or None."""
+    """Copy the final cut's blob to `exports/`, with its captions as SRT and WebVTT beside it when the
+    film has narration and captions are not off; the cut's path, or None. A revision's files hold the
+    same bytes however often they are written (a housekeeping finished again writes them again), so
+    nothing is asked first: on S3 that is a round trip less."""
     found = final_artefact(manifest)
     if found is None:
         return None
     rel = _path(manifest, found[1])
-    if not fs.exists(rel):
-        blobs.copy_to(found[1].blob, rel)
+    blobs.copy_to(found[1].blob, rel)
     document = manifest.timeline
     if document is not None and document.captions != "off" and found[1].blob.mime_type.startswith("video/"):
         timed = cues(document)
         if timed:
             for ext, text in (("srt", srt(timed)), ("vtt", vtt(timed))):
-                caption = f"exports/{manifest.revision}.{ext}"
-                if not fs.exists(caption):
-                    fs.write_atomic(caption, text.encode("utf-8"))
+                fs.write_atomic(f"exports/{manifest.revision}.{ext}", text.encode("utf-8"))
     return rel
 
 

@@ -80,25 +80,28 @@ def housekeep(store: MovieStore, manifest: Manifest, run_revision: str | None, m
         with contextlib.suppress(StorageError, ValueError):  # by hash: the one the plan read is not read again
             previous = store.manifests.load(manifest.parent, expected_hash=manifest.parent_hash)
     previous_cursor = previous.artefact_cursor if previous else None
+    # the metrics, the rotation and the results index each read the logs as they were at the commit
+    sharing = getattr(store.events, "sharing_reads", None)
+    events = sharing() if sharing is not None else store.events
 
     def metrics() -> None:
-        step("metrics", lambda: record_metrics(store.fs, manifest, previous_cursor, store.events, run_revision))
+        step("metrics", lambda: record_metrics(store.fs, manifest, previous_cursor, events, run_revision))
 
     def event_logs() -> None:
         step(
             "archiving the event logs",
-            lambda: store.events.archive(manifest.revision, manifest.input_cursor, manifest.artefact_cursor),
+            lambda: events.archive(manifest.revision, manifest.input_cursor, manifest.artefact_cursor),
         )
         if store.checkpoints.due(manifest.revision):
             step("checkpoint", lambda: store.checkpoints.write(manifest, store.events))
 
-    # The metrics and the results index read the artefact log while it may be rotated: safe, as a reader
-    # reads the live log before the archives (a Redis one, before the trim marker) and a rotation writes
-    # the archive before it strips the live log.
+    # The metrics and the results index read the artefact log while it may be rotated: safe, as a file
+    # log is read once for all three, before the rotation strips it, and a Redis reader reads the live
+    # stream before the trim marker, which a rotation moves only once the archive is written.
     chains = [
         metrics,
         event_logs,
-        lambda: step("storing the results index", lambda: store.checkpoints.keep_results(store.events)),
+        lambda: step("storing the results index", lambda: store.checkpoints.keep_results(events)),
         lambda: step(FINAL_CUT_STEP, lambda: write_final_cut(store.fs, store.blobs, manifest)),
         lambda: step(
             "refreshing readable copies", lambda: _graphs_and_copies(store, manifest, manifest_hash, previous)
@@ -119,7 +122,8 @@ def write_revision_outputs(store: MovieStore) -> None:
             manifest = store.manifests.load(revision)
             if not store.fs.exists(metrics_path(manifest.revision)):
                 record_metrics(store.fs, manifest, None, store.events)
-            write_final_cut(store.fs, store.blobs, manifest)
+            if store.final_cut(manifest) is None:
+                write_final_cut(store.fs, store.blobs, manifest)
         except MovieAssetsError as exc:
             log.warning("%s: the metrics or export of %s cannot be written: %s", store.movie_id, revision, exc)
 

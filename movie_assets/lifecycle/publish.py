@@ -16,10 +16,11 @@ from movie_assets.store.manifests import ManifestService
 from movie_assets.store.models import Manifest, ManifestPointer, TimelineDocument, empty_manifest
 from movie_assets.store.parallel import each, io_threads
 
-# A listing page holds 1,000 names, one request each, in a row; existence checks are one request per
-# blob, eight at once. So a listing wins once the new blobs outnumber 16 per page the movie's blobs fill
-# (estimated from the manifest: older revisions' blobs add pages the estimate does not see).
-CHECKS_PER_PAGE = 16
+# A listing costs a request a page of 1,000 names, and reading a page costs what about 16 existence
+# checks do; checks are one request per blob, eight at once. So a listing wins once the new blobs
+# outnumber one plus one per 64 blobs the movie holds (estimated from the manifest: older revisions'
+# blobs add names the estimate does not see): a small movie lists for two new blobs.
+NAMES_PER_CHECK = 64
 
 
 def publish(
@@ -36,8 +37,7 @@ def publish(
     """
     with blobs.fs.lock(GC_LOCK):
         unknown = sorted(manifest.blob_hashes() - set(known_present))
-        pages = 1 + len(manifest.blob_hashes()) // 1000
-        if len(unknown) > CHECKS_PER_PAGE * pages:  # a listing answers for them all (a first build: every blob)
+        if len(unknown) > 1 + len(manifest.blob_hashes()) / NAMES_PER_CHECK:  # a listing answers for them all
             stored = blobs.present()
             missing = [h for h in unknown if h not in stored]
         else:  # a few new blobs: checked at once, one request each

@@ -51,6 +51,16 @@ class StoredResults(Mapping[Key, Outputs]):
         self._decoded: dict[str, Outputs] = {}
         self._later = dict(later or {})
 
+    @property
+    def stored(self) -> dict[str, msgspec.Raw]:
+        """The results as read from the stored index, still encoded."""
+        return self._raw
+
+    @property
+    def later(self) -> dict[Key, Outputs]:
+        """The results logged after the stored cursor (never change them)."""
+        return self._later
+
     def _stored(self, name: str) -> Outputs | None:
         found = self._decoded.get(name)
         if found is None:

@@ -86,6 +86,7 @@ class DiskGraphIndex:
     def __init__(self, fs: MovieFS) -> None:
         self.fs = fs
         self._ahead: tuple[str, _StoredBaseline | None] | None = None  # see read_ahead
+        self._stored: set[str] = set()  # paths of graphs this index read or wrote: no need to ask again
 
     def path(self, shape: tuple) -> str:
         return f"{GRAPHS_DIR}/{shape_digest(shape)}.msgpack"
@@ -95,6 +96,7 @@ class DiskGraphIndex:
         stored = self._read(self.path(shape), _DECODER)
         if stored is None:
             return None
+        self._stored.add(self.path(shape))
         raw = dict(zip(stored.ids, stored.nodes, strict=False))
         if len(stored.ids) != len(stored.nodes) or len(raw) != len(stored.nodes) or raw.keys() != set(stored.order):
             # ids and nodes unpaired, repeated, or not the order's
@@ -104,12 +106,16 @@ class DiskGraphIndex:
 
     def save(self, graph: ProducerGraph) -> bool:
         """Store the graph once per shape (create-only); False when it was there already."""
-        if graph.shape is None or self.fs.exists(self.path(graph.shape)):
+        path = None if graph.shape is None else self.path(graph.shape)
+        if path is None or path in self._stored or self.fs.exists(path):
             return False  # every commit of an unchanged shape lands here: no 3 MB encoding for nothing
         readers, dependents = graph.links()
         ids, nodes = list(graph.nodes), [msgspec.Raw(_ENCODER.encode(node)) for node in graph.nodes.values()]
         stored = _Stored(graph.topological_order(), ids, nodes, readers, dependents)
-        return write_derived(self.fs, self.path(graph.shape), FORMAT, _ENCODER.encode(stored))
+        written = write_derived(self.fs, path, FORMAT, _ENCODER.encode(stored))
+        if written:
+            self._stored.add(path)
+        return written
 
     def baseline_path(self, manifest_hash: str) -> str:
         return f"{BASELINES_DIR}/{manifest_hash}-{FORMAT}.msgpack"  # the format in the name: files are create-only
@@ -152,6 +158,7 @@ class DiskGraphIndex:
         Each is a cache of something no revision is live at, up to megabytes each: a later plan of that
         shape expands again, which costs only time."""
         kept = {self.path(keep), self.baseline_path(keep_manifest or "")}
+        self._stored &= kept
         folders = (GRAPHS_DIR, BASELINES_DIR)
         pruned = each(lambda folder: prune_derived(self.fs, folder, kept, ".msgpack"), folders, threads_for(self.fs, 2))
         return sum(pruned)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from movie_assets.errors import InvalidDocument
@@ -34,10 +34,11 @@ def write_archive(fs: MovieFS, relative: str, lines: list[bytes]) -> None:
         fs.write_atomic(relative, existing + b"".join(raw + b"\n" for raw in extra))
 
 
-def newest_archived_id(fs: MovieFS, kind: str) -> str | None:
-    """The id of the last event in the newest archive of one kind (None when nothing is archived)."""
+def newest_archived_id(fs: MovieFS, kind: str, listed: Callable[[], list[str]] | None = None) -> str | None:
+    """The id of the last event in the newest archive of one kind (None when nothing is archived).
+    `listed`: the `events/` folder's names, if the caller shares one listing among several asks."""
     newest = None
-    for rel in fs.list("events"):
+    for rel in listed() if listed is not None else fs.list("events"):
         match = _ARCHIVE.match(rel)
         if match and match.group(2) == kind:
             number = RevisionId(match.group(1)).number

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
 import msgspec
@@ -32,7 +32,7 @@ from movie_assets.store.jsonl import (
     settled_last_event,
 )
 from movie_assets.store.models import ArtefactEvent, InputEvent, utc_now
-from movie_assets.store.parallel import at_once, each, threads_for
+from movie_assets.store.parallel import at_once, each, shared, threads_for
 from movie_assets.store.storage import MovieFS
 
 INPUTS_LOG = "events/inputs.log"
@@ -99,6 +99,20 @@ class FileEventLog:
         # a run's jobs append from several threads: written together, where racing on S3 would cost a
         # failed conditional write, a re-read and a backoff each (other processes still race safely)
         self._groups: dict[str, GroupAppend] = {INPUTS_LOG: GroupAppend(), ARTEFACTS_LOG: GroupAppend()}
+        self._shared: dict[str, Callable[[], bytes]] | None = None  # see sharing_reads
+
+    def sharing_reads(self) -> FileEventLog:
+        """A view of these logs that reads each live log once, whoever asks and however many at once,
+        and answers every read with that: for work that asks several times and wants the logs as they
+        were when it began (the housekeeping after a commit: its metrics, rotation and results index)."""
+        view = FileEventLog(self.fs)
+        view._groups = self._groups
+        view._shared = {rel: shared(lambda rel=rel: self.fs.read(rel)) for rel in (INPUTS_LOG, ARTEFACTS_LOG)}
+        return view
+
+    def _read(self, relative: str) -> bytes:
+        """The whole live log (NotFound when there is none), as sharing_reads says."""
+        return self._shared[relative]() if self._shared is not None else self.fs.read(relative)
 
     # ---- appends ------------------------------------------------------------------------------
     def append_input(self, key: str, value: Any, edited_by: str = "user") -> InputEvent:
@@ -158,10 +172,11 @@ class FileEventLog:
         """The newest id: the live log's last line, else the sequence recorded beside an emptied log."""
         try:
             # every plan asks: only the last bytes, not all 24 MB of a 50,001-artefact movie's results
-            data = self.fs.read_from(relative, -_TAIL_BYTES)
-            last = settled_last_event(data, model) if len(data) == _TAIL_BYTES else None
+            whole = self._shared is not None  # a view sharing reads has the whole log, or soon will
+            data = self._read(relative) if whole else self.fs.read_from(relative, -_TAIL_BYTES)
+            last = settled_last_event(data, model) if len(data) == _TAIL_BYTES and not whole else None
             if last is None:
-                data = data if len(data) < _TAIL_BYTES else self.fs.read(relative)
+                data = data if whole or len(data) < _TAIL_BYTES else self.fs.read(relative)
                 last = last_event(data, model, self._where(relative))
         except NotFound:
             last = None
@@ -182,16 +197,16 @@ class FileEventLog:
 
     def _stream(self, relative: str, model: type[E], after: str | None) -> Iterator[E]:
         try:
-            data = self.fs.read(relative)
+            data = self._read(relative)
         except NotFound:
             data = b""
         threshold = int(after) if after is not None else -1
         lines = numbered_events(list(parse_jsonl(data, model, self._where(relative))), self._where(relative))
         # ids only grow along the live log: one search, not a test per line
         live = lines if after is None else lines[first_after(lines, threshold) :]
-        # archives are read only when the live log may not start right after `after`
+        # archives are read only when the live log may not start right after `after` (ids start at 1)
         last = threshold
-        if after is None or self._rotated_past(relative, live, threshold, bool(lines)):
+        if self._rotated_past(relative, live, max(threshold, 0), bool(lines)):
             kind = _KIND[relative]
             for event in read_archives(self.fs, kind, model, lambda e: sequence(e.id, kind) > threshold):
                 last = max(last, int(event.id))
@@ -252,19 +267,22 @@ class FileEventLog:
         """Move the lines up to each cursor into `events/<rev>.<kind>.jsonl`; lines appended meanwhile stay."""
         logs = [(INPUTS_LOG, input_cursor), (ARTEFACTS_LOG, artefact_cursor)]
         work = [(rel, int(cursor), archive_path(revision, _KIND[rel])) for rel, cursor in logs if cursor is not None]
-        # the two logs are rotated independently: on S3 their chains of round trips overlap
-        each(lambda item: self._rotate(*item), work, threads_for(self.fs, 2))
+        # the two logs are rotated independently: on S3 their chains of round trips overlap, and one
+        # listing of the archives answers both
+        listed = shared(lambda: self.fs.list("events"))
+        each(lambda item: self._rotate(*item, listed), work, threads_for(self.fs, 2))
 
-    def _rotate(self, relative: str, cursor: int, archive_rel: str) -> None:
+    def _rotate(self, relative: str, cursor: int, archive_rel: str, listed: Callable[[], list[str]]) -> None:
         def live() -> bytes | None:
             try:
-                return self.fs.read(relative)
+                return self._read(relative)
             except NotFound:
                 return None
 
         # a rotation killed between writing its archive and stripping the log left those lines live:
         # they are archived already, so they are only stripped now, never archived twice
-        data, archived = at_once([live, lambda: newest_archived_id(self.fs, _KIND[relative])], threads_for(self.fs, 2))
+        archived_id = lambda: newest_archived_id(self.fs, _KIND[relative], listed)  # noqa: E731
+        data, archived = at_once([live, archived_id], threads_for(self.fs, 2))
         if data is None:
             return
         # the log only grows between rotations, so the consumed prefix read now is the one removed below

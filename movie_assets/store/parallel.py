@@ -52,6 +52,28 @@ def at_once(calls: Iterable[Callable[[], R]], threads: int) -> list[R]:
     return each(lambda call: call(), calls, threads)
 
 
+def shared(fn: Callable[[], R]) -> Callable[[], R]:
+    """`fn`, called once however many threads ask: the first caller makes the request, the others wait
+    for its answer (an exception is raised to each caller that asks)."""
+    import threading
+
+    lock, answer = threading.Lock(), []
+
+    def call() -> R:
+        with lock:
+            if not answer:
+                try:
+                    answer.append((fn(), None))
+                except Exception as exc:  # noqa: BLE001 - handed to every caller
+                    answer.append((None, exc))
+        value, exc = answer[0]
+        if exc is not None:
+            raise exc
+        return value
+
+    return call
+
+
 _LATER: ContextVar[Any] = ContextVar("later", default=None)
 log = logging.getLogger(__name__)
 

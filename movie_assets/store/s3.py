@@ -1,9 +1,10 @@
 """S3 driver: create-only = PUT If-None-Match:*, compare-and-swap = PUT If-Match:<etag>, through s3fs.
 
 Options (StorageConfig.options): endpoint_url, region, key, secret, part_size (bytes, default 8 MiB),
-retries (botocore attempts, default 5), lock_ttl (seconds a dead holder's lease lasts, default 60),
-lock_url (redis://… for backends without conditional writes),
-conditional_writes (true/false; default true: the backend must honour If-None-Match / If-Match).
+whole_put_max (bytes, default 32 MiB: a larger object is uploaded in parts), retries (botocore
+attempts, default 5), lock_ttl (seconds a dead holder's lease lasts, default 60), lock_url (redis://…
+for backends without conditional writes), conditional_writes (true/false; default true: the backend
+must honour If-None-Match / If-Match).
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ class S3Backend(FsspecBackend):
         self.bucket = bucket
         self.root = f"{bucket}/{prefix.strip('/')}" if prefix.strip("/") else bucket
         self.part_size = max(whole_option(opts, "part_size", 8 * 1024 * 1024), 5 * 1024 * 1024)
+        # one conditional PUT is one round trip; a multipart upload is three in a row and six requests
+        self.whole_put_max = max(whole_option(opts, "whole_put_max", 32 * 1024 * 1024), self.part_size)
         self.conditional = str(opts.get("conditional_writes", "true")).lower() not in ("false", "0", "no")
         self.lock_url = opts.get("lock_url")
         # how long a crashed holder's lease blocks the others: longer than any commit or sweep holds it
@@ -333,7 +336,7 @@ class S3Backend(FsspecBackend):
         try:
             size = handle.seek(0, os.SEEK_END)
             handle.seek(0)
-            if size <= self.part_size:
+            if size <= self.whole_put_max:
                 return self.write_if_absent(path, handle.read())
             there = functools.partial(self.exists, path)
             return multipart_if_absent(

@@ -37,7 +37,7 @@ def test_bucket_names_are_validated():
 
 
 def test_large_blob_streams_in_multipart_chunks_with_bounded_memory(moto_s3):
-    storage = moto_s3.storage(part_size=str(5 * 1024 * 1024))
+    storage = moto_s3.storage(part_size=str(5 * 1024 * 1024), whole_put_max=str(5 * 1024 * 1024))
     script = textwrap.dedent(
         f"""
         import hashlib, resource
@@ -69,6 +69,18 @@ def test_large_blob_streams_in_multipart_chunks_with_bounded_memory(moto_s3):
     assert "-" in info["ETag"], "expected a multipart ETag"
     assert info["ContentLength"] == 96 * 1024 * 1024
     assert BlobStore(storage.movie("m")).has(blob_hash)
+
+
+def test_a_blob_up_to_whole_put_max_is_one_create_only_put_beyond_a_part(moto_s3):
+    storage = moto_s3.storage(part_size=str(5 * 1024 * 1024), whole_put_max=str(16 * 1024 * 1024))
+    blobs = BlobStore(storage.movie("m"))
+    data = bytes(range(256)) * (36 * 1024)  # 9 MiB: more than a part
+    ref = blobs.put(data)
+    info = storage.backend.fs.call_s3(
+        "head_object", Bucket=storage.root.split("/")[0], Key=f"movies/m/{blob_path(ref.hash)}"
+    )
+    assert "-" not in info["ETag"] and info["ContentLength"] == len(data), "one PUT, not parts"
+    assert blobs.put(data) == ref and blobs.get(ref) == data
 
 
 def _commit_rounds(root, options, worker, rounds, ready, go, results):

@@ -22,6 +22,7 @@ MAX_BLUEPRINT_BYTES = 4 * 1024 * 1024  # a blueprint, a module or a prompt file:
 
 
 _STORED: BoundedCache[Blueprint] = BoundedCache(32)  # by the stored file's bytes; Blueprints are frozen
+_BY_HASH: BoundedCache[Blueprint] = BoundedCache(32)  # the same, by their content hash (see parsed_blueprint)
 
 
 def stored_blueprint(raw: bytes, where: str) -> Blueprint:
@@ -35,7 +36,13 @@ def stored_blueprint(raw: bytes, where: str) -> Blueprint:
             raise BlueprintError([("<document>", "not UTF-8 text")], where) from None
         found = load_blueprint(text, name=where)
         _STORED.put(raw, found)
+        _BY_HASH.put(found.hash, found)
     return found
+
+
+def parsed_blueprint(blueprint_hash: str) -> Blueprint | None:
+    """A stored blueprint this process parsed, by its content hash (a manifest names its own)."""
+    return _BY_HASH.get(blueprint_hash)
 
 
 def load_blueprint(source: str | Path, name: str | None = None, base: Traversable | Path | None = None) -> Blueprint:
