@@ -107,7 +107,7 @@ def fresh_process_seconds(root: str, runs: int = 3) -> float:
 def settle_blob_folders(store: MovieStore) -> None:
     """Wait until no blob folder changed for the local driver's settling time, as for a movie whose blobs
     earlier runs wrote (a folder changed in the last seconds is listed again at every plan)."""
-    from movie_assets.store.local import SETTLED_NS
+    from movie_assets.store.local_listing import SETTLED_NS
 
     root = store.fs.resolve("blobs")
     newest = max(os.stat(folder).st_mtime_ns for folder, _, _ in os.walk(root))

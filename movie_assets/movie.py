@@ -32,13 +32,7 @@ from movie_assets.pipeline.blueprint.load import parsed_blueprint, stored_bluepr
 from movie_assets.pipeline.blueprint.schema import Blueprint
 from movie_assets.pipeline.graph_index import DiskGraphIndex
 from movie_assets.pipeline.incremental import baseline_held
-from movie_assets.pipeline.models import (
-    ExecutionPlan,
-    JobDescriptor,
-    JobResult,
-    RegenerateOutcome,
-    RunResult,
-)
+from movie_assets.pipeline.models import ExecutionPlan, JobDescriptor, JobResult, RegenerateOutcome, RunResult
 from movie_assets.pipeline.planner import Planner, effective_inputs
 from movie_assets.pipeline.plans import PlanStore
 from movie_assets.pipeline.signature import SucceededIndex

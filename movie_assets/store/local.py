@@ -9,14 +9,13 @@ import itertools
 import logging
 import os
 import shutil
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from movie_assets.errors import CasConflict, NotFound, RunInProgress, StorageError
 from movie_assets.store.base import Change, Check, FsspecBackend
-from movie_assets.store.cache import BoundedCache
+from movie_assets.store.local_listing import file_names, files
 
 if TYPE_CHECKING:
     import fsspec
@@ -243,14 +242,14 @@ class LocalBackend(FsspecBackend):
             os.unlink(path)
 
     def find(self, path: str) -> list[str]:
-        return [entry.path for entry in _files(path)]
+        return [entry.path for entry in files(path)]
 
     def file_names(self, path: str) -> list[str]:
-        return _file_names(path)
+        return file_names(path)
 
     def scan(self, path: str) -> list[tuple[str, int, float]]:
         out = []
-        for entry in _files(path):
+        for entry in files(path):
             try:
                 st = entry.stat()
             except FileNotFoundError:  # removed while we listed
@@ -353,55 +352,3 @@ def _cut_torn_tail_and_read_last_line(fd: int, path: str) -> bytes | None:
     body = tail[:-1]
     start = body.rfind(b"\n")
     return body[start + 1 :] if start >= 0 else body
-
-
-# Folder listings a long-lived process keeps, by path: (mtime_ns, file names, sub-folder names).
-_LISTINGS: BoundedCache[tuple[int, list[str], list[str]]] = BoundedCache(4096)
-SETTLED_NS = 5 * 10**9  # longer than any file system's time stamp tick (FAT's is 2 s)
-
-
-def _file_names(path: str) -> list[str]:
-    """Every file name below `path` (none if it is absent), each folder listed again only once its mtime
-    moved. A folder's mtime moves whenever an entry is added to, removed from or renamed in it, so a
-    listing made while it read M holds while it reads M. Only folders whose M was already SETTLED_NS old
-    are kept: a file system stamps times in ticks, and a change within the listing's tick would keep M.
-    Every plan lists its movie's blobs; a long-lived process's next plan stats the 257 folders instead
-    of listing every file again."""
-    names: list[str] = []
-    folders = [path]
-    now = time.time_ns()  # before any stat: a change after a folder's stat is stamped after `now` - a tick
-    while folders:
-        folder = folders.pop()
-        try:
-            mtime = os.stat(folder).st_mtime_ns
-            kept = _LISTINGS.get(folder)
-            if kept is None or kept[0] != mtime:
-                files, subfolders = [], []
-                with os.scandir(folder) as entries:
-                    for entry in entries:
-                        (subfolders if entry.is_dir(follow_symlinks=False) else files).append(entry.name)
-                kept = (mtime, files, subfolders)
-                if now - mtime > SETTLED_NS:
-                    _LISTINGS.put(folder, kept)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        names.extend(kept[1])
-        folders.extend(f"{folder}/{name}" for name in kept[2])
-    return names
-
-
-def _files(path: str) -> Iterator[os.DirEntry]:
-    """Every file below `path` (none if it is absent), from directory entries only: fsspec's local find
-    stats every file, and scandir builds each path in C."""
-    folders = [path]
-    while folders:
-        try:
-            entries = os.scandir(folders.pop())
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        with entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    folders.append(entry.path)
-                else:
-                    yield entry

@@ -34,6 +34,7 @@ from movie_assets.store.s3_requests import (
     lease_object,
     list_objects,
     multipart_if_absent,
+    refresh_modified_time,
     shared_session,
 )
 
@@ -386,16 +387,8 @@ class S3Backend(FsspecBackend):
         ]
 
     def touch(self, path: str) -> None:
-        # a copy onto itself with replaced metadata is S3's only way to refresh LastModified
-        key = self._key(path)
         try:
-            self.fs.call_s3(
-                "copy_object",
-                Bucket=self.bucket,
-                Key=key,
-                CopySource={"Bucket": self.bucket, "Key": key},
-                MetadataDirective="REPLACE",
-            )
+            refresh_modified_time(self.fs.call_s3, self.bucket, self._key(path))
         except FileNotFoundError:
             raise NotFound(path) from None
 

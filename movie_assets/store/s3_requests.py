@@ -171,3 +171,9 @@ def lease_object(backend: Any, lease: str, ttl: float, timeout: float) -> Iterat
             mine = held is not None and json.loads(held[0]).get("token") == token
         if mine:  # within `overlapped`, the DELETE goes out beside the holder's next requests
             later(lambda: backend.fs.call_s3("delete_object", Bucket=backend.bucket, Key=key))
+
+
+def refresh_modified_time(call: Callable[..., Any], bucket: str, key: str) -> None:
+    """Set an object's LastModified to now: a copy onto itself with its metadata replaced is S3's only way."""
+    source = {"Bucket": bucket, "Key": key}
+    call("copy_object", Bucket=bucket, Key=key, CopySource=source, MetadataDirective="REPLACE")
