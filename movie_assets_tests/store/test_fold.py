@@ -264,3 +264,35 @@ def test_a_long_log_looks_for_its_stored_fold_after_its_tail(local_storage, monk
     decoded = _decoded_lines(monkeypatch)
     assert log.fold_inputs(None, tail) == _applied_in_turn(events, None)
     assert decoded == [], "the stored fold, and nothing appended after it"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_reads_from_every_cursor_match_the_edits_through_rotations_some_stopped_before_their_strip(
+    local_storage, monkeypatch, seed
+):
+    """Appends and rotations in random turns (cursors only move on, as commits move them; some rotations
+    stopped after their archive): from every cursor, streaming and folding give exactly the edits after
+    it, in a fresh process as in this one."""
+    rng = random.Random(seed)
+    fs = local_storage.movie("m")
+    log = FileEventLog(fs)
+    edits, cursors = [], [None]
+    for turn in range(14):
+        edits += _random_edits(log, rng, rng.choice([0, 1, 3, 6]))
+        if edits and rng.random() < 0.6:
+            cursor = rng.choice([e.id for e in edits if cursors[-1] is None or int(e.id) >= int(cursors[-1])])
+            stopped = rng.random() < 0.25
+            if stopped:  # killed once the archive is written, before the strip
+                monkeypatch.setattr(fs, "update", lambda *a, **k: (_ for _ in ()).throw(OSError("killed")))
+            try:
+                log.archive(f"rev-{turn + 1:04d}", cursor, None)
+            except OSError:
+                assert stopped
+            monkeypatch.undo()
+            cursors.append(cursor)
+        for after in {*cursors, edits[-1].id if edits else None}:
+            expected = [e for e in edits if after is None or int(e.id) > int(after)]
+            assert [e.id for e in log.stream_inputs(after)] == [e.id for e in expected], (turn, after)
+            assert _fold_afresh(log, after) == _applied_in_turn(expected, after), (turn, after)
+            assert log.fold_inputs(after) == _applied_in_turn(expected, after), "the fold this process keeps"
+    assert log.last_input_id() == (edits[-1].id if edits else None)
