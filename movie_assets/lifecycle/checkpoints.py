@@ -164,9 +164,11 @@ class Checkpoints:
         later = _add_logged({k: dict(v) for k, v in earlier.items()}, events, at, last_id) if last_id != at else earlier
         return StoredResults(jobs, later)
 
-    def keep_results(self, events: EventLog) -> None:
+    def keep_results(
+        self, events: EventLog, defer: Callable[[Callable[[], object]], None] = lambda prune: prune()
+    ) -> None:
         """Store the results logged so far for the next process's plans (a commit calls this), and delete
-        those stored before."""
+        those stored before (handed to `defer`, which may run it later)."""
         last_id = events.last_artefact_id()
         if last_id is None:
             return
@@ -174,7 +176,7 @@ class Checkpoints:
         if names is None or self.results.path(last_id) not in names:
             found = self.results_at(events, last_id, names)
             self.results.save(last_id, _bounded(dict(found.items()), self.per_job))
-        self.results.prune(keep=last_id, names=names)
+        defer(lambda: self.results.prune(keep=last_id, names=names))
 
 
 def _add_logged(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from movie_assets.errors import MovieAssetsError, NotFound, StorageError, UnknownMovie
@@ -22,7 +23,7 @@ from movie_assets.lifecycle.repair import RepairReport, repair
 from movie_assets.pipeline.incremental import unmatched_jobs
 from movie_assets.pipeline.steering import PIN
 from movie_assets.store.models import Manifest
-from movie_assets.store.parallel import at_once, each, io_threads, threads_for
+from movie_assets.store.parallel import at_once, each, io_threads, later, threads_for
 
 
 class MovieStore(Protocol):
@@ -83,6 +84,7 @@ def housekeep(store: MovieStore, manifest: Manifest, run_revision: str | None, m
     # the metrics, the rotation and the results index each read the logs as they were at the commit
     sharing = getattr(store.events, "sharing_reads", None)
     events = sharing() if sharing is not None else store.events
+    prunes: list[Callable[[], object]] = []  # derived files no revision reads: deleted beside the marker
 
     def metrics() -> None:
         step("metrics", lambda: record_metrics(store.fs, manifest, previous_cursor, events, run_revision))
@@ -101,14 +103,17 @@ def housekeep(store: MovieStore, manifest: Manifest, run_revision: str | None, m
     chains = [
         metrics,
         event_logs,
-        lambda: step("storing the results index", lambda: store.checkpoints.keep_results(events)),
+        lambda: step("storing the results index", lambda: store.checkpoints.keep_results(events, prunes.append)),
         lambda: step(FINAL_CUT_STEP, lambda: write_final_cut(store.fs, store.blobs, manifest)),
         lambda: step(
-            "refreshing readable copies", lambda: _graphs_and_copies(store, manifest, manifest_hash, previous)
+            "refreshing readable copies",
+            lambda: _graphs_and_copies(store, manifest, manifest_hash, previous, prunes.append),
         ),
     ]
     # on S3 every step is a chain of round trips: the chains overlap
     at_once(chains, min(len(chains), io_threads(store.fs)))
+    for prune in prunes:  # caches of nothing live: a prune that fails or is cut short costs only space
+        later(prune)
     if not failed:
         step("marking housekeeping done", lambda: store.fs.write_atomic(done_marker(manifest.revision), b"ok\n"))
     return failed
@@ -177,7 +182,11 @@ def repair_movie(store: MovieStore) -> RepairReport:
 
 
 def _graphs_and_copies(
-    store: MovieStore, manifest: Manifest, manifest_hash: str | None, previous: Manifest | None = None
+    store: MovieStore,
+    manifest: Manifest,
+    manifest_hash: str | None,
+    previous: Manifest | None = None,
+    defer: Callable[[Callable[[], object]], None] = lambda prune: prune(),
 ) -> None:
     def parent_done() -> float | None:  # the parent's copies were refreshed before its marker was written
         if previous is None:
@@ -196,7 +205,7 @@ def _graphs_and_copies(
             store.graphs.save(graph)
             if manifest_hash is not None:
                 store.graphs.save_unmatched(manifest_hash, graph.shape, unmatched_jobs(graph, manifest))
-            store.graphs.prune(keep=graph.shape, keep_manifest=manifest_hash)
+            defer(lambda: store.graphs.prune(keep=graph.shape, keep_manifest=manifest_hash))
 
     def copies() -> None:
         kept = None

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 import msgspec
 
 from movie_assets.pipeline.blueprint.graph import Expansion, ProducerGraph, ProducerNode
+from movie_assets.store.cache import BoundedCache
 from movie_assets.store.derived import prune_derived, read_derived, write_derived
 from movie_assets.store.hashing import json_hash
 from movie_assets.store.parallel import each, threads_for
@@ -80,13 +81,18 @@ def shape_digest(shape: tuple) -> str:
     return json_hash([FORMAT, blueprint_hash, [list(c) for c in counts], [list(p) for p in picks], sorted(keys)])
 
 
+# graphs this process read or wrote, by root: a commit of an unchanged shape need not ask whether its
+# graph is stored (another process's prune may have taken it: a later fresh plan then expands again)
+_STORED: BoundedCache[frozenset[str]] = BoundedCache(16)
+
+
 class DiskGraphIndex:
     """The expanded graphs of one movie, under its `index/graphs/`."""
 
     def __init__(self, fs: MovieFS) -> None:
         self.fs = fs
         self._ahead: tuple[str, _StoredBaseline | None] | None = None  # see read_ahead
-        self._stored: set[str] = set()  # paths of graphs this index read or wrote: no need to ask again
+        self._root = (fs.backend.identity, fs.base)
 
     def path(self, shape: tuple) -> str:
         return f"{GRAPHS_DIR}/{shape_digest(shape)}.msgpack"
@@ -96,7 +102,7 @@ class DiskGraphIndex:
         stored = self._read(self.path(shape), _DECODER)
         if stored is None:
             return None
-        self._stored.add(self.path(shape))
+        self._known_stored(self.path(shape))
         raw = dict(zip(stored.ids, stored.nodes, strict=False))
         if len(stored.ids) != len(stored.nodes) or len(raw) != len(stored.nodes) or raw.keys() != set(stored.order):
             # ids and nodes unpaired, repeated, or not the order's
@@ -107,15 +113,18 @@ class DiskGraphIndex:
     def save(self, graph: ProducerGraph) -> bool:
         """Store the graph once per shape (create-only); False when it was there already."""
         path = None if graph.shape is None else self.path(graph.shape)
-        if path is None or path in self._stored or self.fs.exists(path):
+        if path is None or path in (_STORED.get(self._root) or frozenset()) or self.fs.exists(path):
             return False  # every commit of an unchanged shape lands here: no 3 MB encoding for nothing
         readers, dependents = graph.links()
         ids, nodes = list(graph.nodes), [msgspec.Raw(_ENCODER.encode(node)) for node in graph.nodes.values()]
         stored = _Stored(graph.topological_order(), ids, nodes, readers, dependents)
         written = write_derived(self.fs, path, FORMAT, _ENCODER.encode(stored))
         if written:
-            self._stored.add(path)
+            self._known_stored(path)
         return written
+
+    def _known_stored(self, path: str) -> None:
+        _STORED.put(self._root, (_STORED.get(self._root) or frozenset()) | {path})
 
     def baseline_path(self, manifest_hash: str) -> str:
         return f"{BASELINES_DIR}/{manifest_hash}-{FORMAT}.msgpack"  # the format in the name: files are create-only
@@ -158,7 +167,7 @@ class DiskGraphIndex:
         Each is a cache of something no revision is live at, up to megabytes each: a later plan of that
         shape expands again, which costs only time."""
         kept = {self.path(keep), self.baseline_path(keep_manifest or "")}
-        self._stored &= kept
+        _STORED.put(self._root, (_STORED.get(self._root) or frozenset()) & kept)
         folders = (GRAPHS_DIR, BASELINES_DIR)
         pruned = each(lambda folder: prune_derived(self.fs, folder, kept, ".msgpack"), folders, threads_for(self.fs, 2))
         return sum(pruned)
