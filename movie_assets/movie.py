@@ -123,7 +123,11 @@ class MovieStore:
         check_loop_indices(blueprint, values, loop_counts(blueprint, resolved))
         if not self.fs.write_if_absent(BLUEPRINT_FILE, blueprint.to_yaml().encode("utf-8")):
             raise MovieExists(f"movie {self.movie_id!r} already exists")
-        return self._logged(dict(values), edited_by)
+        start = getattr(self.events, "start_inputs", None)  # a new log need not be read first
+        if start is None:
+            return self._logged(dict(values), edited_by)
+        self._forget()
+        return start(dict(values), edited_by)
 
     def blueprint(self) -> Blueprint:
         """The movie's stored blueprint, parsed once per process per content (a sensor reads it every tick)."""

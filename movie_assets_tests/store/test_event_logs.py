@@ -242,3 +242,12 @@ def test_concurrent_redis_appends_from_processes(redis_server, tmp_path):
     assert len(events) == 4000
     for writer in range(8):
         assert [e.value["i"] for e in events if e.value["writer"] == writer] == list(range(500))
+
+
+def test_a_new_movies_first_edits_are_written_create_only_and_a_log_already_there_is_appended_to(storage):
+    log = FileEventLog(storage.movie("m"))
+    first = log.start_inputs({"Title": "One", "NumOfSegments": 2})
+    assert [e.id for e in first] == ["000000000001", "000000000002"] and log.last_input_id() == first[-1].id
+    again = log.start_inputs({"Title": "Two"})  # the log is there: these continue it
+    assert [e.id for e in again] == ["000000000003"]
+    assert [(e.key, e.value) for e in log.stream_inputs()] == [("Title", "One"), ("NumOfSegments", 2), ("Title", "Two")]

@@ -18,7 +18,7 @@ from movie_assets_tests.flaky_proxy import FlakyProxy
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_s3_latency.py"
 # command -> most S3 requests it may make (audio-only, 3 segments), files on S3 / events in Redis
 CEILINGS = {
-    "init": (6, 3),
+    "init": (4, 3),
     "first regenerate (3 segments)": (82, 66),  # room: how many appends a run's threads share varies
     "regenerate, nothing to do": (9, 7),
     "edit one segment": (5, 3),
