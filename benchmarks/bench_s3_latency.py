@@ -76,7 +76,7 @@ def floors(segments: int) -> dict[str, int]:
     first = (plan - 1) + 1 + blobs + (layers + 1) + layers + commit + housekeeping + copies  # no manifest yet
     one_edit = plan + 1 + 4 + (4 + 1) + 4 + commit + housekeeping + 1  # 4 jobs in 4 layers, one changed copy
     return {
-        "init": 3,  # the blueprint, create-only; the initial inputs appended together (GET, PUT)
+        "init": 3,  # the store's blueprints listed (the name may be one), the blueprint and inputs create-only
         f"first regenerate ({segments} segments)": first,
         "regenerate, nothing to do": plan + 1,  # and whether the last commit's housekeeping finished
         "edit one segment": 5,  # pointer, manifest, blueprint (to check the edit), the input log, the append
