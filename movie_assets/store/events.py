@@ -52,16 +52,6 @@ class EventLog(Protocol):
         """Append an edit of several keys in order, together: all are acknowledged when this returns."""
         ...
 
-    def start_inputs(self, values: dict[str, Any], edited_by: str = "init") -> list[InputEvent]:
-        """The first edits of a new movie: the input log written create-only with ids from 1 (on S3 one
-        PUT, where an append first reads the log and its recorded sequence); an append if it exists."""
-        events = [
-            new_input_event(key, value, edited_by, _format_seq(n)) for n, (key, value) in enumerate(values.items(), 1)
-        ]
-        if events and self.fs.write_if_absent(INPUTS_LOG, b"".join(e.canonical() + b"\n" for e in events)):
-            return events
-        return self.append_inputs(values, edited_by)
-
     def append_artefact(self, event: ArtefactEvent) -> ArtefactEvent: ...
 
     def append_artefacts(self, events: list[ArtefactEvent]) -> list[ArtefactEvent]:
