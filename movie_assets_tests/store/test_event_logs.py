@@ -8,7 +8,7 @@ import pytest
 
 from movie_assets.errors import InvalidDocument
 from movie_assets.store.config import StorageConfig
-from movie_assets.store.events import FileEventLog
+from movie_assets.store.events import EventLog, FileEventLog
 from movie_assets.store.models import ArtefactEvent, RevisionId
 from movie_assets.store.redis_events import RedisEventLog
 from movie_assets.store.storage import StorageContext
@@ -34,6 +34,10 @@ def _artefact(job: str) -> ArtefactEvent:
         revision=RevisionId("rev-0001"),
         created_at="t",
     )
+
+
+def test_every_driver_has_every_operation_the_event_log_protocol_names(make_log):
+    assert isinstance(make_log(), EventLog)
 
 
 def test_append_stream_and_cursor(make_log):
