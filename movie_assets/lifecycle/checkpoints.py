@@ -137,7 +137,7 @@ class Checkpoints:
         `names`: the stored indexes, if the caller has listed them."""
         # the results logged up to one id are the same whichever checkpoint or stored index they come from:
         # the key needs no listing of the checkpoints (a round trip on S3)
-        key = (self.fs.backend.identity, self.fs.base, self.per_job, last_id)
+        key = self._index_key(last_id)
         found = _INDEXES.get(key)
         if found is None:
             found = self._stored(events, last_id, names)
@@ -146,6 +146,10 @@ class Checkpoints:
             _INDEXES.put(key, found)
         return found
 
+    def _index_key(self, last_id: str | None) -> tuple:
+        """Where this process keeps the results logged up to `last_id` (results_at)."""
+        return (self.fs.backend.identity, self.fs.base, self.per_job, last_id)
+
     def _stored(self, events: EventLog, last_id: str | None, names: list[str] | None) -> StoredResults | None:
         # a commit stores the index at the log's last id, which is then still the last: one GET, no listing
         tried = last_id if names is None else None
@@ -153,7 +157,7 @@ class Checkpoints:
         if jobs is not None:
             return StoredResults(jobs, {})
         at = self.results.newest(last_id, names)
-        held = _INDEXES.get((self.fs.backend.identity, self.fs.base, self.per_job, at)) if at is not None else None
+        held = _INDEXES.get(self._index_key(at)) if at is not None else None
         if isinstance(held, StoredResults):  # read by this process already (say, by the plan of this run)
             jobs, earlier = held.stored, held.later
         else:

@@ -113,7 +113,7 @@ class DiskGraphIndex:
     def save(self, graph: ProducerGraph) -> bool:
         """Store the graph once per shape (create-only); False when it was there already."""
         path = None if graph.shape is None else self.path(graph.shape)
-        if path is None or path in (_STORED.get(self._root) or frozenset()) or self.fs.exists(path):
+        if path is None or path in self._stored() or self.fs.exists(path):
             return False  # every commit of an unchanged shape lands here: no 3 MB encoding for nothing
         readers, dependents = graph.links()
         ids, nodes = list(graph.nodes), [msgspec.Raw(_ENCODER.encode(node)) for node in graph.nodes.values()]
@@ -123,8 +123,11 @@ class DiskGraphIndex:
             self._known_stored(path)
         return written
 
+    def _stored(self) -> frozenset[str]:
+        return _STORED.get(self._root) or frozenset()
+
     def _known_stored(self, path: str) -> None:
-        _STORED.put(self._root, (_STORED.get(self._root) or frozenset()) | {path})
+        _STORED.put(self._root, self._stored() | {path})
 
     def baseline_path(self, manifest_hash: str) -> str:
         return f"{BASELINES_DIR}/{manifest_hash}-{FORMAT}.msgpack"  # the format in the name: files are create-only
@@ -167,7 +170,7 @@ class DiskGraphIndex:
         Each is a cache of something no revision is live at, up to megabytes each: a later plan of that
         shape expands again, which costs only time."""
         kept = {self.path(keep), self.baseline_path(keep_manifest or "")}
-        _STORED.put(self._root, (_STORED.get(self._root) or frozenset()) & kept)
+        _STORED.put(self._root, self._stored() & kept)
         folders = (GRAPHS_DIR, BASELINES_DIR)
         pruned = each(lambda folder: prune_derived(self.fs, folder, kept, ".msgpack"), folders, threads_for(self.fs, 2))
         return sum(pruned)

@@ -37,16 +37,10 @@ def write_archive(fs: MovieFS, relative: str, lines: list[bytes]) -> None:
 def newest_archived_id(fs: MovieFS, kind: str, listed: Callable[[], list[str]] | None = None) -> str | None:
     """The id of the last event in the newest archive of one kind (None when nothing is archived).
     `listed`: the `events/` folder's names, if the caller shares one listing among several asks."""
-    newest = None
-    for rel in listed() if listed is not None else fs.list("events"):
-        match = _ARCHIVE.match(rel)
-        if match and match.group(2) == kind:
-            number = RevisionId(match.group(1)).number
-            if newest is None or number > newest[0]:
-                newest = (number, rel)
-    if newest is None:
+    found = _of_kind(listed() if listed is not None else fs.list("events"), kind)
+    if not found:
         return None
-    lines = [raw for raw in fs.read(newest[1]).split(b"\n") if raw.strip()]
+    lines = [raw for raw in fs.read(max(found)[1]).split(b"\n") if raw.strip()]
     for raw in reversed(lines):
         try:
             return str(json.loads(raw)["id"])
@@ -62,13 +56,8 @@ def read_archives(fs: MovieFS, kind: str, model: type[E], keep: Any) -> Iterator
     scan stops at the first archive holding an event at or before the cursor: reading after a recent
     cursor costs the few archives past it, not the whole history.
     """
-    found = []
-    for rel in fs.list("events"):
-        match = _ARCHIVE.match(rel)
-        if match and match.group(2) == kind:
-            found.append((RevisionId(match.group(1)).number, rel))
     chunks: list[list[E]] = []
-    for _, rel in sorted(found, reverse=True):
+    for _, rel in sorted(_of_kind(fs.list("events"), kind), reverse=True):
         events = list(parse_jsonl(fs.read(rel), model, f"{fs.movie_id}/{rel}"))
         kept = [e for e in events if keep(e)]
         chunks.append(kept)
@@ -76,6 +65,16 @@ def read_archives(fs: MovieFS, kind: str, model: type[E], keep: Any) -> Iterator
             break
     for chunk in reversed(chunks):
         yield from chunk
+
+
+def _of_kind(names: list[str], kind: str) -> list[tuple[int, str]]:
+    """(revision number, path) of the archives of one kind among a listing of `events/`."""
+    found = []
+    for rel in names:
+        match = _ARCHIVE.match(rel)
+        if match and match.group(2) == kind:
+            found.append((RevisionId(match.group(1)).number, rel))
+    return found
 
 
 def sequence(event_id: str, kind: str) -> int:
