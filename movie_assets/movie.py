@@ -123,10 +123,8 @@ class MovieStore:
         check_loop_indices(blueprint, values, loop_counts(blueprint, resolved))
         if not self.fs.write_if_absent(BLUEPRINT_FILE, blueprint.to_yaml().encode("utf-8")):
             raise MovieExists(f"movie {self.movie_id!r} already exists")
-        start = getattr(self.events, "start_inputs", None)  # a new log need not be read first
-        if start is None:
-            return self._logged(dict(values), edited_by)
         self._forget()
+        start = getattr(self.events, "start_inputs", self.events.append_inputs)  # a new log is not read first
         return start(dict(values), edited_by)
 
     def blueprint(self) -> Blueprint:

@@ -181,13 +181,14 @@ class FileEventLog:
     def _last_id(self, relative: str, model: type[E]) -> str | None:
         """The newest id: the live log's last line, else the sequence recorded beside an emptied log."""
         try:
-            # every plan asks: only the last bytes, not all 24 MB of a 50,001-artefact movie's results
-            whole = self._shared is not None  # a view sharing reads has the whole log, or soon will
-            data = self._read(relative) if whole else self.fs.read_from(relative, -_TAIL_BYTES)
-            last = settled_last_event(data, model) if len(data) == _TAIL_BYTES and not whole else None
-            if last is None:
-                data = data if whole or len(data) < _TAIL_BYTES else self.fs.read(relative)
-                last = last_event(data, model, self._where(relative))
+            if self._shared is not None:  # a view sharing reads reads the whole log once for every ask
+                last = last_event(self._read(relative), model, self._where(relative))
+            else:  # every plan asks: only the last bytes, not all 24 MB of a 50,001-artefact movie's results
+                data = self.fs.read_from(relative, -_TAIL_BYTES)
+                last = settled_last_event(data, model) if len(data) == _TAIL_BYTES else None
+                if last is None:
+                    data = data if len(data) < _TAIL_BYTES else self.fs.read(relative)
+                    last = last_event(data, model, self._where(relative))
         except NotFound:
             last = None
         if last is not None:
