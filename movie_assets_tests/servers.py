@@ -83,13 +83,10 @@ class MotoS3:
         }
 
     def new_bucket(self) -> str:
-        import s3fs
+        from movie_assets.store.s3_client import client_for
 
         bucket = f"test-{uuid.uuid4().hex[:16]}"
-        fs = s3fs.S3FileSystem(
-            key="testing", secret="testing", client_kwargs={"endpoint_url": self.endpoint, "region_name": "us-east-1"}
-        )
-        fs.call_s3("create_bucket", Bucket=bucket)
+        client_for(self.endpoint, "us-east-1", "testing", "testing", 5).create_bucket(Bucket=bucket)
         return bucket
 
     def storage(self, endpoint: str | None = None, **extra) -> StorageContext:

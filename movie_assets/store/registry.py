@@ -10,7 +10,7 @@ from movie_assets.store.config import StorageConfig
 
 __all__ = ["KNOWN_BACKENDS", "StorageConfig", "backend_class"]
 
-# driver name -> (module, class); the s3 driver pulls in s3fs/botocore, so nothing is imported up front
+# driver name -> (module, class); the s3 driver pulls in botocore, so nothing is imported up front
 KNOWN_BACKENDS: dict[str, tuple[str, str]] = {
     "local": ("movie_assets.store.local", "LocalBackend"),
     "memory": ("movie_assets.store.memory", "MemoryBackend"),

@@ -1,4 +1,4 @@
-"""S3 driver: create-only = PUT If-None-Match:*, compare-and-swap = PUT If-Match:<etag>, through s3fs.
+"""S3 driver: create-only = PUT If-None-Match:*, compare-and-swap = PUT If-Match:<etag>, on botocore.
 
 Options (StorageConfig.options): endpoint_url, region, key, secret, part_size (bytes, default 8 MiB),
 whole_put_max (bytes, default 32 MiB: a larger object is uploaded in parts), retries (botocore
@@ -19,23 +19,20 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-import fsspec.asyn
-import s3fs
-
 from movie_assets.errors import CasConflict, ConditionalWritesUnsupported, InvalidValue, NotFound, StorageError
-from movie_assets.store.base import Change, Check, FsspecBackend, drop_torn_tail
+from movie_assets.store import s3_client
+from movie_assets.store.base import Backend, Change, Check, drop_torn_tail
 from movie_assets.store.config import is_http_url, whole_option
 from movie_assets.store.etags import ABSENT, KnownVersions
+from movie_assets.store.s3_client import S3Reader, client_for, error_code, is_precondition_failure, is_unsupported
 from movie_assets.store.s3_requests import (
+    copy_in_parts,
     delete_keys,
-    error_code,
-    is_precondition_failure,
-    is_unsupported,
     lease_object,
+    list_folders,
     list_objects,
     multipart_if_absent,
     refresh_modified_time,
-    shared_session,
 )
 
 if TYPE_CHECKING:
@@ -48,15 +45,16 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 MAX_COPY = 5 * 1024**3  # the most one CopyObject request copies
 
 
-class S3Backend(FsspecBackend):
-    """S3 through s3fs: conditional PUTs for create-only and compare-and-swap, Redis or lease locks."""
+class S3Backend(Backend):
+    """S3 on botocore: conditional PUTs for create-only and compare-and-swap, Redis or lease locks."""
 
     remote = True
 
     def share_url(self, path: str, seconds: int) -> str | None:
         """A presigned GET URL, valid for `seconds`."""
+        params = {"Bucket": self.bucket, "Key": self._key(path)}
         try:
-            return self.fs.sign(path, expiration=seconds)
+            return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=seconds)
         except Exception:  # no credentials to sign with: the caller falls back to the s3:// name
             return None
 
@@ -75,25 +73,12 @@ class S3Backend(FsspecBackend):
         self.lock_url = opts.get("lock_url")
         # how long a crashed holder's lease blocks the others: longer than any commit or sweep holds it
         self.lock_ttl = float(max(whole_option(opts, "lock_ttl", 60), 1))
-        client_kwargs: dict[str, Any] = {"region_name": opts.get("region", "us-east-1")}
-        self.endpoint_url = opts.get("endpoint_url")
+        self.endpoint_url = opts.get("endpoint_url") or None
         if self.endpoint_url is not None and not is_http_url(str(self.endpoint_url)):
             raise InvalidValue(f"storage option endpoint_url: {self.endpoint_url!r} is not an http(s) URL")
-        if self.endpoint_url:
-            client_kwargs["endpoint_url"] = self.endpoint_url
-        self.fs = s3fs.S3FileSystem(
-            key=opts.get("key"),
-            secret=opts.get("secret"),
-            client_kwargs=client_kwargs,
-            config_kwargs={
-                "retries": {"max_attempts": whole_option(opts, "retries", 5), "mode": "standard"},
-                "connect_timeout": 5,
-                "read_timeout": 60,
-            },
-            skip_instance_cache=True,
-            use_listings_cache=False,
-            session=shared_session(),
-        )
+        retries = whole_option(opts, "retries", 5)
+        key, secret = (str(opts[name]) if opts.get(name) else None for name in ("key", "secret"))
+        self.client = client_for(self.endpoint_url, str(opts.get("region", "us-east-1")), key, secret, retries)
         self.known = KnownVersions()  # a read-modify-write of an object seen here skips its GET
         if not self.conditional and not self.lock_url:
             raise ConditionalWritesUnsupported(
@@ -112,30 +97,25 @@ class S3Backend(FsspecBackend):
         assert bucket == self.bucket, path
         return key
 
+    def call(self, operation: str, **params: Any) -> dict:
+        """One S3 request (see s3_client.call)."""
+        return s3_client.call(self.client, operation, **params)
+
     def _get(self, path: str) -> tuple[bytes, str] | None:
         """Body and ETag from one GET (consistent with each other), or None if absent."""
-
-        async def fetch() -> tuple[bytes, str] | None:
-            try:
-                response = await self.fs._call_s3("get_object", Bucket=self.bucket, Key=self._key(path))
-            except FileNotFoundError:
-                return None
-            body = response["Body"]
-            try:
-                return await body.read(), response["ETag"]
-            finally:
-                body.close()
-
-        found = fsspec.asyn.sync(self.fs.loop, fetch)
-        if found is None:
+        try:
+            response = self.call("get_object", Bucket=self.bucket, Key=self._key(path))
+        except FileNotFoundError:
             self.known.absent(path)
-        else:
-            self.known.put(path, *found)
+            return None
+        with contextlib.closing(response["Body"]) as body:
+            found = body.read(), response["ETag"]
+        self.known.put(path, *found)
         return found
 
     def _put(self, path: str, data: bytes, **conditions: str) -> None:
         try:
-            done = self.fs.call_s3("put_object", Bucket=self.bucket, Key=self._key(path), Body=data, **conditions)
+            done = self.call("put_object", Bucket=self.bucket, Key=self._key(path), Body=data, **conditions)
         except BaseException:
             self.known.forget(path)
             raise
@@ -155,8 +135,12 @@ class S3Backend(FsspecBackend):
         )
 
     def translate(self, exc: BaseException, what: str) -> StorageError | None:
-        """botocore/aiohttp failures that s3fs does not turn into OSError (an endpoint that is down)."""
-        if type(exc).__module__.split(".")[0] in ("botocore", "aiobotocore", "aiohttp", "s3fs"):
+        """An S3 refusal (access denied, no such bucket) or no answer at all (an endpoint that is down)."""
+        code = error_code(exc)
+        if code is not None:
+            message = getattr(exc, "response", {}).get("Error", {}).get("Message") or code
+            return StorageError(f"{what}: S3 refused the request ({code}: {message})")
+        if type(exc).__module__.split(".")[0] in ("botocore", "urllib3"):
             return StorageError(f"{what}: the S3 request failed ({type(exc).__name__}: {exc})")
         return None
 
@@ -168,50 +152,47 @@ class S3Backend(FsspecBackend):
         return found[0]
 
     def read_from(self, path: str, offset: int) -> bytes:
-        async def fetch() -> bytes:
-            wanted = f"bytes={offset}-" if offset >= 0 else f"bytes={offset}"  # negative: the last bytes
-            response = await self.fs._call_s3("get_object", Bucket=self.bucket, Key=self._key(path), Range=wanted)
-            body = response["Body"]
-            try:
-                data = await body.read()
-            finally:
-                body.close()
-            # a tail that is the whole object (a short log) is a version an append can start from
-            got = re.fullmatch(r"bytes 0-(\d+)/(\d+)", response.get("ContentRange") or "")
-            if got and int(got.group(1)) + 1 == int(got.group(2)) == len(data):
-                self.known.put(path, data, response.get("ETag"))
-            return data
-
+        wanted = f"bytes={offset}-" if offset >= 0 else f"bytes={offset}"  # negative: the last bytes
         try:
-            return fsspec.asyn.sync(self.fs.loop, fetch)
+            response = self.call("get_object", Bucket=self.bucket, Key=self._key(path), Range=wanted)
         except FileNotFoundError:
             raise NotFound(path) from None
-        except OSError as exc:
+        except Exception as exc:
             # S3 answers a range starting at or past the end with 416, where a file would give b""
             if error_code(exc) not in ("InvalidRange", "416"):
                 raise
             self.stat(path)  # NotFound if it went meanwhile
             return b""
+        with contextlib.closing(response["Body"]) as body:
+            data = body.read()
+        # a tail that is the whole object (a short log) is a version an append can start from
+        got = re.fullmatch(r"bytes 0-(\d+)/(\d+)", response.get("ContentRange") or "")
+        if got and int(got.group(1)) + 1 == int(got.group(2)) == len(data):
+            self.known.put(path, data, response.get("ETag"))
+        return data
 
     def open_read(self, path: str) -> BinaryIO:
         try:
-            return self.fs.open(path, "rb", block_size=self.part_size)
+            return S3Reader(self.client, self.bucket, self._key(path))  # type: ignore[return-value]
         except FileNotFoundError:
             raise NotFound(path) from None
 
     def exists(self, path: str) -> bool:
         try:
-            self.fs.call_s3("head_object", Bucket=self.bucket, Key=self._key(path))
+            self.call("head_object", Bucket=self.bucket, Key=self._key(path))
             return True
         except FileNotFoundError:
             return False
 
-    def modified_time(self, path: str) -> float:
+    def stat(self, path: str) -> tuple[int, float]:
         try:
-            info = self.fs.call_s3("head_object", Bucket=self.bucket, Key=self._key(path))
+            info = self.call("head_object", Bucket=self.bucket, Key=self._key(path))
         except FileNotFoundError:
             raise NotFound(path) from None
-        return info["LastModified"].timestamp()
+        return int(info.get("ContentLength") or 0), info["LastModified"].timestamp()
+
+    def modified_time(self, path: str) -> float:
+        return self.stat(path)[1]
 
     def write_atomic(self, path: str, data: bytes) -> None:
         self._put(path, data)  # a single PUT is atomic: readers see the old or the new object
@@ -219,10 +200,11 @@ class S3Backend(FsspecBackend):
     def copy(self, source: str, path: str, size: int) -> None:
         try:
             if size > MAX_COPY:
-                self.fs.copy(source, path)  # s3fs copies it in parts, each a CopyObject of a range
+                part = max(self.part_size, -(-size // 10_000))  # S3 takes at most 10,000 parts
+                copy_in_parts(self.call, self.bucket, self._key(source), self._key(path), size, part)
             else:
                 source_key = {"Bucket": self.bucket, "Key": self._key(source)}
-                self.fs.call_s3("copy_object", Bucket=self.bucket, Key=self._key(path), CopySource=source_key)
+                self.call("copy_object", Bucket=self.bucket, Key=self._key(path), CopySource=source_key)
         finally:
             self.known.forget(path)
 
@@ -236,9 +218,7 @@ class S3Backend(FsspecBackend):
         try:
             self._put(path, data, IfNoneMatch="*")
             return True
-        except FileExistsError:
-            return False
-        except OSError as exc:
+        except Exception as exc:
             if is_precondition_failure(exc):
                 return False
             if is_unsupported(exc):
@@ -268,11 +248,11 @@ class S3Backend(FsspecBackend):
                 self._put(path, data, IfNoneMatch="*")
             else:
                 self._put(path, data, IfMatch=found[1])
-        except OSError as exc:
+        except Exception as exc:
             if is_unsupported(exc):
                 raise self._unsupported(exc) from exc
             # If-Match on an object another writer deleted answers 404: as lost a race as a 412
-            if not (isinstance(exc, FileExistsError | FileNotFoundError) or is_precondition_failure(exc)):
+            if not (isinstance(exc, FileNotFoundError) or is_precondition_failure(exc)):
                 raise
             # A retried PUT whose first attempt landed answers 412 too: then the object holds our bytes.
             now = self._get(path)
@@ -341,7 +321,7 @@ class S3Backend(FsspecBackend):
                 return self.write_if_absent(path, handle.read())
             there = functools.partial(self.exists, path)
             return multipart_if_absent(
-                self.fs.call_s3, self.bucket, self._key(path), handle, size, self.part_size, there, self.conditional
+                self.call, self.bucket, self._key(path), handle, size, self.part_size, there, self.conditional
             )
         finally:
             handle.close()
@@ -353,7 +333,7 @@ class S3Backend(FsspecBackend):
         if not self.exists(path):
             raise NotFound(path)
         self.known.forget(path)
-        self.fs.call_s3("delete_object", Bucket=self.bucket, Key=self._key(path))
+        self.call("delete_object", Bucket=self.bucket, Key=self._key(path))
 
     def delete_unless_newer(self, paths: list[str], cutoff: float) -> list[bool | None]:
         # one HEAD a file for the time check, then one request per thousand deletes instead of two a file
@@ -367,15 +347,17 @@ class S3Backend(FsspecBackend):
         return done
 
     def discard(self, paths: list[str]) -> int:
-        delete_keys(self.fs.call_s3, self.bucket, [self._key(path) for path in paths])
+        delete_keys(self.call, self.bucket, [self._key(path) for path in paths])
         for path in paths:
             self.known.forget(path)
         return len(paths)
 
     def _listing(self, path: str) -> Iterator[dict]:
-        # s3fs's find asks two more requests of an empty folder (a file? a marker?): here it is one listing
-        prefix = self._key(f"{path.rstrip('/')}/") if "/" in path.strip("/") else ""
-        return list_objects(self.fs.call_s3, self.bucket, prefix)
+        return list_objects(self.call, self.bucket, self._prefix(path))
+
+    def _prefix(self, path: str) -> str:
+        """The key prefix of everything below `path` (a folder; the bucket itself is "")."""
+        return self._key(f"{path.rstrip('/')}/") if "/" in path.strip("/") else ""
 
     def find(self, path: str) -> list[str]:
         return [f"{self.bucket}/{item['Key']}" for item in self._listing(path)]
@@ -388,10 +370,15 @@ class S3Backend(FsspecBackend):
 
     def touch(self, path: str) -> None:
         try:
-            refresh_modified_time(self.fs.call_s3, self.bucket, self._key(path))
+            refresh_modified_time(self.call, self.bucket, self._key(path))
         except FileNotFoundError:
             raise NotFound(path) from None
 
     def list_dirs(self, path: str) -> list[str]:
-        self.fs.invalidate_cache()
-        return super().list_dirs(path)
+        return list_folders(self.call, self.bucket, self._prefix(path))
+
+    def remove_tree(self, path: str) -> None:
+        found = self.find(path)
+        if not found:
+            raise NotFound(path)
+        self.discard(found)

@@ -1,5 +1,5 @@
-"""S3 requests beyond one call: the process's botocore session, what an error code says, a create-only
-multipart upload, listings, batch deletes and the lease object that serialises writers of one path."""
+"""S3 requests beyond one call: a create-only multipart upload, a copy in parts, listings, batch deletes
+and the lease object that serialises writers of one path. `call(operation, **params)` makes one request."""
 
 from __future__ import annotations
 
@@ -14,43 +14,10 @@ from typing import Any, BinaryIO
 
 from movie_assets.errors import StorageError
 from movie_assets.store.parallel import each, later
+from movie_assets.store.s3_client import is_precondition_failure
 
 PARTS_AT_ONCE = 4  # parts of one upload in flight (and in memory) at once
 DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
-
-
-_SESSION: Any = None
-_SESSION_LOCK = threading.Lock()
-
-
-def shared_session() -> Any:
-    """One aiobotocore session for the process. Each new session parses botocore's endpoint and S3 model
-    files again (a fifth of a second of JSON); with this one, every storage context after the first makes
-    its client at once. s3fs makes clients on fsspec's one I/O thread, so they are never made at once."""
-    global _SESSION
-    with _SESSION_LOCK:
-        if _SESSION is None:
-            import aiobotocore.session
-
-            _SESSION = aiobotocore.session.AioSession()
-        return _SESSION
-
-
-def error_code(exc: BaseException) -> str | None:
-    """The S3 error code behind an s3fs-translated exception (e.g. PreconditionFailed)."""
-    for candidate in (exc, exc.__cause__, exc.__context__):
-        response = getattr(candidate, "response", None)
-        if isinstance(response, dict):
-            return response.get("Error", {}).get("Code")
-    return None
-
-
-def is_precondition_failure(exc: BaseException) -> bool:
-    return error_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict")
-
-
-def is_unsupported(exc: BaseException) -> bool:
-    return error_code(exc) in ("NotImplemented", "501")
 
 
 def multipart_if_absent(
@@ -98,13 +65,10 @@ def multipart_if_absent(
             **conditions,
         )
         return True
-    except OSError as exc:
+    except BaseException as exc:
         _abort(call, bucket, key, upload_id)
-        if isinstance(exc, FileExistsError) or is_precondition_failure(exc):
+        if is_precondition_failure(exc):
             return False
-        raise
-    except BaseException:
-        _abort(call, bucket, key, upload_id)
         raise
 
 
@@ -115,13 +79,54 @@ def _abort(call: Callable[..., Any], bucket: str, key: str, upload_id: str) -> N
 
 def list_objects(call: Callable[..., Any], bucket: str, prefix: str) -> Iterator[dict]:
     """Every object under `prefix` (folder markers left out), a page of a thousand a request."""
+    for page in _pages(call, bucket, prefix):
+        yield from (item for item in page.get("Contents", ()) if not item["Key"].endswith("/"))
+
+
+def list_folders(call: Callable[..., Any], bucket: str, prefix: str) -> list[str]:
+    """Names of the folders right under `prefix` (S3's common prefixes of the next `/`)."""
+    return [
+        found["Prefix"][len(prefix) :].rstrip("/")
+        for page in _pages(call, bucket, prefix, Delimiter="/")
+        for found in page.get("CommonPrefixes", ())
+    ]
+
+
+def _pages(call: Callable[..., Any], bucket: str, prefix: str, **params: str) -> Iterator[dict]:
     more: dict[str, str] = {}
     while True:
-        page = call("list_objects_v2", Bucket=bucket, Prefix=prefix, **more)
-        yield from (item for item in page.get("Contents", ()) if not item["Key"].endswith("/"))
+        page = call("list_objects_v2", Bucket=bucket, Prefix=prefix, **params, **more)
+        yield page
         if not page.get("IsTruncated"):
             return
         more = {"ContinuationToken": page["NextContinuationToken"]}
+
+
+def copy_in_parts(call: Callable[..., Any], bucket: str, source: str, key: str, size: int, part_size: int) -> None:
+    """Copy `source` (`size` bytes) onto `key` inside the bucket as a multipart upload of ranged copies,
+    a few at once: for an object beyond what one CopyObject takes. The copy appears whole or not at all."""
+    upload_id = call("create_multipart_upload", Bucket=bucket, Key=key)["UploadId"]
+
+    def copy(number: int) -> dict:
+        first = (number - 1) * part_size
+        span = f"bytes={first}-{min(first + part_size, size) - 1}"
+        done = call(
+            "upload_part_copy",
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=number,
+            CopySource={"Bucket": bucket, "Key": source},
+            CopySourceRange=span,
+        )
+        return {"PartNumber": number, "ETag": done["CopyPartResult"]["ETag"]}
+
+    try:
+        parts = each(copy, range(1, -(-size // part_size) + 1), PARTS_AT_ONCE)
+        call("complete_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
+    except BaseException:
+        _abort(call, bucket, key, upload_id)
+        raise
 
 
 def delete_keys(call: Callable[..., Any], bucket: str, keys: list[str]) -> None:
@@ -153,8 +158,7 @@ def lease_object(backend: Any, lease: str, ttl: float, timeout: float) -> Iterat
             except (ValueError, KeyError):
                 expired = True
             if expired:
-                with contextlib.suppress(FileNotFoundError):
-                    backend.fs.call_s3("delete_object", Bucket=backend.bucket, Key=key)
+                backend.call("delete_object", Bucket=backend.bucket, Key=key)
                 continue
         if time.monotonic() > deadline:
             raise StorageError(f"timed out waiting for the lease on {lease.removesuffix('.lock')}")
@@ -170,7 +174,7 @@ def lease_object(backend: Any, lease: str, ttl: float, timeout: float) -> Iterat
             held = backend._get(lease)
             mine = held is not None and json.loads(held[0]).get("token") == token
         if mine:  # within `overlapped`, the DELETE goes out beside the holder's next requests
-            later(lambda: backend.fs.call_s3("delete_object", Bucket=backend.bucket, Key=key))
+            later(lambda: backend.call("delete_object", Bucket=backend.bucket, Key=key))
 
 
 def refresh_modified_time(call: Callable[..., Any], bucket: str, key: str) -> None:

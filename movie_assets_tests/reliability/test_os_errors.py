@@ -140,3 +140,12 @@ def test_an_unreachable_s3_root_is_one_line(tmp_path):
     env = {"MOVIE_ASSETS_STORAGE_OPTIONS": json.dumps(options)}
     _one_clean_line(_cli("s3://films/prod", "status", MOVIE, env=env), "S3 request failed")
     _one_clean_line(_cli("s3://films/prod", "init", MOVIE, "-b", "audio-only", "--set", "Title=x", env=env))
+
+
+def test_a_bucket_that_does_not_exist_or_refuses_the_keys_is_one_line_naming_the_refusal(moto_s3):
+    options = moto_s3.options()
+    env = {"MOVIE_ASSETS_STORAGE_OPTIONS": json.dumps(options)}
+    _one_clean_line(_cli("s3://no-such-bucket-here/prod", "status", MOVIE, env=env), "NoSuchBucket")
+    _one_clean_line(_cli("s3://no-such-bucket-here/prod", "list", env=env), "NoSuchBucket")
+    init = _cli("s3://no-such-bucket-here/prod", "init", MOVIE, "-b", "audio-only", "--set", "Title=x", env=env)
+    _one_clean_line(init, "NoSuchBucket")

@@ -47,7 +47,7 @@ def test_put_stream(storage):
 def _corrupt(storage, path):
     data = bytearray(storage.movie("m").read(path))
     data[0] ^= 0xFF
-    storage.backend.fs.pipe_file(storage.movie("m").resolve(path), bytes(data))
+    storage.backend.write_atomic(storage.movie("m").resolve(path), bytes(data))
 
 
 def test_flipped_byte_fails_loudly(storage):

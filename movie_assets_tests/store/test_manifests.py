@@ -47,7 +47,7 @@ def test_stale_base_raises_conflict_and_keeps_live_revision(storage):
 def test_corrupted_current_manifest_is_a_clear_error_to_a_process_that_had_not_read_it(storage):
     service = ManifestService(storage.movie("m"))
     service.save_manifest(_manifest(1), None)
-    storage.backend.fs.pipe_file(storage.movie("m").resolve("manifests/rev-0001.json"), b'{"movie_id": "m"}')
+    storage.backend.write_atomic(storage.movie("m").resolve("manifests/rev-0001.json"), b'{"movie_id": "m"}')
     manifests_module._PARSED.clear()  # a new process: this one parsed the same bytes in other tests
     with pytest.raises(Exception, match="does not match the hash"):
         service.load_current()

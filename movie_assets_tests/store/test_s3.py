@@ -63,7 +63,7 @@ def test_large_blob_streams_in_multipart_chunks_with_bounded_memory(moto_s3):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
     blob_hash, before, after = out[0], float(out[1]), float(out[2])
     assert after - before < 48, f"RSS grew {after - before:.0f} MiB for a 96 MiB blob"
-    info = storage.backend.fs.call_s3(
+    info = storage.backend.call(
         "head_object", Bucket=storage.root.split("/")[0], Key=f"movies/m/{blob_path(blob_hash)}"
     )
     assert "-" in info["ETag"], "expected a multipart ETag"
@@ -76,9 +76,7 @@ def test_a_blob_up_to_whole_put_max_is_one_create_only_put_beyond_a_part(moto_s3
     blobs = BlobStore(storage.movie("m"))
     data = bytes(range(256)) * (36 * 1024)  # 9 MiB: more than a part
     ref = blobs.put(data)
-    info = storage.backend.fs.call_s3(
-        "head_object", Bucket=storage.root.split("/")[0], Key=f"movies/m/{blob_path(ref.hash)}"
-    )
+    info = storage.backend.call("head_object", Bucket=storage.root.split("/")[0], Key=f"movies/m/{blob_path(ref.hash)}")
     assert "-" not in info["ETag"] and info["ContentLength"] == len(data), "one PUT, not parts"
     assert blobs.put(data) == ref and blobs.get(ref) == data
 
@@ -281,3 +279,37 @@ def test_a_regenerate_writes_its_run_records_and_lets_go_of_the_gc_lock_beside_w
     assert beside, "the commit's first request goes out beside the run log, not a round trip after it"
     with store.fs.lock("blobs/gc.lock"):  # and free: taken at once
         pass
+
+
+def test_a_streamed_read_starts_a_ranged_get_where_it_seeks_and_an_absent_object_fails_on_open(moto_s3):
+    from movie_assets.errors import NotFound
+
+    files = moto_s3.storage().movie("m")
+    data = bytes(range(256)) * 1000
+    files.write_atomic("clip.bin", data)
+    with files.open_read("clip.bin") as handle:
+        assert handle.read(10) == data[:10]
+        handle.seek(250_000)
+        assert handle.read(100) == data[250_000:250_100] and handle.tell() == 250_100
+        handle.seek(5)
+        assert handle.read() == data[5:]
+        handle.seek(len(data) + 10)
+        assert handle.read(5) == b"", "past the end reads nothing, as a file does"
+    with pytest.raises(NotFound):
+        files.open_read("absent.bin")
+
+
+def test_an_object_beyond_one_copy_request_is_copied_whole_in_ranged_parts(moto_s3, monkeypatch):
+    import os
+
+    from movie_assets.store import s3
+
+    storage = moto_s3.storage(part_size=str(5 * 1024 * 1024))
+    monkeypatch.setattr(s3, "MAX_COPY", 1024 * 1024)  # stands for S3's 5 GiB limit of one CopyObject
+    blobs = BlobStore(storage.movie("m"))
+    data = os.urandom(12 * 1024 * 1024)
+    ref = blobs.put(data)
+    blobs.copy_to(ref, "exports/copy.bin")
+    assert storage.movie("m").read("exports/copy.bin") == data
+    info = storage.backend.call("head_object", Bucket=storage.root.split("/")[0], Key="movies/m/exports/copy.bin")
+    assert info["ETag"].strip('"').endswith("-3"), "three ranged part copies of 5, 5 and 2 MiB"
