@@ -59,7 +59,6 @@ if TYPE_CHECKING:  # the runner and the migrator load when used: `status` and `p
 BLUEPRINT_FILE = "blueprint.yaml"
 RUN_LEASE = "runs/run"
 
-
 log = logging.getLogger(__name__)
 
 
@@ -253,9 +252,15 @@ class MovieStore:
             reads.append(lambda: read_ahead(self.fs, INPUTS_LOG))
         # on S3 each is a round trip needing nothing of the others; so are the two logs' reads next
         (manifest, digest), present, blueprint, *ahead = at_once(reads, threads_for(self.fs, len(reads)))
+
+        def with_graph() -> tuple[dict[str, Any], str | None]:  # the inputs; their graph read beside the results index
+            found = effective_inputs(blueprint, manifest, self.events, pending_edits, digest, *ahead)
+            expand_graph(blueprint, found[0], self.graphs, normalised=True)  # the planner takes it from memory
+            return found
+
         logs = [
             lambda: self.succeeded_index(present.__contains__),
-            lambda: effective_inputs(blueprint, manifest, self.events, pending_edits, digest, *ahead),
+            with_graph,
             lambda: finishing and housekeeping_unfinished(self),
         ]
         if digest is not None and not baseline_held(digest):  # and the baseline a fresh process reads

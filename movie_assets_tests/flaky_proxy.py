@@ -33,6 +33,7 @@ class FlakyProxy:
         self.seen: list[tuple[str, str]] = []  # (method, path) of every request, in arrival order
         self.in_flight = 0
         self.most_in_flight = 0  # the most requests it was answering at once
+        self.arrivals: list[float] = []  # when each request arrived, monotonic seconds
         self._lock = threading.Lock()
         self.port = free_port()
         proxy = self
@@ -68,6 +69,7 @@ class FlakyProxy:
                     proxy.seen.append((self.command, self.path))
                     proxy.in_flight += 1
                     proxy.most_in_flight = max(proxy.most_in_flight, proxy.in_flight)
+                    proxy.arrivals.append(time.monotonic())
                 try:
                     self._forward(body)
                 finally:
@@ -116,6 +118,16 @@ class FlakyProxy:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.endpoint = f"http://127.0.0.1:{self.port}"
+
+    def rounds(self) -> float:
+        """The round trips the client waited for in a row, in delays: the time some request of those that
+        arrived was in its delay, over the delay. Requests sent together count once; siblings sent a
+        little apart add that little, and the upstream's own time adds nothing."""
+        waited, reached = 0.0, float("-inf")
+        for arrived in sorted(self.arrivals):
+            waited += max(0.0, arrived + self.delay - max(arrived, reached))
+            reached = max(reached, arrived + self.delay)
+        return waited / self.delay
 
     def _match(self, method: str, path: str, headers) -> Fault | None:
         with self._lock:

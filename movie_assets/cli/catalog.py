@@ -92,14 +92,11 @@ def _relative(store, path: Path) -> str:
     return text[len(root) :] if text.startswith(root) else text
 
 
-def print_edited(store) -> None:
-    """Name the readable copies edited by hand: they are not inputs until adopted."""
-    from movie_assets.lifecycle.housekeeping import edited_readable_copies
-
-    edited = edited_readable_copies(store)
+def print_edited(movie: str, edited: list[tuple[str, str]]) -> None:
+    """Name the readable copies edited by hand (`edited_readable_copies`): not inputs until adopted."""
     if edited:
         names = ", ".join(path for path, _ in edited)
         console.print(
             f"[yellow]edited readable copies[/yellow] (not inputs): {esc(names)}; "
-            f"`movie-assets adopt {store.movie_id}` makes them overrides"
+            f"`movie-assets adopt {movie}` makes them overrides"
         )

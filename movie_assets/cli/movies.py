@@ -161,6 +161,7 @@ def plan(
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON (for machines)."),
 ) -> None:
     """Show what the next regenerate would run, why, and what it will probably cost; writes nothing."""
+    from movie_assets.lifecycle.housekeeping import edited_readable_copies
     from movie_assets.pipeline.prices import estimate
 
     with movie_store(movie).snapshot() as store:  # a read-only view: each file read once
@@ -175,7 +176,7 @@ def plan(
             write_bytes(body, f',"estimated_cost_usd":{estimate_json}}}\n'.encode())
             return
         print_plan(plan, cost, everything)
-        print_edited(store)
+        print_edited(movie, edited_readable_copies(store))
 
 
 @app.command()
@@ -287,18 +288,22 @@ def _regenerate(
 @handle_errors
 def status(movie: str = typer.Argument(..., help="The movie.")) -> None:
     """Live revision, pending edits and what a regenerate would do."""
+    from movie_assets.lifecycle.housekeeping import edited_readable_copies
     from movie_assets.lifecycle.metrics import load_metrics
+    from movie_assets.store.parallel import at_once, threads_for
 
     with movie_store(movie).snapshot() as store:  # a read-only view: each file read once
+        plan = store.plan()  # reads the pointer beside the plan's other first reads
         manifest, digest = store.current()
-        plan = store.plan()
         console.print(f"[bold]{movie}[/bold] live: {manifest.revision} ({digest or 'never committed'})")
         console.print(f"blueprint: {store.blueprint().meta.id}; artefacts: {len(manifest.artefacts)}")
         pending = listed(plan.changed_inputs, SUMMARY_ROWS) or "none"
         console.print(f"pending input changes: {pending}; dirty jobs: {len(plan.jobs)}")
         _print_ignored(plan)
-        print_edited(store)
-        metrics = load_metrics(store.fs, manifest.revision) if digest else None
+        # on S3 the edited copies' reads and the metrics' are round trips that need nothing of each other
+        recorded = lambda: load_metrics(store.fs, manifest.revision) if digest else None  # noqa: E731
+        edited, metrics = at_once([lambda: edited_readable_copies(store), recorded], threads_for(store.fs, 2))
+        print_edited(movie, edited)
         if metrics:
             console.print(
                 f"{manifest.revision} took {metrics.attempts} producer runs ({metrics.retries} retries, "

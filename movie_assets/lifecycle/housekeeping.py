@@ -18,7 +18,7 @@ from movie_assets.errors import MovieAssetsError, NotFound, StorageError, Unknow
 from movie_assets.lifecycle.exports import export_path, write_final_cut
 from movie_assets.lifecycle.history import VerifyReport, verify
 from movie_assets.lifecycle.metrics import metrics_path, record_metrics
-from movie_assets.lifecycle.readable import edited_copies, refresh_readable
+from movie_assets.lifecycle.readable import copy_stats, edited_copies, refresh_readable
 from movie_assets.lifecycle.repair import RepairReport, repair
 from movie_assets.pipeline.incremental import unmatched_jobs
 from movie_assets.pipeline.steering import PIN
@@ -167,10 +167,12 @@ def edited_readable_copies(store: MovieStore) -> list[tuple[str, str]]:
         except NotFound:
             return None  # housekeeping unfinished: every copy is read
 
-    # two round trips on S3 that need nothing of each other
-    since, inputs = at_once([marked, store.effective_inputs], threads_for(store.fs, 2))
+    # on S3 three round trips (the done marker, the input log, both folders' listings) that need nothing
+    # of each other
+    reads = [marked, store.effective_inputs, lambda: copy_stats(store.fs)]
+    since, inputs, stats = at_once(reads, threads_for(store.fs, 4))
     pins = {k[len(PIN) :]: v.get("hash") for k, v in inputs.items() if k.startswith(PIN)}
-    return edited_copies(store.fs, store.manifest_graph(manifest), manifest, since, pins)
+    return edited_copies(store.fs, store.manifest_graph(manifest), manifest, since, pins, stats)
 
 
 def repair_movie(store: MovieStore) -> RepairReport:

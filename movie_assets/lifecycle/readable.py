@@ -84,15 +84,20 @@ def _refresh_one(fs: MovieFS, blobs: BlobStore, path: str, blob: BlobRef, size: 
 
 
 def edited_copies(
-    fs: MovieFS, graph: ProducerGraph, manifest: Manifest, since: float | None, pinned: dict[str, str] | None = None
+    fs: MovieFS,
+    graph: ProducerGraph,
+    manifest: Manifest,
+    since: float | None,
+    pinned: dict[str, str] | None = None,
+    stats: dict | None = None,
 ) -> list[tuple[str, str]]:
     """(path, artefact id) of every readable copy that no longer holds its manifest's text: edited by
     hand, or written over, and not already pinned as it now reads (`pinned`: artefact id -> hash). Two
-    listings find the candidates (a size other than the blob's, or a change after `since`, when the live
-    revision's copies were refreshed); only those are read and hashed."""
+    listings (`stats`, when the caller has made them: `copy_stats`) find the candidates (a size other
+    than the blob's, or a change after `since`, when the live revision's copies were refreshed); only
+    those are read and hashed."""
     pinned = pinned or {}
-    scans = each(lambda prefix: _scan(fs, prefix), ["prompts", TEXT_DIR], threads_for(fs, 2))
-    stats = {s.relative: s for scan in scans for s in scan}
+    stats = copy_stats(fs) if stats is None else stats
     edited = []
     for node in graph.nodes.values():
         for output in node.outputs:
@@ -109,6 +114,12 @@ def edited_copies(
             except MovieAssetsError:
                 continue
     return sorted(edited)
+
+
+def copy_stats(fs: MovieFS) -> dict:
+    """Relative path -> stat of every file in the readable copies' two folders (two listings)."""
+    scans = each(lambda prefix: _scan(fs, prefix), ["prompts", TEXT_DIR], threads_for(fs, 2))
+    return {s.relative: s for scan in scans for s in scan}
 
 
 def _scan(fs: MovieFS, prefix: str) -> list:

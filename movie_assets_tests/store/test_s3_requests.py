@@ -67,3 +67,35 @@ def test_a_command_keeps_at_most_the_io_threads_setting_in_flight(moto_s3, threa
     # verify reads every blob (more than three), as many at once as the setting allows and no more
     assert proxy.most_in_flight <= threads
     assert proxy.most_in_flight >= min(threads, 2), "the reads overlapped"
+
+
+def test_plan_and_status_in_a_new_process_wait_for_five_round_trips_in_a_row(moto_s3):
+    """The pointer, blueprint, blob listing and input log; the manifest; the artefact log with the stored
+    graph and baseline; the results index; the edited copies' marker and listings (status: and the
+    metrics). Five delays of waiting, and under half a delay more of requests sent together arriving
+    a little apart (a busy host's scheduling)."""
+    import os
+    import subprocess
+    import sys
+
+    proxy = FlakyProxy(moto_s3.endpoint)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = moto_s3.cli_environment(proxy.endpoint, tmp)
+            for args in (
+                ["init", "film", "-b", "audio-only", "--set", "narration.model=tones"],
+                ["regenerate", "film", "--yes"],
+                ["edit", "film", "SegmentText[1]=A second scene, rewritten."],
+            ):
+                assert CliRunner().invoke(app, args, env=env).exit_code == 0
+            proxy.delay = 0.2
+            rounds = {}
+            for command in ("plan", "status"):
+                proxy.arrivals.clear()
+                cli = [sys.executable, "-m", "movie_assets.cli", command, "film"]
+                done = subprocess.run(cli, env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+                assert done.returncode == 0, done.stderr
+                rounds[command] = proxy.rounds()
+    finally:
+        proxy.stop()
+    assert all(4.99 < waited < 5.5 for waited in rounds.values()), rounds
