@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,16 +136,28 @@ class VerifyReport:
         return not self.problems
 
 
-def verify(fs: MovieFS, events: EventLog | None = None) -> VerifyReport:
+def verify(
+    fs: MovieFS,
+    events: EventLog | None = None,
+    parsed: dict[str, Manifest] | None = None,
+    beside: Callable[[], object] | None = None,
+) -> VerifyReport:
     """Every manifest parses, every referenced blob exists and hashes right, current.json points at a
-    stored manifest with the recorded hash, and the event logs parse. Collects all problems."""
+    stored manifest with the recorded hash, and the event logs parse. Collects all problems. `parsed`, if
+    given, receives every manifest that parsed, by revision; `beside` is called while the blobs are read."""
     report = VerifyReport(fs.movie_id)
     claims: dict[str, tuple[str, BlobRef]] = {}
-    referenced, chained = _verify_manifests(fs, report, claims)
+    digests: dict[str, str] = {}
+    referenced, chained = _verify_manifests(fs, report, claims, {} if parsed is None else parsed, digests)
     log = events or FileEventLog(fs)
     logs: list[str] = []
+    pointer: list[ManifestPointer | InvalidDocument | None] = []
 
     def read_logs() -> None:
+        try:
+            pointer.append(ManifestService(fs).load_pointer())
+        except InvalidDocument as exc:
+            pointer.append(exc)
         for name, stream in (("inputs", log.stream_inputs), ("artefacts", log.stream_artefacts)):
             try:
                 for _ in stream():
@@ -152,21 +165,23 @@ def verify(fs: MovieFS, events: EventLog | None = None) -> VerifyReport:
             except (InvalidDocument, StorageError) as exc:
                 logs.append(f"{name} log: {exc}")
 
-    # the logs' chain of reads goes on while the blobs are read (on S3 both are rounds of requests); the
-    # two together keep to the io_threads setting
-    lanes = threads_for(fs, 2)
+    # the pointer's and the logs' chain of reads (and `beside`) go on while the blobs are read (on S3 each
+    # is rounds of requests); all together keep to the io_threads setting
+    others = [read_logs, *([beside] if beside is not None else [])]
+    lanes = threads_for(fs, 1 + len(others))
     blob_threads = max(io_threads(fs) - (lanes - 1), 1)
-    checks = [lambda: _verify_blobs(BlobStore(fs), referenced, claims, report, blob_threads), read_logs]
-    at_once(checks, lanes)
-    _verify_pointer(fs, report, chained)
+    at_once([lambda: _verify_blobs(BlobStore(fs), referenced, claims, report, blob_threads), *others], lanes)
+    _verify_pointer(fs, report, chained, pointer[0], digests)
     report.problems += logs
     return report
 
 
-def _verify_manifests(fs: MovieFS, report: VerifyReport, claims: dict) -> tuple[set[str], bool]:
-    """Parse every stored manifest; the blob hashes they reference (and into `claims`, the size and type
-    an entry claims for each), and whether any was built on a published revision (then a pointer must
-    exist)."""
+def _verify_manifests(
+    fs: MovieFS, report: VerifyReport, claims: dict, parsed: dict, digests: dict
+) -> tuple[set[str], bool]:
+    """Parse every stored manifest (into `parsed`, and each file's sha256 into `digests`); the blob hashes
+    they reference (and into `claims`, the size and type an entry claims for each), and whether any was
+    built on a published revision (then a pointer must exist)."""
     referenced: set[str] = set()
     chained = False
     rels = fs.list("manifests")
@@ -182,12 +197,14 @@ def _verify_manifests(fs: MovieFS, report: VerifyReport, claims: dict) -> tuple[
         try:
             if isinstance(raw, NotFound):
                 raise raw
+            digests[rel] = sha256_bytes(raw)
             manifest = Manifest.parse_document(raw, f"{fs.movie_id}/{rel}")
         except (InvalidDocument, NotFound) as exc:
             report.problems.append(str(exc))
             continue
         if manifest_path(manifest.revision) != rel:
             report.problems.append(f"{fs.movie_id}/{rel} holds revision {manifest.revision}")
+        parsed[str(manifest.revision)] = manifest
         referenced |= manifest.blob_hashes()
         for artefact_id, entry in manifest.artefacts.items():  # what each entry claims, checked once per blob
             claims.setdefault(entry.blob.hash, (f"{manifest.revision} {artefact_id}", entry.blob))
@@ -238,12 +255,14 @@ def _check_blob(blobs: BlobStore, blob_hash: str, claim: tuple[str, BlobRef] | N
     return problems
 
 
-def _verify_pointer(fs: MovieFS, report: VerifyReport, chained: bool) -> None:
+def _verify_pointer(
+    fs: MovieFS, report: VerifyReport, chained: bool, pointer: ManifestPointer | InvalidDocument | None, digests: dict
+) -> None:
+    """The pointer as read (`pointer`) names a manifest whose bytes hash as it records: those read before
+    (`digests`, by path; manifests are create-only), else read now (one committed meanwhile)."""
     where = f"{fs.movie_id}/{CURRENT}"
-    try:
-        pointer = ManifestService(fs).load_pointer()
-    except InvalidDocument as exc:
-        report.problems.append(str(exc))
+    if isinstance(pointer, InvalidDocument):
+        report.problems.append(str(pointer))
         return
     if pointer is None:
         # manifests that no published revision precedes are a first commit killed before its pointer
@@ -252,7 +271,7 @@ def _verify_pointer(fs: MovieFS, report: VerifyReport, chained: bool) -> None:
             report.problems.append(f"{where} is missing although published revisions exist")
         return
     try:
-        if sha256_bytes(fs.read(pointer.manifest)) != pointer.hash:
+        if (digests.get(pointer.manifest) or sha256_bytes(fs.read(pointer.manifest))) != pointer.hash:
             report.problems.append(f"{where} records hash {pointer.hash} but {pointer.manifest} differs")
     except NotFound:
         report.problems.append(f"{where} points at {pointer.manifest}, which does not exist")

@@ -10,6 +10,7 @@ revision has no `metrics/<rev>.done` marker, the marker the last step writes onc
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -18,7 +19,7 @@ from movie_assets.errors import MovieAssetsError, NotFound, StorageError, Unknow
 from movie_assets.lifecycle.exports import export_path, write_final_cut
 from movie_assets.lifecycle.history import VerifyReport, verify
 from movie_assets.lifecycle.metrics import metrics_path, record_metrics
-from movie_assets.lifecycle.readable import copy_stats, edited_copies, refresh_readable
+from movie_assets.lifecycle.readable import COPY_FOLDERS, edited_copies, refresh_readable, scan_copies
 from movie_assets.lifecycle.repair import RepairReport, repair
 from movie_assets.pipeline.incremental import unmatched_jobs
 from movie_assets.pipeline.steering import PIN
@@ -136,20 +137,31 @@ def write_revision_outputs(store: MovieStore) -> None:
 def verify_movie(store: MovieStore) -> VerifyReport:
     """lifecycle.history.verify, then what only the whole movie tells: every pending pin names a stored
     blob, and every published revision has its metrics and export."""
-    report = verify(store.fs, store.events)
+    parsed: dict[str, Manifest] = {}
+
+    def read_ahead() -> None:  # what the checks below read, read while the blobs are: the snapshot keeps it
+        with contextlib.suppress(MovieAssetsError):  # (a lost pointer is the report's to tell)
+            store.current()
+            store.blueprint()  # UnknownMovie for a migrated movie, which has no inputs to fold
+            store.effective_inputs()
+
+    report = verify(store.fs, store.events, parsed, beside=read_ahead)
     if not report.ok:
         return report
     if store.exists():
         for key, value in store.effective_inputs().items():
             if key.startswith(PIN) and isinstance(value, dict) and not store.blobs.has(str(value.get("hash"))):
                 report.problems.append(f"pending {key} names blob {value.get('hash')}, which is not stored")
-
-    def missing_of(revision: str) -> list[str]:
-        return missing_outputs(store, store.manifests.load(revision))
-
-    published = store.manifests.published()  # each revision's reads need nothing of another's
-    for revision, missing in zip(published, each(missing_of, published, io_threads(store.fs)), strict=True):
-        report.problems += [f"{revision} is published but has no {rel} (run `verify --repair`)" for rel in missing]
+    live, digest = store.current()
+    chain, revision = [], live.revision if digest else None
+    while revision is not None and str(revision) in parsed:  # the live chain, from the manifests read
+        chain.insert(0, parsed[str(revision)])
+        revision = chain[0].parent
+    wanted = [(manifest.revision, rel) for manifest in chain for rel in expected_outputs(manifest)]
+    absent = each(lambda pair: _absent(store, pair[1]), wanted, io_threads(store.fs))  # on S3 a HEAD each, at once
+    for (revision, rel), gone in zip(wanted, absent, strict=True):
+        if gone:
+            report.problems.append(f"{revision} is published but has no {rel} (run `verify --repair`)")
     for path, artefact in edited_readable_copies(store):
         report.problems.append(f"{path} no longer matches {artefact} (`movie-assets adopt` makes the edit an override)")
     return report
@@ -167,10 +179,10 @@ def edited_readable_copies(store: MovieStore) -> list[tuple[str, str]]:
         except NotFound:
             return None  # housekeeping unfinished: every copy is read
 
-    # on S3 three round trips (the done marker, the input log, both folders' listings) that need nothing
-    # of each other
-    reads = [marked, store.effective_inputs, lambda: copy_stats(store.fs)]
-    since, inputs, stats = at_once(reads, threads_for(store.fs, 4))
+    # on S3 round trips (the done marker, the input log, each folder's listing) that need nothing of each other
+    reads = [marked, store.effective_inputs, *(functools.partial(scan_copies, store.fs, f) for f in COPY_FOLDERS)]
+    since, inputs, *scans = at_once(reads, threads_for(store.fs, len(reads)))
+    stats = {stat.relative: stat for scan in scans for stat in scan}
     pins = {k[len(PIN) :]: v.get("hash") for k, v in inputs.items() if k.startswith(PIN)}
     return edited_copies(store.fs, store.manifest_graph(manifest), manifest, since, pins, stats)
 
@@ -226,15 +238,19 @@ def unfinished(store: MovieStore) -> bool:
 
 def missing_outputs(store: MovieStore, manifest: Manifest) -> list[str]:
     """What a published revision should have and does not: its metrics and, if it has a final cut, its export."""
-    wanted = [metrics_path(manifest.revision)]
+    wanted = expected_outputs(manifest)
+    absent = each(lambda rel: _absent(store, rel), wanted, threads_for(store.fs, 2))
+    return [rel for rel, gone in zip(wanted, absent, strict=True) if gone]
+
+
+def expected_outputs(manifest: Manifest) -> list[str]:
+    """The files a published revision has: its metrics and, if it has a final cut, its export."""
     final = export_path(manifest)
-    if final is not None:
-        wanted.append(final)
-    out = []
-    for rel in wanted:
-        try:
-            if not store.fs.exists(rel):
-                out.append(rel)
-        except (NotFound, StorageError):
-            out.append(rel)
-    return out
+    return [metrics_path(manifest.revision), *([final] if final is not None else [])]
+
+
+def _absent(store: MovieStore, rel: str) -> bool:
+    try:
+        return not store.fs.exists(rel)
+    except (NotFound, StorageError):
+        return True

@@ -19,6 +19,7 @@ from movie_assets.store.parallel import each, io_threads, threads_for
 from movie_assets.store.storage import MovieFS
 
 TEXT_DIR = "artifacts/text"
+COPY_FOLDERS = ("prompts", TEXT_DIR)  # where readable copies live
 log = logging.getLogger(__name__)
 
 
@@ -53,7 +54,7 @@ def refresh_readable(
     # one listing per folder gives each copy's size and time: an absent copy, or one of another size, is
     # written without reading it first; a kept one is not read at all
     folders = sorted({item[0].split("/")[0] for item in wanted})
-    scans = each(lambda folder: _scan(fs, folder), folders, threads_for(fs))
+    scans = each(lambda folder: scan_copies(fs, folder), folders, threads_for(fs))
     stats = {stat.relative: stat for scan in scans for stat in scan}
     todo = []
     for path, blob, unchanged in wanted:
@@ -92,12 +93,12 @@ def edited_copies(
     stats: dict | None = None,
 ) -> list[tuple[str, str]]:
     """(path, artefact id) of every readable copy that no longer holds its manifest's text: edited by
-    hand, or written over, and not already pinned as it now reads (`pinned`: artefact id -> hash). Two
-    listings (`stats`, when the caller has made them: `copy_stats`) find the candidates (a size other
-    than the blob's, or a change after `since`, when the live revision's copies were refreshed); only
-    those are read and hashed."""
+    hand, or written over, and not already pinned as it now reads (`pinned`: artefact id -> hash). A
+    listing of each of COPY_FOLDERS (`stats`, when the caller has them) finds the candidates (a size
+    other than the blob's, or a change after `since`, when the live revision's copies were refreshed);
+    only those are read and hashed."""
     pinned = pinned or {}
-    stats = copy_stats(fs) if stats is None else stats
+    stats = _copy_stats(fs) if stats is None else stats
     edited = []
     for node in graph.nodes.values():
         for output in node.outputs:
@@ -116,13 +117,14 @@ def edited_copies(
     return sorted(edited)
 
 
-def copy_stats(fs: MovieFS) -> dict:
-    """Relative path -> stat of every file in the readable copies' two folders (two listings)."""
-    scans = each(lambda prefix: _scan(fs, prefix), ["prompts", TEXT_DIR], threads_for(fs, 2))
+def _copy_stats(fs: MovieFS) -> dict:
+    """Relative path -> stat of every file in the readable copies' folders (a listing each)."""
+    scans = each(lambda folder: scan_copies(fs, folder), COPY_FOLDERS, threads_for(fs, 2))
     return {s.relative: s for scan in scans for s in scan}
 
 
-def _scan(fs: MovieFS, prefix: str) -> list:
+def scan_copies(fs: MovieFS, prefix: str) -> list:
+    """Stats of the files below `prefix` (none if it is absent)."""
     try:
         return fs.scan(prefix)
     except NotFound:
