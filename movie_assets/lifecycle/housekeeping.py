@@ -113,8 +113,8 @@ def housekeep(store: MovieStore, manifest: Manifest, run_revision: str | None, m
     ]
     # on S3 every step is a chain of round trips: the chains overlap
     at_once(chains, min(len(chains), io_threads(store.fs)))
-    for prune in prunes:  # caches of nothing live: a prune that fails or is cut short costs only space
-        later(prune)
+    if prunes:  # caches of nothing live: a prune that fails or is cut short costs only space
+        later(lambda: at_once(prunes, threads_for(store.fs, len(prunes))))
     if not failed:
         step("marking housekeeping done", lambda: store.fs.write_atomic(done_marker(manifest.revision), b"ok\n"))
     return failed
