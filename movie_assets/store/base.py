@@ -1,8 +1,9 @@
 """The backend contract: every primitive the store needs, each with the guarantee callers rely on.
 
 A backend works on absolute backend paths (already validated by `store.storage`); it never sees a
-movie id. `FsspecBackend` supplies the read-side operations through an fsspec filesystem; each driver
-(local, memory, s3: one module each) adds the writes and how it makes them atomic.
+movie id. Each driver (local, memory, s3: one module each) says how it makes its writes atomic; the
+local and memory drivers take their read-side operations from `FsspecBackend` (through an fsspec
+filesystem), the s3 driver makes each with one botocore request.
 """
 
 from __future__ import annotations
