@@ -72,8 +72,8 @@ def test_a_command_keeps_at_most_the_io_threads_setting_in_flight(moto_s3, threa
 def test_plan_and_status_in_a_new_process_wait_for_five_round_trips_in_a_row(moto_s3):
     """The pointer, blueprint, blob listing and input log; the manifest; the artefact log with the stored
     graph and baseline; the results index; the edited copies' marker and listings (status: and the
-    metrics). Five delays of waiting, and under half a delay more of requests sent together arriving
-    a little apart (a busy host's scheduling)."""
+    metrics). Five delays of waiting, and under three quarters of a delay more of requests sent together
+    arriving a little apart (a busy host's scheduling); a sixth round trip in a row is a whole delay."""
     import os
     import subprocess
     import sys
@@ -88,7 +88,7 @@ def test_plan_and_status_in_a_new_process_wait_for_five_round_trips_in_a_row(mot
                 ["edit", "film", "SegmentText[1]=A second scene, rewritten."],
             ):
                 assert CliRunner().invoke(app, args, env=env).exit_code == 0
-            proxy.delay = 0.2
+            proxy.delay = 0.3
             rounds = {}
             for command in ("plan", "status"):
                 proxy.arrivals.clear()
@@ -98,4 +98,4 @@ def test_plan_and_status_in_a_new_process_wait_for_five_round_trips_in_a_row(mot
                 rounds[command] = proxy.rounds()
     finally:
         proxy.stop()
-    assert all(4.99 < waited < 5.5 for waited in rounds.values()), rounds
+    assert all(4.99 < waited < 5.75 for waited in rounds.values()), rounds
