@@ -236,13 +236,6 @@ def unfinished(store: MovieStore) -> bool:
     return digest is not None and not store.fs.exists(done_marker(manifest.revision))
 
 
-def missing_outputs(store: MovieStore, manifest: Manifest) -> list[str]:
-    """What a published revision should have and does not: its metrics and, if it has a final cut, its export."""
-    wanted = expected_outputs(manifest)
-    absent = each(lambda rel: _absent(store, rel), wanted, threads_for(store.fs, 2))
-    return [rel for rel, gone in zip(wanted, absent, strict=True) if gone]
-
-
 def expected_outputs(manifest: Manifest) -> list[str]:
     """The files a published revision has: its metrics and, if it has a final cut, its export."""
     final = export_path(manifest)

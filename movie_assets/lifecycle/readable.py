@@ -89,16 +89,15 @@ def edited_copies(
     graph: ProducerGraph,
     manifest: Manifest,
     since: float | None,
-    pinned: dict[str, str] | None = None,
-    stats: dict | None = None,
+    pinned: dict[str, str] | None,
+    stats: dict,
 ) -> list[tuple[str, str]]:
     """(path, artefact id) of every readable copy that no longer holds its manifest's text: edited by
     hand, or written over, and not already pinned as it now reads (`pinned`: artefact id -> hash). A
-    listing of each of COPY_FOLDERS (`stats`, when the caller has them) finds the candidates (a size
-    other than the blob's, or a change after `since`, when the live revision's copies were refreshed);
-    only those are read and hashed."""
+    listing of each of COPY_FOLDERS (`stats`: relative path -> stat, from `scan_copies`) finds the
+    candidates (a size other than the blob's, or a change after `since`, when the live revision's
+    copies were refreshed); only those are read and hashed."""
     pinned = pinned or {}
-    stats = _copy_stats(fs) if stats is None else stats
     edited = []
     for node in graph.nodes.values():
         for output in node.outputs:
@@ -115,12 +114,6 @@ def edited_copies(
             except MovieAssetsError:
                 continue
     return sorted(edited)
-
-
-def _copy_stats(fs: MovieFS) -> dict:
-    """Relative path -> stat of every file in the readable copies' folders (a listing each)."""
-    scans = each(lambda folder: scan_copies(fs, folder), COPY_FOLDERS, threads_for(fs, 2))
-    return {s.relative: s for scan in scans for s in scan}
 
 
 def scan_copies(fs: MovieFS, prefix: str) -> list:
